@@ -1,0 +1,95 @@
+# One entry point for every check: `make test` (lint, sanity, unit, conformance, molecule),
+# `make lab` (the main job on the lab inventory), `make bench` (benchmarks, figures side by side).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT      := $(abspath .)
+VENV      := $(ROOT)/.venv
+PY        := $(VENV)/bin/python
+BIN       := $(VENV)/bin
+SHARED    ?= $(abspath $(ROOT)/../shared)
+BUILD     := $(ROOT)/build
+# The checkout seen as an installed collection (symlink) for ansible, molecule and pytest.
+COLLROOT  := $(BUILD)/collections
+SITE      := $(VENV)/lib/python3.11/site-packages
+# ansible-test needs the collection physically under ansible_collections/<ns>/<name>.
+ATROOT    ?= $(BUILD)/ansible-test/ansible_collections
+ATCOLL    := $(ATROOT)/netzone/segmentation
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLROOT):$(SITE)
+export PYTHONPATH := $(COLLROOT)
+export ANSIBLE_FORCE_COLOR := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help deps venv collection test lint sanity unit conformance molecule lab bench clean
+
+help:
+	@echo "make lab    - install everything and run site.yml on the lab inventory (this machine)"
+	@echo "make test   - lint, sanity, unit, conformance and molecule"
+	@echo "make bench  - benchmarks (figures and ratios, side by side)"
+
+## --- setup -----------------------------------------------------------------------------------
+deps: $(BUILD)/.deps-stamp
+$(BUILD)/.deps-stamp: bindep.txt
+	@mkdir -p $(BUILD)
+	@pkgs=$$(sed -e 's/#.*//' -e 's/\[.*\]//' bindep.txt | xargs); \
+	missing=$$(for p in $$pkgs; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done | xargs); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing $$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@touch $@
+
+venv: $(VENV)/.stamp collection
+$(VENV)/.stamp: requirements.txt | deps
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+collection: $(COLLROOT)/ansible_collections/netzone/segmentation
+$(COLLROOT)/ansible_collections/netzone/segmentation:
+	mkdir -p $(COLLROOT)/ansible_collections/netzone
+	ln -sfn ../../../.. $@
+
+## --- checks ----------------------------------------------------------------------------------
+test: lint sanity unit conformance molecule
+	@echo "make test: all checks passed"
+
+lint: venv
+	cd $(ROOT) && ansible-lint --profile production
+
+# ansible-test runs on a copy of the tracked tree, with the dependency collections beside it.
+# Offline, it cannot fetch its get-pip bootstrap: seed its cache with a shim over a pip wheel.
+sanity: venv
+	$(PY) tools/seed_get_pip.py
+	rm -rf $(ATCOLL) && mkdir -p $(ATCOLL)
+	git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ $(ATCOLL)/
+	for ns in ansible community kubernetes; do ln -sfn $(SITE)/ansible_collections/$$ns $(ATROOT)/$$ns; done
+	cd $(ATCOLL) && git init -q . && git add -A && \
+	  ansible-test sanity --venv --python 3.11 --color no
+
+unit: venv
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+
+conformance: venv
+	$(PY) tests/conformance/run_netpol.py $(SHARED)/conformance/netpol
+
+molecule: venv
+	@for s in $$(ls -d molecule/*/ 2>/dev/null | xargs -n1 basename | grep -v '^_' | grep -v '^vagrant$$'); do \
+	  echo "=== molecule scenario $$s"; \
+	  molecule test -s $$s || exit 1; \
+	done
+
+## --- the main job -----------------------------------------------------------------------------
+lab: venv
+	ansible-playbook -i inventories/lab playbooks/site.yml
+
+bench: venv
+	@for b in tests/bench/bench_*.py; do echo "=== $$b"; $(PY) $$b; done
+
+clean:
+	rm -rf $(BUILD)
