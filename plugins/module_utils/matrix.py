@@ -1,0 +1,510 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The traffic matrix: validate and normalise ``netzone_matrix`` (plain Python, no Ansible).
+
+One model drives every output of the collection.  :func:`normalize_matrix` takes what a user wrote (or
+nothing: the article's model, :data:`DEFAULT_MATRIX`) and returns a fully explicit structure::
+
+    {
+      "cluster":  {"pod_cidr", "service_cidr", "api_server_port", "ingress_class",
+                   "dns": {"namespace", "pod_labels", "service"}},
+      "services": {name: [{"port": int, "end_port": int | None, "protocol": "TCP" | "UDP" | "SCTP"}]},
+      "peers":    {name: {"internet": bool, "cidrs": [{"cidr": str, "except": [str]}], "from_group": str | None,
+                          "services": [name] | None, "description": str}},
+      "zones":    {name: {"namespace": str, "labels": {str: str}, "description": str}},
+      "flows":    [{"from": name, "to": name, "services": [name]}],   # sorted, one per (from, to)
+      "vhosts":   [...],                                              # see vhosts.normalize_vhosts
+      "guards":   {"nodeports": "deny" | "warn", "nodeport_exempt_namespaces": [str],
+                   "internet_egress_zones": [zone], "ingress_zone": zone | None, "ingress_from": [name]},
+    }
+
+The guards are the article's rules that are not optional: a flow from a zone to an internet peer (``internet:
+true``, or a ``0.0.0.0/0``/``::/0`` block) is refused unless the zone is one of ``internet_egress_zones``
+(default: the proxy zone); a flow into the ingress zone is refused unless its source is one of
+``ingress_from`` (default: the load balancers), and the load balancers must have a flow into it.
+
+Flows in the result include the zones' ``intra_zone`` services (as flows from a zone to itself) and their
+``needs`` (as flows to a peer with the peer's default services).  Any invalid input raises
+:class:`MatrixError` whose message names the path (``flows[3].to: unknown zone or peer 'bakend'``); no
+other exception escapes for any input.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import re
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
+
+try:
+    from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import normalize_vhosts
+except ImportError:  # pragma: no cover - only while the vhosts module is being written
+    normalize_vhosts = None
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "netzone.segmentation"
+ZONE_LABEL = "netzone.io/zone"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+RESERVED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+TOP_LEVEL_KEYS = ("cluster", "services", "peers", "zones", "flows", "vhosts", "guards")
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_NAME = re.compile(r"^[a-z0-9]([-_a-z0-9]*[a-z0-9])?$")
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+                        r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+_PORT_SPEC = re.compile(r"^\s*(\d+)(?:\s*-\s*(\d+))?\s*(?:/\s*([A-Za-z]+))?\s*$")
+
+#: The article's model (DESIGN.md section 2).  ``from_group`` peers are resolved from the inventory.
+DEFAULT_MATRIX = {
+    "cluster": {"pod_cidr": "10.1.0.0/16", "service_cidr": "10.152.183.0/24", "api_server_port": 16443},
+    "services": {
+        "http": ["80/tcp", "8080/tcp"],
+        "https": ["443/tcp"],
+        "postgres": ["5432/tcp"],
+        "http_proxy": ["3128/tcp"],
+    },
+    "peers": {
+        "internet": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES),
+                     "description": "the internet: everything but private ranges and the cluster's own CIDRs"},
+        "load_balancers": {"from_group": "loadbalancers", "description": "the HAProxy hosts in front of the cluster"},
+        "api_server": {"from_group": "microk8s", "services": ["kube_api"],
+                       "description": "the Kubernetes API server on every control-plane node"},
+        "external_db": {"cidrs": ["192.0.2.0/24"], "description": "databases outside the cluster (example range)"},
+    },
+    "zones": {
+        "ingress": {"needs": ["api_server"], "description": "DMZ: the ingress controller"},
+        "frontend": {"description": "static content, API gateways, auth proxies, caches; no internet"},
+        "backend": {"intra_zone": ["http"], "description": "business services; no direct internet"},
+        "proxy": {"description": "forward proxies: the only way to the internet"},
+        "db": {"intra_zone": ["postgres"], "description": "stateful services; nothing goes out"},
+    },
+    "flows": [
+        {"from": "load_balancers", "to": "ingress", "services": ["http"]},
+        {"from": "ingress", "to": "frontend", "services": ["http"]},
+        {"from": "frontend", "to": "backend", "services": ["http"]},
+        {"from": "backend", "to": "db", "services": ["postgres"]},
+        {"from": "backend", "to": "external_db", "services": ["postgres"]},
+        {"from": "backend", "to": "proxy", "services": ["http_proxy"]},
+        {"from": "proxy", "to": "internet", "services": ["http", "https"]},
+    ],
+    "vhosts": [
+        {"name": "shop.example.com", "exposure": "public", "zone": "frontend", "service": "web", "port": 80,
+         "tls": "selfsigned"},
+    ],
+}
+
+
+def default_matrix():
+    """Return a deep copy of the article's model, as a user would write it."""
+    return copy.deepcopy(DEFAULT_MATRIX)
+
+
+def _fail(path, message):
+    raise MatrixError(path, message)
+
+
+def _type_name(value):
+    return {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "a boolean",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _expect(value, kind, path, what=None):
+    names = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "a boolean"}
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        _fail(path, "must be %s, got %s" % (what or names.get(kind, kind.__name__), _type_name(value)))
+    return value
+
+
+def _mapping(value, path, allowed=None):
+    if value is None:
+        return {}
+    _expect(value, dict, path)
+    for key in value:
+        if not isinstance(key, str):
+            _fail(path, "keys must be strings, got %s" % _type_name(key))
+        if allowed is not None and key not in allowed:
+            _fail("%s.%s" % (path, key) if path else key,
+                  "unknown key (expected one of: %s)" % ", ".join(sorted(allowed)))
+    return value
+
+
+def _list(value, path):
+    if value is None:
+        return []
+    return _expect(value, list, path)
+
+
+def _name(value, path, pattern=_NAME, what="a name"):
+    _expect(value, str, path)
+    if len(value) > 63 or not pattern.match(value):
+        _fail(path, "%r is not %s (lowercase letters, digits and '-', at most 63 characters)" % (value, what))
+    return value
+
+
+def _network(value, path):
+    _expect(value, str, path, "a CIDR string")
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        _fail(path, "invalid CIDR %r" % value)
+
+
+def _address(value, path):
+    _expect(value, str, path, "an IP address")
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        _fail(path, "invalid IP address %r" % value)
+
+
+def _labels(value, path):
+    labels = _mapping(value, path)
+    out = {}
+    for key, val in labels.items():
+        if len(key) > 316 or not _LABEL_KEY.match(key):
+            _fail("%s.%s" % (path, key), "invalid label key")
+        if not isinstance(val, str) or len(val) > 63 or not _LABEL_VALUE.match(val):
+            _fail("%s.%s" % (path, key), "invalid label value %r (at most 63 letters, digits, '-', '_', '.')" % (val,))
+        out[key] = val
+    return out
+
+
+def parse_port(value, path):
+    """Parse one port entry: ``80``, ``"80/tcp"``, ``"8000-8080/udp"`` or ``{port, end_port, protocol}``."""
+    if isinstance(value, bool):
+        _fail(path, "must be a port like 80, '53/udp' or '8000-8080/tcp', got a boolean")
+    if isinstance(value, int):
+        port, end, proto = value, None, "TCP"
+    elif isinstance(value, str):
+        match = _PORT_SPEC.match(value)
+        if not match:
+            _fail(path, "invalid port %r (expected e.g. 80, '53/udp' or '8000-8080/tcp')" % value)
+        port = int(match.group(1))
+        end = int(match.group(2)) if match.group(2) else None
+        proto = (match.group(3) or "tcp").upper()
+    elif isinstance(value, dict):
+        _mapping(value, path, ("port", "end_port", "protocol"))
+        port = _expect(value.get("port"), int, path + ".port")
+        end = value.get("end_port")
+        if end is not None:
+            end = _expect(end, int, path + ".end_port")
+        proto = _expect(value.get("protocol", "TCP"), str, path + ".protocol").upper()
+    else:
+        _fail(path, "must be a port like 80, '53/udp' or '8000-8080/tcp', got %s" % _type_name(value))
+    if proto not in PROTOCOLS:
+        _fail(path, "unknown protocol %r (expected tcp, udp or sctp)" % proto.lower())
+    if not 1 <= port <= 65535:
+        _fail(path, "port %d out of range 1-65535" % port)
+    if end is not None:
+        if not 1 <= end <= 65535:
+            _fail(path, "port %d out of range 1-65535" % end)
+        if end < port:
+            _fail(path, "range %d-%d ends before it starts" % (port, end))
+        if end == port:
+            end = None
+    return {"port": port, "end_port": end, "protocol": proto}
+
+
+def _cluster(raw, path="cluster"):
+    raw = _mapping(raw, path, ("pod_cidr", "service_cidr", "api_server_port", "dns", "ingress_class"))
+    pod = _network(raw.get("pod_cidr", "10.1.0.0/16"), path + ".pod_cidr")
+    svc = _network(raw.get("service_cidr", "10.152.183.0/24"), path + ".service_cidr")
+    api_port = raw.get("api_server_port", 16443)
+    _expect(api_port, int, path + ".api_server_port")
+    if not 1 <= api_port <= 65535:
+        _fail(path + ".api_server_port", "port %d out of range 1-65535" % api_port)
+    dns = _mapping(raw.get("dns"), path + ".dns", ("namespace", "pod_labels", "ports"))
+    dns_ns = _name(dns.get("namespace", "kube-system"), path + ".dns.namespace", _DNS_LABEL, "a namespace name")
+    dns_labels = _labels(dns.get("pod_labels", {"k8s-app": "kube-dns"}), path + ".dns.pod_labels")
+    if not dns_labels:
+        _fail(path + ".dns.pod_labels", "must select the DNS pods (e.g. {k8s-app: kube-dns})")
+    dns_ports = [parse_port(p, "%s.dns.ports[%d]" % (path, i))
+                 for i, p in enumerate(_list(dns.get("ports", ["53/udp", "53/tcp"]), path + ".dns.ports"))]
+    if not dns_ports:
+        _fail(path + ".dns.ports", "must list at least one port")
+    ingress_class = _name(raw.get("ingress_class", "public"), path + ".ingress_class", _DNS_LABEL, "a class name")
+    return {"pod_cidr": str(pod), "service_cidr": str(svc), "api_server_port": api_port,
+            "ingress_class": ingress_class,
+            "dns": {"namespace": dns_ns, "pod_labels": dns_labels, "ports": _sort_ports(dns_ports)}}
+
+
+def _sort_ports(ports):
+    unique = {(p["protocol"], p["port"], p["end_port"] or 0): p for p in ports}
+    return [unique[k] for k in sorted(unique)]
+
+
+def _services(raw, cluster, path="services"):
+    raw = _mapping(raw, path)
+    out = {"kube_api": [{"port": cluster["api_server_port"], "end_port": None, "protocol": "TCP"}],
+           "dns": cluster["dns"]["ports"]}
+    for name in sorted(raw):
+        spath = "%s.%s" % (path, name)
+        _name(name, spath, what="a service name")
+        entries = raw[name]
+        if not isinstance(entries, list):
+            entries = [entries]
+        if not entries:
+            _fail(spath, "must list at least one port")
+        out[name] = _sort_ports([parse_port(p, "%s[%d]" % (spath, i)) for i, p in enumerate(entries)])
+    return out
+
+
+def _resolve_group(group, inventory, path):
+    if inventory is None:
+        _fail(path, "no inventory was given to resolve group %r (pass the inventory, or give cidrs)" % group)
+    groups = inventory.get("groups") or {}
+    addresses = inventory.get("addresses") or {}
+    hosts = groups.get(group)
+    if not hosts:
+        _fail(path, "inventory group %r is missing or empty: add its hosts to the inventory, or give cidrs" % group)
+    nets = []
+    for host in hosts:
+        addr = addresses.get(host, host)
+        try:
+            ip = ipaddress.ip_address(str(addr))
+        except ValueError:
+            _fail(path, "host %r of group %r has no IP address (%r): set netzone_address or ansible_host to an IP"
+                  % (host, group, addr))
+        nets.append(ipaddress.ip_network(ip))
+    return nets
+
+
+def _peers(raw, cluster, services, inventory, path="peers"):
+    raw = _mapping(raw, path)
+    cluster_nets = [ipaddress.ip_network(cluster["pod_cidr"]), ipaddress.ip_network(cluster["service_cidr"])]
+    out = {}
+    for name in sorted(raw):
+        ppath = "%s.%s" % (path, name)
+        _name(name, ppath, what="a peer name")
+        spec = _mapping(raw[name], ppath, ("cidr", "except", "cidrs", "from_group", "services", "description",
+                                           "include_cluster", "internet"))
+        blocks = []  # (network, [except networks], path)
+        if "cidr" in spec:
+            net = _network(spec["cidr"], ppath + ".cidr")
+            excepts = [_network(e, "%s.except[%d]" % (ppath, i))
+                       for i, e in enumerate(_list(spec.get("except"), ppath + ".except"))]
+            blocks.append((net, excepts, ppath))
+        elif "except" in spec:
+            _fail(ppath + ".except", "needs a 'cidr' to be taken from")
+        for i, entry in enumerate(_list(spec.get("cidrs"), ppath + ".cidrs")):
+            epath = "%s.cidrs[%d]" % (ppath, i)
+            if isinstance(entry, dict):
+                _mapping(entry, epath, ("cidr", "except"))
+                net = _network(entry.get("cidr"), epath + ".cidr")
+                excepts = [_network(e, "%s.except[%d]" % (epath, j))
+                           for j, e in enumerate(_list(entry.get("except"), epath + ".except"))]
+            else:
+                net, excepts = _network(entry, epath), []
+            blocks.append((net, excepts, epath))
+        group = spec.get("from_group")
+        if group is not None:
+            _name(group, ppath + ".from_group", re.compile(r"^[A-Za-z0-9_][-A-Za-z0-9_.]*$"), "a group name")
+            for net in _resolve_group(group, inventory, ppath + ".from_group"):
+                blocks.append((net, [], ppath + ".from_group"))
+        if not blocks:
+            _fail(ppath, "needs 'cidr', 'cidrs' or 'from_group'")
+        include_cluster = _expect(spec.get("include_cluster", False), bool, ppath + ".include_cluster")
+        cidrs = []
+        for net, excepts, bpath in blocks:
+            for j, exc in enumerate(excepts):
+                if exc.version != net.version or not exc.subnet_of(net) or exc == net:
+                    _fail("%s.except[%d]" % (bpath, j), "%s is not strictly inside %s" % (exc, net))
+            if not include_cluster:
+                excepts = excepts + [c for c in cluster_nets
+                                     if c.version == net.version and c.subnet_of(net) and c != net]
+            kept = sorted(set(ipaddress.collapse_addresses(excepts)), key=_net_key) if excepts else []
+            cidrs.append({"cidr": str(net), "except": [str(e) for e in kept]})
+        unique = {(c["cidr"], tuple(c["except"])): c for c in cidrs}
+        peer_services = spec.get("services")
+        if peer_services is not None:
+            peer_services = _service_refs(peer_services, services, ppath + ".services")
+        description = _expect(spec.get("description", ""), str, ppath + ".description")
+        internet = _expect(spec.get("internet", any(net.prefixlen == 0 for net, _, _ in blocks)), bool,
+                           ppath + ".internet")
+        out[name] = {"internet": internet, "cidrs": [unique[k] for k in sorted(unique, key=lambda k: (_net_key(ipaddress.ip_network(k[0])), k[1]))],
+                     "from_group": group, "services": peer_services, "description": description}
+    return out
+
+
+def _net_key(net):
+    return (net.version, int(net.network_address), net.prefixlen)
+
+
+def _service_refs(value, services, path):
+    refs = _list(value, path)
+    if not refs:
+        _fail(path, "must list at least one service")
+    for i, ref in enumerate(refs):
+        _expect(ref, str, "%s[%d]" % (path, i), "a service name")
+        if ref not in services:
+            _fail("%s[%d]" % (path, i), "unknown service %r%s" % (ref, _hint(ref, services)))
+    return sorted(set(refs))
+
+
+def _hint(name, known):
+    close = [k for k in sorted(known) if _distance(name, k) <= 2]
+    return " (did you mean %r?)" % close[0] if close else ""
+
+
+def _distance(a, b):
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _zones(raw, services, peers, path="zones"):
+    raw = _mapping(raw, path)
+    if not raw:
+        _fail(path, "must define at least one zone")
+    out, namespaces, extra_flows = {}, {}, []
+    for name in sorted(raw):
+        zpath = "%s.%s" % (path, name)
+        _name(name, zpath, _DNS_LABEL, "a zone name")
+        if name in peers:
+            _fail(zpath, "%r is both a zone and a peer" % name)
+        spec = _mapping(raw[name], zpath, ("namespace", "labels", "intra_zone", "needs", "description"))
+        namespace = _name(spec.get("namespace", name), zpath + ".namespace", _DNS_LABEL, "a namespace name")
+        if namespace in RESERVED_NAMESPACES:
+            _fail(zpath + ".namespace", "%r is reserved: the collection never writes policies there" % namespace)
+        if namespace in namespaces:
+            _fail(zpath + ".namespace", "namespace %r is already used by zone %r" % (namespace, namespaces[namespace]))
+        namespaces[namespace] = name
+        labels = _labels(spec.get("labels"), zpath + ".labels")
+        for reserved in (ZONE_LABEL, MANAGED_BY_LABEL, NAMESPACE_NAME_LABEL):
+            if reserved in labels:
+                _fail("%s.labels.%s" % (zpath, reserved), "is set by the collection")
+        if "intra_zone" in spec:
+            intra = _service_refs(spec["intra_zone"], services, zpath + ".intra_zone")
+            extra_flows.append(({"from": name, "to": name, "services": intra}, zpath + ".intra_zone"))
+        for i, need in enumerate(_list(spec.get("needs"), zpath + ".needs")):
+            npath = "%s.needs[%d]" % (zpath, i)
+            _expect(need, str, npath, "a peer name")
+            if need not in peers:
+                _fail(npath, "unknown peer %r%s" % (need, _hint(need, peers)))
+            if not peers[need]["services"]:
+                _fail(npath, "peer %r has no default 'services'; write a flow instead" % need)
+            extra_flows.append(({"from": name, "to": need, "services": peers[need]["services"]}, npath))
+        description = _expect(spec.get("description", ""), str, zpath + ".description")
+        out[name] = {"namespace": namespace, "labels": labels, "description": description}
+    return out, extra_flows
+
+
+def _endpoints(value, zones, peers, path):
+    names = value if isinstance(value, list) else [value]
+    if not names:
+        _fail(path, "must name at least one zone or peer")
+    for i, name in enumerate(names):
+        npath = "%s[%d]" % (path, i) if isinstance(value, list) else path
+        _expect(name, str, npath, "a zone or peer name")
+        if name not in zones and name not in peers:
+            _fail(npath, "unknown zone or peer %r%s" % (name, _hint(name, list(zones) + list(peers))))
+    return names
+
+
+def _flows(raw, zones, peers, services, extra, path="flows"):
+    merged, origins = {}, {}
+    items = [(f, "%s[%d]" % (path, i)) for i, f in enumerate(_list(raw, path))] + list(extra)
+    for flow, fpath in items:
+        _mapping(flow, fpath, ("from", "to", "services", "description"))
+        if "from" not in flow:
+            _fail(fpath + ".from", "is required")
+        if "to" not in flow:
+            _fail(fpath + ".to", "is required")
+        sources = _endpoints(flow["from"], zones, peers, fpath + ".from")
+        targets = _endpoints(flow["to"], zones, peers, fpath + ".to")
+        for src in sources:
+            for dst in targets:
+                if src in peers and dst in peers:
+                    _fail(fpath, "flow %s -> %s joins two peers outside the cluster; one side must be a zone"
+                          % (src, dst))
+                if "services" in flow:
+                    refs = _service_refs(flow["services"], services, fpath + ".services")
+                elif dst in peers and peers[dst]["services"]:
+                    refs = peers[dst]["services"]
+                else:
+                    _fail(fpath + ".services", "is required (the destination has no default services)")
+                merged.setdefault((src, dst), set()).update(refs)
+                origins.setdefault((src, dst), fpath)
+    flows = [{"from": s, "to": d, "services": sorted(merged[(s, d)])} for s, d in sorted(merged)]
+    return flows, origins
+
+
+def _guards(raw, zones, peers, flows, origins, path="guards"):
+    raw = _mapping(raw, path, ("nodeports", "nodeport_exempt_namespaces", "internet_egress_zones",
+                               "ingress_zone", "ingress_from"))
+    mode = _expect(raw.get("nodeports", "deny"), str, path + ".nodeports")
+    if mode not in ("deny", "warn"):
+        _fail(path + ".nodeports", "must be 'deny' or 'warn' (staged rollout), got %r" % mode)
+    exempt = [_name(n, "%s.nodeport_exempt_namespaces[%d]" % (path, i), _DNS_LABEL, "a namespace name")
+              for i, n in enumerate(_list(raw.get("nodeport_exempt_namespaces"), path + ".nodeport_exempt_namespaces"))]
+    egress_zones = _list(raw.get("internet_egress_zones", ["proxy"] if "proxy" in zones else []),
+                         path + ".internet_egress_zones")
+    for i, zone in enumerate(egress_zones):
+        _expect(zone, str, "%s.internet_egress_zones[%d]" % (path, i), "a zone name")
+        if zone not in zones:
+            _fail("%s.internet_egress_zones[%d]" % (path, i), "unknown zone %r%s" % (zone, _hint(zone, zones)))
+    ingress_zone = raw.get("ingress_zone", "ingress" if "ingress" in zones else None)
+    if ingress_zone is not None:
+        _expect(ingress_zone, str, path + ".ingress_zone", "a zone name")
+        if ingress_zone not in zones:
+            _fail(path + ".ingress_zone", "unknown zone %r%s" % (ingress_zone, _hint(ingress_zone, zones)))
+    ingress_from = _list(raw.get("ingress_from", ["load_balancers"] if "load_balancers" in peers else []),
+                         path + ".ingress_from")
+    for i, name in enumerate(ingress_from):
+        _expect(name, str, "%s.ingress_from[%d]" % (path, i), "a zone or peer name")
+        if name not in zones and name not in peers:
+            _fail("%s.ingress_from[%d]" % (path, i), "unknown zone or peer %r%s" % (name, _hint(name, list(zones) + list(peers))))
+    for flow in flows:
+        src, dst = flow["from"], flow["to"]
+        where = origins[(src, dst)]
+        if dst in peers and peers[dst]["internet"] and src not in egress_zones:
+            _fail(where, "zone %r may not reach the internet peer %r directly: internet egress goes through %s "
+                  "(guards.internet_egress_zones)" % (src, dst, " or ".join(map(repr, egress_zones)) or "no zone"))
+        if ingress_zone is not None and dst == ingress_zone and src != dst and src not in ingress_from:
+            _fail(where, "only %s may reach the ingress zone %r (guards.ingress_from)"
+                  % (" and ".join(map(repr, ingress_from)) or "nobody", ingress_zone))
+    if ingress_zone is not None and ingress_from and not any(
+            f["to"] == ingress_zone and f["from"] in ingress_from for f in flows):
+        _fail(path + ".ingress_from", "no flow from %s into the ingress zone %r: the platform would be unreachable"
+              % (" or ".join(map(repr, ingress_from)), ingress_zone))
+    return {"nodeports": mode, "nodeport_exempt_namespaces": sorted(set(exempt)),
+            "internet_egress_zones": sorted(set(egress_zones)), "ingress_zone": ingress_zone,
+            "ingress_from": sorted(set(ingress_from))}
+
+
+def normalize_matrix(raw=None, inventory=None):
+    """Validate ``raw`` (None means the article's default model) and return the normalised matrix.
+
+    ``inventory`` resolves ``from_group`` peers: ``{"groups": {group: [host, ...]}, "addresses": {host: ip}}``
+    (a host missing from ``addresses`` must itself be an IP address).
+    """
+    if raw is None:
+        raw = default_matrix()
+    _mapping(raw, "netzone_matrix", TOP_LEVEL_KEYS)
+    if inventory is not None:
+        _mapping(inventory, "inventory", ("groups", "addresses"))
+    cluster = _cluster(raw.get("cluster"))
+    services = _services(raw.get("services"), cluster)
+    peers = _peers(raw.get("peers"), cluster, services, inventory)
+    zones, extra = _zones(raw.get("zones"), services, peers)
+    flows, origins = _flows(raw.get("flows"), zones, peers, services, extra)
+    if normalize_vhosts is None:  # pragma: no cover
+        vhosts = copy.deepcopy(_list(raw.get("vhosts"), "vhosts"))
+    else:
+        vhosts = normalize_vhosts(raw.get("vhosts"), set(zones))
+    guards = _guards(raw.get("guards"), zones, peers, flows, origins)
+    return {"cluster": cluster, "services": services, "peers": peers, "zones": zones, "flows": flows,
+            "vhosts": vhosts, "guards": guards}
+
