@@ -282,6 +282,9 @@ def _peers(raw, cluster, services, inventory, path="peers"):
     for name in sorted(raw):
         ppath = "%s.%s" % (path, name)
         _name(name, ppath, what="a peer name")
+        twin = [other for other in out if other.replace("_", "-") == name.replace("_", "-")]
+        if twin:
+            _fail(ppath, "%r and %r differ only by '-' and '_' (policy names would clash)" % (twin[0], name))
         spec = _mapping(raw[name], ppath, ("cidr", "except", "cidrs", "from_group", "services", "description",
                                            "include_cluster", "internet"))
         blocks = []  # (network, [except networks], path)
@@ -372,8 +375,8 @@ def _zones(raw, services, peers, path="zones"):
     for name in sorted(raw):
         zpath = "%s.%s" % (path, name)
         _name(name, zpath, _DNS_LABEL, "a zone name")
-        if name in peers:
-            _fail(zpath, "%r is both a zone and a peer" % name)
+        if name in peers or name.replace("-", "_") in peers:
+            _fail(zpath, "%r is both a zone and a peer (names must differ, '-' and '_' alike)" % name)
         spec = _mapping(raw[name], zpath, ("namespace", "labels", "intra_zone", "needs", "description"))
         namespace = _name(spec.get("namespace", name), zpath + ".namespace", _DNS_LABEL, "a namespace name")
         if namespace in RESERVED_NAMESPACES:

@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Compile a normalised matrix into Kubernetes manifests (plain Python, no Ansible, no I/O).
+
+For every zone: its Namespace (zone label, managed-by label), a default-deny NetworkPolicy (Ingress and
+Egress, no rules), a DNS egress policy to the cluster DNS pods, and for each flow the egress rule at the
+source zone and the ingress rule at the destination zone.  Peers outside the cluster become ipBlocks.  Plus
+the ValidatingAdmissionPolicy (and binding) that refuses NodePort and LoadBalancer Services, and one Ingress
+per vhost in its zone's namespace.  Nothing is ever written in the DNS namespace (kube-system).
+
+The output is deterministic: the same matrix gives the same list, in the same order, with the same keys.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    NAMESPACE_NAME_LABEL,
+    ZONE_LABEL,
+)
+
+POLICY_ROLE_LABEL = "netzone.io/policy-role"
+DEFAULT_DENY_NAME = "netzone-default-deny"
+DNS_POLICY_NAME = "netzone-allow-dns"
+ADMISSION_POLICY_NAME = "netzone-deny-node-ports"
+
+#: Kinds in apply order (namespaces first, default-deny after the allow policies; see the zones role).
+KIND_ORDER = ("Namespace", "NetworkPolicy", "Ingress", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+
+
+def _meta(name, namespace=None, labels=None):
+    meta = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    merged = {MANAGED_BY_LABEL: MANAGED_BY_VALUE}
+    merged.update(labels or {})
+    meta["labels"] = dict(sorted(merged.items()))
+    return meta
+
+
+def _k8s_ports(matrix, service_names):
+    ports = {}
+    for name in service_names:
+        for entry in matrix["services"][name]:
+            ports[(entry["protocol"], entry["port"], entry["end_port"] or 0)] = entry
+    out = []
+    for key in sorted(ports):
+        entry = ports[key]
+        port = {"protocol": entry["protocol"], "port": entry["port"]}
+        if entry["end_port"]:
+            port["endPort"] = entry["end_port"]
+        out.append(port)
+    return out
+
+
+def _peer_selectors(matrix, name, own_zone):
+    """NetworkPolicy peers for a zone or an outside peer, seen from ``own_zone``."""
+    if name in matrix["zones"]:
+        if name == own_zone:
+            return [{"podSelector": {}}]
+        namespace = matrix["zones"][name]["namespace"]
+        return [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}}, "podSelector": {}}]
+    out = []
+    for block in matrix["peers"][name]["cidrs"]:
+        ip_block = {"cidr": block["cidr"]}
+        if block["except"]:
+            ip_block["except"] = list(block["except"])
+        out.append({"ipBlock": ip_block})
+    return out
+
+
+def policy_name(direction, other):
+    """Stable name of the policy of one zone for one direction and one other endpoint."""
+    return "netzone-%s-%s-%s" % (direction, "to" if direction == "egress" else "from", other.replace("_", "-"))
+
+
+def _policy(name, namespace, zone, role, policy_types, ingress=None, egress=None):
+    spec = {"podSelector": {}, "policyTypes": list(policy_types)}
+    if ingress is not None:
+        spec["ingress"] = ingress
+    if egress is not None:
+        spec["egress"] = egress
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(name, namespace, {ZONE_LABEL: zone, POLICY_ROLE_LABEL: role}),
+        "spec": spec,
+    }
+
+
+def compile_zone(matrix, zone):
+    """Return the Namespace and NetworkPolicies of one zone."""
+    spec = matrix["zones"][zone]
+    namespace = spec["namespace"]
+    labels = dict(spec["labels"])
+    labels[ZONE_LABEL] = zone
+    out = [{"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(namespace, labels=labels)}]
+    dns = matrix["cluster"]["dns"]
+    dns_peer = {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: dns["namespace"]}},
+                "podSelector": {"matchLabels": dict(sorted(dns["pod_labels"].items()))}}
+    dns_ports = [{"protocol": p["protocol"], "port": p["port"]} if not p["end_port"] else
+                 {"protocol": p["protocol"], "port": p["port"], "endPort": p["end_port"]} for p in dns["ports"]]
+    out.append(_policy(DNS_POLICY_NAME, namespace, zone, "allow", ["Egress"],
+                       egress=[{"to": [dns_peer], "ports": dns_ports}]))
+    for flow in matrix["flows"]:
+        ports = _k8s_ports(matrix, flow["services"])
+        if flow["from"] == zone:
+            out.append(_policy(policy_name("egress", flow["to"]), namespace, zone, "allow", ["Egress"],
+                               egress=[{"to": _peer_selectors(matrix, flow["to"], zone), "ports": ports}]))
+        if flow["to"] == zone:
+            out.append(_policy(policy_name("ingress", flow["from"]), namespace, zone, "allow", ["Ingress"],
+                               ingress=[{"from": _peer_selectors(matrix, flow["from"], zone), "ports": ports}]))
+    out.append(_policy(DEFAULT_DENY_NAME, namespace, zone, "default-deny", ["Ingress", "Egress"]))
+    return out
+
+
+def compile_admission(matrix):
+    """The ValidatingAdmissionPolicy and binding that refuse NodePort and LoadBalancer Services."""
+    guards = matrix["guards"]
+    policy = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": _meta(ADMISSION_POLICY_NAME),
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                "resources": ["services"]}]},
+            "validations": [{
+                "expression": "!has(object.spec.type) || (object.spec.type != 'NodePort' && "
+                              "object.spec.type != 'LoadBalancer')",
+                "message": "NodePort and LoadBalancer Services are not allowed: they bypass the load balancer "
+                           "entry point (netzone.segmentation).",
+                "reason": "Forbidden",
+            }],
+        },
+    }
+    actions = ["Deny", "Audit"] if guards["nodeports"] == "deny" else ["Warn", "Audit"]
+    binding_spec = {"policyName": ADMISSION_POLICY_NAME, "validationActions": actions}
+    if guards["nodeport_exempt_namespaces"]:
+        binding_spec["matchResources"] = {"namespaceSelector": {"matchExpressions": [{
+            "key": NAMESPACE_NAME_LABEL, "operator": "NotIn",
+            "values": list(guards["nodeport_exempt_namespaces"])}]}}
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": _meta(ADMISSION_POLICY_NAME),
+        "spec": binding_spec,
+    }
+    return [policy, binding]
+
+
+def ingress_name(vhost_name):
+    """Stable Ingress name for a vhost (DNS-1123: dots are allowed, case folded)."""
+    return "netzone-" + vhost_name.lower()
+
+
+def compile_ingress(matrix, vhost):
+    """One Ingress object for a normalised vhost, in its zone's namespace, with MicroK8s' ingress class."""
+    namespace = matrix["zones"][vhost["zone"]]["namespace"]
+    paths = []
+    for entry in vhost.get("paths") or [{"path": "/"}]:
+        paths.append({
+            "path": entry["path"],
+            "pathType": "Prefix",
+            "backend": {"service": {"name": entry.get("service") or vhost["service"],
+                                    "port": {"number": entry.get("port") or vhost["port"]}}},
+        })
+    rules = [{"host": host, "http": {"paths": copy.deepcopy(paths)}}
+             for host in [vhost["name"]] + list(vhost.get("aliases") or [])]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": _meta(ingress_name(vhost["name"]), namespace, {ZONE_LABEL: vhost["zone"]}),
+        "spec": {"ingressClassName": matrix["cluster"]["ingress_class"], "rules": rules},
+    }
+
+
+def compile_manifests(matrix):
+    """Every manifest of a normalised matrix, zone by zone (namespace, allow policies, default deny), then
+    the Ingress objects and the admission policy and binding."""
+    out = []
+    for zone in sorted(matrix["zones"]):
+        out.extend(compile_zone(matrix, zone))
+    for vhost in sorted(matrix["vhosts"], key=lambda v: v["name"]):
+        out.append(compile_ingress(matrix, vhost))
+    out.extend(compile_admission(matrix))
+    return out
+
+
+def group_manifests(manifests, by="kind"):
+    """Group manifests for writing files: ``by="kind"`` → {kind: [...]}, ``by="zone"`` → {zone or "cluster": [...]}."""
+    groups = {}
+    for obj in manifests:
+        if by == "zone":
+            key = obj["metadata"].get("labels", {}).get(ZONE_LABEL, "cluster")
+        else:
+            key = obj["kind"]
+        groups.setdefault(key, []).append(obj)
+    return groups
