@@ -1,0 +1,282 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation and normalisation of the ``vhosts`` list of the netzone matrix.
+
+Pure Python, no Ansible imports. Every problem is reported as a
+:class:`~errors.MatrixError` whose path names the offending item
+(``vhosts[1].tls.key: ...``); no other exception type leaves
+:func:`normalize_vhosts` for any input.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
+
+DEFAULT_ZONE = "frontend"
+DEFAULT_PORT = 80
+HSTS_MAX_AGE = 63072000
+STICKY_COOKIE = "NZSRV"
+EXPOSURES = ("public", "internal")
+
+VHOST_KEYS = frozenset((
+    "name", "aliases", "exposure", "zone", "service", "port", "paths", "tls",
+    "redirect_http", "hsts", "hsts_max_age", "sticky", "sticky_cookie", "rate_limit", "waf",
+))
+PATH_KEYS = frozenset(("path", "rewrite", "service", "port"))
+TLS_KEYS = frozenset(("cert", "key", "chain"))
+WAF_KEYS = frozenset(("exclusions", "bypass_paths"))
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# A Kubernetes Service name (RFC 1035 label).
+_SERVICE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+# An URL path prefix: starts with '/', no whitespace, no characters that would
+# need quoting in an HAProxy or nginx configuration.
+_COOKIE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
+
+
+def _describe(value):
+    return type(value).__name__
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _mapping(value, path):
+    if not isinstance(value, dict):
+        raise MatrixError(path, "must be a mapping, got %s" % _describe(value))
+    for key in value:
+        if not isinstance(key, str):
+            raise MatrixError(path, "keys must be strings, got %r" % (key,))
+    return value
+
+
+def _unknown_keys(value, allowed, path):
+    extra = sorted(set(value) - allowed)
+    if extra:
+        raise MatrixError("%s.%s" % (path, extra[0]), "unknown key (allowed: %s)" % ", ".join(sorted(allowed)))
+
+
+def _bool(value, path, default):
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise MatrixError(path, "must be a boolean, got %s" % _describe(value))
+    return value
+
+
+def _int(value, path, default, low, high):
+    if value is None:
+        return default
+    if not _is_int(value):
+        raise MatrixError(path, "must be an integer, got %s" % _describe(value))
+    if not low <= value <= high:
+        raise MatrixError(path, "must be between %d and %d, got %d" % (low, high, value))
+    return value
+
+
+def _string(value, path):
+    if not isinstance(value, str) or not value:
+        raise MatrixError(path, "must be a non-empty string, got %s" % (_describe(value) if not isinstance(value, str) else "''"))
+    return value
+
+
+def hostname(value, path):
+    """Return ``value`` lower-cased if it is a DNS host name (a leading ``*.`` wildcard allowed)."""
+    name = _string(value, path).lower()
+    if len(name) > 253:
+        raise MatrixError(path, "host name longer than 253 characters")
+    labels = name.split(".")
+    if labels[0] == "*" and len(labels) > 2:
+        labels = labels[1:]
+    for label in labels:
+        if not _LABEL.match(label):
+            raise MatrixError(path, "%r is not a valid DNS host name" % value)
+    if labels[-1].isdigit():
+        raise MatrixError(path, "%r is not a valid DNS host name (numeric top-level label)" % value)
+    return name
+
+
+def _url_path(value, path):
+    text = _string(value, path)
+    if not _PATH.match(text) or "//" in text:
+        raise MatrixError(path, "%r is not an absolute URL path prefix (starts with '/', no spaces or quotes)" % value)
+    return text
+
+
+def _service(value, path):
+    text = _string(value, path)
+    if not _SERVICE.match(text):
+        raise MatrixError(path, "%r is not a valid Kubernetes Service name" % value)
+    return text
+
+
+def _cookie(value, path):
+    if value is None:
+        return STICKY_COOKIE
+    if not isinstance(value, str) or not _COOKIE.match(value):
+        raise MatrixError(path, "must be a cookie name (letters, digits, '_' and '-'), got %r" % (value,))
+    return value
+
+
+def _paths(raw, path, service, port):
+    if raw is None:
+        raw = [{"path": "/"}]
+    if not isinstance(raw, list) or not raw:
+        raise MatrixError(path, "must be a non-empty list")
+    result = []
+    seen = set()
+    for index, item in enumerate(raw):
+        here = "%s[%d]" % (path, index)
+        if isinstance(item, str):
+            item = {"path": item}
+        item = _mapping(item, here)
+        _unknown_keys(item, PATH_KEYS, here)
+        prefix = _url_path(item.get("path"), here + ".path")
+        if len(prefix) > 1:
+            prefix = prefix.rstrip("/") or "/"
+        if prefix in seen:
+            raise MatrixError(here + ".path", "duplicate path %r" % prefix)
+        seen.add(prefix)
+        rewrite = item.get("rewrite")
+        if rewrite is not None:
+            rewrite = _url_path(rewrite, here + ".rewrite")
+        result.append({
+            "path": prefix,
+            "rewrite": rewrite,
+            "service": _service(item["service"], here + ".service") if item.get("service") is not None else service,
+            "port": _int(item.get("port"), here + ".port", port, 1, 65535),
+        })
+    return result
+
+
+def _tls(raw, path):
+    if raw is None or raw == "selfsigned":
+        return {"mode": "selfsigned", "cert": None, "key": None, "chain": None}
+    if isinstance(raw, str):
+        raise MatrixError(path, "must be 'selfsigned' or a mapping with cert and key, got %r" % raw)
+    raw = _mapping(raw, path)
+    allowed = TLS_KEYS | {"mode"}
+    _unknown_keys(raw, allowed, path)
+    if raw.get("mode", "provided") == "selfsigned" and raw.get("cert") is None and raw.get("key") is None:
+        return {"mode": "selfsigned", "cert": None, "key": None, "chain": None}
+    if raw.get("mode", "provided") != "provided":
+        raise MatrixError(path + ".mode", "must be 'provided' or 'selfsigned'")
+    result = {"mode": "provided"}
+    for key in ("cert", "key"):
+        if raw.get(key) is None:
+            raise MatrixError("%s.%s" % (path, key), "is required (a path to a PEM file on the controller)")
+        result[key] = _string(raw[key], "%s.%s" % (path, key))
+    chain = raw.get("chain")
+    result["chain"] = _string(chain, path + ".chain") if chain is not None else None
+    return result
+
+
+def _waf(raw, path):
+    if raw is None:
+        raw = {}
+    raw = _mapping(raw, path)
+    _unknown_keys(raw, WAF_KEYS, path)
+    exclusions = raw.get("exclusions") or []
+    if not isinstance(exclusions, list):
+        raise MatrixError(path + ".exclusions", "must be a list of rule ids")
+    ids = []
+    for index, rule in enumerate(exclusions):
+        ids.append(_int(rule, "%s.exclusions[%d]" % (path, index), None, 1, 9999999))
+    bypass = raw.get("bypass_paths") or []
+    if not isinstance(bypass, list):
+        raise MatrixError(path + ".bypass_paths", "must be a list of URL path prefixes")
+    prefixes = []
+    for index, prefix in enumerate(bypass):
+        here = "%s.bypass_paths[%d]" % (path, index)
+        prefix = _url_path(prefix, here)
+        if prefix == "/":
+            raise MatrixError(here, "'/' would send the whole vhost around the WAF; list static prefixes only")
+        prefixes.append(prefix)
+    return {"exclusions": sorted(set(ids)), "bypass_paths": prefixes}
+
+
+def _vhost(raw, path, zones):
+    raw = _mapping(raw, path)
+    _unknown_keys(raw, VHOST_KEYS, path)
+    if raw.get("name") is None:
+        raise MatrixError(path + ".name", "is required")
+    name = hostname(raw["name"], path + ".name")
+    aliases_raw = raw.get("aliases") or []
+    if not isinstance(aliases_raw, list):
+        raise MatrixError(path + ".aliases", "must be a list of host names")
+    aliases = [hostname(alias, "%s.aliases[%d]" % (path, index)) for index, alias in enumerate(aliases_raw)]
+    exposure = raw.get("exposure", "public")
+    if exposure is None:
+        exposure = "public"
+    if exposure not in EXPOSURES:
+        raise MatrixError(path + ".exposure", "must be 'public' or 'internal', got %r" % (exposure,))
+    zone = raw.get("zone")
+    if zone is None:
+        zone = DEFAULT_ZONE
+    if not isinstance(zone, str) or not zone:
+        raise MatrixError(path + ".zone", "must be a zone name")
+    if zones is not None and zone not in zones:
+        raise MatrixError(path + ".zone", "unknown zone %r" % zone)
+    if raw.get("service") is None:
+        raise MatrixError(path + ".service", "is required (the Kubernetes Service the Ingress points to)")
+    service = _service(raw["service"], path + ".service")
+    port = _int(raw.get("port"), path + ".port", DEFAULT_PORT, 1, 65535)
+    return {
+        "name": name,
+        "aliases": aliases,
+        "exposure": exposure,
+        "zone": zone,
+        "service": service,
+        "port": port,
+        "paths": _paths(raw.get("paths"), path + ".paths", service, port),
+        "tls": _tls(raw.get("tls"), path + ".tls"),
+        "redirect_http": _bool(raw.get("redirect_http"), path + ".redirect_http", True),
+        "hsts": _bool(raw.get("hsts"), path + ".hsts", True),
+        "hsts_max_age": _int(raw.get("hsts_max_age"), path + ".hsts_max_age", HSTS_MAX_AGE, 0, 1000000000),
+        "sticky": _bool(raw.get("sticky"), path + ".sticky", False),
+        "sticky_cookie": _cookie(raw.get("sticky_cookie"), path + ".sticky_cookie"),
+        "rate_limit": _int(raw.get("rate_limit"), path + ".rate_limit", 0, 0, 1000000000),
+        "waf": _waf(raw.get("waf"), path + ".waf"),
+    }
+
+
+def normalize_vhosts(raw, zones, path="vhosts"):
+    """Validate the matrix's ``vhosts`` list and return it with every key present.
+
+    :param raw: the user's list (``None`` means no vhosts).
+    :param zones: the set of known zone names, or ``None`` to skip the zone check
+        (the load balancer role, given vhosts directly, knows no zones).
+    :param path: the path of the list in error messages.
+    :raises MatrixError: for anything wrong, naming its exact path.
+    """
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise MatrixError(path, "must be a list of virtual hosts, got %s" % _describe(raw))
+    if zones is not None:
+        try:
+            zones = set(zones)
+        except TypeError:
+            raise MatrixError(path, "internal: zones must be a collection of names")
+    result = []
+    owners = {}
+    for index, item in enumerate(raw):
+        here = "%s[%d]" % (path, index)
+        vhost = _vhost(item, here, zones)
+        for position, host in enumerate([vhost["name"]] + vhost["aliases"]):
+            where = here + (".name" if position == 0 else ".aliases[%d]" % (position - 1))
+            if host in owners:
+                raise MatrixError(where, "duplicate host name %r (already used by %s)" % (host, owners[host]))
+            owners[host] = here
+        result.append(vhost)
+    return result
+
+
+def vhost_id(index):
+    """The stable identifier of the vhost at ``index`` in rendered configurations (``vh0``...)."""
+    return "vh%d" % index
