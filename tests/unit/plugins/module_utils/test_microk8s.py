@@ -1,0 +1,350 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parsing and decisions of the MicroK8s role, on real CLI output formats (tests/fixtures/microk8s)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+import yaml
+
+from ansible_collections.netzone.segmentation.plugins.module_utils import microk8s as mk
+from ansible_collections.netzone.segmentation.plugins.module_utils.microk8s import Microk8sError
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "microk8s")
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+# --- channels and snap list ---------------------------------------------------------------
+@pytest.mark.parametrize("given,expected", [
+    ("1.31", "1.31/stable"),
+    ("1.31/stable", "1.31/stable"),
+    ("1.32/edge", "1.32/edge"),
+    ("stable", "latest/stable"),
+    ("latest", "latest/stable"),
+    ("latest/edge", "latest/edge"),
+    ("edge/fix-123", "latest/edge/fix-123"),
+    ("1.31/stable/hotfix", "1.31/stable/hotfix"),
+    ("1.28-strict/stable", "1.28-strict/stable"),
+])
+def test_normalize_channel(given, expected):
+    assert mk.normalize_channel(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "1.31/", "/stable", "1.31/nightly", "a/b/c/d", "1.31 stable", None])
+def test_normalize_channel_rejects(bad):
+    with pytest.raises(Microk8sError, match="microk8s_channel"):
+        mk.normalize_channel(bad)
+
+
+def test_parse_snap_list_current_format():
+    snaps = mk.parse_snap_list(fixture("snap-list.txt"))
+    assert sorted(snaps) == ["core20", "microk8s", "snapd"]
+    assert snaps["microk8s"] == {"name": "microk8s", "version": "v1.31.9", "revision": "8148", "tracking": "1.31/stable",
+                                 "publisher": "canonical\u2713", "notes": ["classic"]}
+
+
+def test_snap_plan_none_when_channel_matches():
+    plan = mk.snap_plan(fixture("snap-list.txt"), "1.31")
+    assert plan["action"] == "none"
+    assert plan["channel"] == "1.31/stable" and plan["installed"] and plan["classic"] and not plan["held"]
+
+
+def test_snap_plan_refresh_on_channel_change():
+    plan = mk.snap_plan(fixture("snap-list.txt"), "1.32/stable")
+    assert plan["action"] == "refresh"
+    assert (plan["channel"], plan["wanted_channel"]) == ("1.31/stable", "1.32/stable")
+
+
+def test_snap_plan_old_snapd_shortened_tracking():
+    # snapd before the current fmtChannel printed 'track/stable' as 'track'
+    assert mk.snap_plan(fixture("snap-list-old-format.txt"), "1.28/stable")["action"] == "none"
+    assert mk.snap_plan(fixture("snap-list-old-format.txt"), "1.29/stable")["action"] == "refresh"
+
+
+def test_snap_plan_truncated_branch():
+    text = "Name      Version  Rev   Tracking             Publisher   Notes\nmicrok8s  v1.31.9  8148  1.31/stable/\u2026  canonical\u2713  classic\n"
+    assert mk.snap_plan(text, "1.31/stable/hotfix")["action"] == "none"
+    assert mk.snap_plan(text, "1.31/stable")["action"] == "refresh"
+
+
+def test_snap_plan_install_when_absent():
+    plan = mk.snap_plan("", "1.31", list_rc=1, list_stderr=fixture("snap-list-not-installed.stderr"))
+    assert plan["action"] == "install" and not plan["installed"]
+
+
+def test_snap_plan_other_errors_are_reported():
+    with pytest.raises(Microk8sError, match="cannot communicate with server"):
+        mk.snap_plan("", "1.31", list_rc=1, list_stderr="error: cannot communicate with server: connection refused")
+
+
+def test_snap_plan_held():
+    plan = mk.snap_plan(fixture("snap-list-held.txt"), "1.31")
+    assert plan["held"] is True
+    assert mk.hold_action(plan["held"], True) == "none"
+    assert mk.hold_action(plan["held"], False) == "unhold"
+    assert mk.hold_action(False, True) == "hold"
+
+
+def test_parse_snap_list_bad_header():
+    with pytest.raises(Microk8sError, match="unexpected header"):
+        mk.parse_snap_list("something else\n")
+
+
+# --- status ----------------------------------------------------------------------------------
+def test_parse_status_fresh_install():
+    status = mk.parse_status(fixture("status-fresh.yaml"))
+    assert status["running"] is True
+    assert status["high_availability"] == {"enabled": True, "nodes": [{"address": "192.0.2.11:19001", "role": "voter"}]}
+    enabled = sorted(n for n, a in status["addons"].items() if a["status"] == "enabled")
+    assert enabled == ["ha-cluster", "helm", "helm3"]
+    assert status["addons"]["rbac"]["version"] == ""
+    assert len(status["addons"]) == 17
+
+
+def test_parse_status_not_running_is_not_yaml():
+    text = fixture("status-not-running.yaml")
+    with pytest.raises(yaml.YAMLError):
+        yaml.safe_load(text)
+    status = mk.parse_status(text)
+    assert status["running"] is False
+    assert "not running" in status["message"]
+    assert status["addons"] == {}
+
+
+def test_parse_status_with_repository_field():
+    # MicroK8s 1.24+ lists the repository of each addon (core, community, ...)
+    text = ("microk8s:\n  running: true\nhigh-availability:\n  enabled: false\naddons:\n"
+            "  - name: argocd\n    repository: community\n    description: Argo CD\n    version: 2.4.7\n    status: enabled\n"
+            "  - name: dns\n    repository: core\n    description: CoreDNS\n    version: 1.10.1\n    status: disabled\n")
+    status = mk.parse_status(text)
+    assert status["addons"]["argocd"]["repository"] == "community"
+    assert status["high_availability"]["enabled"] is False
+
+
+def test_parse_status_garbage():
+    with pytest.raises(Microk8sError, match="cannot read"):
+        mk.parse_status("Traceback (most recent call last):\n")
+
+
+# --- addons ---------------------------------------------------------------------------------
+def test_normalize_addons_dns_upstream():
+    wanted = mk.normalize_addons(["dns", {"name": "ingress"}, {"name": "metallb", "args": "192.0.2.200-192.0.2.220"}],
+                                 dns_upstream=["192.0.2.53", "192.0.2.54"])
+    assert wanted == [{"name": "dns", "args": "192.0.2.53,192.0.2.54"}, {"name": "ingress", "args": ""},
+                      {"name": "metallb", "args": "192.0.2.200-192.0.2.220"}]
+    assert mk.addon_command(wanted[0]) == "dns:192.0.2.53,192.0.2.54"
+    assert mk.addon_command(wanted[1]) == "ingress"
+
+
+@pytest.mark.parametrize("addons,upstream,match", [
+    (["dns", "dns"], None, "listed twice"),
+    (["dns:1.1.1.1"], None, "args"),
+    (["Bad Name"], None, "not an addon name"),
+    ([42], None, "write a name"),
+    (["dns"], ["dns.example.com"], "not an IP address"),
+])
+def test_normalize_addons_rejects(addons, upstream, match):
+    with pytest.raises(Microk8sError, match=match):
+        mk.normalize_addons(addons, dns_upstream=upstream)
+
+
+def test_addon_plan_fresh_install_enables_missing():
+    status = mk.parse_status(fixture("status-fresh.yaml"))
+    plan = mk.addon_plan(status, mk.normalize_addons(["dns", "ingress", "rbac"], ["192.0.2.53"]), {})
+    assert [a["command"] for a in plan["enable"]] == ["dns:192.0.2.53", "ingress", "rbac"]
+    assert plan["disable"] == [] and plan["unknown"] == []
+    assert plan["managed"] == {"dns": "192.0.2.53", "ingress": "", "rbac": ""}
+
+
+def test_addon_plan_rerun_is_empty():
+    status = mk.parse_status(fixture("status-addons.yaml"))
+    wanted = mk.normalize_addons(["dns", "ingress", "rbac", "metrics-server"])
+    plan = mk.addon_plan(status, wanted, {"dns": "", "ingress": "", "rbac": "", "metrics-server": ""})
+    assert plan["enable"] == [] and plan["disable"] == [] and plan["args_changed"] == []
+
+
+def test_addon_plan_disables_only_what_the_role_managed():
+    status = mk.parse_status(fixture("status-addons.yaml"))
+    # metrics-server removed from the list: the role enabled it before, so it disables it;
+    # helm/helm3/ha-cluster were enabled by MicroK8s itself and are left alone.
+    plan = mk.addon_plan(status, mk.normalize_addons(["dns", "ingress", "rbac"]),
+                         ["dns", "ingress", "rbac", "metrics-server"])
+    assert plan["disable"] == ["metrics-server"]
+    assert plan["enable"] == []
+    assert "helm3" in plan["enabled_before"]
+
+
+def test_addon_plan_reports_unknown_and_args_change():
+    status = mk.parse_status(fixture("status-addons.yaml"))
+    plan = mk.addon_plan(status, mk.normalize_addons(["dns", "ingres"], ["192.0.2.99"]), {"dns": "192.0.2.53"})
+    assert plan["unknown"] == ["ingres"]
+    assert plan["args_changed"] == ["dns"]
+    assert "ingres" not in plan["managed"]
+
+
+def test_addon_plan_refuses_when_not_running():
+    with pytest.raises(Microk8sError, match="not running"):
+        mk.addon_plan(mk.parse_status(fixture("status-not-running.yaml")), [], {})
+
+
+# --- add-node / join ------------------------------------------------------------------------
+def test_parse_add_node():
+    token = mk.parse_add_node(fixture("add-node.json"))
+    assert token["token"] == "4c2ba6a2d8f04a1a9b3e7d5f6a1c0e92/6d1a4f0e2b7c"
+    assert token["urls"][0] == "192.0.2.11:25000/4c2ba6a2d8f04a1a9b3e7d5f6a1c0e92/6d1a4f0e2b7c"
+    assert mk.order_join_urls(token["urls"], "198.51.100.11")[0].startswith("198.51.100.11:25000/")
+    assert mk.order_join_urls(token["urls"], None) == token["urls"]
+
+
+@pytest.mark.parametrize("text", ["", "From the node you wish to join", '{"token": "x", "urls": []}',
+                                  '{"token": "x", "urls": ["not a url"]}'])
+def test_parse_add_node_rejects(text):
+    with pytest.raises(Microk8sError):
+        mk.parse_add_node(text)
+
+
+def test_join_outputs():
+    assert mk.join_succeeded(0, fixture("join-control-plane.txt"))
+    assert mk.join_succeeded(0, fixture("join-worker.txt"))
+    assert not mk.join_succeeded(6, fixture("join-invalid-token.txt"))
+    msg = mk.join_failure(6, fixture("join-invalid-token.txt"), "")
+    assert msg.startswith("microk8s join failed (exit 6): Connection failed. Invalid token (500).")
+    assert "re-run the play" in msg
+    assert "Contacting cluster" not in msg
+    msg = mk.join_failure(4, fixture("join-fingerprint.txt"), "")
+    assert "Could not verify the identity of 192.0.2.11" in msg
+
+
+# --- nodes and join plan -------------------------------------------------------------------
+def test_parse_nodes_three():
+    nodes = mk.parse_nodes(fixture("nodes-three.json"))
+    assert [(n["name"], n["address"], n["role"], n["ready"]) for n in nodes] == [
+        ("node1", "192.0.2.11", "control-plane", True), ("node2", "192.0.2.12", "control-plane", True),
+        ("node3", "192.0.2.13", "worker", True)]
+
+
+def test_parse_nodes_drained_and_not_ready():
+    nodes = mk.parse_nodes(fixture("nodes-drained.json"))
+    assert nodes[0]["schedulable"] is False and nodes[0]["ready"] is True
+    assert nodes[1]["ready"] is False
+
+
+HOSTS = [{"host": "cp1", "name": "node1", "role": "control-plane"},
+         {"host": "cp2", "name": "node2", "role": "control-plane"},
+         {"host": "wk1", "name": "node3", "role": "worker"}]
+
+
+def test_join_plan_fresh_cluster():
+    plan = mk.join_plan(mk.parse_nodes(fixture("nodes-single.json")), HOSTS)
+    assert plan["members"] == ["cp1"]
+    assert plan["joiners"] == [{"host": "cp2", "name": "node2", "role": "control-plane"},
+                               {"host": "wk1", "name": "node3", "role": "worker"}]
+    assert plan["high_availability"] is False
+
+
+def test_join_plan_members_left_alone():
+    plan = mk.join_plan(mk.parse_nodes(fixture("nodes-three.json")), HOSTS)
+    assert plan["joiners"] == [] and plan["members"] == ["cp1", "cp2", "wk1"]
+    assert plan["role_mismatch"] == [] and plan["foreign"] == []
+
+
+def test_join_plan_role_mismatch_and_foreign():
+    hosts = [{"host": "cp1", "name": "NODE1", "role": "control-plane"}, {"host": "x", "name": "node3", "role": "control-plane"}]
+    plan = mk.join_plan(mk.parse_nodes(fixture("nodes-three.json")), hosts)
+    assert plan["role_mismatch"] == [{"host": "x", "name": "node3", "inventory": "control-plane", "cluster": "worker"}]
+    assert plan["foreign"] == ["node2"]
+
+
+@pytest.mark.parametrize("hosts,match", [
+    ([{"host": "w", "name": "n1", "role": "worker"}], "must be a control-plane"),
+    ([{"host": "a", "name": "n1"}, {"host": "b", "name": "n1"}], "used by two hosts"),
+    ([{"host": "a", "name": "n1", "role": "master"}], "must be one of"),
+])
+def test_join_plan_rejects(hosts, match):
+    with pytest.raises(Microk8sError, match=match):
+        mk.join_plan([], hosts)
+
+
+# --- calico -------------------------------------------------------------------------------
+def test_calico_ready_on_every_node():
+    pods = mk.parse_calico_pods(fixture("calico-pods-ready.json"))
+    assert [(p["node"], p["phase"], p["ready"]) for p in pods] == [
+        ("node1", "Running", True), ("node2", "Running", True), ("node3", "Running", True)]
+    assert mk.calico_check(pods, ["node1", "node2", "node3"])["ok"] is True
+
+
+def test_calico_partial():
+    pods = mk.parse_calico_pods(fixture("calico-pods-partial.json"))
+    check = mk.calico_check(pods, ["node1", "node2", "node3"])
+    assert not check["ok"]
+    assert check["missing"] == ["node3"]
+    assert check["not_ready"] == ["node2 (calico-node-b4m9q Pending)"]
+    assert "NetworkPolicies are ignored" in check["message"]
+
+
+def test_calico_none():
+    check = mk.calico_check(mk.parse_calico_pods(fixture("calico-pods-none.json")), ["node1"])
+    assert check["missing"] == ["node1"] and not check["ok"]
+
+
+# --- resolution, kubeconfig, cni.yaml -------------------------------------------------------
+def test_resolution():
+    out = fixture("getent-hosts.txt")
+    assert mk.parse_getent_hosts(out) == ["192.0.2.11"]
+    assert mk.resolution_problem("cp1", "node1", "192.0.2.11", 0, out) is None
+    msg = mk.resolution_problem("cp1", "node1", "192.0.2.12", 0, out)
+    assert "resolves to 192.0.2.11" in msg and "'192.0.2.12 node1' to /etc/hosts" in msg
+    assert "does not resolve" in mk.resolution_problem("cp1", "node9", "192.0.2.19", 2, "")
+
+
+def test_rewrite_kubeconfig_server():
+    text, count = mk.rewrite_kubeconfig_server(fixture("client.config"), "198.51.100.10")
+    assert count == 1
+    assert "    server: https://198.51.100.10:16443\n" in text
+    assert yaml.safe_load(text)["clusters"][0]["cluster"]["server"] == "https://198.51.100.10:16443"
+    text6, _ = mk.rewrite_kubeconfig_server(fixture("client.config"), "2001:db8::10", 16443)
+    assert "server: https://[2001:db8::10]:16443" in text6
+    with pytest.raises(Microk8sError, match="no 'server:'"):
+        mk.rewrite_kubeconfig_server("apiVersion: v1\n", "192.0.2.1")
+
+
+def test_set_ip_autodetection_on_microk8s_cni_yaml():
+    text = fixture("cni-calico-node-env.yaml")
+    new, old = mk.set_ip_autodetection(text, "interface=eth1")
+    assert old == "first-found"
+    assert '- name: IP_AUTODETECTION_METHOD\n              value: "interface=eth1"\n' in new
+    again, old2 = mk.set_ip_autodetection(new, "interface=eth1")
+    assert again == new and old2 == "interface=eth1"
+    # what MicroK8s' own patch_cni() leaves after a join is replaced as well
+    patched = text.replace("first-found", "can-reach=192.0.2.11")
+    assert mk.set_ip_autodetection(patched, "cidr=192.0.2.0/24")[1] == "can-reach=192.0.2.11"
+
+
+@pytest.mark.parametrize("bad", ["eth1", "interface=", "cidr=300.0.0.0/8", "can-reach"])
+def test_validate_ip_autodetection_rejects(bad):
+    with pytest.raises(Microk8sError, match="microk8s_calico_ip_autodetection"):
+        mk.validate_ip_autodetection(bad)
+
+
+def test_role_uses_the_tested_autodetection_regex():
+    """The role edits cni.yaml with ansible.builtin.replace: it must use the regex tested here."""
+    with open(os.path.join(ROOT, "roles", "microk8s", "tasks", "calico.yml"), encoding="utf-8") as handle:
+        tasks = yaml.safe_load(handle)
+    regexps = [t["ansible.builtin.replace"]["regexp"] for t in tasks if "ansible.builtin.replace" in t]
+    assert regexps == [mk.IP_AUTODETECTION_RE]
+    assert re.search(regexps[0], fixture("cni-calico-node-env.yaml"))
+
+
+def test_fixtures_are_json_where_kubectl_prints_json():
+    for name in ("nodes-single.json", "nodes-three.json", "calico-pods-ready.json", "add-node.json"):
+        json.loads(fixture(name))
