@@ -1,0 +1,434 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Make a set of cluster objects equal to a computed set: plan, order, apply, prune, retry.
+
+Plain Python, no Ansible and no Kubernetes client: the API is reached through a ``transport`` object with
+one method, ``request(method, path, query=None, body=None, content_type=None) -> dict``, which raises
+:class:`ApiFailure` for an answer that is not 2xx (``k8s_connection.KubeTransport`` is the real one).
+
+Rules (DESIGN.md section 4):
+
+* the objects this collection owns carry ``app.kubernetes.io/managed-by: netzone.segmentation``; live
+  objects are read with ONE label-selected LIST per kind, never one GET per object;
+* an object is compared on the fields we set (labels and annotations we set, ``spec`` and every other
+  top-level field of the desired object) and on a fingerprint of the desired object kept in an annotation,
+  so server defaults never make a no-op run write, and a change we made is always seen;
+* apply order: namespaces -> allow policies -> default-deny policies -> admission policies -> their bindings
+  -> Ingress objects -> prune (bindings, admission policies, Ingress, allow policies, default-deny policies,
+  namespaces only when asked), so that traffic allowed before and after a change is never cut;
+* never touch an object we do not own; an existing namespace of a zone is *adopted* (our labels are added,
+  it is marked adopted and never deleted), any other foreign object in the way stops the run;
+* a stale write (409 Conflict) is retried from a fresh GET; any other API error stops the run where it is,
+  and since a run always starts from what is live, the next run converges.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "netzone.segmentation"
+MANAGED_SELECTOR = "%s=%s" % (MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+POLICY_ROLE_LABEL = "netzone.io/policy-role"
+HASH_ANNOTATION = "netzone.io/applied-hash"
+ADOPTED_ANNOTATION = "netzone.io/adopted"
+SERVER_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink",
+               "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "finalizers")
+
+
+class KindInfo:
+    """Where a kind lives in the API and where it goes in the apply and prune order."""
+
+    def __init__(self, api_version, kind, plural, namespaced, apply_rank, prune_rank):
+        self.api_version = api_version
+        self.kind = kind
+        self.plural = plural
+        self.namespaced = namespaced
+        self.apply_rank = apply_rank
+        self.prune_rank = prune_rank
+
+    def path(self, namespace=None, name=None):
+        base = "/api/%s" % self.api_version if "/" not in self.api_version else "/apis/%s" % self.api_version
+        if self.namespaced and namespace:
+            base += "/namespaces/%s" % namespace
+        base += "/" + self.plural
+        if name:
+            base += "/" + name
+        return base
+
+
+KINDS = [
+    KindInfo("v1", "Namespace", "namespaces", False, 0, 90),
+    KindInfo("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", True, 10, 60),
+    KindInfo("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies",
+             False, 30, 52),
+    KindInfo("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding",
+             "validatingadmissionpolicybindings", False, 31, 50),
+    KindInfo("networking.k8s.io/v1", "Ingress", "ingresses", True, 40, 55),
+]
+KIND_BY_NAME = {k.kind: k for k in KINDS}
+DEFAULT_DENY_APPLY_RANK = 20
+DEFAULT_DENY_PRUNE_RANK = 70
+
+
+class SyncError(NetzoneError):
+    """The run stopped: ``done`` lists the actions applied before it did."""
+
+    def __init__(self, message, done=None, status=None):
+        super().__init__(message)
+        self.message = message
+        self.done = done or []
+        self.status = status
+
+
+class ApiFailure(Exception):
+    """A non-2xx answer of the API: ``status`` (int, 0 when unreachable), ``reason``, ``message``."""
+
+    def __init__(self, status, reason="", message="", body=None):
+        super().__init__("%s %s: %s" % (status, reason, message))
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.body = body
+
+
+# --- objects -----------------------------------------------------------------------------------
+def kind_of(obj):
+    kind = obj.get("kind")
+    info = KIND_BY_NAME.get(kind)
+    if info is None or obj.get("apiVersion") != info.api_version:
+        raise NetzoneError("%s/%s: kind not managed here (supported: %s)" % (
+            obj.get("apiVersion"), kind, ", ".join("%s %s" % (k.api_version, k.kind) for k in KINDS)))
+    return info
+
+
+def key_of(obj):
+    meta = obj.get("metadata") or {}
+    info = kind_of(obj)
+    return (info.kind, meta.get("namespace") if info.namespaced else None, meta.get("name"))
+
+
+def describe(key):
+    kind, namespace, name = key
+    return "%s %s/%s" % (kind, namespace, name) if namespace else "%s %s" % (kind, name)
+
+
+def is_owned(obj):
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE
+
+
+def is_default_deny(obj):
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(POLICY_ROLE_LABEL) == "default-deny"
+
+
+def apply_rank(obj):
+    info = kind_of(obj)
+    if info.kind == "NetworkPolicy" and is_default_deny(obj):
+        return DEFAULT_DENY_APPLY_RANK
+    return info.apply_rank
+
+
+def prune_rank(obj):
+    info = kind_of(obj)
+    if info.kind == "NetworkPolicy" and is_default_deny(obj):
+        return DEFAULT_DENY_PRUNE_RANK
+    return info.prune_rank
+
+
+def fingerprint(obj):
+    """sha256 of the desired object (what we set), canonical JSON, without the fingerprint itself."""
+    body = copy.deepcopy(obj)
+    meta = body.get("metadata") or {}
+    (meta.get("annotations") or {}).pop(HASH_ANNOTATION, None)
+    if meta.get("annotations") == {}:
+        meta.pop("annotations")
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def prepare_desired(manifests):
+    """Check the desired objects, label them as ours, fingerprint them; keyed and in apply order."""
+    desired = {}
+    for index, obj in enumerate(manifests or []):
+        if not isinstance(obj, dict):
+            raise NetzoneError("manifests[%d]: must be a Kubernetes object (a mapping)" % index)
+        try:
+            info = kind_of(obj)
+        except NetzoneError as exc:
+            raise NetzoneError("manifests[%d]: %s" % (index, exc)) from exc
+        meta = obj.get("metadata") or {}
+        if not meta.get("name"):
+            raise NetzoneError("manifests[%d]: metadata.name is required" % index)
+        if info.namespaced and not meta.get("namespace"):
+            raise NetzoneError("manifests[%d]: %s %s needs metadata.namespace" % (index, info.kind, meta["name"]))
+        body = copy.deepcopy(obj)
+        body["metadata"] = {k: v for k, v in body["metadata"].items() if k not in SERVER_META}
+        if not info.namespaced:
+            body["metadata"].pop("namespace", None)
+        body["metadata"].setdefault("labels", {})[MANAGED_BY_LABEL] = MANAGED_BY_VALUE
+        body.pop("status", None)
+        annotations = body["metadata"].setdefault("annotations", {})
+        annotations[HASH_ANNOTATION] = fingerprint(body)
+        key = key_of(body)
+        if key in desired:
+            raise NetzoneError("manifests[%d]: %s appears twice" % (index, describe(key)))
+        desired[key] = body
+    return desired
+
+
+def contains(want, have):
+    """True when every field of ``want`` is in ``have`` with the same value (lists: same length, each item)."""
+    if isinstance(want, dict):
+        if not isinstance(have, dict):
+            return False
+        return all(contains(v, have.get(k)) for k, v in want.items())
+    if isinstance(want, list):
+        if not isinstance(have, list) or len(want) != len(have):
+            return False
+        return all(contains(w, h) for w, h in zip(want, have))
+    return want == have
+
+
+def differs(desired, live):
+    """Does ``live`` need an update to be ``desired``? Fingerprint first, then the fields we set."""
+    live_meta = live.get("metadata") or {}
+    want_meta = desired["metadata"]
+    if (live_meta.get("annotations") or {}).get(HASH_ANNOTATION) != want_meta["annotations"][HASH_ANNOTATION]:
+        return True
+    if not contains(want_meta.get("labels") or {}, live_meta.get("labels") or {}):
+        return True
+    if not contains(want_meta.get("annotations") or {}, live_meta.get("annotations") or {}):
+        return True
+    for field, value in desired.items():
+        if field in ("apiVersion", "kind", "metadata"):
+            continue
+        if not contains(value, live.get(field)):
+            return True
+    return False
+
+
+def update_body(desired, live, adopt=False):
+    """The PUT body: the live object with our labels/annotations merged in and our fields replaced."""
+    body = copy.deepcopy(live)
+    body["apiVersion"], body["kind"] = desired["apiVersion"], desired["kind"]
+    meta = body.setdefault("metadata", {})
+    meta.setdefault("labels", {}).update(desired["metadata"].get("labels") or {})
+    meta.setdefault("annotations", {}).update(desired["metadata"].get("annotations") or {})
+    if adopt:
+        meta["annotations"][ADOPTED_ANNOTATION] = "true"
+    for field, value in desired.items():
+        if field not in ("apiVersion", "kind", "metadata", "status"):
+            body[field] = copy.deepcopy(value)
+    body.pop("status", None)
+    return body
+
+
+def clean(obj):
+    """An object as shown in a diff: no server-set metadata, no status."""
+    if obj is None:
+        return None
+    body = copy.deepcopy(obj)
+    body.pop("status", None)
+    meta = body.get("metadata") or {}
+    for field in SERVER_META:
+        meta.pop(field, None)
+    return body
+
+
+# --- the plan ----------------------------------------------------------------------------------
+class Action:
+    """One write: ``op`` is create, update or delete; ``before``/``after`` are for the diff."""
+
+    def __init__(self, op, key, desired=None, live=None):
+        self.op = op
+        self.key = key
+        self.desired = desired
+        self.live = live
+
+    @property
+    def rank(self):
+        return prune_rank(self.live) if self.op == "delete" else apply_rank(self.desired)
+
+    def summary(self):
+        kind, namespace, name = self.key
+        out = {"action": self.op, "kind": kind, "name": name}
+        if namespace:
+            out["namespace"] = namespace
+        return out
+
+    def diff(self):
+        before = clean(self.live)
+        after = None if self.op == "delete" else clean(
+            update_body(self.desired, self.live) if self.live is not None else self.desired)
+        return {"before_header": describe(self.key), "after_header": describe(self.key),
+                "before": before, "after": after}
+
+
+def plan(desired, live, kinds=None, prune=True, prune_namespaces=False):
+    """Desired (from :func:`prepare_desired`) vs live objects (owned, as listed) -> ordered actions.
+
+    ``kinds``: the kinds whose owned objects this run may prune (default: every kind in ``KINDS``).
+    Returns ``(actions, unchanged_keys)``.
+    """
+    kinds = set(kinds or KIND_BY_NAME)
+    live_by_key = {}
+    for obj in live:
+        if is_owned(obj):
+            live_by_key[key_of(obj)] = obj
+    writes, deletes, unchanged = [], [], []
+    for key, want in desired.items():
+        have = live_by_key.get(key)
+        if have is None:
+            writes.append(Action("create", key, want))
+        elif differs(want, have):
+            writes.append(Action("update", key, want, have))
+        else:
+            unchanged.append(key)
+    if prune:
+        for key, have in live_by_key.items():
+            if key in desired or key[0] not in kinds:
+                continue
+            if key[0] == "Namespace":
+                adopted = ((have.get("metadata") or {}).get("annotations") or {}).get(ADOPTED_ANNOTATION) == "true"
+                if not prune_namespaces or adopted:
+                    continue
+            deletes.append(Action("delete", key, None, have))
+    writes.sort(key=lambda a: (a.rank, a.key[1] or "", a.key[2]))
+    deletes.sort(key=lambda a: (a.rank, a.key[1] or "", a.key[2]))
+    return writes + deletes, sorted(unchanged, key=lambda k: (k[0], k[1] or "", k[2]))
+
+
+# --- applying ----------------------------------------------------------------------------------
+class Syncer:
+    """Reads, plans and applies through ``transport``; ``dry_run`` sends every write with ``dryRun=All``."""
+
+    def __init__(self, transport, dry_run=False, conflict_retries=3):
+        self.transport = transport
+        self.dry_run = dry_run
+        self.conflict_retries = conflict_retries
+
+    def read_live(self, kinds):
+        """ONE label-selected LIST per kind, across all namespaces."""
+        live = []
+        for name in kinds:
+            info = KIND_BY_NAME[name]
+            answer = self.transport.request("GET", info.path(), query={"labelSelector": MANAGED_SELECTOR})
+            for item in answer.get("items") or []:
+                item.setdefault("apiVersion", info.api_version)
+                item.setdefault("kind", info.kind)
+                live.append(item)
+        return live
+
+    def _query(self):
+        return {"dryRun": "All"} if self.dry_run else None
+
+    def _get(self, key):
+        info = KIND_BY_NAME[key[0]]
+        obj = self.transport.request("GET", info.path(key[1], key[2]))
+        obj.setdefault("apiVersion", info.api_version)
+        obj.setdefault("kind", info.kind)
+        return obj
+
+    def _put(self, action, live, adopt=False):
+        info = KIND_BY_NAME[action.key[0]]
+        body = update_body(action.desired, live, adopt=adopt)
+        return self.transport.request("PUT", info.path(action.key[1], action.key[2]), query=self._query(), body=body)
+
+    def _update(self, action, live, adopt=False):
+        """PUT with the live resourceVersion; on 409 read again and retry while it still differs."""
+        for attempt in range(self.conflict_retries + 1):
+            try:
+                self._put(action, live, adopt=adopt)
+                return True
+            except ApiFailure as exc:
+                if exc.status != 409 or attempt == self.conflict_retries:
+                    raise
+            live = self._get(action.key)
+            if not adopt and not is_owned(live):
+                raise SyncError("%s is no longer managed by %s; left alone" % (describe(action.key), MANAGED_BY_VALUE))
+            if not differs(action.desired, live):
+                return False
+        return False  # pragma: no cover
+
+    def _create(self, action, pending_namespaces):
+        info = KIND_BY_NAME[action.key[0]]
+        if self.dry_run and info.namespaced and action.key[1] in pending_namespaces:
+            # Its namespace is only created by this run: the server cannot dry-run it yet.
+            return "create"
+        try:
+            self.transport.request("POST", info.path(action.key[1]), query=self._query(), body=action.desired)
+            return "create"
+        except ApiFailure as exc:
+            if exc.status != 409:
+                raise
+        live = self._get(action.key)
+        if is_owned(live):
+            return "update" if differs(action.desired, live) and self._update(action, live) else "none"
+        if info.kind == "Namespace":
+            self._update(action, live, adopt=True)
+            return "adopt"
+        raise SyncError("%s exists and is not managed by %s (label %s): left alone; remove it or label it to let "
+                        "this collection manage it" % (describe(action.key), MANAGED_BY_VALUE, MANAGED_BY_LABEL))
+
+    def _delete(self, action):
+        info = KIND_BY_NAME[action.key[0]]
+        try:
+            self.transport.request("DELETE", info.path(action.key[1], action.key[2]), query=self._query())
+        except ApiFailure as exc:
+            if exc.status != 404:
+                raise
+            return False
+        return True
+
+    def apply(self, actions):
+        """Apply in order; returns the list of ``(action, outcome)`` done. Stops at the first failure."""
+        done = []
+        pending_namespaces = {a.key[2] for a in actions if a.op == "create" and a.key[0] == "Namespace"}
+        for action in actions:
+            try:
+                if action.op == "create":
+                    outcome = self._create(action, pending_namespaces)
+                elif action.op == "update":
+                    outcome = "update" if self._update(action, action.live) else "none"
+                else:
+                    outcome = "delete" if self._delete(action) else "none"
+            except ApiFailure as exc:
+                raise SyncError("%s of %s failed: %s; %d change(s) were applied before it; the next run "
+                                "continues from there" % (action.op, describe(action.key), exc, len(done)),
+                                done=done, status=exc.status) from exc
+            except SyncError as exc:
+                exc.done = done
+                raise
+            if outcome != "none":
+                done.append((action, outcome))
+        return done
+
+    def sync(self, manifests, kinds=None, prune=True, prune_namespaces=False):
+        """The whole run. Returns a result dict (changed, actions, unchanged, diff)."""
+        desired = prepare_desired(manifests)
+        kinds = list(kinds or [k.kind for k in KINDS])
+        for key in desired:
+            if key[0] not in kinds:
+                raise NetzoneError("%s: kind %s is not in kinds (%s)" % (describe(key), key[0], ", ".join(kinds)))
+        try:
+            live = self.read_live(kinds)
+        except ApiFailure as exc:
+            raise SyncError("reading the live objects failed: %s" % exc, status=exc.status) from exc
+        actions, unchanged = plan(desired, live, kinds=kinds, prune=prune, prune_namespaces=prune_namespaces)
+        by_action = {a.key: a for a in actions}
+        try:
+            done = self.apply(actions)
+        except SyncError as exc:
+            exc.done = [dict(a.summary(), action=o) for a, o in exc.done]
+            raise
+        return {
+            "changed": bool(done),
+            "actions": [dict(a.summary(), action=o) for a, o in done],
+            "unchanged": len(unchanged) + sum(1 for a in actions if a not in [d[0] for d in done]),
+            "diff": [by_action[a.key].diff() for a, _o in done],
+        }

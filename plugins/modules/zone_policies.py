@@ -1,0 +1,196 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: zone_policies
+short_description: Make the cluster's zone namespaces, NetworkPolicies, admission policy and Ingresses equal to the computed set
+version_added: 0.1.0
+description:
+  - Takes the whole computed set of objects (from O(matrix), or O(manifests) compiled by the
+    P(netzone.segmentation.network_policies#filter) filter) and makes the cluster equal to it in one call.
+  - Reads the live objects with ONE label-selected LIST per kind (label C(app.kubernetes.io/managed-by=netzone.segmentation)),
+    creates what is missing, updates what differs on the fields it sets, leaves equal objects alone, and prunes the
+    objects it owns that are no longer computed. A run with nothing to do makes one request per kind and writes nothing.
+  - "Apply order: namespaces, allow policies, default-deny policies, the admission policy and its binding, Ingress objects,
+    then prune. Traffic allowed both before and after a change is never cut."
+  - Never touches an object it does not own. An existing namespace of a zone (for example the one of the MicroK8s ingress
+    addon) is adopted, that is its labels are added and it is marked C(netzone.io/adopted) and never deleted;
+    any other foreign object with a computed name stops the run with an explanation.
+  - A stale write (409 Conflict) is retried from a fresh read. Any other API error stops the run where it is; the next run
+    continues from the live state.
+  - In check mode every write is sent with the API's server-side dry run (C(dryRun=All)); nothing changes.
+author:
+  - netzone maintainers
+extends_documentation_fragment:
+  - netzone.segmentation.attributes
+  - netzone.segmentation.k8s_connection
+attributes:
+  check_mode:
+    support: full
+    details: Writes are sent with C(dryRun=All), so the API server validates them without storing anything.
+  diff_mode:
+    support: full
+    details: One before/after entry per object created, updated or deleted.
+  idempotent:
+    support: full
+options:
+  manifests:
+    description:
+      - The computed objects, for example the output of the P(netzone.segmentation.network_policies#filter) filter.
+      - "Kinds: C(v1/Namespace), C(networking.k8s.io/v1) C(NetworkPolicy) and C(Ingress),
+        C(admissionregistration.k8s.io/v1) C(ValidatingAdmissionPolicy) and C(ValidatingAdmissionPolicyBinding)."
+      - Mutually exclusive with O(matrix).
+    type: list
+    elements: dict
+  matrix:
+    description:
+      - The traffic matrix (C(netzone_matrix)); compiled here into the objects. An empty mapping means the article's model.
+      - Mutually exclusive with O(manifests).
+    type: dict
+  inventory:
+    description:
+      - Resolves the matrix peers given as C(from_group), as C({groups: {name: [host]}, addresses: {host: ip}}).
+    type: dict
+  kinds:
+    description:
+      - The kinds this call manages. Owned objects of these kinds that are not computed are pruned.
+      - Every object of O(manifests) must be of one of these kinds.
+    type: list
+    elements: str
+    choices: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, Ingress]
+    default: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, Ingress]
+  prune:
+    description:
+      - Delete the owned objects that are no longer computed.
+    type: bool
+    default: true
+  prune_namespaces:
+    description:
+      - Also delete owned namespaces of zones that are no longer computed, with everything in them.
+      - Adopted namespaces are never deleted.
+    type: bool
+    default: false
+  conflict_retries:
+    description:
+      - How many times a write that met a 409 Conflict is retried from a fresh read.
+    type: int
+    default: 3
+notes:
+  - Labels this module once set and no longer computes are left on the objects.
+seealso:
+  - module: netzone.segmentation.cluster_guard
+  - module: netzone.segmentation.reachability
+  - module: kubernetes.core.k8s
+"""
+
+EXAMPLES = r"""
+- name: Apply the zones of the matrix
+  netzone.segmentation.zone_policies:
+    matrix: "{{ netzone_matrix }}"
+    inventory:
+      groups: "{{ groups }}"
+      addresses: "{{ dict(groups['all'] | zip(groups['all'] | map('extract', hostvars, 'ansible_host'))) }}"
+    kubeconfig: /root/.kube/microk8s.config
+
+- name: Apply precompiled manifests, without pruning, through an explicit API URL
+  netzone.segmentation.zone_policies:
+    manifests: "{{ netzone_matrix | netzone.segmentation.network_policies }}"
+    host: https://10.0.0.10:16443
+    api_key: "{{ k8s_token }}"
+    ca_cert: /etc/netzone/ca.crt
+    prune: false
+"""
+
+RETURN = r"""
+actions:
+  description: The writes made (or, in check mode, validated), in order.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: create, kind: NetworkPolicy, namespace: frontend, name: netzone-default-deny}]
+unchanged:
+  description: How many computed objects were already equal.
+  returned: always
+  type: int
+  sample: 34
+counts:
+  description: Writes by action (create, update, delete, adopt).
+  returned: always
+  type: dict
+  sample: {create: 0, update: 1, delete: 2, adopt: 0}
+requests:
+  description: API requests this call made.
+  returned: always
+  type: int
+  sample: 5
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import (
+    HAS_KUBERNETES,
+    K8S_CONNECTION_ARGS,
+    KUBERNETES_IMPORT_ERROR,
+    K8sConnectionError,
+    connect,
+)
+from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import KINDS, Syncer, SyncError
+
+KIND_NAMES = [k.kind for k in KINDS]
+
+
+def computed_manifests(params):
+    if params["manifests"] is not None:
+        return params["manifests"]
+    # Imported here: only this path needs the compiler.
+    from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
+    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
+    return compile_manifests(normalize_matrix(params["matrix"] or None, params["inventory"]))
+
+
+def main():
+    argument_spec = dict(
+        manifests=dict(type="list", elements="dict"),
+        matrix=dict(type="dict"),
+        inventory=dict(type="dict"),
+        kinds=dict(type="list", elements="str", choices=KIND_NAMES, default=KIND_NAMES),
+        prune=dict(type="bool", default=True),
+        prune_namespaces=dict(type="bool", default=False),
+        conflict_retries=dict(type="int", default=3),
+    )
+    argument_spec.update(K8S_CONNECTION_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[("manifests", "matrix")],
+                           required_one_of=[("manifests", "matrix")])
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    result = dict(changed=False, actions=[], unchanged=0, counts={}, requests=0)
+    transport = None
+    try:
+        manifests = computed_manifests(module.params)
+        transport = connect(module.params)
+        syncer = Syncer(transport, dry_run=module.check_mode, conflict_retries=module.params["conflict_retries"])
+        out = syncer.sync(manifests, kinds=module.params["kinds"], prune=module.params["prune"],
+                          prune_namespaces=module.params["prune_namespaces"])
+    except SyncError as exc:
+        result.update(actions=exc.done, changed=bool(exc.done), requests=transport.requests if transport else 0)
+        module.fail_json(msg=exc.message, status=exc.status, **result)
+    except (NetzoneError, K8sConnectionError) as exc:
+        module.fail_json(msg=str(exc), **result)
+    counts = {"create": 0, "update": 0, "delete": 0, "adopt": 0}
+    for action in out["actions"]:
+        counts[action["action"]] += 1
+    result.update(changed=out["changed"], actions=out["actions"], unchanged=out["unchanged"], counts=counts,
+                  requests=transport.requests)
+    if module._diff:
+        result["diff"] = out["diff"]
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

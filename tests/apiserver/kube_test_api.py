@@ -1,0 +1,893 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A stateful test double of the Kubernetes API server, over real HTTP, for the tests and the benchmark.
+
+It is *not* a Kubernetes API server: it implements the part of the API that the collection's modules and
+``kubernetes.core.k8s`` use, honestly and no more:
+
+* discovery: ``/version``, ``/api``, ``/api/v1``, ``/apis``, ``/apis/<group>/<version>``;
+* namespaced and cluster-scoped CRUD for the kinds in ``RESOURCES`` (GET, LIST with ``labelSelector`` and
+  ``fieldSelector`` on name/namespace, POST, PUT with a ``resourceVersion`` check -> 409 Conflict, PATCH with
+  JSON merge patch, strategic merge patch (treated as a JSON merge patch: none of the kinds here has a list
+  with a patch merge key that the clients patch) and JSON patch, DELETE);
+* ``dryRun=All`` on every write: validated and answered, nothing stored, no resourceVersion used;
+* server-set fields: ``uid``, ``creationTimestamp``, ``resourceVersion`` (one global counter),
+  ``generation`` (bumped when ``spec`` changes), and a few API defaults (NetworkPolicy ``policyTypes`` and
+  port ``protocol``, the Namespace ``kubernetes.io/metadata.name`` label, Service ``clusterIP`` and node
+  ports, ValidatingAdmissionPolicy ``failurePolicy``...), so that clients comparing objects meet them;
+* ``Status`` objects for errors (400, 404, 405, 409, 415, 422, 500);
+* a namespace must exist before objects are created in it; deleting a namespace deletes its objects at once
+  (no Terminating phase);
+* admission webhooks and policies are stored, never evaluated.
+
+Test-only endpoints under ``/_test/`` (not counted): ``requests`` (GET: counters per ``VERB resource``;
+DELETE: reset), ``fail-after?n=N[&count=C][&verbs=write|all]`` (after N more matching requests, answer
+the next C (default: all) with 500), ``concurrent-writer?resource=R[&times=1]`` (right after the next
+LIST of R, modify every listed object, as a concurrent client would: their resourceVersion moves on),
+``reset`` (POST: empty the store, keep the seed namespaces), ``faults`` (DELETE: clear faults).
+
+Run ``python tests/apiserver/kube_test_api.py --port 0 --kubeconfig FILE`` to start one on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import json
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+SERVER_VERSION = {
+    "major": "1",
+    "minor": "31",
+    "gitVersion": "v1.31.0-netzone-test",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2024-08-13T00:00:00Z",
+    "goVersion": "go1.22.5",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+
+class Res:
+    """One API resource: where it lives and what it is called."""
+
+    def __init__(self, group, version, plural, kind, namespaced, short=(), verbs=None):
+        self.group = group
+        self.version = version
+        self.plural = plural
+        self.kind = kind
+        self.namespaced = namespaced
+        self.short = list(short)
+        self.verbs = verbs or ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
+    @property
+    def api_version(self):
+        return "%s/%s" % (self.group, self.version) if self.group else self.version
+
+    def discovery(self):
+        return {
+            "name": self.plural,
+            "singularName": self.kind.lower(),
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": self.verbs,
+            "shortNames": self.short,
+        }
+
+
+RESOURCES = [
+    Res("", "v1", "namespaces", "Namespace", False, ["ns"]),
+    Res("", "v1", "pods", "Pod", True, ["po"]),
+    Res("", "v1", "services", "Service", True, ["svc"]),
+    Res("", "v1", "endpoints", "Endpoints", True, ["ep"]),
+    Res("", "v1", "configmaps", "ConfigMap", True, ["cm"]),
+    Res("", "v1", "nodes", "Node", False, ["no"]),
+    Res("apps", "v1", "daemonsets", "DaemonSet", True, ["ds"]),
+    Res("apps", "v1", "deployments", "Deployment", True, ["deploy"]),
+    Res("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True, ["netpol"]),
+    Res("networking.k8s.io", "v1", "ingresses", "Ingress", True, ["ing"]),
+    Res("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False),
+    Res("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy", False),
+    Res("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings",
+        "ValidatingAdmissionPolicyBinding", False),
+    Res("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False, ["crd"]),
+]
+BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
+SEED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+WRITE_VERBS = ("create", "update", "patch", "delete")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+class ApiError(Exception):
+    """Answered as a ``Status`` object."""
+
+    def __init__(self, code, reason, message, details=None):
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.details = details
+
+    def status(self):
+        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": self.message, "reason": self.reason, "code": self.code}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- label selectors ---------------------------------------------------------------------------
+_SET_RE = re.compile(r"^\s*([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
+
+
+def _split_selector(text):
+    """Split on commas that are not inside parentheses."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        parts.append(cur)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_label_selector(text):
+    """``a=b,c!=d,e in (f,g),h notin (i),j,!k`` -> list of predicates over a label dict."""
+    preds = []
+    for part in _split_selector(text or ""):
+        match = _SET_RE.match(part)
+        if match:
+            key, op, vals = match.group(1), match.group(2), {v.strip() for v in match.group(3).split(",") if v.strip()}
+            if op == "in":
+                preds.append(lambda labels, k=key, v=vals: labels.get(k) in v)
+            else:
+                preds.append(lambda labels, k=key, v=vals: labels.get(k) not in v)
+        elif "!=" in part:
+            key, val = [x.strip() for x in part.split("!=", 1)]
+            preds.append(lambda labels, k=key, v=val: labels.get(k) != v)
+        elif "=" in part:
+            key, val = [x.strip() for x in part.replace("==", "=").split("=", 1)]
+            preds.append(lambda labels, k=key, v=val: labels.get(k) == v)
+        elif part.startswith("!"):
+            preds.append(lambda labels, k=part[1:].strip(): k not in labels)
+        elif re.match(r"^[A-Za-z0-9./_-]+$", part):
+            preds.append(lambda labels, k=part: k in labels)
+        else:
+            raise ApiError(400, "BadRequest", "unable to parse requirement: %r" % part)
+    return preds
+
+
+def parse_field_selector(text):
+    preds = []
+    for part in _split_selector(text or ""):
+        neg = "!=" in part
+        key, val = [x.strip() for x in part.replace("==", "=").replace("!=", "=").split("=", 1)]
+        if key not in ("metadata.name", "metadata.namespace"):
+            raise ApiError(400, "BadRequest", "field label not supported: %s" % key)
+        field = key.split(".", 1)[1]
+        if neg:
+            preds.append(lambda meta, f=field, v=val: meta.get(f) != v)
+        else:
+            preds.append(lambda meta, f=field, v=val: meta.get(f) == v)
+    return preds
+
+
+# --- patches -----------------------------------------------------------------------------------
+def merge_patch(target, patch):
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key == "$patch":
+            continue
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _pointer(path):
+    if path == "":
+        return []
+    return [p.replace("~1", "/").replace("~0", "~") for p in path.lstrip("/").split("/")]
+
+
+def json_patch(target, ops):
+    """RFC 6902 JSON patch (add, remove, replace, test)."""
+    doc = copy.deepcopy(target)
+    for op in ops:
+        parts = _pointer(op.get("path", ""))
+        if not parts:
+            raise ApiError(422, "Invalid", "json patch on the whole document is not supported")
+        parent = doc
+        for part in parts[:-1]:
+            parent = parent[int(part)] if isinstance(parent, list) else parent.setdefault(part, {})
+        last = parts[-1]
+        kind = op.get("op")
+        try:
+            if kind in ("add", "replace"):
+                if isinstance(parent, list):
+                    idx = len(parent) if last == "-" else int(last)
+                    if kind == "add":
+                        parent.insert(idx, op["value"])
+                    else:
+                        parent[idx] = op["value"]
+                else:
+                    if kind == "replace" and last not in parent:
+                        raise ApiError(422, "Invalid", "replace operation does not apply: %s" % op["path"])
+                    parent[last] = op["value"]
+            elif kind == "remove":
+                if isinstance(parent, list):
+                    del parent[int(last)]
+                else:
+                    del parent[last]
+            elif kind == "test":
+                current = parent[int(last)] if isinstance(parent, list) else parent.get(last)
+                if current != op.get("value"):
+                    raise ApiError(422, "Invalid", "test operation failed: %s" % op["path"])
+            else:
+                raise ApiError(422, "Invalid", "unsupported json patch operation %r" % kind)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ApiError(422, "Invalid", "json patch %s %s: %s" % (kind, op.get("path"), exc)) from exc
+    return doc
+
+
+# --- defaults and validation -------------------------------------------------------------------
+def apply_defaults(res, obj, store):
+    """The API defaults that clients meet when they read back what they wrote."""
+    spec = obj.get("spec")
+    if res.kind == "Namespace":
+        obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        obj["status"] = {"phase": "Active"}
+    elif res.kind == "NetworkPolicy" and isinstance(spec, dict):
+        if "policyTypes" not in spec or not spec["policyTypes"]:
+            spec["policyTypes"] = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
+        for direction in ("ingress", "egress"):
+            for rule in spec.get(direction) or []:
+                for port in rule.get("ports") or []:
+                    port.setdefault("protocol", "TCP")
+    elif res.kind == "Service" and isinstance(spec, dict):
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        if spec["type"] != "ExternalName":
+            spec.setdefault("clusterIP", store.allocate_cluster_ip())
+            spec.setdefault("clusterIPs", [spec["clusterIP"]])
+        for port in spec.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+            if spec["type"] in ("NodePort", "LoadBalancer"):
+                port.setdefault("nodePort", store.allocate_node_port())
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            spec.setdefault("externalTrafficPolicy", "Cluster")
+    elif res.kind == "ValidatingAdmissionPolicy" and isinstance(spec, dict):
+        spec.setdefault("failurePolicy", "Fail")
+        mc = spec.setdefault("matchConstraints", {})
+        mc.setdefault("matchPolicy", "Equivalent")
+        mc.setdefault("namespaceSelector", {})
+        mc.setdefault("objectSelector", {})
+    elif res.kind == "ValidatingAdmissionPolicyBinding" and isinstance(spec, dict):
+        mr = spec.get("matchResources")
+        if isinstance(mr, dict):
+            mr.setdefault("matchPolicy", "Equivalent")
+            mr.setdefault("namespaceSelector", {})
+            mr.setdefault("objectSelector", {})
+    elif res.kind == "Ingress":
+        obj.setdefault("status", {"loadBalancer": {}})
+        for rule in (spec or {}).get("rules") or []:
+            for path in ((rule.get("http") or {}).get("paths")) or []:
+                path.setdefault("pathType", "ImplementationSpecific")
+
+
+def _invalid(res, name, causes):
+    return ApiError(
+        422, "Invalid",
+        '%s "%s" is invalid: %s' % (res.kind, name, "; ".join("%s: %s" % c for c in causes)),
+        {"name": name, "kind": res.plural, "causes": [{"field": f, "message": m, "reason": "FieldValueInvalid"}
+                                                      for f, m in causes]},
+    )
+
+
+def _check_labels(causes, meta):
+    for field in ("labels", "annotations"):
+        values = meta.get(field)
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            causes.append(("metadata.%s" % field, "must be a map"))
+            continue
+        for key, value in values.items():
+            if not isinstance(value, str):
+                causes.append(("metadata.%s[%s]" % (field, key), "must be a string"))
+            elif field == "labels" and len(value) > 63:
+                causes.append(("metadata.labels[%s]" % key, "must be no more than 63 characters"))
+
+
+def validate(res, obj):
+    """Structural checks the real API server makes too (a subset): names, kinds, required fields."""
+    meta = obj.get("metadata") or {}
+    name = meta.get("name", "")
+    causes = []
+    if obj.get("kind") != res.kind:
+        causes.append(("kind", "must be %s, not %r" % (res.kind, obj.get("kind"))))
+    if obj.get("apiVersion") != res.api_version:
+        causes.append(("apiVersion", "must be %s, not %r" % (res.api_version, obj.get("apiVersion"))))
+    pattern = DNS1123_LABEL if res.kind in ("Namespace", "Service") else DNS1123_SUBDOMAIN
+    if not name:
+        causes.append(("metadata.name", "Required value: name or generateName is required"))
+    elif not pattern.match(name) or len(name) > (63 if pattern is DNS1123_LABEL else 253):
+        causes.append(("metadata.name", "Invalid value: %r: a lowercase RFC 1123 name" % name))
+    _check_labels(causes, meta)
+    spec = obj.get("spec")
+    if res.kind == "NetworkPolicy":
+        if not isinstance(spec, dict) or not isinstance(spec.get("podSelector"), dict):
+            causes.append(("spec.podSelector", "Required value"))
+        else:
+            for ptype in spec.get("policyTypes") or []:
+                if ptype not in ("Ingress", "Egress"):
+                    causes.append(("spec.policyTypes", "Unsupported value: %r" % ptype))
+            for direction in ("ingress", "egress"):
+                for i, rule in enumerate(spec.get(direction) or []):
+                    for j, port in enumerate(rule.get("ports") or []):
+                        if port.get("protocol", "TCP") not in ("TCP", "UDP", "SCTP"):
+                            causes.append(("spec.%s[%d].ports[%d].protocol" % (direction, i, j), "Unsupported value"))
+                        num = port.get("port")
+                        if isinstance(num, int) and not 0 < num < 65536:
+                            causes.append(("spec.%s[%d].ports[%d].port" % (direction, i, j), "Invalid value"))
+    elif res.kind == "Service" and isinstance(spec, dict):
+        if spec.get("type", "ClusterIP") not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
+            causes.append(("spec.type", "Unsupported value: %r" % spec.get("type")))
+    elif res.kind == "Ingress":
+        for i, rule in enumerate((spec or {}).get("rules") or []):
+            for j, path in enumerate(((rule.get("http") or {}).get("paths")) or []):
+                if "backend" not in path:
+                    causes.append(("spec.rules[%d].http.paths[%d].backend" % (i, j), "Required value"))
+    elif res.kind == "ValidatingAdmissionPolicy":
+        if not (spec or {}).get("validations") and not (spec or {}).get("auditAnnotations"):
+            causes.append(("spec.validations", "Required value: validations or auditAnnotations must contain at least one item"))
+    elif res.kind == "ValidatingAdmissionPolicyBinding":
+        if not (spec or {}).get("policyName"):
+            causes.append(("spec.policyName", "Required value"))
+        for action in (spec or {}).get("validationActions") or []:
+            if action not in ("Deny", "Warn", "Audit"):
+                causes.append(("spec.validationActions", "Unsupported value: %r" % action))
+        if not (spec or {}).get("validationActions"):
+            causes.append(("spec.validationActions", "Required value"))
+    if causes:
+        raise _invalid(res, name, causes)
+
+
+# --- the store ---------------------------------------------------------------------------------
+class Store:
+    """Objects keyed by (resource, namespace, name); one lock; one resourceVersion counter."""
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.objects = {}
+        self.rv = 100
+        self.next_ip = 10
+        self.next_node_port = 30000
+        self.seed()
+
+    def seed(self):
+        with self.lock:
+            self.objects = {}
+            for name in SEED_NAMESPACES:
+                self._store(BY_PATH[("", "v1", "namespaces")], None,
+                            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    def allocate_cluster_ip(self):
+        self.next_ip += 1
+        return "10.152.183.%d" % (self.next_ip % 250 + 2)
+
+    def allocate_node_port(self):
+        self.next_node_port += 1
+        return self.next_node_port
+
+    def next_rv(self):
+        self.rv += 1
+        return str(self.rv)
+
+    def _store(self, res, namespace, obj):
+        meta = obj.setdefault("metadata", {})
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = _now()
+        meta["generation"] = 1
+        meta["resourceVersion"] = self.next_rv()
+        if res.namespaced:
+            meta["namespace"] = namespace
+        apply_defaults(res, obj, self)
+        self.objects[(res.plural, namespace, meta["name"])] = obj
+        return obj
+
+    def key(self, res, namespace, name):
+        return (res.plural, namespace if res.namespaced else None, name)
+
+    def get(self, res, namespace, name):
+        obj = self.objects.get(self.key(res, namespace, name))
+        if obj is None:
+            raise ApiError(404, "NotFound", '%s "%s" not found' % (res.plural + ("." + res.group if res.group else ""), name),
+                           {"name": name, "kind": res.plural, "group": res.group})
+        return obj
+
+    def list(self, res, namespace, label_preds, field_preds):
+        out = []
+        for (plural, ns, _name), obj in sorted(self.objects.items(), key=lambda kv: (kv[0][1] or "", kv[0][2])):
+            if plural != res.plural or (namespace and ns != namespace):
+                continue
+            labels = obj["metadata"].get("labels") or {}
+            if all(p(labels) for p in label_preds) and all(p(obj["metadata"]) for p in field_preds):
+                out.append(obj)
+        return out
+
+    def require_namespace(self, namespace):
+        if (("namespaces", None, namespace)) not in self.objects:
+            raise ApiError(404, "NotFound", 'namespaces "%s" not found' % namespace,
+                           {"name": namespace, "kind": "namespaces"})
+
+    def create(self, res, namespace, body, dry_run):
+        meta = body.setdefault("metadata", {})
+        if res.namespaced:
+            if meta.get("namespace") and meta["namespace"] != namespace:
+                raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the namespace "
+                                                  "sent on the request")
+            self.require_namespace(namespace)
+        for field in ("uid", "resourceVersion", "creationTimestamp", "generation"):
+            if field == "resourceVersion" and meta.get(field):
+                raise ApiError(500, "InternalError", "resourceVersion should not be set on objects to be created")
+            meta.pop(field, None)
+        validate(res, body)
+        if self.key(res, namespace, meta["name"]) in self.objects:
+            raise ApiError(409, "AlreadyExists", '%s "%s" already exists' % (res.plural, meta["name"]),
+                           {"name": meta["name"], "kind": res.plural, "group": res.group})
+        obj = copy.deepcopy(body)
+        if dry_run:
+            meta = obj["metadata"]
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = _now()
+            meta["generation"] = 1
+            if res.namespaced:
+                meta["namespace"] = namespace
+            apply_defaults(res, obj, self)
+            return obj
+        return copy.deepcopy(self._store(res, namespace, obj))
+
+    def replace(self, res, namespace, name, body, dry_run, check_rv=True):
+        current = self.get(res, namespace, name)
+        meta = body.setdefault("metadata", {})
+        if meta.get("name") and meta["name"] != name:
+            raise ApiError(400, "BadRequest", "the name of the object (%s) does not match the name on the URL (%s)"
+                           % (meta["name"], name))
+        meta["name"] = name
+        wanted_rv = meta.get("resourceVersion")
+        if check_rv and wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
+            raise ApiError(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": the object has been modified; '
+                                            "please apply your changes to the latest version and try again"
+                           % (res.plural + ("." + res.group if res.group else ""), name),
+                           {"name": name, "kind": res.plural, "group": res.group})
+        validate(res, body)
+        obj = copy.deepcopy(body)
+        cur_meta = current["metadata"]
+        new_meta = obj["metadata"]
+        for field in ("uid", "creationTimestamp"):
+            new_meta[field] = cur_meta[field]
+        if res.namespaced:
+            new_meta["namespace"] = namespace
+        new_meta["generation"] = cur_meta.get("generation", 1)
+        if res.kind != "Namespace" and "status" in current and "status" not in obj:
+            obj["status"] = copy.deepcopy(current["status"])
+        apply_defaults(res, obj, self)
+        if obj.get("spec") != current.get("spec"):
+            new_meta["generation"] = cur_meta.get("generation", 1) + 1
+        unchanged = {k: v for k, v in obj.items() if k != "metadata"} == \
+            {k: v for k, v in current.items() if k != "metadata"} and \
+            {k: v for k, v in new_meta.items() if k != "resourceVersion"} == \
+            {k: v for k, v in cur_meta.items() if k != "resourceVersion"}
+        if unchanged:
+            # The real API server does not write (nor bump resourceVersion) for a no-op update.
+            return copy.deepcopy(current)
+        new_meta["resourceVersion"] = cur_meta["resourceVersion"] if dry_run else self.next_rv()
+        if not dry_run:
+            self.objects[self.key(res, namespace, name)] = obj
+        return copy.deepcopy(obj)
+
+    def patch(self, res, namespace, name, content_type, patch, dry_run):
+        current = self.get(res, namespace, name)
+        base = copy.deepcopy(current)
+        if content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+            if not isinstance(patch, dict):
+                raise ApiError(400, "BadRequest", "a merge patch must be a JSON object")
+            result = merge_patch(base, patch)
+        elif content_type == "application/json-patch+json":
+            if not isinstance(patch, list):
+                raise ApiError(400, "BadRequest", "a JSON patch must be a list of operations")
+            result = json_patch(base, patch)
+        else:
+            raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                                                        "accepted media types include: application/json-patch+json, "
+                                                        "application/merge-patch+json, "
+                                                        "application/strategic-merge-patch+json")
+        # A patch carries a resourceVersion only when the client wants the optimistic-lock check.
+        sent_rv = (patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None
+        if not sent_rv:
+            result.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
+        return self.replace(res, namespace, name, result, dry_run)
+
+    def delete(self, res, namespace, name, dry_run):
+        current = self.get(res, namespace, name)
+        if not dry_run:
+            del self.objects[self.key(res, namespace, name)]
+            if res.kind == "Namespace":
+                for key in [k for k in self.objects if k[1] == name]:
+                    del self.objects[key]
+        return copy.deepcopy(current)
+
+
+# --- counters and faults -----------------------------------------------------------------------
+class Recorder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts = {}
+        self.total = 0
+        self.log = []
+        self.fail_after = None   # remaining matching requests before failures start
+        self.fail_count = None   # how many to fail (None: all)
+        self.fail_verbs = "write"
+        self.failed = 0
+        self.writers = {}        # resource plural -> times
+
+    def count(self, verb, plural, where=""):
+        with self.lock:
+            key = "%s %s" % (verb, plural)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            self.total += 1
+            self.log.append("%s %s" % (key, where) if where else key)
+
+    def snapshot(self):
+        with self.lock:
+            writes = sum(v for k, v in self.counts.items() if k.split(" ", 1)[0] in WRITE_VERBS)
+            return {"total": self.total, "writes": writes, "counts": dict(self.counts), "log": list(self.log),
+                    "failed": self.failed}
+
+    def reset(self):
+        with self.lock:
+            self.counts, self.total, self.log = {}, 0, []
+
+    def should_fail(self, verb):
+        with self.lock:
+            if self.fail_after is None:
+                return False
+            if self.fail_verbs == "write" and verb not in WRITE_VERBS:
+                return False
+            if self.fail_after > 0:
+                self.fail_after -= 1
+                return False
+            if self.fail_count is not None:
+                if self.fail_count <= 0:
+                    self.fail_after = None
+                    return False
+                self.fail_count -= 1
+            self.failed += 1
+            return True
+
+
+# --- HTTP --------------------------------------------------------------------------------------
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "netzone-test-apiserver/1"
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        if self.server.verbose:
+            sys.stderr.write("%s %s\n" % (self.address_string(), format % args))
+
+    def setup(self):
+        super().setup()
+        # Small answers in one segment each: no Nagle/delayed-ACK stalls on loopback.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    # plumbing
+    def _send(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise ApiError(400, "BadRequest", "body is not JSON: %s" % exc) from exc
+
+    def do_GET(self):  # pylint: disable=invalid-name
+        self._dispatch("GET")
+
+    def do_POST(self):  # pylint: disable=invalid-name
+        self._dispatch("POST")
+
+    def do_PUT(self):  # pylint: disable=invalid-name
+        self._dispatch("PUT")
+
+    def do_PATCH(self):  # pylint: disable=invalid-name
+        self._dispatch("PATCH")
+
+    def do_DELETE(self):  # pylint: disable=invalid-name
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method):
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        parts = [p for p in url.path.split("/") if p]
+        try:
+            body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
+            if parts[:1] == ["_test"]:
+                self._send(200, self._test_endpoint(method, parts[1:], query, body))
+                return
+            code, answer = self._api(method, parts, query, body)
+            self._send(code, answer)
+        except ApiError as err:
+            self._send(err.code, err.status())
+        except Exception as exc:  # pylint: disable=broad-except
+            self._send(500, ApiError(500, "InternalError", "test apiserver error: %r" % exc).status())
+
+    # test endpoints
+    def _test_endpoint(self, method, parts, query, body):
+        rec = self.server.recorder
+        what = parts[0] if parts else ""
+        if what == "requests":
+            snap = rec.snapshot()
+            if method == "DELETE":
+                rec.reset()
+            return snap
+        if what == "fail-after":
+            with rec.lock:
+                rec.fail_after = int(query.get("n", "0"))
+                rec.fail_count = int(query["count"]) if "count" in query else None
+                rec.fail_verbs = query.get("verbs", "write")
+                rec.failed = 0
+            return {"fail_after": rec.fail_after, "count": rec.fail_count, "verbs": rec.fail_verbs}
+        if what == "faults" and method == "DELETE":
+            with rec.lock:
+                rec.fail_after, rec.fail_count, rec.writers = None, None, {}
+            return {"faults": "cleared"}
+        if what == "concurrent-writer":
+            with rec.lock:
+                rec.writers[query["resource"]] = int(query.get("times", "1"))
+            return {"writers": dict(rec.writers)}
+        if what == "reset" and method == "POST":
+            self.server.store.seed()
+            with rec.lock:
+                rec.fail_after, rec.fail_count, rec.writers = None, None, {}
+            rec.reset()
+            return {"reset": True}
+        if what == "load" and method == "POST":
+            # Seed objects without counting (e.g. pods of a live cluster for the reachability check).
+            created = []
+            for obj in body or []:
+                res = _resource_for(obj)
+                ns = obj.get("metadata", {}).get("namespace") if res.namespaced else None
+                with self.server.store.lock:
+                    created.append(self.server.store.create(res, ns, copy.deepcopy(obj), False)["metadata"]["name"])
+            return {"created": created}
+        raise ApiError(404, "NotFound", "unknown test endpoint %r" % what)
+
+    # the API
+    def _api(self, method, parts, query, body):
+        if parts in (["version"], ["version", ""]):
+            self.server.recorder.count("discovery", "version")
+            return 200, SERVER_VERSION
+        if parts in (["healthz"], ["readyz"], ["livez"]):
+            return 200, "ok"
+        if parts == ["api"]:
+            self.server.recorder.count("discovery", "api")
+            return 200, {"kind": "APIVersions", "versions": ["v1"],
+                         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
+        if parts == ["apis"]:
+            self.server.recorder.count("discovery", "apis")
+            return 200, _group_list()
+        if parts == ["api", "v1"]:
+            self.server.recorder.count("discovery", "api/v1")
+            return 200, _resource_list("", "v1")
+        if len(parts) == 3 and parts[0] == "apis":
+            self.server.recorder.count("discovery", "/".join(parts[1:]))
+            if not any(r.group == parts[1] and r.version == parts[2] for r in RESOURCES):
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            return 200, _resource_list(parts[1], parts[2])
+        if parts[:1] == ["api"] and len(parts) >= 3:
+            group, version, rest = "", parts[1], parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 4:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        namespace = None
+        if len(rest) >= 3 and rest[0] == "namespaces":
+            namespace, rest = rest[1], rest[2:]
+        res = BY_PATH.get((group, version, rest[0]))
+        if res is None or len(rest) > 2 or (namespace and not res.namespaced):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        name = rest[1] if len(rest) == 2 else None
+        return self._crud(method, res, namespace, name, query, body)
+
+    def _crud(self, method, res, namespace, name, query, body):
+        verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update", "PATCH": "patch",
+                "DELETE": "delete"}[method]
+        if (verb == "create" and name) or (verb in ("update", "patch", "delete") and not name):
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        if res.namespaced and verb not in ("list",) and not namespace:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        rec = self.server.recorder
+        if verb == "create" and isinstance(body, dict):
+            name = (body.get("metadata") or {}).get("name")
+        where = "/".join(p for p in (namespace, name) if p)
+        rec.count(verb, res.plural, where + (" dryRun" if query.get("dryRun") else ""))
+        if rec.should_fail(verb):
+            raise ApiError(500, "InternalError", "Internal error occurred: injected fault (test apiserver)")
+        dry_run = query.get("dryRun") == "All"
+        if "dryRun" in query and not dry_run:
+            raise ApiError(400, "BadRequest", "unsupported dryRun value %r" % query["dryRun"])
+        store = self.server.store
+        with store.lock:
+            if verb == "get":
+                return 200, store.get(res, namespace, name)
+            if verb == "list":
+                items = store.list(res, namespace, parse_label_selector(query.get("labelSelector")),
+                                   parse_field_selector(query.get("fieldSelector")))
+                answer = {"kind": res.kind + "List", "apiVersion": res.api_version,
+                          "metadata": {"resourceVersion": str(store.rv)},
+                          "items": [{k: v for k, v in copy.deepcopy(o).items() if k not in ("kind", "apiVersion")}
+                                    for o in items]}
+                self._concurrent_write(res, items)
+                return 200, answer
+            if not isinstance(body, dict) and verb != "delete" and not (verb == "patch" and isinstance(body, list)):
+                raise ApiError(400, "BadRequest", "the request body must be a JSON object")
+            if verb == "create":
+                return 201, store.create(res, namespace, body, dry_run)
+            if verb == "update":
+                return 200, store.replace(res, namespace, name, body, dry_run)
+            if verb == "patch":
+                ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+                return 200, store.patch(res, namespace, name, ctype, body, dry_run)
+            return 200, store.delete(res, namespace, name, dry_run)
+
+    def _concurrent_write(self, res, items):
+        rec = self.server.recorder
+        with rec.lock:
+            times = rec.writers.get(res.plural, 0)
+            if times <= 0:
+                return
+            rec.writers[res.plural] = times - 1
+        store = self.server.store
+        for obj in items:
+            meta = obj["metadata"]
+            annotations = meta.setdefault("annotations", {})
+            annotations["test.netzone.io/touched"] = str(int(annotations.get("test.netzone.io/touched", "0")) + 1)
+            meta["resourceVersion"] = store.next_rv()
+
+
+def _resource_for(obj):
+    api_version = obj.get("apiVersion", "")
+    group, _, version = api_version.rpartition("/")
+    for res in RESOURCES:
+        if res.group == group and res.version == version and res.kind == obj.get("kind"):
+            return res
+    raise ApiError(404, "NotFound", "no resource for %s %s" % (api_version, obj.get("kind")))
+
+
+def _group_list():
+    groups = {}
+    for res in RESOURCES:
+        if res.group:
+            groups.setdefault(res.group, [])
+            if res.version not in groups[res.group]:
+                groups[res.group].append(res.version)
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+        {"name": g, "versions": [{"groupVersion": "%s/%s" % (g, v), "version": v} for v in vs],
+         "preferredVersion": {"groupVersion": "%s/%s" % (g, vs[0]), "version": vs[0]}}
+        for g, vs in sorted(groups.items())]}
+
+
+def _resource_list(group, version):
+    return {"kind": "APIResourceList", "apiVersion": "v1",
+            "groupVersion": "%s/%s" % (group, version) if group else version,
+            "resources": [r.discovery() for r in RESOURCES if r.group == group and r.version == version]}
+
+
+class ApiServerDouble(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port=0, verbose=False):
+        super().__init__(("127.0.0.1", port), Handler)
+        self.store = Store()
+        self.recorder = Recorder()
+        self.verbose = verbose
+        self._thread = None
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.server_address[1]
+
+    def start_background(self):
+        self._thread = threading.Thread(target=self.serve_forever, name="test-apiserver", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
+
+
+def kubeconfig(url, token="netzone-test-token"):
+    """A kubeconfig (dict) for the test server: plain HTTP, the token is sent and ignored."""
+    return {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": "netzone-test", "cluster": {"server": url}}],
+        "users": [{"name": "netzone-test", "user": {"token": token}}],
+        "contexts": [{"name": "netzone-test", "context": {"cluster": "netzone-test", "user": "netzone-test"}}],
+        "current-context": "netzone-test",
+    }
+
+
+def write_kubeconfig(path, url):
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(kubeconfig(url), handle, indent=2)  # JSON is YAML
+    os.chmod(path, 0o600)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--kubeconfig", help="write a kubeconfig for this server here")
+    parser.add_argument("--pidfile", help="write the process id here")
+    parser.add_argument("--urlfile", help="write the server URL here once it listens")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = parser.parse_args(argv)
+    server = ApiServerDouble(args.port, verbose=args.verbose)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.kubeconfig:
+        write_kubeconfig(args.kubeconfig, server.url)
+    if args.pidfile:
+        with open(args.pidfile, "w", encoding="utf-8") as handle:
+            handle.write("%d\n" % os.getpid())
+    if args.urlfile:
+        with open(args.urlfile, "w", encoding="utf-8") as handle:
+            handle.write(server.url + "\n")
+    print("test apiserver listening on %s" % server.url, flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

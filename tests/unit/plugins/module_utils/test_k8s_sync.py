@@ -1,0 +1,327 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The sync planner: pure planning, then real runs over HTTP against the test API server."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "apiserver"))
+
+import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
+
+from ansible_collections.netzone.segmentation.plugins.module_utils import k8s_sync  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import connect  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix  # noqa: E402
+
+OWNED = {k8s_sync.MANAGED_BY_LABEL: k8s_sync.MANAGED_BY_VALUE}
+
+
+def article_manifests(**changes):
+    raw = normalize_matrix(None, harness.INVENTORY) if not changes else None
+    if changes:
+        from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix
+        base = default_matrix()
+        base.update(changes)
+        raw = normalize_matrix(base, harness.INVENTORY)
+    return compile_manifests(raw)
+
+
+def netpol(namespace, name, role="allow", labels=None, spec=None):
+    meta_labels = dict(OWNED)
+    meta_labels[k8s_sync.POLICY_ROLE_LABEL] = role
+    meta_labels.update(labels or {})
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace, "labels": meta_labels},
+            "spec": spec or {"podSelector": {}, "policyTypes": ["Ingress"]}}
+
+
+def namespace(name):
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(OWNED)}}
+
+
+# --- pure functions ----------------------------------------------------------------------------
+def test_contains_is_a_subset_test_with_exact_lists():
+    assert k8s_sync.contains({"a": 1}, {"a": 1, "b": 2})
+    assert not k8s_sync.contains({"a": 1, "b": 2}, {"a": 1})
+    assert k8s_sync.contains({"l": [{"p": 80}]}, {"l": [{"p": 80, "protocol": "TCP"}]})
+    assert not k8s_sync.contains({"l": [{"p": 80}]}, {"l": [{"p": 80}, {"p": 81}]})
+    assert not k8s_sync.contains({"l": [1]}, {"l": 1})
+
+
+def test_prepare_desired_labels_fingerprints_and_refuses_bad_input():
+    desired = k8s_sync.prepare_desired([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}])
+    obj = desired[("Namespace", None, "x")]
+    assert obj["metadata"]["labels"][k8s_sync.MANAGED_BY_LABEL] == k8s_sync.MANAGED_BY_VALUE
+    assert len(obj["metadata"]["annotations"][k8s_sync.HASH_ANNOTATION]) == 32
+    with pytest.raises(NetzoneError, match=r"manifests\[1\]: NetworkPolicy frontend/p appears twice"):
+        k8s_sync.prepare_desired([netpol("frontend", "p"), netpol("frontend", "p")])
+    with pytest.raises(NetzoneError, match=r"manifests\[0\]: .*kind not managed"):
+        k8s_sync.prepare_desired([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}])
+    with pytest.raises(NetzoneError, match=r"needs metadata.namespace"):
+        k8s_sync.prepare_desired([{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                                   "metadata": {"name": "p"}, "spec": {"podSelector": {}}}])
+
+
+def test_fingerprint_changes_with_the_spec_only():
+    one = netpol("a", "p")
+    two = copy.deepcopy(one)
+    assert k8s_sync.fingerprint(one) == k8s_sync.fingerprint(two)
+    two["spec"]["policyTypes"] = ["Egress"]
+    assert k8s_sync.fingerprint(one) != k8s_sync.fingerprint(two)
+
+
+def test_differs_ignores_server_fields_and_defaults_but_sees_our_changes():
+    want = k8s_sync.prepare_desired([netpol("a", "p", spec={"podSelector": {}, "ingress": [
+        {"ports": [{"port": 80}]}]})])[("NetworkPolicy", "a", "p")]
+    live = copy.deepcopy(want)
+    live["metadata"].update(uid="u", resourceVersion="7", generation=3)
+    live["metadata"]["labels"]["someone.else/label"] = "x"
+    live["spec"]["policyTypes"] = ["Ingress"]
+    live["spec"]["ingress"][0]["ports"][0]["protocol"] = "TCP"
+    assert not k8s_sync.differs(want, live)
+    drift = copy.deepcopy(live)
+    drift["spec"]["ingress"][0]["ports"][0]["port"] = 81
+    assert k8s_sync.differs(want, drift)
+    relabeled = copy.deepcopy(live)
+    relabeled["metadata"]["labels"][k8s_sync.POLICY_ROLE_LABEL] = "default-deny"
+    assert k8s_sync.differs(want, relabeled)
+
+
+def test_plan_orders_namespaces_allow_deny_admission_ingress_then_prune():
+    desired = k8s_sync.prepare_desired(article_manifests())
+    stale_deny = netpol("old", "netzone-default-deny", role="default-deny")
+    stale_allow = netpol("old", "netzone-allow-dns")
+    stale_ns = namespace("old")
+    live = [stale_deny, stale_allow, stale_ns]
+    actions, unchanged = k8s_sync.plan(desired, live)
+    assert unchanged == []
+    ranks = [a.rank for a in actions]
+    assert ranks == sorted(ranks)
+    creates = [a for a in actions if a.op == "create"]
+    kinds = [a.key[0] for a in creates]
+    last_ns = max(i for i, k in enumerate(kinds) if k == "Namespace")
+    first_np = min(i for i, k in enumerate(kinds) if k == "NetworkPolicy")
+    assert last_ns < first_np
+    roles = [k8s_sync.is_default_deny(a.desired) for a in creates if a.key[0] == "NetworkPolicy"]
+    assert roles.index(True) == len(roles) - roles[::-1].index(False)  # every allow before any deny
+    assert kinds.index("ValidatingAdmissionPolicy") < kinds.index("ValidatingAdmissionPolicyBinding")
+    deletes = [(a.key[2]) for a in actions if a.op == "delete"]
+    assert deletes == ["netzone-allow-dns", "netzone-default-deny"]  # no namespace without prune_namespaces
+    actions, _ = k8s_sync.plan(desired, live, prune_namespaces=True)
+    assert [a.key for a in actions if a.op == "delete"][-1] == ("Namespace", None, "old")
+    actions, _ = k8s_sync.plan(desired, live, prune=False)
+    assert not [a for a in actions if a.op == "delete"]
+
+
+def test_plan_never_prunes_foreign_or_adopted_objects():
+    foreign = netpol("frontend", "theirs")
+    del foreign["metadata"]["labels"][k8s_sync.MANAGED_BY_LABEL]
+    adopted = namespace("ingress")
+    adopted["metadata"]["annotations"] = {k8s_sync.ADOPTED_ANNOTATION: "true"}
+    actions, _ = k8s_sync.plan({}, [foreign, adopted], prune_namespaces=True)
+    assert actions == []
+
+
+def test_plan_prunes_only_the_kinds_it_is_given():
+    actions, _ = k8s_sync.plan({}, [netpol("a", "p")], kinds=["Namespace"])
+    assert actions == []
+
+
+# --- against the test API server, over HTTP, with the real kubernetes client ---------------------
+@pytest.fixture(scope="module")
+def server():
+    running = harness.RunningServer()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def api(server):
+    server.reset()
+    return server
+
+
+def syncer(api, **kwargs):
+    return k8s_sync.Syncer(connect({"kubeconfig": api.kubeconfig}), **kwargs)
+
+
+def test_first_run_creates_everything_in_order_second_run_lists_once_per_kind(api):
+    manifests = article_manifests()
+    out = syncer(api).sync(manifests)
+    assert out["changed"] and len(out["actions"]) == len(manifests) == 34
+    assert {a["action"] for a in out["actions"]} == {"create"}
+    log = [e for e in api.recorder.snapshot()["log"] if e.startswith("create")]
+    namespaces_done = max(i for i, e in enumerate(log) if e.startswith("create namespaces"))
+    assert all(not e.startswith("create namespaces") for e in log[namespaces_done + 1:])
+    policies = [e for e in log if e.startswith("create networkpolicies")]
+    first_deny = min(i for i, e in enumerate(policies) if "default-deny" in e)
+    assert all("default-deny" in e for e in policies[first_deny:])
+    assert len(api.objects("networkpolicies")) == 26
+    api.recorder.reset()
+    again = syncer(api).sync(manifests)
+    assert again == {"changed": False, "actions": [], "unchanged": 34, "diff": []}
+    snap = api.recorder.snapshot()
+    assert snap["writes"] == 0
+    assert snap["counts"] == {"list namespaces": 1, "list networkpolicies": 1, "list validatingadmissionpolicies": 1,
+                              "list validatingadmissionpolicybindings": 1, "list ingresses": 1}
+
+
+def test_matrix_change_updates_and_prunes_exactly_what_changed(api):
+    syncer(api).sync(article_manifests())
+    base = normalize_matrix(None, harness.INVENTORY)
+    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix
+    raw = default_matrix()
+    raw["flows"] = [f for f in raw["flows"] if f["to"] != "external_db"]
+    raw["services"]["http"] = ["80/tcp"]
+    changed = compile_manifests(normalize_matrix(raw, harness.INVENTORY))
+    before = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in compile_manifests(base)}
+    after = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in changed}
+    expect_delete = set(before) - set(after)
+    expect_update = {k for k in set(before) & set(after) if before[k] != after[k]}
+    api.recorder.reset()
+    out = syncer(api).sync(changed)
+    got = {(a["kind"], a.get("namespace"), a["name"]): a["action"] for a in out["actions"]}
+    assert {k for k, v in got.items() if v == "delete"} == expect_delete == {
+        ("NetworkPolicy", "backend", "netzone-egress-to-external-db")}
+    assert {k for k, v in got.items() if v == "update"} == expect_update and expect_update
+    assert not [v for v in got.values() if v == "create"]
+    assert api.recorder.snapshot()["writes"] == len(expect_delete) + len(expect_update)
+    live = api.objects("networkpolicies")
+    assert ("backend", "netzone-egress-to-external-db") not in live
+    ports = live[("frontend", "netzone-ingress-from-ingress")]["spec"]["ingress"][0]["ports"]
+    assert [p["port"] for p in ports] == [80]
+    # the diff shows each object before and after
+    entry = [d for d in out["diff"] if d["before_header"] == "NetworkPolicy frontend/netzone-ingress-from-ingress"][0]
+    assert [p["port"] for p in entry["before"]["spec"]["ingress"][0]["ports"]] == [80, 8080]
+    assert [p["port"] for p in entry["after"]["spec"]["ingress"][0]["ports"]] == [80]
+
+
+def test_dry_run_changes_nothing_and_sends_dry_run_writes(api):
+    syncer(api).sync([namespace("frontend")])
+    api.recorder.reset()
+    out = syncer(api, dry_run=True).sync(article_manifests())
+    assert out["changed"] and len(out["actions"]) == 34
+    assert sorted(api.objects("namespaces")) == [(None, n) for n in ("default", "frontend", "kube-node-lease",
+                                                                   "kube-public", "kube-system")]
+    assert api.objects("networkpolicies") == {}
+    writes = [e for e in api.recorder.snapshot()["log"] if e.split(" ", 1)[0] in ("create", "update", "delete")]
+    assert writes and all(e.endswith("dryRun") for e in writes)
+    # objects in the existing namespace were validated by the server; those in new namespaces could not be
+    assert any(e.startswith("create networkpolicies frontend/") for e in writes)
+    assert not any(e.startswith("create networkpolicies backend/") for e in writes)
+
+
+def test_foreign_objects_are_left_alone_and_a_name_clash_stops_the_run(api):
+    syncer(api).sync([namespace("frontend")])
+    foreign = netpol("frontend", "team-policy")
+    foreign["metadata"]["labels"] = {"team": "web"}
+    clash = netpol("frontend", "netzone-default-deny", role="default-deny")
+    clash["metadata"]["labels"] = {"team": "web"}
+    transport = connect({"kubeconfig": api.kubeconfig})
+    for obj in (foreign, clash):
+        transport.request("POST", "/apis/networking.k8s.io/v1/namespaces/frontend/networkpolicies", body=obj)
+    before = api.objects("networkpolicies", "frontend")
+    with pytest.raises(k8s_sync.SyncError, match=r"NetworkPolicy frontend/netzone-default-deny exists and is not "
+                                                  r"managed by netzone.segmentation"):
+        syncer(api).sync(article_manifests())
+    after = api.objects("networkpolicies", "frontend")
+    assert after[("frontend", "team-policy")] == before[("frontend", "team-policy")]
+    assert after[("frontend", "netzone-default-deny")] == before[("frontend", "netzone-default-deny")]
+    # without the clash the run converges and still leaves the foreign policy alone, prune included
+    transport.request("DELETE", "/apis/networking.k8s.io/v1/namespaces/frontend/networkpolicies/netzone-default-deny")
+    syncer(api).sync(article_manifests())
+    syncer(api).sync([namespace("frontend")])
+    left = api.objects("networkpolicies")
+    assert list(left) == [("frontend", "team-policy")]
+    assert left[("frontend", "team-policy")] == before[("frontend", "team-policy")]
+
+
+def test_an_existing_namespace_is_adopted_and_never_pruned(api):
+    transport = connect({"kubeconfig": api.kubeconfig})
+    transport.request("POST", "/api/v1/namespaces", body={"apiVersion": "v1", "kind": "Namespace",
+                                                          "metadata": {"name": "ingress", "labels": {"addon": "x"}}})
+    out = syncer(api).sync(article_manifests())
+    assert {"action": "adopt", "kind": "Namespace", "name": "ingress"} in out["actions"]
+    ns = api.objects("namespaces")[(None, "ingress")]
+    assert ns["metadata"]["labels"]["addon"] == "x"
+    assert ns["metadata"]["labels"]["netzone.io/zone"] == "ingress"
+    assert ns["metadata"]["annotations"][k8s_sync.ADOPTED_ANNOTATION] == "true"
+    assert syncer(api).sync(article_manifests())["changed"] is False
+    syncer(api).sync([], prune_namespaces=True)
+    names = {k[1] for k in api.objects("namespaces")}
+    assert "ingress" in names and "frontend" not in names
+
+
+def test_conflict_is_retried_from_a_fresh_read(api):
+    manifests = article_manifests()
+    syncer(api).sync(manifests)
+    raw = normalize_matrix(None, harness.INVENTORY)
+    raw["services"]["http"] = raw["services"]["http"][:1]
+    changed = compile_manifests(raw)
+    # a concurrent writer touches every policy right after our LIST: our PUTs carry a stale resourceVersion
+    api.server.recorder.writers["networkpolicies"] = 1
+    api.recorder.reset()
+    out = syncer(api).sync(changed)
+    updates = [a for a in out["actions"] if a["action"] == "update"]
+    assert updates
+    counts = api.recorder.snapshot()["counts"]
+    assert counts["get networkpolicies"] == len(updates)      # one fresh read per conflict
+    assert counts["update networkpolicies"] == 2 * len(updates)  # the 409, then the retry
+    live = api.objects("networkpolicies")
+    touched = live[("frontend", "netzone-ingress-from-ingress")]
+    assert touched["metadata"]["annotations"]["test.netzone.io/touched"] == "1"  # their change kept
+    assert [p["port"] for p in touched["spec"]["ingress"][0]["ports"]] == [80]    # ours applied
+    assert syncer(api).sync(changed)["changed"] is False
+
+
+def test_conflicts_that_never_stop_give_up_with_a_clear_error(api):
+    syncer(api).sync([namespace("a"), netpol("a", "p")])
+    api.server.recorder.writers["networkpolicies"] = 1
+    want = netpol("a", "p", spec={"podSelector": {}, "policyTypes": ["Egress"]})
+
+    class Racing:
+        """Every GET is followed by a concurrent write."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def request(self, method, path, query=None, body=None, content_type=None):
+            answer = self.inner.request(method, path, query=query, body=body, content_type=content_type)
+            if method == "GET" and path.endswith("/p"):
+                api.server.recorder.writers["networkpolicies"] = 1
+                self.inner.request("GET", "/apis/networking.k8s.io/v1/networkpolicies")
+            return answer
+
+    with pytest.raises(k8s_sync.SyncError, match=r"update of NetworkPolicy a/p failed: 409 Conflict"):
+        k8s_sync.Syncer(Racing(connect({"kubeconfig": api.kubeconfig})), conflict_retries=2).sync(
+            [namespace("a"), want])
+
+
+def test_api_failure_mid_way_stops_and_a_rerun_converges(api):
+    manifests = article_manifests()
+    api.server.recorder.fail_after, api.server.recorder.fail_verbs = 12, "write"
+    with pytest.raises(k8s_sync.SyncError, match=r"failed: 500 InternalError.*12 change\(s\) were applied") as err:
+        syncer(api).sync(manifests)
+    assert len(err.value.done) == 12
+    assert len(api.objects("networkpolicies")) == 12 - 5   # five namespaces, then seven allow policies
+    assert not [k for k, v in api.objects("networkpolicies").items()
+                if v["metadata"]["labels"][k8s_sync.POLICY_ROLE_LABEL] == "default-deny"]
+    api.server.recorder.fail_after = None
+    out = syncer(api).sync(manifests)
+    assert len(out["actions"]) == 34 - 12 and out["unchanged"] == 12
+    assert syncer(api).sync(manifests)["changed"] is False
+
+
+def test_unreachable_api_is_one_clear_error():
+    transport = connect({"host": "http://127.0.0.1:9", "request_timeout": 2})
+    with pytest.raises(k8s_sync.SyncError, match=r"reading the live objects failed: 0 Unreachable: the Kubernetes "
+                                                  r"API at http://127.0.0.1:9 cannot be reached"):
+        k8s_sync.Syncer(transport).sync([namespace("a")])
