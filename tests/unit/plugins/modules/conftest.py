@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run the collection's modules in-process against the test API server (real HTTP, real kubernetes client)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "apiserver"))
+
+import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
+
+from ansible.module_utils import basic  # noqa: E402
+from ansible.module_utils.testing import patch_module_args  # noqa: E402
+
+
+class ModuleExit(Exception):
+    """exit_json or fail_json was called: ``result`` holds what the module returned."""
+
+    def __init__(self, result, failed):
+        super().__init__(result.get("msg", ""))
+        self.result = result
+        self.failed = failed
+
+
+def _exit(self, **kwargs):  # pylint: disable=unused-argument
+    kwargs.setdefault("changed", False)
+    raise ModuleExit(kwargs, False)
+
+
+def _fail(self, msg, **kwargs):  # pylint: disable=unused-argument
+    kwargs["msg"] = msg
+    kwargs["failed"] = True
+    raise ModuleExit(kwargs, True)
+
+
+@pytest.fixture(scope="session")
+def apiserver_session():
+    running = harness.RunningServer()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def apiserver(apiserver_session):
+    apiserver_session.reset()
+    return apiserver_session
+
+
+@pytest.fixture
+def run_module():
+    """``run_module(main, args, check_mode=False, diff=False) -> result dict`` (``failed`` set on failure)."""
+
+    def run(main, args, check_mode=False, diff=False):
+        args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        with patch_module_args(args), mock.patch.object(basic.AnsibleModule, "exit_json", _exit), \
+                mock.patch.object(basic.AnsibleModule, "fail_json", _fail):
+            try:
+                main()
+            except ModuleExit as done:
+                result = done.result
+                result["failed"] = done.failed
+                return result
+        raise AssertionError("the module returned without exit_json or fail_json")
+
+    return run
