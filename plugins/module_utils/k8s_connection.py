@@ -121,3 +121,15 @@ class KubeTransport:
 def connect(params):
     """Transport from module params; raises :class:`K8sConnectionError`."""
     return KubeTransport(api_client(params), timeout=params.get("request_timeout") or 30.0)
+
+
+def list_objects(transport, api_version, kind, plural, namespace=None, label_selector=None):
+    """ONE LIST request; the items with ``apiVersion`` and ``kind`` filled in (a LIST answer leaves them out)."""
+    base = "/api/%s" % api_version if "/" not in api_version else "/apis/%s" % api_version
+    path = "%s/namespaces/%s/%s" % (base, namespace, plural) if namespace else "%s/%s" % (base, plural)
+    answer = transport.request("GET", path, query={"labelSelector": label_selector} if label_selector else None)
+    items = answer.get("items") or []
+    for item in items:
+        item.setdefault("apiVersion", api_version)
+        item.setdefault("kind", kind)
+    return items

@@ -79,3 +79,45 @@ def zones_matrix(count, vhosts=True):
         matrix["vhosts"] = [{"name": "www%d.example.com" % i, "exposure": "public", "zone": names[1 + i % (count - 1)],
                              "service": "web", "port": 80, "tls": "selfsigned"} for i in range(min(count, 10))]
     return matrix
+
+
+def _ds(namespace, name, host_network=False, ready=1, labels=None):
+    pod_spec = {"containers": [{"name": name, "image": "example.invalid/%s:1" % name,
+                                "ports": [] if host_network else [{"containerPort": 80, "hostPort": 80}]}]}
+    if host_network:
+        pod_spec["hostNetwork"] = True
+    return {"apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels or {"app": name}},
+            "spec": {"selector": {"matchLabels": labels or {"app": name}},
+                     "template": {"metadata": {"labels": labels or {"app": name}}, "spec": pod_spec}},
+            "status": {"numberReady": ready, "desiredNumberScheduled": ready}}
+
+
+def pod(namespace, name, ip, labels=None, ports=(80,)):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace,
+                                                            "labels": labels or {"app": name}},
+            "spec": {"containers": [{"name": "c", "image": "example.invalid/c:1",
+                                     "ports": [{"containerPort": p} for p in ports]}]},
+            "status": {"phase": "Running", "podIP": ip}}
+
+
+def platform_objects():
+    """What a MicroK8s cluster with Calico, CoreDNS and the ingress addon has (status included: the double keeps
+    the status given on create, so tests can seed running workloads)."""
+    return [
+        _ds("kube-system", "calico-node"),
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ingress"}},
+        _ds("ingress", "nginx-ingress-microk8s-controller"),
+        pod("kube-system", "coredns-7d9b8c8d4-abcde", "10.1.0.2", {"k8s-app": "kube-dns"}, ports=(53,)),
+    ]
+
+
+def load(running, objects):
+    """Create objects straight in the store (not counted as requests)."""
+    from kube_test_api import _resource_for  # pylint: disable=import-error,import-outside-toplevel
+    store = running.store
+    with store.lock:
+        for obj in objects:
+            res = _resource_for(obj)
+            namespace = obj["metadata"].get("namespace") if res.namespaced else None
+            store.create(res, namespace, copy.deepcopy(obj), False)

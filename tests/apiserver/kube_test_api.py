@@ -19,7 +19,8 @@ It is *not* a Kubernetes API server: it implements the part of the API that the 
 * ``Status`` objects for errors (400, 404, 405, 409, 415, 422, 500);
 * a namespace must exist before objects are created in it; deleting a namespace deletes its objects at once
   (no Terminating phase);
-* admission webhooks and policies are stored, never evaluated.
+* admission webhooks and policies are stored, never evaluated; a ``status`` sent on create is kept (no
+  controllers run here), so tests can seed running workloads.
 
 Test-only endpoints under ``/_test/`` (not counted): ``requests`` (GET: counters per ``VERB resource``;
 DELETE: reset), ``fail-after?n=N[&count=C][&verbs=write|all]`` (after N more matching requests, answer

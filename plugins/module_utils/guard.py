@@ -1,0 +1,164 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lockout guard: before anything is applied, find the plans that would lock the platform out.
+
+Plain Python over already-read objects (no Ansible, no I/O).  Each check returns a list of problems, each a
+sentence that says what is wrong, what it would do, and what to do about it:
+
+* ``cni`` - no policy-enforcing CNI runs (Calico and the others in :data:`POLICY_CNIS`): NetworkPolicies
+  would be accepted by the API and silently ignored;
+* ``ingress_host_network`` - the ingress controller runs on the host network: a namespaced NetworkPolicy
+  cannot select it, so the ingress zone's policies would not protect it;
+* ``dns_pods`` - no pod matches the DNS peer of the compiled policies: every zone would lose DNS;
+* ``plan`` - the computed policies cut DNS from a zone, or the API server from a zone that needs it
+  (evaluated with the collection's own NetworkPolicy engine over a representative cluster);
+* ``load_balancers`` - the addresses the ingress zone admits and the load balancers of the inventory
+  differ: a load balancer that could not reach the cluster, or an address no load balancer has.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+CHECKS = ("cni", "ingress_host_network", "dns_pods", "plan", "load_balancers")
+
+#: DaemonSet name -> the policy-enforcing CNI it belongs to.
+POLICY_CNIS = {
+    "calico-node": "Calico",
+    "canal": "Canal",
+    "cilium": "Cilium",
+    "kube-router": "kube-router",
+    "antrea-agent": "Antrea",
+    "weave-net": "Weave Net",
+}
+
+
+def _name(obj):
+    meta = obj.get("metadata") or {}
+    return "%s/%s" % (meta.get("namespace"), meta.get("name"))
+
+
+def check_cni(daemonsets):
+    """``daemonsets``: every DaemonSet of the cluster (all namespaces)."""
+    found = [d for d in daemonsets if (d.get("metadata") or {}).get("name") in POLICY_CNIS]
+    if not found:
+        return ["no policy-enforcing CNI is running (looked for the DaemonSets %s): the NetworkPolicies would be "
+                "accepted and silently ignored; enable Calico first (MicroK8s: it is the default CNI)"
+                % ", ".join(sorted(POLICY_CNIS))]
+    ready = [d for d in found if ((d.get("status") or {}).get("numberReady") or 0) > 0]
+    if not ready:
+        return ["%s (%s) has no ready pod: the NetworkPolicies would not be enforced until it runs"
+                % (", ".join(_name(d) for d in found), ", ".join(sorted({POLICY_CNIS[d["metadata"]["name"]]
+                                                                        for d in found})))]
+    return []
+
+
+def check_ingress_host_network(workloads, namespace):
+    """``workloads``: DaemonSets and Deployments of the ingress zone's namespace."""
+    problems = []
+    for obj in workloads:
+        if (obj.get("metadata") or {}).get("namespace") != namespace:
+            continue
+        pod_spec = (((obj.get("spec") or {}).get("template") or {}).get("spec") or {})
+        if pod_spec.get("hostNetwork"):
+            problems.append("%s %s runs on the host network: host-network pods are not selected by namespaced "
+                            "NetworkPolicies, so the ingress zone %r would not protect it; run the ingress "
+                            "controller with hostPort instead (MicroK8s' ingress addon does)"
+                            % (obj.get("kind", "workload"), _name(obj), namespace))
+    return problems
+
+
+def check_dns_pods(matrix, pods):
+    """``pods``: the pods of the DNS namespace."""
+    dns = matrix["cluster"]["dns"]
+    wanted = dns["pod_labels"]
+    matching = [p for p in pods if (p.get("metadata") or {}).get("namespace") == dns["namespace"]
+                and all(((p.get("metadata") or {}).get("labels") or {}).get(k) == v for k, v in wanted.items())]
+    if not matching:
+        return ["no pod in namespace %r has the labels %s that the DNS egress policies allow: every zone would lose "
+                "DNS; enable the DNS addon or set cluster.dns.pod_labels to its labels"
+                % (dns["namespace"], ", ".join("%s=%s" % kv for kv in sorted(wanted.items())))]
+    return []
+
+
+def api_server_zones(matrix):
+    """Zones that always need the API server: the ingress zone (its controller watches Ingress objects)."""
+    zones = set()
+    ingress = matrix["guards"].get("ingress_zone")
+    if ingress:
+        zones.add(ingress)
+    return zones
+
+
+def check_plan(matrix, verify_result, api_peer="api_server", api_zones=None):
+    """``verify_result``: :func:`verify.verify_matrix` over the computed manifests."""
+    from ansible_collections.netzone.segmentation.plugins.module_utils.verify import DNS_ENDPOINT
+
+    problems = []
+    for mismatch in verify_result["mismatches"]:
+        if mismatch["kind"] != "missing":
+            continue
+        if mismatch["to"] == DNS_ENDPOINT:
+            problems.append("zone %r would lose DNS (%d/%s to the DNS pods is denied): %s"
+                            % (mismatch["from"], mismatch["port"], mismatch["protocol"], mismatch["explanation"]))
+        elif mismatch["to"] == api_peer:
+            problems.append("zone %r would lose the API server (%d/%s is denied): %s"
+                            % (mismatch["from"], mismatch["port"], mismatch["protocol"], mismatch["explanation"]))
+    if api_peer in matrix["peers"]:
+        port = matrix["cluster"]["api_server_port"]
+        flows = {(f["from"], f["to"]) for f in matrix["flows"]}
+        for zone in sorted(api_zones if api_zones is not None else api_server_zones(matrix)):
+            if zone in matrix["zones"] and (zone, api_peer) not in flows:
+                problems.append("zone %r needs the API server (port %d) but no flow opens it: add %r to the zone's "
+                                "needs" % (zone, port, api_peer))
+    elif api_zones:
+        problems.append("zones %s need the API server, but the matrix has no peer %r"
+                        % (", ".join(map(repr, sorted(api_zones))), api_peer))
+    return problems
+
+
+def _addresses(inventory, group):
+    hosts = (inventory.get("groups") or {}).get(group) or []
+    addresses = inventory.get("addresses") or {}
+    out = []
+    for host in hosts:
+        addr = addresses.get(host, host)
+        try:
+            out.append((host, ipaddress.ip_address(addr)))
+        except ValueError:
+            out.append((host, None))
+    return out
+
+
+def check_load_balancers(matrix, inventory, group="loadbalancers"):
+    """The peers admitted into the ingress zone vs the hosts of the inventory's load balancer group."""
+    problems = []
+    peers = [p for p in matrix["guards"].get("ingress_from") or [] if p in matrix["peers"]]
+    hosts = _addresses(inventory or {}, group)
+    if not peers:
+        return problems
+    if not hosts:
+        return ["the inventory has no host in group %r: the load balancer addresses admitted into the ingress zone "
+                "(%s) cannot be checked against real hosts" % (group, ", ".join(
+                    b["cidr"] for p in peers for b in matrix["peers"][p]["cidrs"]))]
+    nets = []
+    for peer in peers:
+        for block in matrix["peers"][peer]["cidrs"]:
+            net = ipaddress.ip_network(block["cidr"], strict=False)
+            excluded = [ipaddress.ip_network(e, strict=False) for e in block["except"]]
+            nets.append((peer, net, excluded))
+    for host, addr in hosts:
+        if addr is None:
+            problems.append("inventory host %r of group %r has no IP address (set ansible_host)" % (host, group))
+            continue
+        if not any(addr in net and not any(addr in e for e in ex) for _p, net, ex in nets):
+            problems.append("load balancer %s (%s) is not admitted into the ingress zone (%s): it could not reach "
+                            "the cluster" % (host, addr, ", ".join(sorted({p for p, _n, _e in nets}))))
+    for peer, net, excluded in nets:
+        if net.num_addresses > 65536:
+            continue  # a wide range is a policy choice, not an address of a host
+        if not any(a is not None and a in net and not any(a in e for e in excluded) for _h, a in hosts):
+            problems.append("peer %r admits %s into the ingress zone, but no host of inventory group %r has an "
+                            "address there: a load balancer address that does not exist" % (peer, net, group))
+    return problems

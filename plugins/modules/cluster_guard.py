@@ -1,0 +1,201 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cluster_guard
+short_description: Refuse a zone plan that would lock the platform out, before anything is applied
+version_added: 0.1.0
+description:
+  - Reads the cluster (three LIST requests) and evaluates the computed policies, then fails with an explanation
+    for each lockout it finds. It never writes.
+  - "C(cni): no policy-enforcing CNI (Calico, Canal, Cilium, kube-router, Antrea, Weave Net) has a ready DaemonSet, so
+    the policies would be silently ignored."
+  - "C(ingress_host_network): a DaemonSet or Deployment in the ingress zone's namespace runs on the host network, where
+    namespaced policies cannot select it."
+  - "C(dns_pods): no pod in the DNS namespace has the labels the DNS egress policies allow."
+  - "C(plan): the computed policies cut DNS from a zone, or the API server from a zone that needs it (the ingress zone
+    and O(api_server_zones)); proven with the collection's NetworkPolicy engine."
+  - "C(load_balancers): the load balancer addresses admitted into the ingress zone and the hosts of the inventory group
+    O(load_balancer_group) differ."
+  - When the API cannot be reached, it fails with one message that says so.
+author:
+  - netzone maintainers
+extends_documentation_fragment:
+  - netzone.segmentation.attributes
+  - netzone.segmentation.k8s_connection
+attributes:
+  check_mode:
+    support: full
+    details: It only reads, in check mode too.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  matrix:
+    description:
+      - The traffic matrix (C(netzone_matrix)). An empty mapping means the article's model.
+    type: dict
+    required: true
+  inventory:
+    description:
+      - C({groups: {name: [host]}, addresses: {host: ip}}); resolves C(from_group) peers and the load balancer hosts.
+    type: dict
+    default: {}
+  manifests:
+    description:
+      - The objects to be applied, when they are not simply the compiled O(matrix) (used by the C(plan) check).
+    type: list
+    elements: dict
+  load_balancer_group:
+    description:
+      - Inventory group of the load balancers.
+    type: str
+    default: loadbalancers
+  api_server_peer:
+    description:
+      - Name of the matrix peer that stands for the API server.
+    type: str
+    default: api_server
+  api_server_zones:
+    description:
+      - Zones that need the API server, besides the ingress zone.
+    type: list
+    elements: str
+    default: []
+  skip:
+    description:
+      - Checks not to run.
+    type: list
+    elements: str
+    choices: [cni, ingress_host_network, dns_pods, plan, load_balancers]
+    default: []
+seealso:
+  - module: netzone.segmentation.zone_policies
+"""
+
+EXAMPLES = r"""
+- name: Refuse a plan that would lock the platform out
+  netzone.segmentation.cluster_guard:
+    matrix: "{{ netzone_matrix }}"
+    inventory: "{{ zones_inventory }}"
+    kubeconfig: /root/.kube/microk8s.config
+"""
+
+RETURN = r"""
+checks:
+  description: Each check and its outcome (C(ok), C(failed) or C(skipped)).
+  returned: always
+  type: dict
+  sample: {cni: ok, ingress_host_network: ok, dns_pods: ok, plan: ok, load_balancers: failed}
+problems:
+  description: One sentence per lockout found.
+  returned: always
+  type: list
+  elements: str
+  sample: ["no policy-enforcing CNI is running (...): the NetworkPolicies would be accepted and silently ignored"]
+cni:
+  description: The policy-enforcing CNI DaemonSets found.
+  returned: when the C(cni) check ran
+  type: list
+  elements: str
+  sample: [kube-system/calico-node]
+requests:
+  description: API requests this call made.
+  returned: always
+  type: int
+  sample: 3
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.netzone.segmentation.plugins.module_utils import guard
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import (
+    HAS_KUBERNETES,
+    K8S_CONNECTION_ARGS,
+    KUBERNETES_IMPORT_ERROR,
+    K8sConnectionError,
+    connect,
+    list_objects,
+)
+from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import ApiFailure
+
+
+def run_checks(params, transport):
+    # Imported here: the compiler and the engine are only needed once the connection works.
+    from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
+    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
+    from ansible_collections.netzone.segmentation.plugins.module_utils.verify import verify_matrix
+
+    matrix = normalize_matrix(params["matrix"] or None, params["inventory"] or None)
+    skip = set(params["skip"])
+    checks, problems, extra = {}, [], {}
+
+    def record(name, found):
+        checks[name] = "failed" if found else "ok"
+        problems.extend(found)
+
+    if "cni" not in skip:
+        daemonsets = list_objects(transport, "apps/v1", "DaemonSet", "daemonsets")
+        extra["cni"] = sorted("%s/%s" % (d["metadata"].get("namespace"), d["metadata"]["name"]) for d in daemonsets
+                              if d["metadata"]["name"] in guard.POLICY_CNIS)
+        record("cni", guard.check_cni(daemonsets))
+    ingress_zone = matrix["guards"].get("ingress_zone")
+    if "ingress_host_network" not in skip and ingress_zone:
+        namespace = matrix["zones"][ingress_zone]["namespace"]
+        workloads = list_objects(transport, "apps/v1", "DaemonSet", "daemonsets", namespace=namespace)
+        workloads += list_objects(transport, "apps/v1", "Deployment", "deployments", namespace=namespace)
+        record("ingress_host_network", guard.check_ingress_host_network(workloads, namespace))
+    if "dns_pods" not in skip:
+        dns = matrix["cluster"]["dns"]
+        selector = ",".join("%s=%s" % kv for kv in sorted(dns["pod_labels"].items()))
+        pods = list_objects(transport, "v1", "Pod", "pods", namespace=dns["namespace"], label_selector=selector)
+        record("dns_pods", guard.check_dns_pods(matrix, pods))
+    if "plan" not in skip:
+        manifests = params["manifests"] if params["manifests"] is not None else compile_manifests(matrix)
+        api_zones = guard.api_server_zones(matrix) | set(params["api_server_zones"])
+        record("plan", guard.check_plan(matrix, verify_matrix(matrix, manifests), params["api_server_peer"], api_zones))
+    if "load_balancers" not in skip:
+        record("load_balancers", guard.check_load_balancers(matrix, params["inventory"] or {},
+                                                            params["load_balancer_group"]))
+    for name in skip:
+        checks[name] = "skipped"
+    return checks, problems, extra
+
+
+def main():
+    argument_spec = dict(
+        matrix=dict(type="dict", required=True),
+        inventory=dict(type="dict", default={}),
+        manifests=dict(type="list", elements="dict"),
+        load_balancer_group=dict(type="str", default="loadbalancers"),
+        api_server_peer=dict(type="str", default="api_server"),
+        api_server_zones=dict(type="list", elements="str", default=[]),
+        skip=dict(type="list", elements="str", default=[], choices=list(guard.CHECKS)),
+    )
+    argument_spec.update(K8S_CONNECTION_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    transport = None
+    try:
+        transport = connect(module.params)
+        checks, problems, extra = run_checks(module.params, transport)
+    except ApiFailure as exc:
+        module.fail_json(msg="cluster guard: %s" % exc, status=exc.status, requests=transport.requests)
+    except (NetzoneError, K8sConnectionError) as exc:
+        module.fail_json(msg="cluster guard: %s" % exc)
+    result = dict(changed=False, checks=checks, problems=problems, requests=transport.requests, **extra)
+    if problems:
+        module.fail_json(msg="cluster guard refuses the plan, it would lock the platform out: %s" % "; ".join(problems),
+                         **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

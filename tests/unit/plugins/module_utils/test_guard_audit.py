@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Lockout checks and the service audit, on plain objects."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "apiserver"))
+
+import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
+
+from ansible_collections.netzone.segmentation.plugins.module_utils import audit, guard  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (  # noqa: E402
+    default_matrix,
+    normalize_matrix,
+)
+from ansible_collections.netzone.segmentation.plugins.module_utils.verify import verify_matrix  # noqa: E402
+
+MATRIX = normalize_matrix(None, harness.INVENTORY)
+
+
+def test_cni_missing_not_ready_and_present():
+    assert "no policy-enforcing CNI is running" in guard.check_cni([])[0]
+    ds = harness.platform_objects()[0]
+    assert guard.check_cni([ds]) == []
+    idle = copy.deepcopy(ds)
+    idle["status"]["numberReady"] = 0
+    assert guard.check_cni([idle]) == ["kube-system/calico-node (Calico) has no ready pod: the NetworkPolicies "
+                                       "would not be enforced until it runs"]
+    other = copy.deepcopy(ds)
+    other["metadata"]["name"] = "flannel"
+    assert guard.check_cni([other])
+
+
+def test_ingress_on_host_network_is_refused():
+    ok = harness.platform_objects()[2]
+    assert guard.check_ingress_host_network([ok], "ingress") == []
+    host = copy.deepcopy(ok)
+    host["spec"]["template"]["spec"]["hostNetwork"] = True
+    problems = guard.check_ingress_host_network([host], "ingress")
+    assert len(problems) == 1 and "ingress/nginx-ingress-microk8s-controller runs on the host network" in problems[0]
+    assert guard.check_ingress_host_network([host], "other") == []
+
+
+def test_dns_pods_must_match_the_dns_peer():
+    coredns = harness.platform_objects()[3]
+    assert guard.check_dns_pods(MATRIX, [coredns]) == []
+    relabeled = copy.deepcopy(coredns)
+    relabeled["metadata"]["labels"] = {"k8s-app": "coredns"}
+    assert "every zone would lose DNS" in guard.check_dns_pods(MATRIX, [relabeled])[0]
+
+
+def test_plan_that_cuts_dns_or_the_api_server_is_refused():
+    manifests = compile_manifests(MATRIX)
+    assert guard.check_plan(MATRIX, verify_matrix(MATRIX, manifests)) == []
+    no_dns = [m for m in manifests if not (m["kind"] == "NetworkPolicy" and m["metadata"]["name"] == "netzone-allow-dns"
+                                           and m["metadata"]["namespace"] == "backend")]
+    problems = guard.check_plan(MATRIX, verify_matrix(MATRIX, no_dns))
+    assert problems and all(p.startswith("zone 'backend' would lose DNS") for p in problems)
+    raw = default_matrix()
+    raw["zones"]["ingress"] = {}
+    no_api = normalize_matrix(raw, harness.INVENTORY)
+    problems = guard.check_plan(no_api, verify_matrix(no_api))
+    assert problems == ["zone 'ingress' needs the API server (port 16443) but no flow opens it: add 'api_server' to "
+                        "the zone's needs"]
+    no_api_policy = [m for m in manifests if m["metadata"]["name"] != "netzone-egress-to-api-server"]
+    problems = guard.check_plan(MATRIX, verify_matrix(MATRIX, no_api_policy))
+    assert problems and problems[0].startswith("zone 'ingress' would lose the API server (16443/TCP is denied)")
+
+
+def test_load_balancer_addresses_must_be_inventory_hosts():
+    assert guard.check_load_balancers(MATRIX, harness.INVENTORY) == []
+    raw = default_matrix()
+    raw["peers"]["load_balancers"] = {"cidrs": ["127.0.0.2/32", "127.0.0.9/32"]}
+    wrong = normalize_matrix(raw, harness.INVENTORY)
+    problems = guard.check_load_balancers(wrong, harness.INVENTORY)
+    assert problems == [
+        "load balancer lb2 (127.0.0.3) is not admitted into the ingress zone (load_balancers): it could not reach "
+        "the cluster",
+        "peer 'load_balancers' admits 127.0.0.9/32 into the ingress zone, but no host of inventory group "
+        "'loadbalancers' has an address there: a load balancer address that does not exist"]
+    assert "has no host in group 'loadbalancers'" in guard.check_load_balancers(MATRIX, {"groups": {}})[0]
+
+
+def test_audit_finds_node_ports_and_load_balancers_and_flags_exemptions():
+    services = [
+        {"metadata": {"namespace": "a", "name": "plain"}, "spec": {"type": "ClusterIP", "ports": [{"port": 80}]}},
+        {"metadata": {"namespace": "b", "name": "np"}, "spec": {"type": "NodePort", "ports": [
+            {"port": 80, "nodePort": 30080, "protocol": "TCP"}]}},
+        {"metadata": {"namespace": "a", "name": "lb"}, "spec": {"type": "LoadBalancer", "ports": [
+            {"port": 443, "nodePort": 31443}]}},
+        {"metadata": {"namespace": "c", "name": "default-type"}, "spec": {"ports": [{"port": 80}]}},
+    ]
+    found = audit.findings(services, exempt_namespaces=["b"])
+    assert [(f["namespace"], f["name"], f["type"], f["node_ports"], f["exempt"]) for f in found] == [
+        ("a", "lb", "LoadBalancer", [31443], False), ("b", "np", "NodePort", [30080], True)]
+    assert audit.summary(found) == ["a/lb (LoadBalancer, node ports 31443)", "b/np (NodePort, node ports 30080) [exempt]"]

@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""cluster_guard, service_audit and reachability against the test API server."""
+
+from __future__ import annotations
+
+import copy
+
+import harness  # pylint: disable=import-error
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix
+from ansible_collections.netzone.segmentation.plugins.modules import (
+    cluster_guard,
+    reachability,
+    service_audit,
+    zone_policies,
+)
+
+
+def conn(api, **extra):
+    out = {"matrix": default_matrix(), "inventory": harness.INVENTORY, "kubeconfig": api.kubeconfig}
+    out.update(extra)
+    return out
+
+
+def test_guard_passes_on_a_sound_platform_with_three_reads(apiserver, run_module):
+    harness.load(apiserver, harness.platform_objects())
+    result = run_module(cluster_guard.main, conn(apiserver))
+    assert not result["failed"], result["msg"]
+    assert result["checks"] == {"cni": "ok", "ingress_host_network": "ok", "dns_pods": "ok", "plan": "ok",
+                                "load_balancers": "ok"}
+    assert result["cni"] == ["kube-system/calico-node"] and result["requests"] == 4
+    assert apiserver.recorder.snapshot()["writes"] == 0
+
+
+def test_guard_refuses_each_lockout(apiserver, run_module):
+    platform = harness.platform_objects()
+    cases = {
+        "no-calico": ([o for o in platform if o["metadata"]["name"] != "calico-node"], default_matrix(),
+                      "no policy-enforcing CNI is running"),
+        "host-network": (None, default_matrix(), "runs on the host network"),
+        "no-dns-pods": ([o for o in platform if o["kind"] != "Pod"], default_matrix(), "every zone would lose DNS"),
+        "no-api-server": (platform, dict(default_matrix(), zones=dict(default_matrix()["zones"], ingress={})),
+                          "zone 'ingress' needs the API server (port 16443) but no flow opens it"),
+        "unknown-lb": (platform, dict(default_matrix(), peers=dict(default_matrix()["peers"], load_balancers={
+            "cidrs": ["127.0.0.2/32", "127.0.0.3/32", "127.0.0.99/32"]})), "a load balancer address that does not exist"),
+    }
+    hosted = copy.deepcopy(platform)
+    hosted[2]["spec"]["template"]["spec"]["hostNetwork"] = True
+    cases["host-network"] = (hosted,) + cases["host-network"][1:]
+    for name, (objects, matrix, message) in cases.items():
+        apiserver.reset()
+        harness.load(apiserver, objects)
+        result = run_module(cluster_guard.main, conn(apiserver, matrix=matrix))
+        assert result["failed"], name
+        assert result["msg"].startswith("cluster guard refuses the plan, it would lock the platform out: "), name
+        assert message in result["msg"], (name, result["msg"])
+        assert list(result["checks"].values()).count("failed") == 1, (name, result["checks"])
+
+
+def test_guard_skip_and_unreachable(apiserver, run_module):
+    result = run_module(cluster_guard.main, conn(apiserver, skip=["cni", "dns_pods"]))
+    assert not result["failed"] and result["checks"]["cni"] == "skipped"
+    down = run_module(cluster_guard.main, {"matrix": {}, "inventory": harness.INVENTORY,
+                                           "host": "http://127.0.0.1:9", "request_timeout": 2})
+    assert down["failed"] and down["msg"].startswith("cluster guard: 0 Unreachable: the Kubernetes API at "
+                                                     "http://127.0.0.1:9 cannot be reached")
+
+
+def test_service_audit_modes(apiserver, run_module):
+    harness.load(apiserver, [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+         "spec": {"type": "NodePort", "ports": [{"port": 80}]}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "lb", "namespace": "default"},
+         "spec": {"type": "LoadBalancer", "ports": [{"port": 443}]}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "shop"},
+         "spec": {"ports": [{"port": 5432}]}},
+    ])
+    failed = run_module(service_audit.main, {"kubeconfig": apiserver.kubeconfig})
+    assert failed["failed"] and failed["violations"] == 2
+    assert failed["msg"].startswith("2 Service(s) open node ports and bypass the load balancer: default/lb "
+                                    "(LoadBalancer, node ports 3")
+    assert [s["name"] for s in failed["services"]] == ["lb", "web"]
+    report = run_module(service_audit.main, {"kubeconfig": apiserver.kubeconfig, "mode": "report",
+                                             "exempt_namespaces": ["shop"]})
+    assert not report["failed"] and report["violations"] == 1
+    exempt = run_module(service_audit.main, {"kubeconfig": apiserver.kubeconfig,
+                                             "exempt_namespaces": ["shop", "default"]})
+    assert not exempt["failed"] and exempt["violations"] == 0 and len(exempt["services"]) == 2
+    assert apiserver.recorder.snapshot()["counts"] == {"list services": 3}
+
+
+def zone_pods():
+    pods, n = [], 10
+    for ns in ("ingress", "frontend", "backend", "proxy", "db"):
+        for i in range(2):
+            n += 1
+            pods.append(harness.pod(ns, "%s-%d" % (ns, i), "10.1.0.%d" % n, ports=(80, 8080, 3128, 5432)))
+    return pods
+
+
+def _applied_zones_with_pods(apiserver, run_module):
+    harness.load(apiserver, harness.platform_objects())
+    assert not run_module(zone_policies.main, conn(apiserver))["failed"]
+    harness.load(apiserver, zone_pods())
+
+
+def test_reachability_reports_what_the_engine_finds_and_a_deleted_policy(apiserver, run_module):
+    _applied_zones_with_pods(apiserver, run_module)
+    before = run_module(reachability.main, conn(apiserver, fail_on_mismatch=False))
+    assert not before["failed"] and before["summary"]["no_pods"] == 0
+    assert before["pods"]["db"] == ["db-0", "db-1"] and len(before["cells"]) == before["summary"]["cells"]
+    cell = [c for c in before["cells"] if c["from"] == "backend" and c["to"] == "db"][0]
+    assert cell["expected"] == cell["actual"] == ["5432/TCP"] and cell["status"] == "ok" and cell["pairs"] == 4
+    assert before["mismatches"] == [] and before["summary"]["ok"] == len(before["cells"])
+    assert apiserver.recorder.snapshot()["counts"]["list pods"] == 1
+    # someone deletes the policy that lets backend into db
+    with apiserver.store.lock:
+        del apiserver.store.objects[("networkpolicies", "db", "netzone-ingress-from-backend")]
+    broken = run_module(reachability.main, conn(apiserver))
+    assert broken["failed"] and broken["msg"].startswith("the live cluster differs from the matrix in ")
+    missing = [(m["from"], m["to"], m["port"]) for m in broken["mismatches"] if m["kind"] == "missing"]
+    assert missing == [("backend", "db", 5432)]
+    assert "backend -> db 5432/TCP missing (backend/backend-" in broken["msg"]
+
+
+def test_reachability_of_the_applied_article_zones_has_no_mismatch(apiserver, run_module):
+    _applied_zones_with_pods(apiserver, run_module)
+    ok = run_module(reachability.main, conn(apiserver))
+    assert not ok["failed"], ok["msg"]
+    assert ok["mismatches"] == [] and ok["summary"]["ok"] == len(ok["cells"])
