@@ -105,6 +105,17 @@ def default_matrix():
     return copy.deepcopy(DEFAULT_MATRIX)
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_./-]+$")
+
+
+def _key(path, key):
+    """``path.key``, or ``path['odd key']`` for a key that would make the path ambiguous."""
+    text = key if isinstance(key, str) and _PLAIN_KEY.fullmatch(key) else "[%r]" % (key,)
+    if not path:
+        return text
+    return "%s%s%s" % (path, "" if text.startswith("[") else ".", text)
+
+
 def _fail(path, message):
     raise MatrixError(path, message)
 
@@ -121,16 +132,15 @@ def _expect(value, kind, path, what=None):
     return value
 
 
-def _mapping(value, path, allowed=None):
-    if value is None:
+def _mapping(value, path, allowed=None, allow_none=True):
+    if value is None and allow_none:
         return {}
     _expect(value, dict, path)
     for key in value:
         if not isinstance(key, str):
             _fail(path, "keys must be strings, got %s" % _type_name(key))
         if allowed is not None and key not in allowed:
-            _fail("%s.%s" % (path, key) if path else key,
-                  "unknown key (expected one of: %s)" % ", ".join(sorted(allowed)))
+            _fail(_key(path, key), "unknown key (expected one of: %s)" % ", ".join(sorted(allowed)))
     return value
 
 
@@ -142,7 +152,7 @@ def _list(value, path):
 
 def _name(value, path, pattern=_NAME, what="a name"):
     _expect(value, str, path)
-    if len(value) > 63 or not pattern.match(value):
+    if len(value) > 63 or not pattern.fullmatch(value):
         _fail(path, "%r is not %s (lowercase letters, digits and '-', at most 63 characters)" % (value, what))
     return value
 
@@ -167,10 +177,10 @@ def _labels(value, path):
     labels = _mapping(value, path)
     out = {}
     for key, val in labels.items():
-        if len(key) > 316 or not _LABEL_KEY.match(key):
-            _fail("%s.%s" % (path, key), "invalid label key")
-        if not isinstance(val, str) or len(val) > 63 or not _LABEL_VALUE.match(val):
-            _fail("%s.%s" % (path, key), "invalid label value %r (at most 63 letters, digits, '-', '_', '.')" % (val,))
+        if len(key) > 316 or not _LABEL_KEY.fullmatch(key):
+            _fail(_key(path, key), "invalid label key")
+        if not isinstance(val, str) or len(val) > 63 or not _LABEL_VALUE.fullmatch(val):
+            _fail(_key(path, key), "invalid label value %r (at most 63 letters, digits, '-', '_', '.')" % (val,))
         out[key] = val
     return out
 
@@ -182,14 +192,14 @@ def parse_port(value, path):
     if isinstance(value, int):
         port, end, proto = value, None, "TCP"
     elif isinstance(value, str):
-        match = _PORT_SPEC.match(value)
+        match = _PORT_SPEC.fullmatch(value)
         if not match:
             _fail(path, "invalid port %r (expected e.g. 80, '53/udp' or '8000-8080/tcp')" % value)
         port = int(match.group(1))
         end = int(match.group(2)) if match.group(2) else None
         proto = (match.group(3) or "tcp").upper()
     elif isinstance(value, dict):
-        _mapping(value, path, ("port", "end_port", "protocol"))
+        _mapping(value, path, ("port", "end_port", "protocol"), allow_none=False)
         port = _expect(value.get("port"), int, path + ".port")
         end = value.get("end_port")
         if end is not None:
@@ -244,7 +254,7 @@ def _services(raw, cluster, path="services"):
     out = {"kube_api": [{"port": cluster["api_server_port"], "end_port": None, "protocol": "TCP"}],
            "dns": cluster["dns"]["ports"]}
     for name in sorted(raw):
-        spath = "%s.%s" % (path, name)
+        spath = _key(path, name)
         _name(name, spath, what="a service name")
         entries = raw[name]
         if not isinstance(entries, list):
@@ -280,7 +290,7 @@ def _peers(raw, cluster, services, inventory, path="peers"):
     cluster_nets = [ipaddress.ip_network(cluster["pod_cidr"]), ipaddress.ip_network(cluster["service_cidr"])]
     out = {}
     for name in sorted(raw):
-        ppath = "%s.%s" % (path, name)
+        ppath = _key(path, name)
         _name(name, ppath, what="a peer name")
         twin = [other for other in out if other.replace("_", "-") == name.replace("_", "-")]
         if twin:
@@ -298,7 +308,7 @@ def _peers(raw, cluster, services, inventory, path="peers"):
         for i, entry in enumerate(_list(spec.get("cidrs"), ppath + ".cidrs")):
             epath = "%s.cidrs[%d]" % (ppath, i)
             if isinstance(entry, dict):
-                _mapping(entry, epath, ("cidr", "except"))
+                _mapping(entry, epath, ("cidr", "except"), allow_none=False)
                 net = _network(entry.get("cidr"), epath + ".cidr")
                 excepts = [_network(e, "%s.except[%d]" % (epath, j))
                            for j, e in enumerate(_list(entry.get("except"), epath + ".except"))]
@@ -373,7 +383,7 @@ def _zones(raw, services, peers, path="zones"):
         _fail(path, "must define at least one zone")
     out, namespaces, extra_flows = {}, {}, []
     for name in sorted(raw):
-        zpath = "%s.%s" % (path, name)
+        zpath = _key(path, name)
         _name(name, zpath, _DNS_LABEL, "a zone name")
         if name in peers or name.replace("-", "_") in peers:
             _fail(zpath, "%r is both a zone and a peer (names must differ, '-' and '_' alike)" % name)
@@ -420,7 +430,7 @@ def _flows(raw, zones, peers, services, extra, path="flows"):
     merged, origins = {}, {}
     items = [(f, "%s[%d]" % (path, i)) for i, f in enumerate(_list(raw, path))] + list(extra)
     for flow, fpath in items:
-        _mapping(flow, fpath, ("from", "to", "services", "description"))
+        _mapping(flow, fpath, ("from", "to", "services", "description"), allow_none=False)
         if "from" not in flow:
             _fail(fpath + ".from", "is required")
         if "to" not in flow:

@@ -1,0 +1,201 @@
+# -*- coding: utf-8 -*-
+"""The matrix validator: the article's default, normalisation, path-naming errors, and a fuzz test."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
+
+from matrix_strategies import junk, valid_matrix
+
+INVENTORY = {"groups": {"loadbalancers": ["lb1", "lb2"], "microk8s": ["n1", "n2", "n3"]},
+             "addresses": {"lb1": "10.0.0.11", "lb2": "10.0.0.12", "n1": "10.0.0.21", "n2": "10.0.0.22",
+                           "n3": "10.0.0.23"}}
+
+
+def test_default_is_the_article_model():
+    m = normalize_matrix(None, INVENTORY)
+    assert sorted(m["zones"]) == ["backend", "db", "frontend", "ingress", "proxy"]
+    pairs = {(f["from"], f["to"]): f["services"] for f in m["flows"]}
+    assert pairs[("load_balancers", "ingress")] == ["http"]
+    assert pairs[("ingress", "api_server")] == ["kube_api"]          # zones.ingress.needs
+    assert pairs[("backend", "backend")] == ["http"]                 # intra_zone
+    assert pairs[("proxy", "internet")] == ["http", "https"]
+    assert not any(dst == "internet" for (src, dst) in pairs if src != "proxy")
+    assert m["peers"]["load_balancers"]["cidrs"] == [{"cidr": "10.0.0.11/32", "except": []},
+                                                     {"cidr": "10.0.0.12/32", "except": []}]
+    assert m["services"]["kube_api"] == [{"port": 16443, "end_port": None, "protocol": "TCP"}]
+    # internet = everything but private ranges (the cluster's own CIDRs fall inside 10/8 and collapse into it)
+    assert m["peers"]["internet"]["cidrs"] == [{"cidr": "0.0.0.0/0",
+                                                "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}]
+    assert m["peers"]["internet"]["internet"] is True
+
+
+def test_cluster_cidrs_are_cut_out_of_wide_peers():
+    raw = default_matrix()
+    raw["cluster"]["pod_cidr"] = "100.64.0.0/16"
+    m = normalize_matrix(raw, INVENTORY)
+    assert "100.64.0.0/16" in m["peers"]["internet"]["cidrs"][0]["except"]
+    raw["peers"]["internet"]["include_cluster"] = True
+    m = normalize_matrix(raw, INVENTORY)
+    assert "100.64.0.0/16" not in m["peers"]["internet"]["cidrs"][0]["except"]
+
+
+def test_normalisation_is_order_independent():
+    raw = default_matrix()
+    shuffled = copy.deepcopy(raw)
+    shuffled["flows"].reverse()
+    shuffled["zones"] = dict(reversed(list(shuffled["zones"].items())))
+    assert normalize_matrix(raw, INVENTORY) == normalize_matrix(shuffled, INVENTORY)
+
+
+def test_ports_forms():
+    raw = default_matrix()
+    raw["services"]["mixed"] = [80, "53/udp", "8000-8010/tcp", {"port": 9000, "end_port": 9001, "protocol": "sctp"}, "7-7"]
+    m = normalize_matrix(raw, INVENTORY)
+    assert m["services"]["mixed"] == [
+        {"port": 9000, "end_port": 9001, "protocol": "SCTP"},
+        {"port": 7, "end_port": None, "protocol": "TCP"},
+        {"port": 80, "end_port": None, "protocol": "TCP"},
+        {"port": 8000, "end_port": 8010, "protocol": "TCP"},
+        {"port": 53, "end_port": None, "protocol": "UDP"},
+    ]
+
+
+def test_flow_lists_expand_and_merge():
+    raw = default_matrix()
+    raw["flows"].append({"from": ["frontend", "backend"], "to": "db", "services": ["postgres"]})
+    raw["flows"].append({"from": "backend", "to": "db", "services": ["http"]})
+    m = normalize_matrix(raw, INVENTORY)
+    pairs = {(f["from"], f["to"]): f["services"] for f in m["flows"]}
+    assert pairs[("frontend", "db")] == ["postgres"]
+    assert pairs[("backend", "db")] == ["http", "postgres"]
+
+
+def _mutate(path, value):
+    raw = default_matrix()
+    target = raw
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return raw
+
+
+@pytest.mark.parametrize("path, value, message", [
+    (("flows", 3, "to"), "bakend", "flows[3].to: unknown zone or peer 'bakend' (did you mean 'backend'?)"),
+    (("flows", 0, "services"), ["htp"], "flows[0].services[0]: unknown service 'htp' (did you mean 'http'?)"),
+    (("flows", 1, "from"), KeyError, "flows[1].from: is required"),
+    (("services", "http"), ["80/tcp", "99999/tcp"], "services.http[1]: port 99999 out of range 1-65535"),
+    (("services", "http"), ["80/icmp"], "services.http[0]: unknown protocol 'icmp' (expected tcp, udp or sctp)"),
+    (("services", "http"), ["90-80/tcp"], "services.http[0]: range 90-80 ends before it starts"),
+    (("services", "http"), [], "services.http: must list at least one port"),
+    (("peers", "external_db", "cidrs"), ["192.0.2.0/33"], "peers.external_db.cidrs[0]: invalid CIDR '192.0.2.0/33'"),
+    (("peers", "internet", "except"), ["198.51.100.0/24", "::/0"],
+     "peers.internet.except[1]: ::/0 is not strictly inside 0.0.0.0/0"),
+    (("peers", "external_db"), {"description": "x"}, "peers.external_db: needs 'cidr', 'cidrs' or 'from_group'"),
+    (("zones", "db", "namespace"), "backend", "zones.db.namespace: namespace 'backend' is already used by zone 'backend'"),
+    (("zones", "db", "namespace"), "kube-system",
+     "zones.db.namespace: 'kube-system' is reserved: the collection never writes policies there"),
+    (("zones", "db", "namespace"), "Bad_NS", "zones.db.namespace: 'Bad_NS' is not a namespace name"),
+    (("zones", "db", "colour"), "red", "zones.db.colour: unknown key"),
+    (("zones", "ingress", "needs"), ["api_servr"], "zones.ingress.needs[0]: unknown peer 'api_servr' (did you mean 'api_server'?)"),
+    (("zones",), {}, "zones: must define at least one zone"),
+    (("vhosts", 0, "zone"), "frontnd", "vhosts[0].zone: unknown zone 'frontnd'"),
+    (("cluster", "api_server_port"), "16443", "cluster.api_server_port: must be an integer, got a string"),
+    (("guards", ), {"nodeports": "maybe"}, "guards.nodeports: must be 'deny' or 'warn' (staged rollout), got 'maybe'"),
+    (("flows", 6), {"from": "frontend", "to": "internet", "services": ["https"]},
+     "flows[6]: zone 'frontend' may not reach the internet peer 'internet' directly"),
+    (("flows", 0), {"from": "backend", "to": "ingress", "services": ["http"]},
+     "flows[0]: only 'load_balancers' may reach the ingress zone 'ingress' (guards.ingress_from)"),
+    (("flows", 4), {"from": "internet", "to": "external_db", "services": ["http"]},
+     "flows[4]: flow internet -> external_db joins two peers outside the cluster"),
+])
+def test_errors_name_the_path(path, value, message):
+    with pytest.raises(MatrixError) as info:
+        normalize_matrix(_mutate(path, value), INVENTORY)
+    assert str(info.value).startswith(message)
+
+
+def test_lockout_load_balancers_cut_from_ingress():
+    raw = default_matrix()
+    raw["flows"] = [f for f in raw["flows"] if f["to"] != "ingress"]
+    with pytest.raises(MatrixError, match=r"^guards.ingress_from: no flow from 'load_balancers' into the ingress "
+                                          r"zone 'ingress': the platform would be unreachable"):
+        normalize_matrix(raw, INVENTORY)
+
+
+@pytest.mark.parametrize("inventory, message", [
+    (None, "peers.api_server.from_group: no inventory was given to resolve group 'microk8s'"),
+    ({"groups": {"loadbalancers": ["lb1"]}, "addresses": {"lb1": "10.0.0.1"}},
+     "peers.api_server.from_group: inventory group 'microk8s' is missing or empty"),
+    ({"groups": {"loadbalancers": ["lb1"], "microk8s": ["n1"]}, "addresses": {"lb1": "10.0.0.1"}},
+     "peers.api_server.from_group: host 'n1' of group 'microk8s' has no IP address ('n1')"),
+])
+def test_group_resolution_errors(inventory, message):
+    with pytest.raises(MatrixError) as info:
+        normalize_matrix(None, inventory)
+    assert str(info.value).startswith(message)
+
+
+_PATH = re.compile(r"^(netzone_matrix|inventory|cluster|services|peers|zones|flows|vhosts|guards)([.\[ ]|: ).*: .+|"
+                   r"^(netzone_matrix|cluster|services|peers|zones|flows|vhosts|guards): .+")
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _paths(value, prefix + (i,))
+
+
+ALL_PATHS = [p for p in _paths(default_matrix()) if p]
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(ALL_PATHS), junk), min_size=1, max_size=3))
+def test_fuzz_mutated_default_never_tracebacks(mutations):
+    """Thousands of broken matrices: each is either accepted or refused with one path-naming MatrixError."""
+    raw = default_matrix()
+    for path, value in mutations:
+        target = raw
+        try:
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        normalize_matrix(raw, INVENTORY)
+    except MatrixError as exc:
+        assert _PATH.match(str(exc)) and "\n" not in str(exc).split(": ")[0], str(exc)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(junk)
+def test_fuzz_arbitrary_input_never_tracebacks(raw):
+    try:
+        normalize_matrix(raw if raw is not None else {}, INVENTORY)
+    except MatrixError as exc:
+        assert _PATH.match(str(exc)) and "\n" not in str(exc).split(": ")[0], str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(valid_matrix())
+def test_random_valid_matrices_validate(raw):
+    m = normalize_matrix(raw)
+    assert set(m["zones"]) == set(raw["zones"])
+    for flow in m["flows"]:
+        assert flow["services"] == sorted(set(flow["services"]))
