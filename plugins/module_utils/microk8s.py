@@ -390,7 +390,7 @@ def find_node(nodes, name):
 
 
 def join_plan(nodes, hosts):
-    """Who must join: ``hosts`` is ``[{host, name, role}]`` in inventory order, the first control plane first.
+    """Who must join: ``hosts`` is ``[{host, name, role}]`` in inventory order (the first control plane issues tokens).
 
     Returns ``members`` (already in the node list), ``joiners`` (``[{host, name, role}]``), ``role_mismatch``
     (members whose MicroK8s role differs from the inventory: changing it takes ``microk8s leave``, which
@@ -398,7 +398,7 @@ def join_plan(nodes, hosts):
     """
     members, joiners, mismatch = [], [], []
     names = set()
-    for index, host in enumerate(hosts):
+    for host in hosts:
         role = host.get("role", "control-plane")
         if role not in ROLES:
             raise Microk8sError("%s: microk8s_role must be one of %s, not %r" % (host.get("host"), ", ".join(ROLES), role))
@@ -408,8 +408,6 @@ def join_plan(nodes, hosts):
         if name in names:
             raise Microk8sError("%s: node name %r is used by two hosts; set microk8s_node_name per host" % (host.get("host"), name))
         names.add(name)
-        if index == 0 and role != "control-plane":
-            raise Microk8sError("%s: the first cluster host issues the join tokens and must be a control-plane node" % host.get("host"))
         node = find_node(nodes, name)
         if node is None:
             joiners.append({"host": host.get("host"), "name": name, "role": role})
@@ -417,6 +415,8 @@ def join_plan(nodes, hosts):
         members.append(host.get("host"))
         if node["role"] != role:
             mismatch.append({"host": host.get("host"), "name": name, "inventory": role, "cluster": node["role"]})
+    if hosts and not any(h.get("role", "control-plane") == "control-plane" for h in hosts):
+        raise Microk8sError("the cluster needs at least one control-plane host: set microk8s_role: control-plane on the first one")
     foreign = [n["name"] for n in nodes if (n.get("name") or "").lower() not in names]
     control_planes = [h for h in hosts if h.get("role", "control-plane") == "control-plane"]
     return {"members": members, "joiners": joiners, "role_mismatch": mismatch, "foreign": foreign,
@@ -459,6 +459,22 @@ def calico_check(pods, node_names):
         "'microk8s kubectl -n kube-system describe ds/calico-node' and that no other CNI "
         "(e.g. the flannel of 'microk8s disable ha-cluster') replaced it." % "; ".join(parts or ["no nodes"]))
     return {"ok": ok, "missing": missing, "not_ready": not_ready, "message": message}
+
+
+def cluster_ready(nodes, pods, expected=()):
+    """Every expected node is in the cluster, every node is Ready and runs calico-node: ``{ok, message}``."""
+    names = [n["name"] for n in nodes]
+    missing = [name for name in expected if find_node(nodes, name) is None]
+    not_ready = [n["name"] for n in nodes if not n["ready"]]
+    calico = calico_check(pods, names)
+    parts = []
+    if missing:
+        parts.append("not in the cluster: %s (did the join fail? see 'microk8s kubectl get nodes' on the first node)" % ", ".join(missing))
+    if not_ready:
+        parts.append("not Ready: %s (see 'microk8s kubectl describe node NAME')" % ", ".join(not_ready))
+    if not calico["ok"]:
+        parts.append(calico["message"])
+    return {"ok": not parts, "message": " ".join(parts), "calico": calico}
 
 
 # --------------------------------------------------------------------------------------------
