@@ -128,13 +128,24 @@ def run_case(path, out=sys.stdout, label=None):
     namespaces = dict((name, (value or {}).get("labels") or {}) for name, value in (case.get("namespaces") or {}).items())
     try:
         engine = Engine(namespaces, case.get("pods") or [], case.get("policies") or [])
-        sources = list(dict.fromkeys(p["from"] for p in probes))
-        destinations = list(dict.fromkeys(p["to"] for p in probes))
+        sources, destinations = {}, {}
+        for i, probe in enumerate(probes):
+            if probe["from"] not in sources:
+                sources[probe["from"]] = engine.endpoint(probe["from"], "probes[%d].from" % i)
+            if probe["to"] not in destinations:
+                destinations[probe["to"]] = engine.endpoint(probe["to"], "probes[%d].to" % i)
         ports = list(dict.fromkeys((p["port"], p.get("protocol") or "TCP") for p in probes))
-        reach = engine.reachability(sources, destinations, ports)
+        for i, (port, protocol) in enumerate(ports):
+            if protocol not in ("TCP", "UDP", "SCTP") or not 1 <= port <= 65535:
+                first = next(j for j, p in enumerate(probes) if (p["port"], p.get("protocol") or "TCP") == (port, protocol))
+                raise CaseError("probes[%d]" % first, "invalid port/protocol %r/%r" % (port, protocol), len(probes))
+        reach = engine.reachability(list(sources), list(destinations), ports)
     except NetzoneError as exc:
         out.write("FAIL %s: invalid case: %s\n" % (label, exc))
         return 0, len(probes)
+    except CaseError as exc:
+        out.write("FAIL %s: malformed case: %s\n" % (label, exc))
+        return 0, exc.probes
     passed = failed = 0
     allowed = reach.allowed
     for probe in probes:
