@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark of the NetworkPolicy engine: grouped bulk evaluation vs the per-pod path.
+
+    bench_evaluate.py [--quick]
+
+For generated clusters of 1,000 / 5,000 / 20,000 pods with 200 / 1,000 / 4,000 policies, evaluates
+every ordered pod pair on 3 ports (counting allowed connections from the group rows, nothing expanded)
+and prints time, peak memory (tracemalloc, a second run), pod groups and the cost per pair.  Beside it:
+the per-pod ``Engine.verdict`` path on a random sample of the smallest cluster (its per-pair cost, the
+extrapolated full time, the ratio, and agreement with the grouped answers), and a ~1M-probe case in the
+conformance format run through ``tests/conformance/run_netpol.py``'s own code path.
+All figures come from this run; nothing is asserted on time.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import os
+import random
+import sys
+import tempfile
+import time
+import tracemalloc
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+try:
+    from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
+except ImportError:  # run directly: use <repo>/build/collections (made by `make collection`)
+    sys.path.insert(0, os.path.join(REPO, "build", "collections"))
+    from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
+
+PORTS = [(80, "TCP"), (8080, "TCP"), (53, "UDP")]
+ZONES = ["ingress", "frontend", "backend", "proxy", "db", "monitoring", "batch", "shared"]
+APPS = ["web", "api", "auth", "cache", "worker", "gateway", "search", "billing", "report", "queue", "store", "static"]
+TIERS = ["front", "back", "data"]
+
+
+def generate(pods, policies, seed=1):
+    """A cluster with namespaces per zone and team, deployments of 1-6 replicas, labels from a small
+    vocabulary (plus the per-deployment pod-template-hash that real pods carry), and policies of the
+    kinds a segmentation collection writes: default deny, DNS, intra-namespace app flows, cross-zone
+    flows by namespace and pod selector (some with named ports and matchExpressions), ipBlocks."""
+    rnd = random.Random(seed)
+    n_ns = max(4, pods // 50)
+    namespaces = {"kube-system": {"kubernetes.io/metadata.name": "kube-system"}}
+    ns_names = []
+    for i in range(n_ns):
+        name = "%s-%d" % (ZONES[i % len(ZONES)], i)
+        ns_names.append(name)
+        namespaces[name] = {"kubernetes.io/metadata.name": name, "zone": ZONES[i % len(ZONES)], "team": "t%d" % (i % 7)}
+    pod_list = [{"namespace": "kube-system", "name": "coredns-%d" % i, "labels": {"k8s-app": "kube-dns"},
+                 "ip": "10.1.255.%d" % (i + 1), "ports": [{"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                                                          {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"}]}
+                for i in range(2)]
+    apps_in = {}
+    seq = 0
+    while len(pod_list) < pods:
+        ns = ns_names[rnd.randrange(n_ns)]
+        app = rnd.choice(APPS[:6]) if rnd.random() < 0.7 else rnd.choice(APPS)
+        apps_in.setdefault(ns, set()).add(app)
+        replicas = min(rnd.randint(1, 6), pods - len(pod_list))
+        template = "%08x" % rnd.getrandbits(32)
+        http = 80 if app in ("web", "static", "gateway") else 8080
+        for r in range(replicas):
+            seq += 1
+            pod_list.append({
+                "namespace": ns, "name": "%s-%s-%d" % (app, template[:5], r),
+                "labels": {"app": app, "tier": TIERS[APPS.index(app) % 3], "pod-template-hash": template,
+                           "version": "v%d" % rnd.randint(1, 2)},
+                "ip": "10.1.%d.%d" % (seq // 250, seq % 250 + 1),
+                "ports": [{"name": "http", "containerPort": http, "protocol": "TCP"},
+                          {"name": "metrics", "containerPort": 9100, "protocol": "TCP"}],
+            })
+    pol_list = []
+
+    def add(ns, name, spec):
+        pol_list.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                         "metadata": {"name": "%s-%d" % (name, len(pol_list)), "namespace": ns}, "spec": spec})
+
+    dns = {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                   "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+           "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+    for ns in ns_names:
+        if len(pol_list) + 2 > policies:
+            break
+        add(ns, "default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+        add(ns, "allow-dns", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns]})
+    while len(pol_list) < policies:
+        ns = ns_names[rnd.randrange(n_ns)]
+        apps = sorted(apps_in.get(ns, APPS[:1]))
+        app = rnd.choice(apps)
+        kind = rnd.random()
+        if kind < 0.3:      # intra-namespace flow, both sides
+            peer = rnd.choice(apps)
+            add(ns, "in-%s-from-%s" % (app, peer), {
+                "podSelector": {"matchLabels": {"app": app}}, "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": peer}}}], "ports": [{"port": "http"}]}]})
+            add(ns, "out-%s-to-%s" % (peer, app), {
+                "podSelector": {"matchLabels": {"app": peer}}, "policyTypes": ["Egress"],
+                "egress": [{"to": [{"podSelector": {"matchLabels": {"app": app}}}], "ports": [{"port": "http"}]}]})
+        elif kind < 0.65:   # cross-zone flow by namespace and pod selector, opened on both sides
+            src_ns = ns_names[rnd.randrange(n_ns)]
+            zone = namespaces[src_ns]["zone"]
+            peer = rnd.choice(sorted(apps_in.get(src_ns, APPS[:1])))
+            add(ns, "in-%s-from-%s" % (app, zone), {
+                "podSelector": {"matchLabels": {"app": app}},
+                "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"zone": zone}},
+                                       "podSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": [peer, "gateway"]}]}}],
+                             "ports": [{"port": 80}, {"port": 8080}]}]})
+            add(src_ns, "out-%s-to-%s" % (peer, namespaces[ns]["zone"]), {
+                "podSelector": {"matchLabels": {"app": peer}}, "policyTypes": ["Egress"],
+                "egress": [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
+                                    "podSelector": {"matchLabels": {"app": app}}}],
+                            "ports": [{"port": 80}, {"port": 8080}]}]})
+        elif kind < 0.8:    # egress to a zone, any pod
+            zone = rnd.choice(ZONES)
+            add(ns, "out-%s-to-%s" % (app, zone), {
+                "podSelector": {"matchExpressions": [{"key": "tier", "operator": "In", "values": [TIERS[APPS.index(app) % 3]]},
+                                                     {"key": "version", "operator": "NotIn", "values": ["v0"]}]},
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [{"namespaceSelector": {"matchLabels": {"zone": zone}}}], "ports": [{"port": 8080}, {"port": 80}]}]})
+        elif kind < 0.9:    # outside peers by address
+            add(ns, "out-%s-internet" % app, {
+                "podSelector": {"matchLabels": {"app": app}}, "policyTypes": ["Egress"],
+                "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}],
+                            "ports": [{"port": 443}, {"port": 80}]},
+                           {"to": [{"ipBlock": {"cidr": "192.0.2.0/24"}}], "ports": [{"port": 5432}]}]})
+        else:               # monitoring from a node subnet / all namespaces on the metrics port
+            subnet = rnd.randrange(max(1, seq // 250 + 1))
+            add(ns, "in-metrics", {
+                "podSelector": {}, "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"ipBlock": {"cidr": "10.1.%d.0/24" % subnet, "except": ["10.1.%d.128/25" % subnet]}},
+                                      {"namespaceSelector": {"matchLabels": {"zone": "monitoring"}}}],
+                             "ports": [{"port": "metrics"}, {"port": 80, "endPort": 90}]}]})
+    return namespaces, pod_list, pol_list[:policies]
+
+
+def grouped(namespaces, pods, policies):
+    """Engine + reachability of every ordered pod pair on PORTS; returns (engine, reach, allowed)."""
+    engine = Engine(namespaces, pods, policies)
+    reach = engine.reachability(None, None, PORTS)
+    return engine, reach, reach.count_allowed()
+
+
+def timed(func, *args):
+    gc.collect()
+    start = time.perf_counter()
+    result = func(*args)
+    return time.perf_counter() - start, result
+
+
+def peak_mib(func, *args):
+    gc.collect()
+    tracemalloc.start()
+    func(*args)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2.0 ** 20
+
+
+def load_runner():
+    spec = importlib.util.spec_from_file_location("run_netpol", os.path.join(REPO, "tests", "conformance", "run_netpol.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_case(path, namespaces, pods, policies, probes):
+    import yaml
+    head = {"source": "generated by tests/bench/bench_evaluate.py", "description": "bench case",
+            "notes": ["expectations from the grouped engine; a random sample is re-checked pod by pod"],
+            "namespaces": dict((k, {"labels": v}) for k, v in namespaces.items()), "pods": pods, "policies": policies}
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(yaml.dump(head, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False))
+        handle.write("probes:\n")
+        handle.writelines("- {from: %s, to: %s, port: %d, protocol: %s, expect: %s}\n" % p for p in probes)
+
+
+def main(argv):
+    quick = "--quick" in argv
+    sizes = [(1000, 200), (5000, 1000), (20000, 4000)]
+    if quick:
+        sizes = [(300, 60), (1000, 200)]
+    print("NetworkPolicy engine benchmark: every ordered pod pair x %d ports %s" % (len(PORTS), ", ".join("%d/%s" % p for p in PORTS)))
+    print("%8s %8s %7s %12s %9s %10s %10s %14s %11s" % (
+        "pods", "policies", "groups", "pair-ports", "time s", "peak MiB", "ns/pair", "allowed", "groups^2*P"))
+    results = []
+    for n_pods, n_pols in sizes:
+        namespaces, pods, policies = generate(n_pods, n_pols)
+        seconds, (engine, reach, allowed) = timed(grouped, namespaces, pods, policies)
+        peak = peak_mib(grouped, namespaces, pods, policies)
+        pairs = n_pods * (n_pods - 1) * len(PORTS)
+        groups = reach.group_count
+        print("%8d %8d %7d %12d %9.2f %10.1f %10.2f %14d %11d" % (
+            n_pods, n_pols, groups, pairs, seconds, peak, seconds / pairs * 1e9, allowed, groups * groups * n_pols))
+        results.append((n_pods, n_pols, groups, seconds, engine, reach))
+        sys.stdout.flush()
+    if len(results) >= 2:
+        first, last = results[0], results[-1]
+        print("growth smallest -> largest: pods x%.0f, pod pairs x%.0f, policies x%.0f, groups x%.1f, time x%.1f" % (
+            last[0] / float(first[0]), (last[0] ** 2) / float(first[0] ** 2), last[1] / float(first[1]),
+            last[2] / float(first[2]), last[3] / first[3]))
+
+    # The per-pod path on a sample of the smallest cluster, side by side.
+    n_pods, n_pols, groups, seconds, engine, reach = results[0]
+    rnd = random.Random(7)
+    refs = [p.ref for p in engine.pods]
+    sample = []
+    while len(sample) < 3000:
+        src, dst = rnd.choice(refs), rnd.choice(refs)
+        if src != dst:
+            sample.append((src, dst) + rnd.choice(PORTS))
+    naive_s, verdicts = timed(lambda: [engine.verdict(*key).allowed for key in sample])
+    agree = sum(1 for key, v in zip(sample, verdicts) if reach[key] is v)
+    per_pair = naive_s / len(sample)
+    full_pairs = n_pods * (n_pods - 1) * len(PORTS)
+    print()
+    print("per-pod path (Engine.verdict) on %d sampled pair-ports of the %d-pod cluster: %.1f us/pair, "
+          "agreement with grouped %d/%d" % (len(sample), n_pods, per_pair * 1e6, agree, len(sample)))
+    print("  extrapolated to all %d pair-ports: %.0f s per-pod vs %.2f s grouped (ratio x%.0f)" % (
+        full_pairs, per_pair * full_pairs, seconds, per_pair * full_pairs / seconds))
+
+    # ~1M probes in the conformance format through the runner's own code path.
+    runner = load_runner()
+    n_case = 1001 if not quick else 300
+    namespaces, pods, policies = generate(n_case, n_case // 5, seed=3)
+    engine = Engine(namespaces, pods, policies)
+    refs = [p.ref for p in engine.pods]
+    reach = engine.reachability(refs, refs, [(8080, "TCP")])
+    probes = [(s, d, 8080, "TCP", "allowed" if reach.allowed(s, d, 8080, "TCP") else "denied") for s in refs for d in refs if s != d]
+    check = random.Random(11).sample(probes, 2000)
+    agree = sum(1 for s, d, p, proto, e in check if engine.verdict(s, d, p, proto).allowed is (e == "allowed"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "million.yaml")
+        write_case(path, namespaces, pods, policies, probes)
+        size = os.path.getsize(path)
+        load_s, case = timed(runner.load_case, path)
+        del case
+
+        class Sink(object):
+            lines = 0
+
+            def write(self, text):
+                self.lines += text.count("\n")
+
+        sink = Sink()
+        run_s, (passed, failed) = timed(runner.run_case, path, sink)
+    print()
+    print("conformance-format case: %d pods, %d policies, %d probes (%.0f MB), expectations re-checked pod by pod "
+          "on a sample: %d/%d agree" % (len(pods), len(policies), len(probes), size / 1e6, agree, len(check)))
+    print("  run_netpol.run_case: %.1f s total (of which reading the file %.1f s), %d passed, %d failed, %.2f us/probe" % (
+        run_s, load_s, passed, failed, run_s / max(1, len(probes)) * 1e6))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
