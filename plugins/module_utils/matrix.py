@@ -332,6 +332,8 @@ def _peers(raw, cluster, services, inventory, path="peers"):
                 excepts = excepts + [c for c in cluster_nets
                                      if c.version == net.version and c.subnet_of(net) and c != net]
             kept = sorted(set(ipaddress.collapse_addresses(excepts)), key=_net_key) if excepts else []
+            if net in kept:
+                _fail(bpath, "the except list covers all of %s: nothing is left of this block" % net)
             cidrs.append({"cidr": str(net), "except": [str(e) for e in kept]})
         unique = {(c["cidr"], tuple(c["except"])): c for c in cidrs}
         peer_services = spec.get("services")

@@ -78,11 +78,20 @@ def _service_ports(matrix):
                 if proto == entry["protocol"] and entry["port"] <= port <= (entry["end_port"] or entry["port"]):
                     names.add(name)
     for proto in ("TCP", "UDP"):
-        for port in _CONTROL_PORTS:
-            if (port, proto) not in ports:
+        ranges = [(e["port"], e["end_port"] or e["port"]) for entries in matrix["services"].values()
+                  for e in entries if e["protocol"] == proto]
+        for port in _control_candidates():
+            if not any(low <= port <= high for low, high in ranges):
                 ports[(port, proto)] = set()
                 break
     return ports
+
+
+def _control_candidates():
+    for port in _CONTROL_PORTS:
+        yield port
+    for port in range(1, 65536):
+        yield port
 
 
 class _Model:

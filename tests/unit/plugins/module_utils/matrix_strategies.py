@@ -34,7 +34,10 @@ def cidr_block(draw):
         sub_prefix = draw(st.integers(prefix + 1, 32))
         subs = list(net.subnets(new_prefix=sub_prefix)) if sub_prefix - prefix <= 4 else [
             next(net.subnets(new_prefix=sub_prefix))]
-        excepts = [str(s) for s in draw(st.lists(st.sampled_from(subs), min_size=1, max_size=2, unique=True))]
+        chosen = draw(st.lists(st.sampled_from(subs), min_size=1, max_size=2, unique=True))
+        if net in ipaddress.collapse_addresses(chosen):
+            chosen = chosen[:1]
+        excepts = [str(s) for s in chosen]
     return {"cidr": str(net), "except": excepts} if excepts else str(net)
 
 

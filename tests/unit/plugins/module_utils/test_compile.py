@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+"""The compiler: shape of the manifests, determinism, and schema validity for Kubernetes 1.30-1.33."""
+
+from __future__ import annotations
+
+import copy
+
+import kubernetes_validate
+import pytest
+import yaml
+from hypothesis import given, settings
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.compile import (
+    DEFAULT_DENY_NAME,
+    DNS_POLICY_NAME,
+    compile_manifests,
+    group_manifests,
+)
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
+
+from matrix_strategies import valid_matrix
+
+INVENTORY = {"groups": {"loadbalancers": ["lb1", "lb2"], "microk8s": ["n1", "n2", "n3"]},
+             "addresses": {"lb1": "10.0.0.11", "lb2": "10.0.0.12", "n1": "10.0.0.21", "n2": "10.0.0.22",
+                           "n3": "10.0.0.23"}}
+K8S_VERSIONS = ["1.30.0", "1.31.0", "1.32.0", "1.33.0"]
+
+
+def _default():
+    return compile_manifests(normalize_matrix(None, INVENTORY))
+
+
+def _by(manifests, kind, namespace=None):
+    return {o["metadata"]["name"]: o for o in manifests
+            if o["kind"] == kind and (namespace is None or o["metadata"].get("namespace") == namespace)}
+
+
+def test_every_zone_is_isolated_and_has_dns():
+    manifests = _default()
+    for zone in ("ingress", "frontend", "backend", "proxy", "db"):
+        policies = _by(manifests, "NetworkPolicy", zone)
+        deny = policies[DEFAULT_DENY_NAME]["spec"]
+        assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        dns = policies[DNS_POLICY_NAME]["spec"]["egress"][0]
+        assert dns["to"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                              "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
+        assert dns["ports"] == [{"protocol": "TCP", "port": 53}, {"protocol": "UDP", "port": 53}]
+
+
+def test_nothing_in_kube_system_and_everything_owned():
+    for obj in _default():
+        assert obj["metadata"].get("namespace") != "kube-system"
+        assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "netzone.segmentation"
+
+
+def test_flows_open_both_sides():
+    manifests = _default()
+    egress = _by(manifests, "NetworkPolicy", "frontend")["netzone-egress-to-backend"]["spec"]
+    ingress = _by(manifests, "NetworkPolicy", "backend")["netzone-ingress-from-frontend"]["spec"]
+    peer = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "backend"}}, "podSelector": {}}]
+    assert egress["policyTypes"] == ["Egress"] and egress["egress"][0]["to"] == peer
+    assert egress["egress"][0]["ports"] == [{"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 8080}]
+    assert ingress["policyTypes"] == ["Ingress"]
+    assert ingress["ingress"][0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "frontend"}}, "podSelector": {}}]
+
+
+def test_only_the_load_balancers_reach_ingress():
+    policies = _by(_default(), "NetworkPolicy", "ingress")
+    ingress_rules = [rule for p in policies.values() for rule in p["spec"].get("ingress", [])]
+    assert ingress_rules == [{"from": [{"ipBlock": {"cidr": "10.0.0.11/32"}}, {"ipBlock": {"cidr": "10.0.0.12/32"}}],
+                              "ports": [{"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 8080}]}]
+    api = policies["netzone-egress-to-api-server"]["spec"]["egress"][0]
+    assert api["ports"] == [{"protocol": "TCP", "port": 16443}]
+    assert [p["ipBlock"]["cidr"] for p in api["to"]] == ["10.0.0.21/32", "10.0.0.22/32", "10.0.0.23/32"]
+
+
+def test_internet_only_from_proxy_with_excepts():
+    manifests = _default()
+    internet = [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in manifests
+                if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "netzone-egress-to-internet"]
+    assert internet == [("proxy", "netzone-egress-to-internet")]
+    rule = _by(manifests, "NetworkPolicy", "proxy")["netzone-egress-to-internet"]["spec"]["egress"][0]
+    assert rule["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}]
+
+
+def test_default_deny_comes_after_the_allows_of_its_zone():
+    manifests = _default()
+    for zone in ("ingress", "backend"):
+        names = [o["metadata"]["name"] for o in manifests if o["kind"] == "NetworkPolicy"
+                 and o["metadata"]["namespace"] == zone]
+        assert names[-1] == DEFAULT_DENY_NAME and names[0] == DNS_POLICY_NAME
+
+
+def test_admission_and_ingress_objects():
+    raw = default_matrix()
+    raw["guards"] = {"nodeports": "warn", "nodeport_exempt_namespaces": ["legacy"]}
+    manifests = compile_manifests(normalize_matrix(raw, INVENTORY))
+    binding = _by(manifests, "ValidatingAdmissionPolicyBinding")["netzone-deny-node-ports"]["spec"]
+    assert binding["validationActions"] == ["Warn", "Audit"]
+    assert binding["matchResources"]["namespaceSelector"]["matchExpressions"][0]["values"] == ["legacy"]
+    ingress = _by(manifests, "Ingress", "frontend")["netzone-shop.example.com"]["spec"]
+    assert ingress["ingressClassName"] == "public"
+    assert ingress["rules"][0]["host"] == "shop.example.com"
+    assert ingress["rules"][0]["http"]["paths"][0]["backend"]["service"] == {"name": "web", "port": {"number": 80}}
+    deny = _by(_default(), "ValidatingAdmissionPolicyBinding")["netzone-deny-node-ports"]["spec"]
+    assert deny["validationActions"] == ["Deny", "Audit"] and "matchResources" not in deny
+
+
+def test_deterministic_bytes():
+    raw = default_matrix()
+    first = yaml.safe_dump_all(compile_manifests(normalize_matrix(raw, INVENTORY)), sort_keys=False)
+    shuffled = copy.deepcopy(raw)
+    shuffled["flows"].reverse()
+    shuffled["services"] = dict(reversed(list(shuffled["services"].items())))
+    second = yaml.safe_dump_all(compile_manifests(normalize_matrix(shuffled, INVENTORY)), sort_keys=False)
+    assert first == second
+
+
+def test_group_manifests():
+    manifests = _default()
+    by_zone = group_manifests(manifests, "zone")
+    assert sorted(by_zone) == ["backend", "cluster", "db", "frontend", "ingress", "proxy"]
+    assert sum(len(v) for v in by_zone.values()) == len(manifests)
+    assert sorted(group_manifests(manifests, "kind")) == ["Ingress", "Namespace", "NetworkPolicy",
+                                                          "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]
+
+
+def _validate_all(manifests):
+    for version in K8S_VERSIONS:
+        for obj in manifests:
+            kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_default_manifests_pass_strict_schemas():
+    _validate_all(_default())
+
+
+@settings(max_examples=40, deadline=None)
+@given(valid_matrix())
+def test_random_manifests_pass_strict_schemas(raw):
+    _validate_all(compile_manifests(normalize_matrix(raw)))
+
+
+def test_schema_check_can_fail():
+    bad = _default()[1]
+    bad = copy.deepcopy(bad)
+    bad["spec"]["podSelectr"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, "1.33.0", strict=True)
