@@ -193,7 +193,6 @@ class _Selector(object):
         return True
 
 
-
 def _parse_selector(raw, path):
     raw = _mapping(raw, path)
     _check_keys(raw, ("matchLabels", "matchExpressions"), path)
@@ -307,7 +306,6 @@ class _Port(object):
         if self.end is None:
             return port == self.number
         return self.number <= port <= self.end
-
 
 
 def _parse_port(raw, path):
@@ -1010,8 +1008,7 @@ class Reachability(Mapping):
 
         def eg_rules(eg_key):
             for pol in eg_key:
-                for rule in policies[pol].egress_rules:
-                    yield rule
+                yield from policies[pol].egress_rules
 
         def in_rules(in_key):
             for rid in in_key:

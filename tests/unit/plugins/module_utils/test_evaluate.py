@@ -65,8 +65,8 @@ def test_unselected_pod_allows_everything():
 # 2. Selected pods allow only what some rule of some selecting policy allows: a union, order irrelevant.
 def test_union_of_selecting_policies_in_any_order():
     p1 = policy("from-web", "y", ingress=[{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}]}])
-    p2 = policy("from-db", "y", ingress=[{"from": [{"namespaceSelector": {"matchLabels": {"ns": "x"}},
-                                                     "podSelector": {"matchLabels": {"app": "db"}}}]}])
+    from_db = {"namespaceSelector": {"matchLabels": {"ns": "x"}}, "podSelector": {"matchLabels": {"app": "db"}}}
+    p2 = policy("from-db", "y", ingress=[{"from": [from_db]}])
     for order in ((p1, p2), (p2, p1)):
         eng = engine(*order)
         v = check(eng, "x/b", "y/b", 80, True)
@@ -150,14 +150,14 @@ def test_rule_without_peers_or_ports():
 
 # 7. Peers of one rule are ORed; podSelector and namespaceSelector in one peer are ANDed.
 def test_peers_or_and_selectors_and():
-    anded = policy("p", "x", ingress=[{"from": [{"namespaceSelector": {"matchLabels": {"ns": "y"}},
-                                                  "podSelector": {"matchLabels": {"app": "api"}}}]}])
+    both = {"namespaceSelector": {"matchLabels": {"ns": "y"}}, "podSelector": {"matchLabels": {"app": "api"}}}
+    anded = policy("p", "x", ingress=[{"from": [both]}])
     eng = engine(anded)
     check(eng, "y/b", "x/a", 80, True)
     check(eng, "y/a", "x/a", 80, False)       # right namespace, wrong pod
     check(eng, "x/b", "x/a", 80, False)       # wrong namespace
-    ored = policy("p", "x", ingress=[{"from": [{"namespaceSelector": {"matchLabels": {"ns": "y"}}},
-                                                {"podSelector": {"matchLabels": {"app": "api"}}}]}])
+    either = [{"namespaceSelector": {"matchLabels": {"ns": "y"}}}, {"podSelector": {"matchLabels": {"app": "api"}}}]
+    ored = policy("p", "x", ingress=[{"from": either}])
     eng = engine(ored)
     check(eng, "y/a", "x/a", 80, True)        # namespace y
     check(eng, "x/b", "x/a", 80, False)       # app=db in x: neither
@@ -351,10 +351,12 @@ def _with_rule(rule, direction="ingress"):
     ([policy("p", "x", policyTypes=["Ingres"])], "policies[0].spec.policyTypes[0]: invalid policy type 'Ingres' (expected Ingress or Egress)"),
     ([policy("p", "x", podSelectors={})], "policies[0].spec: unknown field 'podSelectors' (expected one of: podSelector, policyTypes, ingress, egress)"),
     ([policy("p", "x", ingress={"from": []})], "policies[0].spec.ingress: must be a list, got a mapping"),
-    (_with_rule({"from": [{}, {"ipBlock": {"cidr": "10.0.0.300/8"}}]}), "policies[1].spec.ingress[0].from[0]: must specify podSelector, namespaceSelector or ipBlock"),
+    (_with_rule({"from": [{}, {"ipBlock": {"cidr": "10.0.0.300/8"}}]}),
+     "policies[1].spec.ingress[0].from[0]: must specify podSelector, namespaceSelector or ipBlock"),
     (_with_rule({"from": [{"podSelector": {}}, {"ipBlock": {"cidr": "10.0.0.300/8"}}]}),
      "policies[1].spec.ingress[0].from[1].ipBlock.cidr: invalid CIDR '10.0.0.300/8'"),
-    (_with_rule({"to": [{"ipBlock": {"cidr": "10.0.0.1"}}]}, "egress"), "policies[1].spec.egress[0].to[0].ipBlock.cidr: invalid CIDR '10.0.0.1' (no prefix length)"),
+    (_with_rule({"to": [{"ipBlock": {"cidr": "10.0.0.1"}}]}, "egress"),
+     "policies[1].spec.egress[0].to[0].ipBlock.cidr: invalid CIDR '10.0.0.1' (no prefix length)"),
     (_with_rule({"to": [{"ipBlock": {"except": ["10.0.0.0/8"]}}]}, "egress"), "policies[1].spec.egress[0].to[0].ipBlock.cidr: required"),
     (_with_rule({"to": [{"ipBlock": {"cidr": "10.0.0.0/16", "except": ["10.1.0.0/24"]}}]}, "egress"),
      "policies[1].spec.egress[0].to[0].ipBlock.except[0]: '10.1.0.0/24' is not a strict subset of cidr '10.0.0.0/16'"),
@@ -380,10 +382,12 @@ def _with_rule(rule, direction="ingress"):
      "policies[1].spec.ingress[0].ports[0].port: invalid port name 'Http' (1-15 lowercase letters, digits and '-', with at least one letter)"),
     (_with_rule({"ports": [{"port": "80"}]}),
      "policies[1].spec.ingress[0].ports[0].port: invalid port name '80' (1-15 lowercase letters, digits and '-', with at least one letter)"),
-    (_with_rule({"ports": [{"port": 80, "protocol": "tcp"}]}), "policies[1].spec.ingress[0].ports[0].protocol: unsupported protocol 'tcp' (expected TCP, UDP or SCTP)"),
+    (_with_rule({"ports": [{"port": 80, "protocol": "tcp"}]}),
+     "policies[1].spec.ingress[0].ports[0].protocol: unsupported protocol 'tcp' (expected TCP, UDP or SCTP)"),
     (_with_rule({"ports": [{"port": 90, "endPort": 80}]}), "policies[1].spec.ingress[0].ports[0].endPort: endPort 80 is lower than port 90"),
     (_with_rule({"ports": [{"endPort": 80}]}), "policies[1].spec.ingress[0].ports[0].endPort: endPort requires a numeric port"),
-    (_with_rule({"ports": [{"port": "http", "endPort": 80}]}), "policies[1].spec.ingress[0].ports[0].endPort: endPort may not be used with the named port 'http'"),
+    (_with_rule({"ports": [{"port": "http", "endPort": 80}]}),
+     "policies[1].spec.ingress[0].ports[0].endPort: endPort may not be used with the named port 'http'"),
     (_with_rule({"ports": [{"port": 80, "endPort": 65536}]}), "policies[1].spec.ingress[0].ports[0].endPort: port 65536 out of range 1-65535"),
     (_with_rule("all"), "policies[1].spec.ingress[0]: must be a mapping, got a string"),
 ])

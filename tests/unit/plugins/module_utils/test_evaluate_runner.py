@@ -84,7 +84,7 @@ def test_failing_probe_is_explained(tmp_path):
 @pytest.mark.parametrize("text, message, failed", [
     ("probes: [\n", "FAIL bad.yaml: malformed case: invalid YAML:", 1),
     ("- just a list\n", "FAIL bad.yaml: malformed case: a case must be a mapping", 1),
-    (CASE.split("probes:")[0] + "probes: []\n", "FAIL bad.yaml: malformed case: probes: must be a non-empty list", 1),
+    (CASE.split("probes:", maxsplit=1)[0] + "probes: []\n", "FAIL bad.yaml: malformed case: probes: must be a non-empty list", 1),
     (CASE.replace("expect: denied}\n", "expect: maybe}\n", 1), "FAIL bad.yaml: malformed case: probes[1].expect: must be allowed or denied, got 'maybe'", 4),
     (CASE.replace("port: 81,", "port: eighty-one,"), "FAIL bad.yaml: malformed case: probes[1].port: must be a port number, got 'eighty-one'", 4),
     (CASE.replace("{port: 80}", "{port: 80, endPort: 70}"),
