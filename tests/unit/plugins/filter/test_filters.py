@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+"""The four filters: thin wrappers that translate arguments and turn core errors into filter errors."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.netzone.segmentation.plugins.filter.matrix import FilterModule as MatrixFilters
+from ansible_collections.netzone.segmentation.plugins.filter.network_policies import FilterModule as PolicyFilters
+from ansible_collections.netzone.segmentation.plugins.filter.reachability import FilterModule as ReachFilters
+from ansible_collections.netzone.segmentation.plugins.filter.verify_matrix import FilterModule as VerifyFilters
+
+matrix = MatrixFilters().filters()["matrix"]
+network_policies = PolicyFilters().filters()["network_policies"]
+reachability = ReachFilters().filters()["reachability"]
+verify_matrix = VerifyFilters().filters()["verify_matrix"]
+
+GROUPS = {"all": ["lb1", "n1"], "loadbalancers": ["lb1"], "microk8s": ["n1"], "ungrouped": []}
+HOSTVARS = {"lb1": {"ansible_host": "10.0.0.11"}, "n1": {"ansible_host": "node1.example", "netzone_address": "10.0.0.21"}}
+
+
+def _normalised():
+    return matrix(None, groups=GROUPS, hostvars=HOSTVARS)
+
+
+def test_matrix_resolves_groups_from_hostvars():
+    m = _normalised()
+    assert m["peers"]["load_balancers"]["cidrs"] == [{"cidr": "10.0.0.11/32", "except": []}]
+    assert m["peers"]["api_server"]["cidrs"] == [{"cidr": "10.0.0.21/32", "except": []}]  # netzone_address wins
+
+
+def test_matrix_error_names_filter_and_path():
+    with pytest.raises(AnsibleFilterError) as info:
+        matrix({"zones": {"a": {}}, "flows": [{"from": "a", "to": "bakend", "services": ["x"]}]})
+    assert str(info.value).startswith("netzone.segmentation.matrix: flows[0].to: unknown zone or peer 'bakend'")
+
+
+def test_network_policies_needs_normalised_input():
+    with pytest.raises(AnsibleFilterError, match="expects a normalised matrix"):
+        network_policies({"zones": {"a": {}}})
+    with pytest.raises(AnsibleFilterError, match="group_by must be none, kind or zone"):
+        network_policies(_normalised(), group_by="colour")
+
+
+def test_network_policies_grouping():
+    m = _normalised()
+    flat = network_policies(m)
+    by_kind = network_policies(m, group_by="kind")
+    assert len(flat) == sum(len(v) for v in by_kind.values())
+    assert sorted(network_policies(m, group_by="zone"))[0] == "backend"
+
+
+def test_reachability_table_over_objects():
+    objects = network_policies(_normalised()) + [
+        {"kind": "Pod", "metadata": {"namespace": "frontend", "name": "web-1", "labels": {"app": "web"}},
+         "status": {"podIP": "10.1.0.5"}},
+        {"kind": "Pod", "metadata": {"namespace": "backend", "name": "api-1", "labels": {"app": "api"}},
+         "spec": {"containers": [{"name": "c", "ports": [{"name": "http", "containerPort": 8080}]}]},
+         "status": {"podIP": "10.1.0.6"}},
+    ]
+    rows = reachability(objects, sources=["frontend/web-1", "ip:203.0.113.9"], destinations=["backend/api-1"],
+                        ports=["8080/tcp", 22], explain=True)
+    verdicts = {(r["from"], r["port"]): r["allowed"] for r in rows}
+    assert verdicts == {("frontend/web-1", 8080): True, ("frontend/web-1", 22): False,
+                        ("ip:203.0.113.9", 8080): False, ("ip:203.0.113.9", 22): False}
+    assert all("explanation" in r for r in rows)
+
+
+def test_reachability_bad_input():
+    with pytest.raises(AnsibleFilterError, match=r"^netzone.segmentation.reachability: ports\[0\]: invalid port"):
+        reachability([], ports=["http"])
+    with pytest.raises(AnsibleFilterError, match=r"objects\[0\]: must be a Kubernetes object"):
+        reachability(["nope"])
+
+
+def test_verify_matrix_filter():
+    m = _normalised()
+    proof = verify_matrix(m)
+    assert proof["mismatches"] == [] and proof["table"]
+    broken = [o for o in network_policies(m) if o["metadata"]["name"] != "netzone-egress-to-backend"]
+    proof = verify_matrix(m, manifests=broken, table=False)
+    assert {x["kind"] for x in proof["mismatches"]} == {"missing"} and "table" not in proof

@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+"""Writing a set of files at once: plan, write, prune what it wrote before, leave the rest alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.netzone.segmentation.plugins.module_utils import fileset
+
+
+def test_plan_write_and_prune(tmp_path):
+    dest = tmp_path / "out"
+    files = {"a.yaml": "a\n", "sub/b.yaml": "b\n"}
+    assert fileset.plan(str(dest), files)["create"] == ["a.yaml", "sub/b.yaml"]
+    fileset.write(str(dest), files)
+    assert (dest / "sub" / "b.yaml").read_text() == "b\n"
+    assert fileset.plan(str(dest), files) == {"create": [], "update": [], "remove": [],
+                                              "unchanged": ["a.yaml", "sub/b.yaml"]}
+    (dest / "foreign.txt").write_text("mine")
+    result = fileset.write(str(dest), {"a.yaml": "A\n"})
+    assert result["update"] == ["a.yaml"] and result["remove"] == ["sub/b.yaml"]
+    assert (dest / "a.yaml").read_text() == "A\n"
+    assert not (dest / "sub" / "b.yaml").exists()
+    assert (dest / "foreign.txt").read_text() == "mine"
+    assert not [p for p in dest.iterdir() if p.name.startswith(".netzone-stage")]
+
+
+@pytest.mark.parametrize("name", ["../escape", "/abs", "a/../b", "", ".netzone-files"])
+def test_unsafe_names_write_nothing(tmp_path, name):
+    dest = tmp_path / "out"
+    with pytest.raises(ValueError):
+        fileset.write(str(dest), {"ok.yaml": "x", name: "y"})
+    assert not dest.exists()
