@@ -67,7 +67,7 @@ lint: venv
 sanity: venv
 	$(PY) tools/seed_get_pip.py
 	rm -rf $(ATCOLL) && mkdir -p $(ATCOLL)
-	git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ $(ATCOLL)/
+	git ls-files -co --exclude-standard -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C $(ATCOLL)
 	for ns in ansible community kubernetes; do ln -sfn $(SITE)/ansible_collections/$$ns $(ATROOT)/$$ns; done
 	cd $(ATCOLL) && git init -q . && git add -A && \
 	  ansible-test sanity --venv --python 3.11 --color no
