@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Extra sections of the report (plain Python, no Ansible, no I/O): the DNS records to publish, the NodePort
+audit, and the load balancers' WAF mode and TLS profile in force.
+
+:func:`report_sections` returns a list of ``{"title", "markdown", "html"}`` mappings, the shape the ``render``
+module's ``sections`` option takes; ``report.render_markdown``/``render_html`` append them after the proof.
+"""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+
+WILDCARDS = ("", "*", "0.0.0.0", "::", "[::]")
+
+
+class ReportError(NetzoneError):
+    """Bad input to the report sections (a message that names what is wrong)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+def _record_type(address):
+    try:
+        return "AAAA" if ipaddress.ip_address(str(address)).version == 6 else "A"
+    except ValueError:
+        return "CNAME"
+
+
+def lb_address(lb, exposure):
+    """The address a DNS record of ``exposure`` (public/internal) points to on load balancer ``lb``."""
+    if exposure == "internal":
+        return str(lb.get("internal_address") or "")
+    address = str(lb.get("public_address") or "")
+    if address in WILDCARDS:  # HAProxy binds every address: publish the host's own address
+        address = str(lb.get("host_address") or "")
+    return address
+
+
+def dns_records(matrix, loadbalancers):
+    """One record per host name of every vhost and per load balancer: ``{name, type, address, exposure,
+    load_balancer, vhost}``; a load balancer without an address for the vhost's exposure gives ``address: None``."""
+    if not isinstance(loadbalancers, list):
+        raise ReportError("loadbalancers must be a list of mappings")
+    records = []
+    for vhost in matrix.get("vhosts") or []:
+        for host in [vhost["name"]] + list(vhost.get("aliases") or []):
+            for lb in loadbalancers:
+                if not isinstance(lb, dict) or "name" not in lb:
+                    raise ReportError("each load balancer must be a mapping with a 'name'")
+                address = lb_address(lb, vhost["exposure"]) or None
+                records.append({"name": host, "type": _record_type(address) if address else None, "address": address,
+                                "exposure": vhost["exposure"], "load_balancer": lb["name"], "vhost": vhost["name"]})
+    return records
+
+
+def _md_cell(value):
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(headers, rows):
+    out = ["| %s |" % " | ".join(headers), "| %s |" % " | ".join("---" for _ in headers)]
+    out += ["| %s |" % " | ".join(_md_cell(c) for c in row) for row in rows]
+    return "\n".join(out)
+
+
+def _html_table(headers, rows, table_id, colours=None):
+    out = ['<table id="%s"><thead><tr>%s</tr></thead><tbody>' % (
+        table_id, "".join("<th>%s</th>" % html.escape(h) for h in headers))]
+    for index, row in enumerate(rows):
+        colour = colours[index] if colours else None
+        style = ' style="background:%s"' % colour if colour else ""
+        out.append("<tr%s>%s</tr>" % (style, "".join("<td>%s</td>" % html.escape(str(c)) for c in row)))
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+_OK, _BAD, _GREY = "#d9f2d9", "#f8c9c4", "#eeeeee"
+
+
+def dns_section(matrix, loadbalancers):
+    """``(markdown, html)`` of the DNS records to publish."""
+    records = dns_records(matrix, loadbalancers)
+    intro = ("Publish these records: a public vhost points to the public address of the load balancers, an "
+             "internal one to their internal address (one record per load balancer, or one for the floating "
+             "address when there is one).")
+    if not records:
+        text = "No vhost in the matrix: nothing to publish."
+        return text, "<p>%s</p>" % html.escape(text)
+    rows = [(r["name"], r["type"] or "-", r["address"] or "MISSING: set the load balancer's %s address" % r["exposure"],
+             r["exposure"], r["load_balancer"]) for r in records]
+    headers = ["name", "type", "address", "exposure", "load balancer"]
+    zone_lines = ["%s. 300 IN %s %s" % (r["name"], r["type"], r["address"]) for r in records
+                  if r["address"] and r["type"] in ("A", "AAAA")]
+    markdown = "\n".join([intro, "", _md_table(headers, rows), "", "```", *zone_lines, "```"])
+    body = "<p>%s</p>%s<pre>%s</pre>" % (html.escape(intro), _html_table(
+        headers, rows, "dns-records", [_OK if r["address"] else _BAD for r in records]), html.escape("\n".join(zone_lines)))
+    return markdown, body
+
+
+def nodeport_section(audit):
+    """``(markdown, html)`` of the NodePort/LoadBalancer Service audit: ``audit`` is ``{"checked": bool,
+    "reason": str, "services": [...], "violations": int, "mode": "deny"|"warn"}``."""
+    audit = audit or {}
+    mode = audit.get("mode") or "deny"
+    rule = ("The admission policy %s new NodePort and LoadBalancer Services (guards.nodeports: %s)."
+            % ("refuses" if mode == "deny" else "warns about", mode))
+    if not audit.get("checked"):
+        text = "Not audited: %s. %s" % (audit.get("reason") or "no cluster was reachable", rule)
+        return text, '<p id="nodeport-audit">%s</p>' % html.escape(text)
+    services = audit.get("services") or []
+    if not services:
+        text = "No NodePort or LoadBalancer Service in the cluster. %s" % rule
+        return text, '<p id="nodeport-audit">%s</p>' % html.escape(text)
+    rows = [("%s/%s" % (s.get("namespace"), s.get("name")), s.get("type"),
+             ", ".join(str(p) for p in s.get("node_ports") or []), "exempt" if s.get("exempt") else "VIOLATION")
+            for s in services]
+    headers = ["service", "type", "node ports", "verdict"]
+    intro = ("%d Service(s) open node ports, %d outside the exempt namespaces: they bypass the load balancer. "
+             "Change them to ClusterIP (port-forward over SSH for debugging). %s"
+             % (len(services), audit.get("violations", 0), rule))
+    return ("%s\n\n%s" % (intro, _md_table(headers, rows)),
+            "<p>%s</p>%s" % (html.escape(intro), _html_table(headers, rows, "nodeport-audit",
+                                                              [_GREY if s.get("exempt") else _BAD for s in services])))
+
+
+def _probe_text(status, expected):
+    if status in (None, ""):
+        return "not probed"
+    return "%s (%s)" % (status, "as expected" if str(status) == str(expected) else "expected %s" % expected)
+
+
+def edge_section(loadbalancers):
+    """``(markdown, html)`` of the WAF mode and TLS profile in force on each load balancer, with what the
+    probes saw (``probes``: ``{"normal": status, "attack": status, "tls": {"TLSv1.1": "refused", ...}}``)."""
+    if not loadbalancers:
+        text = "No load balancer in the inventory."
+        return text, '<p id="edge">%s</p>' % html.escape(text)
+    rows, colours = [], []
+    for lb in loadbalancers:
+        probes = lb.get("probes") or {}
+        attack_expected = 403 if lb.get("waf_mode") == "blocking" else 200
+        tls = probes.get("tls") or {}
+        rows.append((lb["name"], lb.get("waf_mode", "?"), lb.get("waf_paranoia_level", "?"), lb.get("tls_profile", "?"),
+                     _probe_text(probes.get("normal"), 200), _probe_text(probes.get("attack"), attack_expected),
+                     ", ".join("%s %s" % (k, tls[k]) for k in sorted(tls)) or "not probed"))
+        seen = [probes.get("normal"), probes.get("attack")]
+        good = all(s in (None, "") for s in seen) or (str(probes.get("normal")) == "200"
+                                                       and str(probes.get("attack")) == str(attack_expected))
+        colours.append(_OK if good else _BAD)
+    headers = ["load balancer", "WAF mode", "paranoia level", "TLS profile", "normal request", "attack request",
+               "TLS versions"]
+    intro = ("Every request passes the WAF (nginx + ModSecurity + OWASP CRS) before it reaches the cluster. The "
+             "probes were sent by each load balancer to its own public frontend: a normal request and a request "
+             "carrying a script injection, and TLS handshakes per protocol version.")
+    return ("%s\n\n%s" % (intro, _md_table(headers, rows)),
+            "<p>%s</p>%s" % (html.escape(intro), _html_table(headers, rows, "edge", colours)))
+
+
+def live_section(live):
+    """``(markdown, html)`` saying whether the live cluster was checked: ``live`` is ``{"checked", "reason",
+    "mismatches"}``."""
+    live = live or {}
+    if live.get("checked"):
+        count = live.get("mismatches") or 0
+        text = ("The live cluster was checked against the matrix: %d mismatch(es). The cell table above shows the "
+                "live cluster." % count)
+    else:
+        text = ("The live cluster was not checked (%s): the cell table above is the proof on a representative "
+                "cluster built from the matrix, with the compiled policies." % (live.get("reason") or "no cluster"))
+    return text, '<p id="live-check">%s</p>' % html.escape(text)
+
+
+def report_sections(matrix, loadbalancers=None, audit=None, live=None):
+    """Every extra section, in order, as ``[{"title", "markdown", "html"}]``."""
+    if not isinstance(matrix, dict) or "vhosts" not in matrix:
+        raise ReportError("expects a normalised matrix (the output of the netzone.segmentation.matrix filter)")
+    loadbalancers = loadbalancers or []
+    out = []
+    for title, (markdown, body) in (("Live check", live_section(live)),
+                                    ("DNS records to publish", dns_section(matrix, loadbalancers)),
+                                    ("NodePort audit", nodeport_section(dict(audit or {}, mode=(audit or {}).get("mode")
+                                                                             or matrix["guards"]["nodeports"]))),
+                                    ("WAF and TLS in force", edge_section(loadbalancers))):
+        out.append({"title": title, "markdown": markdown, "html": body})
+    return out
