@@ -192,7 +192,7 @@ def main(argv):
     results = []
     for n_pods, n_pols in sizes:
         namespaces, pods, policies = generate(n_pods, n_pols)
-        runs = [timed(grouped, namespaces, pods, policies) for _ in range(3)]   # best of 3: the host is shared
+        runs = [timed(grouped, namespaces, pods, policies) for _run in range(3)]   # best of 3: the host is shared
         seconds, (engine, reach, allowed) = min(runs, key=lambda r: r[0])
         del runs
         peak = peak_mib(grouped, namespaces, pods, policies)
