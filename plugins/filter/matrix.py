@@ -12,10 +12,10 @@ author: netzone maintainers
 description:
   - Validates C(netzone_matrix) and returns it fully explicit, every default filled in.
   - Without input (V(null)) it returns the article's model, the default matrix.
-  - Peers given as C(from_group) are resolved to addresses from the inventory: a host's address is its
+  - Peers given as C(from_group) are resolved to addresses from the inventory. A host's address is its
     C(netzone_address), else its C(ansible_host), else its name, which must be an IP address.
-  - An invalid matrix fails with one message naming the path, for example
-    C(flows[3].to: unknown zone or peer 'bakend' (did you mean 'backend'?)).
+  - "An invalid matrix fails with one message naming the path, for example
+    C(flows[3].to: unknown zone or peer 'bakend' (did you mean 'backend'?))."
 options:
   _input:
     description: The matrix as the user wrote it, or V(null) for the default model.

@@ -92,8 +92,8 @@ def _policy(name, namespace, zone, role, policy_types, ingress=None, egress=None
     }
 
 
-def compile_zone(matrix, zone):
-    """Return the Namespace and NetworkPolicies of one zone."""
+def compile_zone(matrix, zone, flows=None):
+    """Return the Namespace and NetworkPolicies of one zone (``flows``: the flows that touch it, default all)."""
     spec = matrix["zones"][zone]
     namespace = spec["namespace"]
     labels = dict(spec["labels"])
@@ -106,7 +106,9 @@ def compile_zone(matrix, zone):
                  {"protocol": p["protocol"], "port": p["port"], "endPort": p["end_port"]} for p in dns["ports"]]
     out.append(_policy(DNS_POLICY_NAME, namespace, zone, "allow", ["Egress"],
                        egress=[{"to": [dns_peer], "ports": dns_ports}]))
-    for flow in matrix["flows"]:
+    for flow in matrix["flows"] if flows is None else flows:
+        if zone not in (flow["from"], flow["to"]):
+            continue
         ports = _k8s_ports(matrix, flow["services"])
         if flow["from"] == zone:
             out.append(_policy(policy_name("egress", flow["to"]), namespace, zone, "allow", ["Egress"],
@@ -184,8 +186,13 @@ def compile_manifests(matrix):
     """Every manifest of a normalised matrix, zone by zone (namespace, allow policies, default deny), then
     the Ingress objects and the admission policy and binding."""
     out = []
+    touching = {}
+    for flow in matrix["flows"]:
+        touching.setdefault(flow["from"], []).append(flow)
+        if flow["to"] != flow["from"]:
+            touching.setdefault(flow["to"], []).append(flow)
     for zone in sorted(matrix["zones"]):
-        out.extend(compile_zone(matrix, zone))
+        out.extend(compile_zone(matrix, zone, touching.get(zone, [])))
     for vhost in sorted(matrix["vhosts"], key=lambda v: v["name"]):
         out.append(compile_ingress(matrix, vhost))
     out.extend(compile_admission(matrix))

@@ -522,4 +522,3 @@ def normalize_matrix(raw=None, inventory=None):
     guards = _guards(raw.get("guards"), zones, peers, flows, origins)
     return {"cluster": cluster, "services": services, "peers": peers, "zones": zones, "flows": flows,
             "vhosts": vhosts, "guards": guards}
-

@@ -93,8 +93,8 @@ def render_markdown(matrix, proof, title="netzone segmentation report", sections
             % summary["cells"], "", "| from | to | service | expected | actual | status |",
             "| --- | --- | --- | --- | --- | --- |"]
     for row in cell_table(matrix, proof):
-        out.append("| %s | %s | %s | %s | %s | %s |" % (row["from"], row["to"], row["service"], row["expected"],
-                                                         row["actual"], row["status"]))
+        cells = (row["from"], row["to"], row["service"], row["expected"], row["actual"], row["status"])
+        out.append("| %s | %s | %s | %s | %s | %s |" % cells)
     out += ["", "## Mismatches", ""]
     if not proof["mismatches"]:
         out.append("None.")
