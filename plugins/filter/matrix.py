@@ -29,8 +29,8 @@ options:
     type: dict
   inventory:
     description:
-      - An explicit inventory view C({groups: {name: [hosts]}, addresses: {host: ip}}), instead of O(groups)
-        and O(hostvars).
+      - "An explicit inventory view C({groups: {name: [hosts]}, addresses: {host: ip}}), instead of O(groups)
+        and O(hostvars)."
     type: dict
 seealso:
   - plugin: netzone.segmentation.network_policies
