@@ -1038,6 +1038,21 @@ class Reachability(Mapping):
                 raise KeyError(value)
         return idx
 
+    def index(self, endpoint):
+        """Bit position of a requested endpoint's group in the bitsets that :meth:`row` returns."""
+        return self._idx(endpoint)
+
+    def row(self, src, port, protocol="TCP"):
+        """Bitset of destination groups that a requested source may reach on (port, protocol): test a
+        destination with ``row >> reach.index(dst) & 1``.  KeyError when it was not requested."""
+        rows = self._rows.get((port, protocol))
+        if rows is None:
+            raise KeyError((port, protocol))
+        row = rows[self._idx(src)]
+        if row is None:
+            raise KeyError(src)
+        return row
+
     def allowed(self, src, dst, port, protocol="TCP"):
         """The verdict of one requested connection (KeyError when it was not requested)."""
         src_idx, dst_idx = self._idx(src), self._idx(dst)

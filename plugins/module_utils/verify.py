@@ -217,6 +217,9 @@ def _prove(matrix, engine, sources, destinations, outside, zones_without_pods=()
         sources=list(dict.fromkeys(e for n in names for e in sources.get(n, ()))),
         destinations=list(dict.fromkeys(e for n in names for e in destinations.get(n, ()))),
         ports=keys)
+    rows = dict((s, dict((key, reach.row(s, key[0], key[1])) for key in keys)) for s in reach.sources)
+    index = dict((d, reach.index(d)) for d in reach.destinations)
+    texts = [_key_text(k) for k in keys]
     cells, mismatches = [], []
     for src in names:
         for dst in names:
@@ -229,25 +232,33 @@ def _prove(matrix, engine, sources, destinations, outside, zones_without_pods=()
                                       src_addr=outside.get(src), dst_addr=outside.get(dst))
             empty = src in zones_without_pods or dst in zones_without_pods
             pairs = [] if empty else [(s, d) for s in sources.get(src, ()) for d in destinations.get(dst, ()) if s != d]
-            cell = {"from": src, "to": dst, "pairs": len(pairs), "expected": [_key_text(k) for k in keys if k in expected]}
+            cell = {"from": src, "to": dst, "pairs": len(pairs), "expected": [texts[b] for b, k in enumerate(keys) if k in expected]}
             if not pairs:
                 cell.update({"actual": None, "partial": [], "status": "no-pods"})
                 cells.append(cell)
                 continue
-            every, some, bad = [], [], []
-            for key in keys:
-                allowed = [reach.allowed(s, d, key[0], key[1]) for s, d in pairs]
-                if all(allowed):
-                    every.append(key)
-                elif any(allowed):
-                    some.append(key)
-                if (key in expected) != all(allowed) or (key not in expected and any(allowed)):
-                    wrong = [p for p, a in zip(pairs, allowed) if a != (key in expected)]
-                    bad.append((key, wrong))
-            cell.update({"actual": [_key_text(k) for k in every], "partial": [_key_text(k) for k in some],
+            exp_mask = 0
+            for bit, key in enumerate(keys):
+                if key in expected:
+                    exp_mask |= 1 << bit
+            every_mask, any_mask = -1, 0
+            for s, d in pairs:
+                mask, position, srow = 0, index[d], rows[s]
+                for bit, key in enumerate(keys):
+                    if srow[key] >> position & 1:
+                        mask |= 1 << bit
+                every_mask &= mask
+                any_mask |= mask
+            cell.update({"actual": [texts[b] for b in range(len(keys)) if every_mask >> b & 1],
+                         "partial": [texts[b] for b in range(len(keys)) if (any_mask & ~every_mask) >> b & 1],
                          "status": "ok"})
-            for key, wrong in bad:
-                kind = "missing" if key in expected else "extra"
+            bad_mask = (exp_mask & ~every_mask) | (~exp_mask & any_mask)
+            for bit, key in enumerate(keys):
+                if not bad_mask >> bit & 1:
+                    continue
+                want = key in expected
+                wrong = [(s, d) for s, d in pairs if bool(rows[s][key] >> index[d] & 1) != want]
+                kind = "missing" if want else "extra"
                 cell["status"] = "missing" if "missing" in (kind, cell["status"]) else "extra"
                 s, d = wrong[0]
                 verdict = engine.verdict(s, d, port=key[0], protocol=key[1])
