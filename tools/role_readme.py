@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Regenerate the variable table of a role README from its ``meta/argument_specs.yml``.
 
-Usage: ``tools/role_readme.py roles/<role> [--check]``.  The table replaces what stands between
+Usage: ``python tools/role_readme.py roles/<role> [--check]``.  The table replaces what stands between
 ``<!-- BEGIN VARIABLES -->`` and ``<!-- END VARIABLES -->`` in ``roles/<role>/README.md``.
 With ``--check`` nothing is written and the exit code says whether the README is current.
 """
@@ -66,7 +65,7 @@ def main(argv):
         sys.stderr.write("%s: markers %s / %s missing\n" % (readme, BEGIN, END))
         return 2
     head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    tail = rest.split(END, 1)[1]
     new = "%s%s\n%s\n%s%s" % (head, BEGIN, table(role_dir), END, tail)
     if "--check" in argv:
         if new != text:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Seed ansible-test's get-pip cache so that `ansible-test sanity --venv` works without its CDN.
 
 ansible-test bootstraps each virtualenv by running ``~/.ansible/test/cache/get_pip_<ver>.py``, which it

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 name: matrix
 short_description: Validate and normalise the traffic matrix
 version_added: 0.1.0
-author: netzone maintainers
+author: netzone maintainers (@netzone)
 description:
   - Validates C(netzone_matrix) and returns it fully explicit, every default filled in.
   - Without input (V(null)) it returns the article's model, the default matrix.

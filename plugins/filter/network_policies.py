@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 name: network_policies
 short_description: Compile a normalised matrix into Kubernetes manifests
 version_added: 0.1.0
-author: netzone maintainers
+author: netzone maintainers (@netzone)
 description:
   - Turns the output of P(netzone.segmentation.matrix#filter) into the manifests the zones role applies.
   - Per zone, a Namespace, a default-deny NetworkPolicy (Ingress and Egress), DNS egress to the cluster DNS

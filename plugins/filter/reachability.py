@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 name: reachability
 short_description: Evaluate NetworkPolicies over cluster objects into a verdict table
 version_added: 0.1.0
-author: netzone maintainers
+author: netzone maintainers (@netzone)
 description:
   - Takes Namespace, Pod and NetworkPolicy objects (as C(kubernetes.core.k8s_info) returns them, or
     manifests) and evaluates, with the collection's NetworkPolicy v1 engine, whether each source may open a

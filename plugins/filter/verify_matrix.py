@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 name: verify_matrix
 short_description: Prove that manifests allow exactly the matrix
 version_added: 0.1.0
-author: netzone maintainers
+author: netzone maintainers (@netzone)
 description:
   - Builds a representative cluster from the matrix (two pods per zone, the DNS pod, one address per outside
     peer, an internet and a private address), evaluates the NetworkPolicies of O(manifests) with the

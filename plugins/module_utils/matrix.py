@@ -340,7 +340,7 @@ def _peers(raw, cluster, services, inventory, path="peers"):
         if peer_services is not None:
             peer_services = _service_refs(peer_services, services, ppath + ".services")
         description = _expect(spec.get("description", ""), str, ppath + ".description")
-        internet = _expect(spec.get("internet", any(net.prefixlen == 0 for net, _, _ in blocks)), bool,
+        internet = _expect(spec.get("internet", any(block[0].prefixlen == 0 for block in blocks)), bool,
                            ppath + ".internet")
         out[name] = {"internet": internet, "cidrs": [unique[k] for k in sorted(unique, key=lambda k: (_net_key(ipaddress.ip_network(k[0])), k[1]))],
                      "from_group": group, "services": peer_services, "description": description}

@@ -70,7 +70,7 @@ def _service_ports(matrix):
     ports = {}
     for name, entries in matrix["services"].items():
         for entry in entries:
-            for port in {entry["port"], entry["end_port"] or entry["port"]}:
+            for port in sorted(set((entry["port"], entry["end_port"] or entry["port"]))):
                 ports.setdefault((port, entry["protocol"]), set()).add(name)
     for name, entries in matrix["services"].items():  # a probe inside another service's range counts too
         for entry in entries:
@@ -88,10 +88,8 @@ def _service_ports(matrix):
 
 
 def _control_candidates():
-    for port in _CONTROL_PORTS:
-        yield port
-    for port in range(1, 65536):
-        yield port
+    yield from _CONTROL_PORTS
+    yield from range(1, 65536)
 
 
 class _Model:

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: render
 short_description: Write the manifests and the report of a proven matrix into a directory
 version_added: 0.1.0
-author: netzone maintainers
+author: netzone maintainers (@netzone)
 description:
   - Writes the compiled manifests (one YAML file per zone or per kind, plus C(manifests/all.yaml) in apply
     order), the report (C(report.html), self-contained, and its Markdown twin C(report.md)) and the diagram

@@ -180,7 +180,7 @@ def test_fuzz_mutated_default_never_tracebacks(mutations):
     try:
         normalize_matrix(raw, INVENTORY)
     except MatrixError as exc:
-        assert _PATH.match(str(exc)) and "\n" not in str(exc).split(": ")[0], str(exc)
+        assert _PATH.match(str(exc)) and "\n" not in str(exc).split(": ", maxsplit=1)[0], str(exc)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -189,7 +189,7 @@ def test_fuzz_arbitrary_input_never_tracebacks(raw):
     try:
         normalize_matrix(raw if raw is not None else {}, INVENTORY)
     except MatrixError as exc:
-        assert _PATH.match(str(exc)) and "\n" not in str(exc).split(": ")[0], str(exc)
+        assert _PATH.match(str(exc)) and "\n" not in str(exc).split(": ", maxsplit=1)[0], str(exc)
 
 
 @settings(max_examples=200, deadline=None)
