@@ -73,7 +73,7 @@ sanity: venv
 	  ansible-test sanity --venv --python 3.11 --color no
 
 unit: venv
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
 
 conformance: venv
 	$(PY) tests/conformance/run_netpol.py $(SHARED)/conformance/netpol
