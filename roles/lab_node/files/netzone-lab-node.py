@@ -20,7 +20,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.split("?")[0] == "/healthz":
             text = "ok\n"
         else:
-            text = ("Hello from %s%s\nServed by the lab's STAND-IN cluster node %s:%d (no Kubernetes in this lab;\n"
+            text = ("Hello from %s (path %s)\nServed by the lab's STAND-IN cluster node %s:%d (no Kubernetes in this lab;\n"
                     "a real cluster's ingress controller answers here). The request passed the load balancer and\n"
                     "its WAF: X-Forwarded-For=%s X-Forwarded-Proto=%s\n"
                     % (self.headers.get("Host", "?"), self.path, self.server.server_address[0],
