@@ -23,7 +23,7 @@ description:
     O(load_balancer_group) differ."
   - When the API cannot be reached, it fails with one message that says so.
 author:
-  - netzone maintainers
+  - netzone maintainers (@netzone)
 extends_documentation_fragment:
   - netzone.segmentation.attributes
   - netzone.segmentation.k8s_connection
@@ -43,7 +43,7 @@ options:
     required: true
   inventory:
     description:
-      - C({groups: {name: [host]}, addresses: {host: ip}}); resolves C(from_group) peers and the load balancer hosts.
+      - "C({groups: {name: [host]}, addresses: {host: ip}}): resolves C(from_group) peers and the load balancer hosts."
     type: dict
     default: {}
   manifests:

@@ -16,7 +16,7 @@ description:
   - Fails on a mismatch (a flow the matrix allows that the policies deny, or the reverse) unless O(fail_on_mismatch=false).
   - A zone without running pods cannot be checked; its cells have status C(no-pods).
 author:
-  - netzone maintainers
+  - netzone maintainers (@netzone)
 extends_documentation_fragment:
   - netzone.segmentation.attributes
   - netzone.segmentation.k8s_connection
@@ -36,7 +36,7 @@ options:
     required: true
   inventory:
     description:
-      - C({groups: {name: [host]}, addresses: {host: ip}}); resolves C(from_group) peers.
+      - "C({groups: {name: [host]}, addresses: {host: ip}}): resolves C(from_group) peers."
     type: dict
     default: {}
   fail_on_mismatch:

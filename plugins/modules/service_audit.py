@@ -16,7 +16,7 @@ description:
     admission control cannot see.
   - With O(mode=fail) the task fails when a Service outside O(exempt_namespaces) is found.
 author:
-  - netzone maintainers
+  - netzone maintainers (@netzone)
 extends_documentation_fragment:
   - netzone.segmentation.attributes
   - netzone.segmentation.k8s_connection

@@ -24,7 +24,7 @@ description:
     continues from the live state.
   - In check mode every write is sent with the API's server-side dry run (C(dryRun=All)); nothing changes.
 author:
-  - netzone maintainers
+  - netzone maintainers (@netzone)
 extends_documentation_fragment:
   - netzone.segmentation.attributes
   - netzone.segmentation.k8s_connection
@@ -53,7 +53,7 @@ options:
     type: dict
   inventory:
     description:
-      - Resolves the matrix peers given as C(from_group), as C({groups: {name: [host]}, addresses: {host: ip}}).
+      - "Resolves the matrix peers given as C(from_group), as C({groups: {name: [host]}, addresses: {host: ip}})."
     type: dict
   kinds:
     description:

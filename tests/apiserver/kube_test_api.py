@@ -797,7 +797,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def _resource_for(obj):
     api_version = obj.get("apiVersion", "")
-    group, _, version = api_version.rpartition("/")
+    group, version = api_version.rpartition("/")[::2]
     for res in RESOURCES:
         if res.group == group and res.version == version and res.kind == obj.get("kind"):
             return res

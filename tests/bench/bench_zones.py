@@ -88,7 +88,7 @@ def measure(server, workdir, text, varsfile, env):
     """(first run, no-op re-run) as ((seconds, requests, writes), ...) on a fresh store."""
     server.reset()
     out = []
-    for _ in range(2):
+    for _run in range(2):
         server.recorder.reset()
         seconds = playbook(workdir, text, varsfile, env)
         snap = server.recorder.snapshot()
@@ -109,8 +109,8 @@ def main(argv=None):
     try:
         with tempfile.TemporaryDirectory(prefix="bench-zones-") as tmp:
             workdir = Path(tmp)
-            print("%-6s %-8s %-18s %10s %9s %7s   %s" % ("zones", "objects", "method", "run", "seconds", "writes",
-                                                          "requests"))
+            header = ("zones", "objects", "method", "run", "seconds", "writes", "requests")
+            print("%-6s %-8s %-18s %10s %9s %7s   %s" % header)
             for size in sizes:
                 manifests = compile_manifests(normalize_matrix(harness.zones_matrix(size), harness.INVENTORY))
                 varsfile = workdir / ("vars-%d.json" % size)

@@ -115,9 +115,9 @@ def test_plan_orders_namespaces_allow_deny_admission_ingress_then_prune():
     assert kinds.index("ValidatingAdmissionPolicy") < kinds.index("ValidatingAdmissionPolicyBinding")
     deletes = [(a.key[2]) for a in actions if a.op == "delete"]
     assert deletes == ["netzone-allow-dns", "netzone-default-deny"]  # no namespace without prune_namespaces
-    actions, _ = k8s_sync.plan(desired, live, prune_namespaces=True)
+    actions = k8s_sync.plan(desired, live, prune_namespaces=True)[0]
     assert [a.key for a in actions if a.op == "delete"][-1] == ("Namespace", None, "old")
-    actions, _ = k8s_sync.plan(desired, live, prune=False)
+    actions = k8s_sync.plan(desired, live, prune=False)[0]
     assert not [a for a in actions if a.op == "delete"]
 
 
@@ -126,12 +126,12 @@ def test_plan_never_prunes_foreign_or_adopted_objects():
     del foreign["metadata"]["labels"][k8s_sync.MANAGED_BY_LABEL]
     adopted = namespace("ingress")
     adopted["metadata"]["annotations"] = {k8s_sync.ADOPTED_ANNOTATION: "true"}
-    actions, _ = k8s_sync.plan({}, [foreign, adopted], prune_namespaces=True)
+    actions = k8s_sync.plan({}, [foreign, adopted], prune_namespaces=True)[0]
     assert actions == []
 
 
 def test_plan_prunes_only_the_kinds_it_is_given():
-    actions, _ = k8s_sync.plan({}, [netpol("a", "p")], kinds=["Namespace"])
+    actions = k8s_sync.plan({}, [netpol("a", "p")], kinds=["Namespace"])[0]
     assert actions == []
 
 
@@ -209,8 +209,8 @@ def test_dry_run_changes_nothing_and_sends_dry_run_writes(api):
     api.recorder.reset()
     out = syncer(api, dry_run=True).sync(article_manifests())
     assert out["changed"] and len(out["actions"]) == 34
-    assert sorted(api.objects("namespaces")) == [(None, n) for n in ("default", "frontend", "kube-node-lease",
-                                                                   "kube-public", "kube-system")]
+    names = ("default", "frontend", "kube-node-lease", "kube-public", "kube-system")
+    assert sorted(api.objects("namespaces")) == [(None, n) for n in names]
     assert api.objects("networkpolicies") == {}
     writes = [e for e in api.recorder.snapshot()["log"] if e.split(" ", 1)[0] in ("create", "update", "delete")]
     assert writes and all(e.endswith("dryRun") for e in writes)
@@ -229,8 +229,8 @@ def test_foreign_objects_are_left_alone_and_a_name_clash_stops_the_run(api):
     for obj in (foreign, clash):
         transport.request("POST", "/apis/networking.k8s.io/v1/namespaces/frontend/networkpolicies", body=obj)
     before = api.objects("networkpolicies", "frontend")
-    with pytest.raises(k8s_sync.SyncError, match=r"NetworkPolicy frontend/netzone-default-deny exists and is not "
-                                                  r"managed by netzone.segmentation"):
+    clash_error = r"NetworkPolicy frontend/netzone-default-deny exists and is not managed by netzone.segmentation"
+    with pytest.raises(k8s_sync.SyncError, match=clash_error):
         syncer(api).sync(article_manifests())
     after = api.objects("networkpolicies", "frontend")
     assert after[("frontend", "team-policy")] == before[("frontend", "team-policy")]
@@ -322,6 +322,6 @@ def test_api_failure_mid_way_stops_and_a_rerun_converges(api):
 
 def test_unreachable_api_is_one_clear_error():
     transport = connect({"host": "http://127.0.0.1:9", "request_timeout": 2})
-    with pytest.raises(k8s_sync.SyncError, match=r"reading the live objects failed: 0 Unreachable: the Kubernetes "
-                                                  r"API at http://127.0.0.1:9 cannot be reached"):
+    unreachable = r"reading the live objects failed: 0 Unreachable: the Kubernetes API at http://127.0.0.1:9 cannot be reached"
+    with pytest.raises(k8s_sync.SyncError, match=unreachable):
         k8s_sync.Syncer(transport).sync([namespace("a")])
