@@ -87,6 +87,7 @@ molecule: venv
 ## --- the main job -----------------------------------------------------------------------------
 lab: venv
 	ansible-playbook -i inventories/lab playbooks/site.yml
+	@cat build/lab/next-steps.txt
 
 bench: venv
 	@for b in tests/bench/bench_*.py; do echo "=== $$b"; $(PY) $$b; done
