@@ -338,6 +338,16 @@ def join_failure(rc, stdout, stderr):
     return "microk8s join failed (exit %s): %s%s" % (rc, reason, hint)
 
 
+def join_try_next_url(rc, stdout):
+    """After a failed join, is another URL of the same token worth trying?
+
+    Not when the cluster agent answered (``Connection failed. ... (status)``) or the certificate did not match:
+    those say the same on every address.  Yes when the address could not be reached.
+    """
+    text = stdout or ""
+    return not ("Connection failed." in text or "Could not verify the identity" in text)
+
+
 def join_succeeded(rc, stdout):
     """True when ``microk8s join`` reports success."""
     return rc == 0 and "Successfully joined the cluster" in (stdout or "")

@@ -90,6 +90,8 @@ def main():
             if mk.join_succeeded(rc, out):
                 module.exit_json(changed=True, url=url.split("/")[0], stdout=out)
             failures.append(mk.join_failure(rc, out, err))
+            if not mk.join_try_next_url(rc, out):
+                break
     except mk.Microk8sError as exc:
         module.fail_json(msg=str(exc))
     module.fail_json(msg=failures[-1], attempts=failures)

@@ -14,6 +14,7 @@ description:
   - Each run issues a new token, so it always reports a change; the C(netzone.segmentation.microk8s) role runs it only
     for a host that is not yet a member of the cluster. In check mode no token is issued.
   - By default the token can be used once (MicroK8s' default); the role issues one per joining host.
+  - The returned URLs carry the token: register the result in a task with C(no_log).
 extends_documentation_fragment:
   - netzone.segmentation.attributes
 attributes:
@@ -83,7 +84,6 @@ def main():
         token = mk.parse_add_node(out)
     except mk.Microk8sError as exc:
         module.fail_json(msg=str(exc))
-    module.no_log_values.add(token["token"].split("/")[0])
     module.exit_json(changed=True, urls=mk.order_join_urls(token["urls"], module.params["prefer_address"]))
 
 

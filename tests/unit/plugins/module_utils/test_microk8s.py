@@ -221,6 +221,9 @@ def test_join_outputs():
     assert msg.startswith("microk8s join failed (exit 6): Connection failed. Invalid token (500).")
     assert "re-run the play" in msg
     assert "Contacting cluster" not in msg
+    assert not mk.join_try_next_url(6, fixture("join-invalid-token.txt"))
+    assert not mk.join_try_next_url(4, fixture("join-fingerprint.txt"))
+    assert mk.join_try_next_url(1, "Contacting cluster at 192.0.2.11\nPlease ensure the master node is reachable. timed out")
     msg = mk.join_failure(4, fixture("join-fingerprint.txt"), "")
     assert "Could not verify the identity of 192.0.2.11" in msg
 
