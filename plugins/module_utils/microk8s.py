@@ -556,4 +556,3 @@ def set_ip_autodetection(text, method):
     old = re.search(r'value: "?([^"\n]*)"?', match.group(0)).group(1)
     new = re.sub(IP_AUTODETECTION_RE, lambda m: '%s"%s"' % (m.group(1), value), text, count=1)
     return new, old
-

@@ -63,7 +63,7 @@ options:
     type: int
     default: 300
 author:
-  - netzone maintainers
+  - netzone maintainers (@netzone)
 """
 
 EXAMPLES = r"""

@@ -115,7 +115,7 @@ options:
     type: int
     default: 10
 author:
-  - netzone maintainers
+  - netzone maintainers (@netzone)
 """
 
 EXAMPLES = r"""
@@ -138,7 +138,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 snap:
-  description: The snap, parsed from C(snap list microk8s), and what to do (RV(snap.action) is install, refresh or none).
+  description: The snap, parsed from C(snap list microk8s), and what to do (its C(action) is install, refresh or none).
   returned: when C(snap) is gathered
   type: dict
   sample: {installed: true, action: refresh, channel: 1.31/stable, wanted_channel: 1.32/stable, version: v1.31.9,

@@ -38,7 +38,7 @@ options:
     type: path
     default: /snap/bin
 author:
-  - netzone maintainers
+  - netzone maintainers (@netzone)
 """
 
 EXAMPLES = r"""

@@ -14,7 +14,7 @@ description:
   - Each run issues a new token, so it always reports a change; the C(netzone.segmentation.microk8s) role runs it only
     for a host that is not yet a member of the cluster. In check mode no token is issued.
   - By default the token can be used once (MicroK8s' default); the role issues one per joining host.
-  - The returned URLs carry the token: register the result in a task with C(no_log).
+  - The returned URLs carry the token, so register the result in a task with C(no_log).
 extends_documentation_fragment:
   - netzone.segmentation.attributes
 attributes:
@@ -38,7 +38,7 @@ options:
     description: Address of this node that the joining node reaches; its URL comes first.
     type: str
 author:
-  - netzone maintainers
+  - netzone maintainers (@netzone)
 """
 
 EXAMPLES = r"""

@@ -315,7 +315,7 @@ def test_rewrite_kubeconfig_server():
     assert count == 1
     assert "    server: https://198.51.100.10:16443\n" in text
     assert yaml.safe_load(text)["clusters"][0]["cluster"]["server"] == "https://198.51.100.10:16443"
-    text6, _ = mk.rewrite_kubeconfig_server(fixture("client.config"), "2001:db8::10", 16443)
+    text6 = mk.rewrite_kubeconfig_server(fixture("client.config"), "2001:db8::10", 16443)[0]
     assert "server: https://[2001:db8::10]:16443" in text6
     with pytest.raises(Microk8sError, match="no 'server:'"):
         mk.rewrite_kubeconfig_server("apiVersion: v1\n", "192.0.2.1")

@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The microk8s_* modules: commands issued, check mode, diff and failure messages, on real output formats."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.netzone.segmentation.plugins.modules import (
+    microk8s_addons, microk8s_info, microk8s_join, microk8s_token)
+
+FIXTURES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "microk8s"))
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+class FakeCommands:
+    """Answers run_command from a table of (argv tail) -> (rc, out, err) and records every call."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.calls = []
+
+    def __call__(self, module, argv, *args, **kwargs):  # bound as AnsibleModule.run_command
+        tail = " ".join(argv[1:])
+        self.calls.append(tail)
+        for key, answer in self.answers.items():
+            if tail.startswith(key):
+                return answer() if callable(answer) else answer
+        raise AssertionError("unexpected command %r" % tail)
+
+
+@pytest.fixture
+def bins(tmp_path):
+    for name in ("microk8s", "snap"):
+        path = tmp_path / name
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+    return tmp_path
+
+
+def run(module, args, fake, monkeypatch, capsys):
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, *a, **k: fake(self, argv))
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def addon_answers(status_file):
+    return {
+        "status --wait-ready": (0, "microk8s is running\n", ""),
+        "status --format yaml": lambda: (0, fixture(status_file), ""),
+        "enable ": (0, "Enabling\n", ""),
+        "disable ": (0, "Disabling\n", ""),
+    }
+
+
+def test_addons_check_mode_issues_nothing_and_shows_diff(bins, tmp_path, monkeypatch, capsys):
+    fake = FakeCommands(addon_answers("status-fresh.yaml"))
+    state = tmp_path / "state.json"
+    result = run(microk8s_addons, {"addons": [{"name": "dns"}, {"name": "ingress"}], "dns_upstream": ["192.0.2.53"],
+                                   "bin_dir": str(bins), "state_file": str(state), "_ansible_check_mode": True,
+                                   "_ansible_diff": True}, fake, monkeypatch, capsys)
+    assert result["changed"] is True
+    assert result["enabled"] == ["dns:192.0.2.53", "ingress"]
+    assert [c for c in fake.calls if c.startswith(("enable", "disable"))] == []
+    assert not state.exists()
+    assert result["diff"]["after"]["enabled"] == ["dns", "ha-cluster", "helm", "helm3", "ingress"]
+
+
+def test_addons_enable_then_rerun_then_removal(bins, tmp_path, monkeypatch, capsys):
+    state = tmp_path / "common" / "state.json"
+    args = {"addons": [{"name": "dns"}, {"name": "ingress"}, {"name": "rbac"}, {"name": "metrics-server"}],
+            "bin_dir": str(bins), "state_file": str(state)}
+    fake = FakeCommands(addon_answers("status-fresh.yaml"))
+    result = run(microk8s_addons, args, fake, monkeypatch, capsys)
+    assert [c for c in fake.calls if c.startswith("enable")] == ["enable dns", "enable ingress", "enable rbac", "enable metrics-server"]
+    assert json.loads(state.read_text())["managed"] == {"dns": "", "ingress": "", "metrics-server": "", "rbac": ""}
+    assert result["changed"] is True
+
+    fake = FakeCommands(addon_answers("status-addons.yaml"))
+    result = run(microk8s_addons, args, fake, monkeypatch, capsys)
+    assert result["changed"] is False
+    assert fake.calls == ["status --wait-ready --timeout 300", "status --format yaml"]
+
+    args["addons"] = [{"name": "dns"}, {"name": "ingress"}, {"name": "rbac"}]
+    fake = FakeCommands(addon_answers("status-addons.yaml"))
+    result = run(microk8s_addons, args, fake, monkeypatch, capsys)
+    assert [c for c in fake.calls if c.startswith(("enable", "disable"))] == ["disable metrics-server"]
+    assert result["disabled"] == ["metrics-server"]
+
+
+def test_addons_unknown_name_fails_with_what_to_do(bins, tmp_path, monkeypatch, capsys):
+    fake = FakeCommands(addon_answers("status-fresh.yaml"))
+    result = run(microk8s_addons, {"addons": [{"name": "ingres"}], "bin_dir": str(bins),
+                                   "state_file": str(tmp_path / "s.json")}, fake, monkeypatch, capsys)
+    assert result["failed"] is True
+    assert "MicroK8s does not know ingres" in result["msg"]
+
+
+def test_join_stops_on_agent_refusal(bins, monkeypatch, capsys):
+    fake = FakeCommands({"join ": (6, fixture("join-invalid-token.txt"), "")})
+    urls = ["192.0.2.11:25000/4c2ba6a2d8f04a1a9b3e7d5f6a1c0e92/6d1a4f0e2b7c",
+            "198.51.100.11:25000/4c2ba6a2d8f04a1a9b3e7d5f6a1c0e92/6d1a4f0e2b7c"]
+    result = run(microk8s_join, {"urls": urls, "bin_dir": str(bins)}, fake, monkeypatch, capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith("microk8s join failed (exit 6): Connection failed. Invalid token (500).")
+    assert len(fake.calls) == 1
+
+
+def test_join_worker_success(bins, monkeypatch, capsys):
+    fake = FakeCommands({"join ": (0, fixture("join-worker.txt"), "")})
+    result = run(microk8s_join, {"urls": ["192.0.2.11:25000/4c2ba6a2d8f04a1a9b3e7d5f6a1c0e92/6d1a4f0e2b7c"], "worker": True,
+                                 "bin_dir": str(bins)}, fake, monkeypatch, capsys)
+    assert result["changed"] is True and result["url"] == "192.0.2.11:25000"
+    assert fake.calls == ["join 192.0.2.11:25000/4c2ba6a2d8f04a1a9b3e7d5f6a1c0e92/6d1a4f0e2b7c --worker"]
+
+
+def test_join_check_mode_runs_nothing(bins, monkeypatch, capsys):
+    fake = FakeCommands({})
+    result = run(microk8s_join, {"urls": [], "bin_dir": str(bins), "_ansible_check_mode": True}, fake, monkeypatch, capsys)
+    assert result["changed"] is True and fake.calls == []
+
+
+def test_token_orders_urls(bins, monkeypatch, capsys):
+    fake = FakeCommands({"add-node --format json": (0, fixture("add-node.json"), "")})
+    result = run(microk8s_token, {"bin_dir": str(bins), "prefer_address": "198.51.100.11"}, fake, monkeypatch, capsys)
+    assert result["urls"][0].startswith("198.51.100.11:25000/4c2ba6a2d8f04a1a9b3e7d5f6a1c0e92/")
+    assert fake.calls == ["add-node --format json"]
+
+
+def test_info_snap_absent_plans_install(bins, monkeypatch, capsys):
+    fake = FakeCommands({"list microk8s": (1, "", fixture("snap-list-not-installed.stderr"))})
+    result = run(microk8s_info, {"snap_bin": str(bins / "snap"), "channel": "1.31", "hold": True}, fake, monkeypatch, capsys)
+    assert result["snap"]["action"] == "install" and result["snap"]["hold_action"] == "hold"
+    assert result["changed"] is False
+
+
+def test_info_without_snapd_says_what_to_install(tmp_path, monkeypatch, capsys):
+    result = run(microk8s_info, {"snap_bin": str(tmp_path / "snap"), "channel": "1.31"}, FakeCommands({}), monkeypatch, capsys)
+    assert result["failed"] is True
+    assert "no snapd on this host" in result["msg"] and "apt-get install snapd" in result["msg"]
+
+
+def test_info_waits_for_calico_and_fails_with_the_reason(bins, monkeypatch, capsys):
+    monkeypatch.setattr(microk8s_info.time, "sleep", lambda seconds: None)
+    fake = FakeCommands({
+        "kubectl get nodes -o json": (0, fixture("nodes-three.json"), ""),
+        "kubectl get pods": (0, fixture("calico-pods-partial.json"), ""),
+    })
+    result = run(microk8s_info, {"gather": ["calico"], "bin_dir": str(bins), "wait": True, "retries": 2, "delay": 1},
+                 fake, monkeypatch, capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith("after 3 checks 1 s apart: Calico is not running on every node")
+    assert fake.calls.count("kubectl get pods -n kube-system -l k8s-app=calico-node -o json") == 3
+
+
+def test_info_join_plan_and_kubeconfig(bins, monkeypatch, capsys):
+    fake = FakeCommands({
+        "kubectl get nodes -o json": (0, fixture("nodes-single.json"), ""),
+        "config": (0, fixture("client.config"), ""),
+    })
+    result = run(microk8s_info, {"gather": ["nodes", "kubeconfig"], "bin_dir": str(bins), "api_address": "198.51.100.10",
+                                 "hosts": [{"host": "cp1", "name": "node1"}, {"host": "wk1", "name": "node3", "role": "worker"}]},
+                 fake, monkeypatch, capsys)
+    assert result["join"]["joiners"] == [{"host": "wk1", "name": "node3", "role": "worker"}]
+    assert "server: https://198.51.100.10:16443" in result["kubeconfig"]
