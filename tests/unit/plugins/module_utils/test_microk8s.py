@@ -112,7 +112,7 @@ def test_parse_status_fresh_install():
 
 
 def test_parse_status_not_running_is_not_yaml():
-    text = fixture("status-not-running.yaml")
+    text = fixture("status-not-running.txt")
     with pytest.raises(yaml.YAMLError):
         yaml.safe_load(text)
     status = mk.parse_status(text)
@@ -194,7 +194,7 @@ def test_addon_plan_reports_unknown_and_args_change():
 
 def test_addon_plan_refuses_when_not_running():
     with pytest.raises(Microk8sError, match="not running"):
-        mk.addon_plan(mk.parse_status(fixture("status-not-running.yaml")), [], {})
+        mk.addon_plan(mk.parse_status(fixture("status-not-running.txt")), [], {})
 
 
 # --- add-node / join ------------------------------------------------------------------------

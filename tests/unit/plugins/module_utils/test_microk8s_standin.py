@@ -68,7 +68,6 @@ def test_add_node_and_join(node):
         ("node1", "192.0.2.11", "control-plane"), ("node2", "192.0.2.12", "control-plane")]
 
 
-
 def test_every_call_is_logged(node, tmp_path):
     node("snap", "list", "microk8s")
     node("snap", "version", MICROK8S_STANDIN_NODE="node2")
