@@ -81,3 +81,13 @@ def test_verify_matrix_filter():
     broken = [o for o in network_policies(m) if o["metadata"]["name"] != "netzone-egress-to-backend"]
     proof = verify_matrix(m, manifests=broken, table=False)
     assert {x["kind"] for x in proof["mismatches"]} == {"missing"} and "table" not in proof
+
+
+def test_inventory_filter():
+    from ansible_collections.netzone.segmentation.plugins.filter.inventory import FilterModule as InventoryFilters
+    inventory = InventoryFilters().filters()["inventory"]
+    view = inventory(GROUPS, HOSTVARS)
+    assert view == {"groups": {"all": ["lb1", "n1"], "loadbalancers": ["lb1"], "microk8s": ["n1"], "ungrouped": []},
+                    "addresses": {"lb1": "10.0.0.11", "n1": "10.0.0.21"}}
+    with pytest.raises(AnsibleFilterError, match="groups must be a mapping"):
+        inventory(["lb1"], HOSTVARS)
