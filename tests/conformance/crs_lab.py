@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Set up and tear down the load balancer role on this machine for the CRS runner and the benchmark.
+
+``LbLab`` saves the configuration the role changes (``/etc/haproxy``, ``/etc/nginx``, ``/etc/default/haproxy``)
+and which of the services ran, converges the role with the given variables through ``ansible-playbook`` (the
+checkout seen as the installed collection), and on ``teardown()`` stops what it started and puts everything
+back. ``StandinBackend`` is an HTTP server in a thread that answers 200 to any request (a cluster node).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+SAVED_PATHS = ("etc/haproxy", "etc/nginx", "etc/default/haproxy")
+ROLE_DIRS = ("/etc/haproxy/netzone", "/etc/nginx/netzone", "/etc/nginx/netzone-staging")
+SERVICES = ("haproxy", "nginx")
+
+
+def ansible_env():
+    """The environment of tools/env.sh: the venv first on PATH, the checkout as the installed collection."""
+    env = dict(os.environ)
+    env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join([
+        os.path.join(ROOT, "build", "collections"),
+        os.path.join(ROOT, ".venv", "lib", "python3.11", "site-packages"),
+    ])
+    env["PYTHONPATH"] = os.path.join(ROOT, "build", "collections")
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    return env
+
+
+class _AnyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = b"netzone stand-in node\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def __getattr__(self, name):
+        if name.startswith("do_"):
+            return self._answer
+        raise AttributeError(name)
+
+    def log_message(self, *args):
+        pass
+
+
+class StandinBackend:
+    """A threaded HTTP server on ``address:port`` that answers 200 to every request."""
+
+    def __init__(self, address, port):
+        self.server = ThreadingHTTPServer((address, port), _AnyHandler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class LbLab:
+    """The role converged on this machine with ``role_vars``; ``teardown()`` restores the previous state."""
+
+    def __init__(self, role_vars, name="lab"):
+        self.role_vars = role_vars
+        self.workdir = tempfile.mkdtemp(prefix="netzone-%s-" % name)
+        self.running_before = []
+        self.saved = None
+
+    def _service(self, name, action):
+        return subprocess.run(["service", name, action], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, check=False)
+
+    def setup(self):
+        if os.geteuid() != 0:
+            raise SystemExit("must run as root (it installs and configures HAProxy and nginx)")
+        self.running_before = [s for s in SERVICES if self._service(s, "status").returncode == 0]
+        present = [p for p in SAVED_PATHS if os.path.exists("/" + p)]
+        if present:
+            self.saved = os.path.join(self.workdir, "before.tar")
+            subprocess.run(["tar", "-cpf", self.saved, "-C", "/"] + present, check=True)
+        vars_file = os.path.join(self.workdir, "vars.json")
+        with open(vars_file, "w", encoding="utf-8") as handle:
+            json.dump(self.role_vars, handle)
+        playbook = os.path.join(self.workdir, "play.yml")
+        with open(playbook, "w", encoding="utf-8") as handle:
+            handle.write("- name: Converge the load balancer role\n  hosts: localhost\n  gather_facts: false\n"
+                         "  roles:\n    - role: netzone.segmentation.loadbalancer\n")
+        result = subprocess.run(
+            [os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+             "-e", "ansible_python_interpreter=/usr/bin/python3", "-e", "@" + vars_file, playbook],
+            cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        if result.returncode != 0:
+            self.teardown()
+            raise SystemExit("converging the loadbalancer role failed:\n" + result.stdout[-4000:])
+        # The converge may only have reloaded services that ran before: restart them on the new configuration.
+        for service in SERVICES:
+            self._service(service, "restart")
+
+    def teardown(self):
+        for service in SERVICES:
+            self._service(service, "stop")
+        if self.saved:
+            for path in ROLE_DIRS:
+                shutil.rmtree(path, ignore_errors=True)
+            subprocess.run(["tar", "-xpf", self.saved, "-C", "/"], check=False)
+        for service in self.running_before:
+            self._service(service, "start")
+        shutil.rmtree(self.workdir, ignore_errors=True)
