@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Load balancer benchmark: wrk on loopback, four setups side by side in one run.
+
+  role-static  the role's HAProxy, a WAF-bypassed static path (TLS -> HAProxy -> node)
+  bare-haproxy a bare HAProxy TLS listener (same certificate and TLS settings) -> the same node
+  role-waf     the role's full WAF path (TLS -> HAProxy -> nginx+ModSecurity+CRS -> HAProxy inner -> node)
+  direct-waf   nginx + ModSecurity + CRS with TLS, hit directly (same rules), proxying to the same node
+
+The node is a small nginx answering 200 (fast, so that it is not the bottleneck). Everything listens on
+127.0.41.x and is stopped (by PID) and restored at the end. Prints requests/s, p50 and p99 for each setup
+and ends with ``lb static path ratio: X`` (role-static / bare-haproxy) and ``lb waf path ratio: Y``
+(role-waf / direct-waf). Options: --duration seconds per setup (default 10), --connections (default 32).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "conformance"))
+from crs_lab import LbLab  # noqa: E402  pylint: disable=wrong-import-position
+
+ROLE_FRONT = "127.0.41.1"
+NODE = ("127.0.41.2", 8080)
+BARE = "127.0.41.3"
+DIRECT = "127.0.41.4"
+VHOST = "bench.test"
+CERT = "/etc/haproxy/netzone/certs/%s.pem" % VHOST
+
+ROLE_VARS = {
+    "loadbalancer_public_address": ROLE_FRONT,
+    "loadbalancer_public_http_port": 0,
+    "loadbalancer_backend_nodes": [{"name": "benchnode", "address": NODE[0]}],
+    "loadbalancer_backend_port": NODE[1],
+    "loadbalancer_backend_check_path": "/",
+    "loadbalancer_waf_port": 18281,
+    "loadbalancer_inner_port": 18282,
+    "loadbalancer_stats_port": 18604,
+    "loadbalancer_vhosts": [{"name": VHOST, "service": "bench", "waf": {"bypass_paths": ["/static/"]}}],
+}
+
+NODE_CONF = """
+worker_processes 1;
+pid {dir}/node.pid;
+error_log {dir}/node-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    server {{
+        listen {addr}:{port} backlog=4096;
+        location / {{ default_type text/plain; return 200 "netzone bench node\\n"; }}
+    }}
+}}
+"""
+
+DIRECT_CONF = """
+worker_processes auto;
+pid {dir}/direct.pid;
+error_log {dir}/direct-error.log warn;
+load_module /usr/lib/nginx/modules/ngx_http_modsecurity_module.so;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    underscores_in_headers on;
+    ignore_invalid_headers off;
+    modsecurity on;
+    modsecurity_rules_file /etc/nginx/netzone/waf-rules.conf;
+    upstream node {{ server {node_addr}:{node_port}; keepalive 64; }}
+    server {{
+        listen {addr}:443 ssl backlog=4096;
+        ssl_certificate {cert};
+        ssl_certificate_key {cert};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location / {{
+            proxy_pass http://node;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+        }}
+    }}
+}}
+"""
+
+BARE_CONF = """
+global
+    daemon
+    maxconn 4096
+    pidfile {dir}/bare.pid
+{tls}
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend bare
+    bind {addr}:443 ssl crt {cert} alpn h2,http/1.1
+    default_backend node
+backend node
+    server node {node_addr}:{node_port}
+"""
+
+
+def wrk(url, duration, connections, threads=2):
+    """Run wrk; return (requests/s, p50 ms, p99 ms, non-2xx count)."""
+    out = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", "%ds" % duration, "--latency",
+         "-H", "Host: %s" % VHOST, url],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=True, timeout=duration + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))
+
+    def pct(name):
+        value, unit = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s)\s*$" % name, out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return rps, pct("50"), pct("99"), (int(bad.group(1)) if bad else 0), (errors.group(0) if errors else "")
+
+
+def _wait_port(addr, port, timeout=10.0):
+    import socket
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((addr, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("nothing listens on %s:%d" % (addr, port))
+
+
+def _stop(pidfile, sig=signal.SIGTERM):
+    try:
+        with open(pidfile, encoding="ascii") as handle:
+            pid = int(handle.read().split()[0])
+        os.kill(pid, sig)
+    except (OSError, ValueError, IndexError):
+        pass
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian package wrk, in bindep.txt)")
+    work = tempfile.mkdtemp(prefix="netzone-bench-lb-")
+    fmt = {"dir": work, "addr": NODE[0], "port": NODE[1], "node_addr": NODE[0], "node_port": NODE[1], "cert": CERT}
+    lab = LbLab(ROLE_VARS, name="bench")
+    started = []
+    try:
+        with open(os.path.join(work, "node.conf"), "w", encoding="utf-8") as handle:
+            handle.write(NODE_CONF.format(**fmt))
+        subprocess.run(["nginx", "-c", os.path.join(work, "node.conf")], check=True)
+        started.append((os.path.join(work, "node.pid"), signal.SIGQUIT))
+        _wait_port(*NODE)
+        lab.setup()
+        tls = "\n".join("    " + line.strip() for line in open("/etc/haproxy/haproxy.cfg", encoding="utf-8")
+                        if line.strip().startswith(("ssl-default-bind", "ssl-dh-param-file")))
+        with open(os.path.join(work, "bare.cfg"), "w", encoding="utf-8") as handle:
+            handle.write(BARE_CONF.format(tls=tls, **dict(fmt, addr=BARE)))
+        subprocess.run(["haproxy", "-f", os.path.join(work, "bare.cfg")], check=True)
+        started.append((os.path.join(work, "bare.pid"), signal.SIGTERM))
+        with open(os.path.join(work, "direct.conf"), "w", encoding="utf-8") as handle:
+            handle.write(DIRECT_CONF.format(**dict(fmt, addr=DIRECT)))
+        subprocess.run(["nginx", "-c", os.path.join(work, "direct.conf")], check=True)
+        started.append((os.path.join(work, "direct.pid"), signal.SIGQUIT))
+        for addr in (ROLE_FRONT, BARE, DIRECT):
+            _wait_port(addr, 443)
+        time.sleep(2)  # health checks
+
+        setups = [
+            ("role-static", "https://%s/static/app.css" % ROLE_FRONT),
+            ("bare-haproxy", "https://%s/static/app.css" % BARE),
+            ("role-waf", "https://%s/shop/item?id=42&q=blue+shoes" % ROLE_FRONT),
+            ("direct-waf", "https://%s/shop/item?id=42&q=blue+shoes" % DIRECT),
+        ]
+        for _name, url in setups:  # warm up every path (TLS sessions, connection pools)
+            wrk(url, 1, 4, threads=1)
+        results = {}
+        print("%-14s %12s %10s %10s %8s" % ("setup", "requests/s", "p50 ms", "p99 ms", "non-2xx"))
+        for name, url in setups:
+            rps, p50, p99, bad, errors = wrk(url, args.duration, args.connections)
+            results[name] = rps
+            print("%-14s %12.0f %10.2f %10.2f %8d %s" % (name, rps, p50, p99, bad, errors))
+        print("wrk: %d s per setup, %d connections, 2 threads, keep-alive, TLS; nginx WAF workers: auto (%d CPUs)"
+              % (args.duration, args.connections, os.cpu_count()))
+        print("lb static path ratio: %.2f" % (results["role-static"] / results["bare-haproxy"]))
+        print("lb waf path ratio: %.2f" % (results["role-waf"] / results["direct-waf"]))
+    finally:
+        for pidfile, sig in started:
+            _stop(pidfile, sig)
+        lab.teardown()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
