@@ -13,7 +13,7 @@ author: netzone maintainers
 description:
   - Checks the C(vhosts) list of the netzone matrix (or a list given directly to the load balancer role) and
     returns it with every key present and its default filled in.
-  - A bad entry fails with one message that names its path, for example C(vhosts[1].tls.key: is required).
+  - "A bad entry fails with one message that names its path, for example C(vhosts[1].tls.key: is required)."
   - Normalising an already normalised list returns it unchanged.
 options:
   _input:
@@ -28,7 +28,7 @@ options:
     type: list
     elements: str
 seealso:
-  - plugin: netzone.segmentation.lb_vhosts
+  - plugin: netzone.segmentation.matrix
     plugin_type: filter
 """
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -171,11 +170,15 @@ def main(argv=None):
         tls = "\n".join("    " + line.strip() for line in open("/etc/haproxy/haproxy.cfg", encoding="utf-8")
                         if line.strip().startswith(("ssl-default-bind", "ssl-dh-param-file")))
         with open(os.path.join(work, "bare.cfg"), "w", encoding="utf-8") as handle:
-            handle.write(BARE_CONF.format(tls=tls, **dict(fmt, addr=BARE)))
+            params = dict(fmt)
+            params.update(addr=BARE, tls=tls)
+            handle.write(BARE_CONF.format(**params))
         subprocess.run(["haproxy", "-f", os.path.join(work, "bare.cfg")], check=True)
         started.append((os.path.join(work, "bare.pid"), signal.SIGTERM))
         with open(os.path.join(work, "direct.conf"), "w", encoding="utf-8") as handle:
-            handle.write(DIRECT_CONF.format(**dict(fmt, addr=DIRECT)))
+            params = dict(fmt)
+            params.update(addr=DIRECT)
+            handle.write(DIRECT_CONF.format(**params))
         subprocess.run(["nginx", "-c", os.path.join(work, "direct.conf")], check=True)
         started.append((os.path.join(work, "direct.pid"), signal.SIGQUIT))
         for addr in (ROLE_FRONT, BARE, DIRECT):

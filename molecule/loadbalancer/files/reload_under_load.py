@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Reload HAProxy RELOADS times while CLIENTS threads keep sending HTTPS requests (a new connection each);
 print the counts as JSON and exit 1 if any request failed. Bounded: at most DEADLINE seconds.
 
@@ -41,13 +40,13 @@ def main(address, hostname, reloads=20, clients=4):
                     counts["errors"].append(error)
             time.sleep(0.005)
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    threads = [threading.Thread(target=client, daemon=True) for _index in range(clients)]
     start = time.monotonic()
     for thread in threads:
         thread.start()
     time.sleep(0.5)
     done = 0
-    for _ in range(reloads):
+    for _reload in range(reloads):
         if time.monotonic() - start > DEADLINE:
             break
         subprocess.run(["service", "haproxy", "reload"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A stand-in cluster node for the load balancer tests: answers every request on ADDRESS:PORT with JSON that
 names the node and echoes what the ingress controller would see (path, host, forwarded headers, body size).
 
