@@ -161,12 +161,12 @@ def main(argv=None):
     lab = LbLab(ROLE_VARS, name="bench")
     started = []
     try:
+        lab.setup()  # installs haproxy and nginx too, on a fresh machine
         with open(os.path.join(work, "node.conf"), "w", encoding="utf-8") as handle:
             handle.write(NODE_CONF.format(**fmt))
         subprocess.run(["nginx", "-c", os.path.join(work, "node.conf")], check=True)
         started.append((os.path.join(work, "node.pid"), signal.SIGQUIT))
         _wait_port(*NODE)
-        lab.setup()
         tls = "\n".join("    " + line.strip() for line in open("/etc/haproxy/haproxy.cfg", encoding="utf-8")
                         if line.strip().startswith(("ssl-default-bind", "ssl-dh-param-file")))
         with open(os.path.join(work, "bare.cfg"), "w", encoding="utf-8") as handle:
