@@ -64,12 +64,18 @@ class _AnyHandler(BaseHTTPRequestHandler):
         pass
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """Clients (health checks, aborted tests) that close early are no error worth a traceback."""
+
+
 class StandinBackend:
     """A threaded HTTP server on ``address:port`` that answers 200 to every request."""
 
     def __init__(self, address, port):
-        self.server = ThreadingHTTPServer((address, port), _AnyHandler)
-        self.server.daemon_threads = True
+        self.server = _QuietServer((address, port), _AnyHandler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self):
