@@ -77,7 +77,7 @@ unit: venv
 
 conformance: venv
 	$(PY) tests/conformance/run_netpol.py $(SHARED)/conformance/netpol
-	$(PY) tests/conformance/run_crs.py $(SHARED)/conformance/crs
+	$(PY) tests/conformance/run_crs.py --min-pass-rate 97.5 $(SHARED)/conformance/crs
 
 molecule: venv
 	@for s in $$(ls -d molecule/*/ 2>/dev/null | xargs -n1 basename | grep -v '^_' | grep -v '^vagrant$$'); do \

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """OWASP CRS regression tests through the load balancer's whole path.
 
-Usage: run_crs.py [--verbose] [--keep] DIR [DIR...]
+Usage: run_crs.py [--verbose] [--min-pass-rate PERCENT] DIR [DIR...]
 
 Converges the loadbalancer role on this machine with a test profile (ModSecurity DetectionOnly, paranoia
 level 4, one vhost ``localhost`` that also takes unknown hosts, a stand-in node answering 200), sends every
@@ -274,6 +274,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("dirs", nargs="+", help="folders of CRS regression test YAML files")
     parser.add_argument("--verbose", action="store_true", help="print every failure as it happens")
+    parser.add_argument("--min-pass-rate", type=float, default=100.0, metavar="PERCENT",
+                        help="exit 0 when at least this share of the tests pass (default 100: every test); "
+                             "the shared suite has known failures from library and rule versions")
     args = parser.parse_args(argv)
     tests = load_tests(args.dirs)
     if not tests:
@@ -305,8 +308,10 @@ def main(argv=None):
     print("%d tests in %.0f s; failures by rule: %s" % (
         len(tests), time.monotonic() - started,
         ", ".join("%s=%d" % (k, len(v)) for k, v in sorted(classes.items())) or "none"))
+    rate = 100.0 * passed / (passed + len(failed))
+    print("pass rate %.1f%% (required: %.1f%%)" % (rate, args.min_pass_rate))
     print("%d passed, %d failed" % (passed, len(failed)))
-    return 0 if not failed else 1
+    return 0 if rate >= args.min_pass_rate else 1
 
 
 if __name__ == "__main__":
