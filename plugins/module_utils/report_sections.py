@@ -68,7 +68,7 @@ def _md_cell(value):
 
 
 def _md_table(headers, rows):
-    out = ["| %s |" % " | ".join(headers), "| %s |" % " | ".join("---" for _ in headers)]
+    out = ["| %s |" % " | ".join(headers), "| %s |" % " | ".join("---" for header in headers)]
     out += ["| %s |" % " | ".join(_md_cell(c) for c in row) for row in rows]
     return "\n".join(out)
 
@@ -128,9 +128,9 @@ def nodeport_section(audit):
     intro = ("%d Service(s) open node ports, %d outside the exempt namespaces: they bypass the load balancer. "
              "Change them to ClusterIP (port-forward over SSH for debugging). %s"
              % (len(services), audit.get("violations", 0), rule))
+    colours = [_GREY if s.get("exempt") else _BAD for s in services]
     return ("%s\n\n%s" % (intro, _md_table(headers, rows)),
-            "<p>%s</p>%s" % (html.escape(intro), _html_table(headers, rows, "nodeport-audit",
-                                                              [_GREY if s.get("exempt") else _BAD for s in services])))
+            "<p>%s</p>%s" % (html.escape(intro), _html_table(headers, rows, "nodeport-audit", colours)))
 
 
 def _probe_text(status, expected):
@@ -154,8 +154,8 @@ def edge_section(loadbalancers):
                      _probe_text(probes.get("normal"), 200), _probe_text(probes.get("attack"), attack_expected),
                      ", ".join("%s %s" % (k, tls[k]) for k in sorted(tls)) or "not probed"))
         seen = [probes.get("normal"), probes.get("attack")]
-        good = all(s in (None, "") for s in seen) or (str(probes.get("normal")) == "200"
-                                                       and str(probes.get("attack")) == str(attack_expected))
+        answered = str(probes.get("normal")) == "200" and str(probes.get("attack")) == str(attack_expected)
+        good = all(s in (None, "") for s in seen) or answered
         colours.append(_OK if good else _BAD)
     headers = ["load balancer", "WAF mode", "paranoia level", "TLS profile", "normal request", "attack request",
                "TLS versions"]

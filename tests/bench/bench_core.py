@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: compile and prove matrices of 50, 200 and 500 zones with about ten flows per zone.
 
 Prints, per size: zones, flows, manifests, proof cells, wall time of validate / compile / prove, and the peak
@@ -31,7 +30,7 @@ def generated(zones, flows_per_zone=10, seed=7):
              "internet": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}
     flows = []
     for i, src in enumerate(names):
-        for _ in range(flows_per_zone):
+        for _flow in range(flows_per_zone):
             roll = rnd.random()
             if roll < 0.05:
                 dst = "ext_db"
@@ -49,7 +48,8 @@ def generated(zones, flows_per_zone=10, seed=7):
 def peak_memory(raw):
     """Peak Python memory of validate + compile + prove (a separate pass: tracemalloc slows the timed one)."""
     tracemalloc.start()
-    verify_matrix(*(lambda m: (m, compile_manifests(m)))(normalize_matrix(raw)))
+    matrix = normalize_matrix(raw)
+    verify_matrix(matrix, compile_manifests(matrix))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak
@@ -75,8 +75,8 @@ def main():
     sizes = [int(a) for a in sys.argv[1:]] or [50, 200, 500]
     rows = [run(n) for n in sizes]
     print("compile + prove, ~10 flows per zone (times: one run; peak_MiB: tracemalloc in a second run)")
-    print("%6s %7s %9s %9s %6s %10s %10s %10s %10s %9s" % ("zones", "flows", "manifests", "cells", "ports",
-                                                          "validate_s", "compile_s", "prove_s", "us/cell", "peak_MiB"))
+    header = ("zones", "flows", "manifests", "cells", "ports", "validate_s", "compile_s", "prove_s", "us/cell", "peak_MiB")
+    print("%6s %7s %9s %9s %6s %10s %10s %10s %10s %9s" % header)
     for r in rows:
         print("%6d %7d %9d %9d %6d %10.3f %10.3f %10.3f %10.1f %9.1f" % (
             r["zones"], r["flows"], r["manifests"], r["cells"], r["ports"], r["validate"], r["compile"], r["prove"],

@@ -51,7 +51,7 @@ def _failure(proc):
     failures = re.findall(r"^TASK \[(.+?)\] \*+\n(?:(?!TASK \[).*\n)*?fatal: \[(.+?)\]: FAILED! => (\{.*\})$", proc.stdout, re.M)
     assert failures, proc.stdout[-4000:]
     recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout, re.M)
-    assert sum(int(f) for _, _, f in recap) == 1, "expected exactly one failed task:\n" + proc.stdout[-4000:]
+    assert sum(int(entry[2]) for entry in recap) == 1, "expected exactly one failed task:\n" + proc.stdout[-4000:]
     task, host, result = failures[-1]
     assert proc.stdout.rstrip().endswith(tuple(line for line in proc.stdout.rstrip().splitlines()[-len(recap):]))
     return host, task, re.sub(r"\s+", " ", yaml.safe_load(result)["msg"])

@@ -83,7 +83,7 @@ def _report(matrix, tmp_path, mismatching=False):
     svg = subprocess.run([_binary("dot"), "-Tsvg"], input=render_dot(matrix).encode(), capture_output=True,
                          check=True, timeout=60).stdout.decode()
     sections = report_sections(matrix, LBS, {"checked": True, "services": [], "violations": 0}, {"checked": False})
-    files = build_files(matrix, manifests, proof, lambda o: yaml.safe_dump(o), svg=svg,
+    files = build_files(matrix, manifests, proof, yaml.safe_dump, svg=svg,
                         sections_html=[(s["title"], s["html"]) for s in sections],
                         sections_md=[(s["title"], s["markdown"]) for s in sections])
     page = tmp_path / "report.html"
@@ -128,7 +128,7 @@ def test_diagram_and_table_render_in_chromium(matrix, tmp_path):
 
 
 def test_mismatch_shows_red_with_explanation(matrix, tmp_path):
-    page, proof, _ = _report(matrix, tmp_path, mismatching=True)
+    page, proof = _report(matrix, tmp_path, mismatching=True)[:2]
     assert proof["mismatches"], "dropping an allow policy must make the proof fail"
     seen, dom = _open(page, tmp_path)
     red = [r for r in seen["rows"] if r["cells"][6] == "missing"]

@@ -62,7 +62,7 @@ def valid_matrix(draw):
         zone_specs[zone] = spec
     endpoints = zones + sorted(peers)
     flows = []
-    for _ in range(draw(st.integers(0, 10))):
+    for _flow in range(draw(st.integers(0, 10))):
         src = draw(st.sampled_from(endpoints))
         dst_choices = zones if src in peers else endpoints
         dst = draw(st.sampled_from(dst_choices))

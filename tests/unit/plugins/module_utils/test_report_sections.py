@@ -59,7 +59,7 @@ def test_edge_section_judges_probes_and_escapes():
                               "probes": {"normal": 200, "attack": 200, "tls": {"TLSv1.1": "refused"}}}])
     assert "| lb<1> | blocking | 1 | intermediate | 200 (as expected) | 200 (expected 403) | TLSv1.1 refused |" in md
     assert "lb&lt;1&gt;" in body and "<1>" not in body and "#f8c9c4" in body
-    md, _ = edge_section([{"name": "lb1", "waf_mode": "detection", "probes": {"normal": 200, "attack": 200}}])
+    md = edge_section([{"name": "lb1", "waf_mode": "detection", "probes": {"normal": 200, "attack": 200}}])[0]
     assert "200 (as expected) | 200 (as expected) | not probed" in md
 
 
