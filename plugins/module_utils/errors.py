@@ -5,6 +5,19 @@
 
 from __future__ import annotations
 
+import re
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_./-]+")
+
+
+def key_path(path, key):
+    """``path.key``, or ``path['odd key']`` for a key (a newline, a colon, not a string) that would make the
+    path ambiguous in a message."""
+    text = key if isinstance(key, str) and _PLAIN_KEY.fullmatch(key) else "[%r]" % (key,)
+    if not path:
+        return text
+    return "%s%s%s" % (path, "" if text.startswith("[") else ".", text)
+
 
 class NetzoneError(Exception):
     """Base class of every error the core raises on purpose (never a traceback for users)."""

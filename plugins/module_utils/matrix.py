@@ -36,7 +36,7 @@ import copy
 import ipaddress
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError, key_path as _key
 
 try:
     from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import normalize_vhosts
@@ -103,17 +103,6 @@ DEFAULT_MATRIX = {
 def default_matrix():
     """Return a deep copy of the article's model, as a user would write it."""
     return copy.deepcopy(DEFAULT_MATRIX)
-
-
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_./-]+$")
-
-
-def _key(path, key):
-    """``path.key``, or ``path['odd key']`` for a key that would make the path ambiguous."""
-    text = key if isinstance(key, str) and _PLAIN_KEY.fullmatch(key) else "[%r]" % (key,)
-    if not path:
-        return text
-    return "%s%s%s" % (path, "" if text.startswith("[") else ".", text)
 
 
 def _fail(path, message):
@@ -497,6 +486,18 @@ def _guards(raw, zones, peers, flows, origins, path="guards"):
     return {"nodeports": mode, "nodeport_exempt_namespaces": sorted(set(exempt)),
             "internet_egress_zones": sorted(set(egress_zones)), "ingress_zone": ingress_zone,
             "ingress_from": sorted(set(ingress_from))}
+
+
+#: Argument spec of the ``netzone.segmentation.matrix_input`` doc fragment (modules that check a cluster).
+MATRIX_INPUT_ARGS = {
+    "matrix": {"type": "dict", "required": True},
+    "inventory": {"type": "dict", "default": {}},
+}
+
+
+def matrix_from_params(params):
+    """Normalise a module's ``matrix`` and ``inventory`` parameters (an empty matrix is the default model)."""
+    return normalize_matrix(params.get("matrix") or None, params.get("inventory") or None)
 
 
 def normalize_matrix(raw=None, inventory=None):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError, key_path
 
 DEFAULT_ZONE = "frontend"
 DEFAULT_PORT = 80
@@ -58,7 +58,7 @@ def _mapping(value, path):
 def _unknown_keys(value, allowed, path):
     extra = sorted(set(value) - allowed)
     if extra:
-        raise MatrixError("%s.%s" % (path, extra[0]), "unknown key (allowed: %s)" % ", ".join(sorted(allowed)))
+        raise MatrixError(key_path(path, extra[0]), "unknown key (allowed: %s)" % ", ".join(sorted(allowed)))
 
 
 def _bool(value, path, default):

@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - netzone.segmentation.attributes
   - netzone.segmentation.k8s_connection
+  - netzone.segmentation.matrix_input
 attributes:
   check_mode:
     support: full
@@ -36,16 +37,6 @@ attributes:
   idempotent:
     support: full
 options:
-  matrix:
-    description:
-      - The traffic matrix (C(netzone_matrix)). An empty mapping means the article's model.
-    type: dict
-    required: true
-  inventory:
-    description:
-      - "C({groups: {name: [host]}, addresses: {host: ip}}): resolves C(from_group) peers and the load balancer hosts."
-    type: dict
-    default: {}
   manifests:
     description:
       - The objects to be applied, when they are not simply the compiled O(matrix) (used by the C(plan) check).
@@ -115,6 +106,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netzone.segmentation.plugins.module_utils import guard
 from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import MATRIX_INPUT_ARGS, matrix_from_params
 from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import (
     HAS_KUBERNETES,
     K8S_CONNECTION_ARGS,
@@ -129,10 +121,9 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync impo
 def run_checks(params, transport):
     # Imported here: the compiler and the engine are only needed once the connection works.
     from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
     from ansible_collections.netzone.segmentation.plugins.module_utils.verify import verify_matrix
 
-    matrix = normalize_matrix(params["matrix"] or None, params["inventory"] or None)
+    matrix = matrix_from_params(params)
     skip = set(params["skip"])
     checks, problems, extra = {}, [], {}
 
@@ -170,8 +161,6 @@ def run_checks(params, transport):
 
 def main():
     argument_spec = dict(
-        matrix=dict(type="dict", required=True),
-        inventory=dict(type="dict", default={}),
         manifests=dict(type="list", elements="dict"),
         load_balancer_group=dict(type="str", default="loadbalancers"),
         api_server_peer=dict(type="str", default="api_server"),
@@ -179,6 +168,7 @@ def main():
         skip=dict(type="list", elements="str", default=[], choices=list(guard.CHECKS)),
     )
     argument_spec.update(K8S_CONNECTION_ARGS)
+    argument_spec.update(MATRIX_INPUT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)

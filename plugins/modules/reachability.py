@@ -20,6 +20,7 @@ author:
 extends_documentation_fragment:
   - netzone.segmentation.attributes
   - netzone.segmentation.k8s_connection
+  - netzone.segmentation.matrix_input
 attributes:
   check_mode:
     support: full
@@ -29,16 +30,6 @@ attributes:
   idempotent:
     support: full
 options:
-  matrix:
-    description:
-      - The traffic matrix (C(netzone_matrix)). An empty mapping means the article's model.
-    type: dict
-    required: true
-  inventory:
-    description:
-      - "C({groups: {name: [host]}, addresses: {host: ip}}): resolves C(from_group) peers."
-    type: dict
-    default: {}
   fail_on_mismatch:
     description:
       - Fail the task when a cell's actual reachability differs from the matrix.
@@ -82,6 +73,7 @@ pods:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import MATRIX_INPUT_ARGS, matrix_from_params
 from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import (
     HAS_KUBERNETES,
     K8S_CONNECTION_ARGS,
@@ -94,11 +86,10 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync impo
 
 
 def check(params, transport):
-    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
     from ansible_collections.netzone.segmentation.plugins.module_utils.objects import cluster_state
     from ansible_collections.netzone.segmentation.plugins.module_utils.verify import verify_cluster
 
-    matrix = normalize_matrix(params["matrix"] or None, params["inventory"] or None)
+    matrix = matrix_from_params(params)
     objects = list_objects(transport, "v1", "Namespace", "namespaces")
     objects += [p for p in list_objects(transport, "v1", "Pod", "pods")
                 if (p.get("status") or {}).get("podIP") and (p.get("status") or {}).get("phase", "Running") == "Running"]
@@ -114,11 +105,10 @@ def check(params, transport):
 
 def main():
     argument_spec = dict(
-        matrix=dict(type="dict", required=True),
-        inventory=dict(type="dict", default={}),
         fail_on_mismatch=dict(type="bool", default=True),
     )
     argument_spec.update(K8S_CONNECTION_ARGS)
+    argument_spec.update(MATRIX_INPUT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)

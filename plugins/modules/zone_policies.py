@@ -149,8 +149,8 @@ def computed_manifests(params):
         return params["manifests"]
     # Imported here: only this path needs the compiler.
     from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
-    return compile_manifests(normalize_matrix(params["matrix"] or None, params["inventory"]))
+    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import matrix_from_params
+    return compile_manifests(matrix_from_params(params))
 
 
 def main():
