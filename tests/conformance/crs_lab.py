@@ -21,9 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
-SAVED_PATHS = ("etc/haproxy", "etc/nginx", "etc/default/haproxy")
+SAVED_PATHS = ("etc/haproxy", "etc/nginx", "etc/default/haproxy", "etc/rsyslog.d")
 ROLE_DIRS = ("/etc/haproxy/netzone", "/etc/nginx/netzone", "/etc/nginx/netzone-staging")
-SERVICES = ("haproxy", "nginx")
+ROLE_FILES = ("/etc/rsyslog.d/48-netzone-haproxy.conf",)
+SERVICES = ("rsyslog", "haproxy", "nginx")
 
 
 def ansible_env():
@@ -132,6 +133,9 @@ class LbLab:
         if self.saved:
             for path in ROLE_DIRS:
                 shutil.rmtree(path, ignore_errors=True)
+            for path in ROLE_FILES:
+                if os.path.exists(path):
+                    os.unlink(path)
             subprocess.run(["tar", "-xpf", self.saved, "-C", "/"], check=False)
         for service in self.running_before:
             self._service(service, "start")
