@@ -1,17 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Load balancer benchmark: wrk on loopback, four setups side by side in one run.
+"""Load balancer benchmark: wrk on loopback, the setups side by side in one run.
 
-  role-static  the role's HAProxy, a WAF-bypassed static path (TLS -> HAProxy -> node)
-  bare-haproxy a bare HAProxy TLS listener (same certificate and TLS settings) -> the same node
-  role-waf     the role's full WAF path (TLS -> HAProxy -> nginx+ModSecurity+CRS -> HAProxy inner -> node)
-  direct-waf   nginx + ModSecurity + CRS with TLS, hit directly (same rules), proxying to the same node
+  role-static        the role's HAProxy, a WAF-bypassed static path (TLS -> HAProxy -> node), with the
+                     role's logging (every request through HAProxy's log ring to the local rsyslog)
+  bare-haproxy       a bare HAProxy TLS listener (same certificate and TLS settings) -> the same node, no logs
+  bare-haproxy-logs  the same bare listener logging every request the way the role does (ring -> rsyslog)
+  role-waf           the role's full WAF path (TLS -> HAProxy -> nginx+ModSecurity+CRS -> HAProxy inner -> node)
+  direct-waf         nginx + ModSecurity + CRS with TLS, hit directly (same rules), proxying to the same node
 
 The node is a small nginx answering 200 (fast, so that it is not the bottleneck). Everything listens on
-127.0.41.x and is stopped (by PID) and restored at the end. Prints requests/s, p50 and p99 for each setup
-and ends with ``lb static path ratio: X`` (role-static / bare-haproxy) and ``lb waf path ratio: Y``
-(role-waf / direct-waf). Options: --duration seconds per setup (default 10), --connections (default 32).
+127.0.41.x and is stopped (by PID) and restored at the end. The setups take turns for --rounds rounds of
+--duration seconds (so that a slow spell of this shared machine hits all of them), and each figure is the
+median of its rounds. Prints requests/s, p50 and p99 for each setup and ends with
+``lb static path ratio: X`` (role-static / bare-haproxy) and ``lb waf path ratio: Y`` (role-waf / direct-waf);
+the line before them gives role-static / bare-haproxy-logs, the cost of the role's rules alone.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +38,9 @@ ROLE_FRONT = "127.0.41.1"
 NODE = ("127.0.41.2", 8080)
 BARE = "127.0.41.3"
 DIRECT = "127.0.41.4"
+BARE_LOGS = "127.0.41.5"
 VHOST = "bench.test"
+SYSLOG_PORT = 5140  # the role's default loadbalancer_syslog_port
 CERT = "/etc/haproxy/netzone/certs/%s.pem" % VHOST
 
 ROLE_VARS = {
@@ -96,18 +103,36 @@ BARE_CONF = """
 global
     daemon
     maxconn 4096
-    pidfile {dir}/bare.pid
+    pidfile {dir}/{name}.pid
 {tls}
+{log}
 defaults
     mode http
+{defaults_log}
     timeout connect 5s
     timeout client 30s
     timeout server 30s
-frontend bare
+frontend {name}
     bind {addr}:443 ssl crt {cert} alpn h2,http/1.1
     default_backend node
 backend node
     server node {node_addr}:{node_port}
+"""
+
+
+# The role's log settings (haproxy.cfg.j2), for the bare listener that logs.
+BARE_LOG = """    log ring@bare_log local0
+    log-send-hostname
+ring bare_log
+    format rfc5424
+    maxlen 4096
+    size 4194304
+    timeout connect 5s
+    timeout server 30s
+    server syslog 127.0.0.1:{syslog_port}
+"""
+BARE_DEFAULTS_LOG = """    log global
+    option httplog
 """
 
 
@@ -153,6 +178,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian package wrk, in bindep.txt)")
@@ -169,38 +195,52 @@ def main(argv=None):
         _wait_port(*NODE)
         tls = "\n".join("    " + line.strip() for line in open("/etc/haproxy/haproxy.cfg", encoding="utf-8")
                         if line.strip().startswith(("ssl-default-bind", "ssl-dh-param-file")))
-        with open(os.path.join(work, "bare.cfg"), "w", encoding="utf-8") as handle:
+        for name, addr, log, defaults_log in (("bare", BARE, "", ""),
+                                              ("bare-logs", BARE_LOGS, BARE_LOG, BARE_DEFAULTS_LOG)):
             params = dict(fmt)
-            params.update(addr=BARE, tls=tls)
-            handle.write(BARE_CONF.format(**params))
-        subprocess.run(["haproxy", "-f", os.path.join(work, "bare.cfg")], check=True)
-        started.append((os.path.join(work, "bare.pid"), signal.SIGTERM))
+            params.update(name=name, addr=addr, tls=tls, defaults_log=defaults_log,
+                          log=log.format(syslog_port=SYSLOG_PORT))
+            with open(os.path.join(work, name + ".cfg"), "w", encoding="utf-8") as handle:
+                handle.write(BARE_CONF.format(**params))
+            subprocess.run(["haproxy", "-f", os.path.join(work, name + ".cfg")], check=True)
+            started.append((os.path.join(work, name + ".pid"), signal.SIGTERM))
         with open(os.path.join(work, "direct.conf"), "w", encoding="utf-8") as handle:
             params = dict(fmt)
             params.update(addr=DIRECT)
             handle.write(DIRECT_CONF.format(**params))
         subprocess.run(["nginx", "-c", os.path.join(work, "direct.conf")], check=True)
         started.append((os.path.join(work, "direct.pid"), signal.SIGQUIT))
-        for addr in (ROLE_FRONT, BARE, DIRECT):
+        for addr in (ROLE_FRONT, BARE, BARE_LOGS, DIRECT):
             _wait_port(addr, 443)
         time.sleep(2)  # health checks
 
         setups = [
             ("role-static", "https://%s/static/app.css" % ROLE_FRONT),
             ("bare-haproxy", "https://%s/static/app.css" % BARE),
+            ("bare-haproxy-logs", "https://%s/static/app.css" % BARE_LOGS),
             ("role-waf", "https://%s/shop/item?id=42&q=blue+shoes" % ROLE_FRONT),
             ("direct-waf", "https://%s/shop/item?id=42&q=blue+shoes" % DIRECT),
         ]
         for _name, url in setups:  # warm up every path (TLS sessions, connection pools)
             wrk(url, 1, 4, threads=1)
+        rounds = {name: [] for name, _url in setups}
+        for number in range(args.rounds):
+            for name, url in setups:
+                rounds[name].append(wrk(url, args.duration, args.connections))
+            print("round %d: %s" % (number + 1, ", ".join(
+                "%s %.0f" % (name, rounds[name][-1][0]) for name, _url in setups)), flush=True)
         results = {}
-        print("%-14s %12s %10s %10s %8s" % ("setup", "requests/s", "p50 ms", "p99 ms", "non-2xx"))
-        for name, url in setups:
-            rps, p50, p99, bad, errors = wrk(url, args.duration, args.connections)
+        print("%-18s %12s %10s %10s %8s" % ("setup", "requests/s", "p50 ms", "p99 ms", "non-2xx"))
+        for name, _url in setups:
+            runs = rounds[name]
+            rps, p50, p99 = (statistics.median(run[i] for run in runs) for i in range(3))
             results[name] = rps
-            print("%-14s %12.0f %10.2f %10.2f %8d %s" % (name, rps, p50, p99, bad, errors))
-        print("wrk: %d s per setup, %d connections, 2 threads, keep-alive, TLS; nginx WAF workers: auto (%d CPUs)"
-              % (args.duration, args.connections, os.cpu_count()))
+            errors = "; ".join(sorted({run[4] for run in runs if run[4]}))
+            print("%-18s %12.0f %10.2f %10.2f %8d %s" % (name, rps, p50, p99, sum(run[3] for run in runs), errors))
+        print("wrk: %d rounds of %d s per setup (medians), %d connections, 2 threads, keep-alive, TLS; "
+              "nginx WAF workers: auto (%d CPUs)" % (args.rounds, args.duration, args.connections, os.cpu_count()))
+        print("role-static / bare-haproxy-logs (both logging every request): %.2f"
+              % (results["role-static"] / results["bare-haproxy-logs"]))
         print("lb static path ratio: %.2f" % (results["role-static"] / results["bare-haproxy"]))
         print("lb waf path ratio: %.2f" % (results["role-waf"] / results["direct-waf"]))
     finally:
