@@ -12,8 +12,8 @@
 
 The node is a small nginx answering 200 (fast, so that it is not the bottleneck). Everything listens on
 127.0.41.x and is stopped (by PID) and restored at the end. The setups take turns for --rounds rounds of
---duration seconds (so that a slow spell of this shared machine hits all of them), and each figure is the
-median of its rounds. Prints requests/s, p50 and p99 for each setup and ends with
+--duration seconds (so that a slow spell of this shared machine hits all of them), each after rsyslog has
+written the previous one's log lines, and each figure is the median of its rounds. Prints requests/s, p50 and p99 for each setup and ends with
 ``lb static path ratio: X`` (role-static / bare-haproxy) and ``lb waf path ratio: Y`` (role-waf / direct-waf);
 the line before them gives role-static / bare-haproxy-logs, the cost of the role's rules alone.
 """
@@ -85,7 +85,9 @@ http {{
     modsecurity_rules_file /etc/nginx/netzone/waf-rules.conf;
     upstream node {{ server {node_addr}:{node_port}; keepalive 64; }}
     server {{
-        listen {addr}:443 ssl backlog=4096;
+        # reuseport: the kernel spreads wrk's connections over both workers (without it one worker
+        # sometimes accepts them all and the baseline halves).
+        listen {addr}:443 ssl backlog=4096 reuseport;
         ssl_certificate {cert};
         ssl_certificate_key {cert};
         ssl_protocols TLSv1.2 TLSv1.3;
@@ -165,6 +167,17 @@ def _wait_port(addr, port, timeout=10.0):
     raise SystemExit("nothing listens on %s:%d" % (addr, port))
 
 
+def _settle(path="/var/log/haproxy.log", quiet=0.6, limit=15.0):
+    """Wait until rsyslog has written the previous setup's log lines (so that it does not eat into the next)."""
+    deadline = time.monotonic() + limit
+    last, still = -1, 0.0
+    while time.monotonic() < deadline and still < quiet:
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        still = still + 0.2 if size == last else 0.0
+        last = size
+        time.sleep(0.2)
+
+
 def _stop(pidfile, sig=signal.SIGTERM):
     try:
         with open(pidfile, encoding="ascii") as handle:
@@ -226,6 +239,7 @@ def main(argv=None):
         rounds = {name: [] for name, _url in setups}
         for number in range(args.rounds):
             for name, url in setups:
+                _settle()
                 rounds[name].append(wrk(url, args.duration, args.connections))
             print("round %d: %s" % (number + 1, ", ".join(
                 "%s %.0f" % (name, rounds[name][-1][0]) for name, _url in setups)), flush=True)
