@@ -40,7 +40,6 @@ BARE = "127.0.41.3"
 DIRECT = "127.0.41.4"
 BARE_LOGS = "127.0.41.5"
 VHOST = "bench.test"
-SYSLOG_PORT = 5140  # the role's default loadbalancer_syslog_port
 CERT = "/etc/haproxy/netzone/certs/%s.pem" % VHOST
 
 ROLE_VARS = {
@@ -122,17 +121,16 @@ backend node
 """
 
 
-# The role's log settings (haproxy.cfg.j2), for the bare listener that logs.
-BARE_LOG = """    log ring@bare_log local0
-    log-send-hostname
-ring bare_log
-    format rfc5424
-    maxlen 4096
-    size 4194304
-    timeout connect 5s
-    timeout server 30s
-    server syslog 127.0.0.1:{syslog_port}
-"""
+def role_log_settings(config):
+    """The role's log settings, taken from its converged haproxy.cfg: the global ``log`` lines and its ring."""
+    lines = config.splitlines()
+    glob = [line.strip() for line in lines if line.strip().startswith(("log ring@", "log-send-hostname"))]
+    start = next(i for i, line in enumerate(lines) if line.startswith("ring "))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i] and not lines[i][0].isspace())
+    ring = [lines[start]] + ["    " + line.strip() for line in lines[start + 1:end] if line.strip()]
+    return "\n".join(["    " + line for line in glob] + ring) + "\n"
+
+
 BARE_DEFAULTS_LOG = """    log global
     option httplog
 """
@@ -206,13 +204,15 @@ def main(argv=None):
         subprocess.run(["nginx", "-c", os.path.join(work, "node.conf")], check=True)
         started.append((os.path.join(work, "node.pid"), signal.SIGQUIT))
         _wait_port(*NODE)
-        tls = "\n".join("    " + line.strip() for line in open("/etc/haproxy/haproxy.cfg", encoding="utf-8")
+        with open("/etc/haproxy/haproxy.cfg", encoding="utf-8") as handle:
+            role_config = handle.read()
+        tls = "\n".join("    " + line.strip() for line in role_config.splitlines()
                         if line.strip().startswith(("ssl-default-bind", "ssl-dh-param-file")))
         for name, addr, log, defaults_log in (("bare", BARE, "", ""),
-                                              ("bare-logs", BARE_LOGS, BARE_LOG, BARE_DEFAULTS_LOG)):
+                                              ("bare-logs", BARE_LOGS, role_log_settings(role_config), BARE_DEFAULTS_LOG)):
             params = dict(fmt)
             params.update(name=name, addr=addr, tls=tls, defaults_log=defaults_log,
-                          log=log.format(syslog_port=SYSLOG_PORT))
+                          log=log)
             with open(os.path.join(work, name + ".cfg"), "w", encoding="utf-8") as handle:
                 handle.write(BARE_CONF.format(**params))
             subprocess.run(["haproxy", "-f", os.path.join(work, name + ".cfg")], check=True)
