@@ -7,7 +7,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Standard attribute descriptions; each module sets ``support`` per attribute in its own docs."""
+    """Standard attribute descriptions, plus the two common support sets (modules with another set say it in
+    their own docs)."""
 
     DOCUMENTATION = r"""
 options: {}
@@ -20,4 +21,29 @@ attributes:
     description:
       - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
       - This assumes that the system controlled/queried by the module has not changed in a relevant way.
+"""
+
+    # A module that only reads: same answer in check mode, nothing to diff.
+    READ_ONLY = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details: It only reads, in check mode too.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+"""
+
+    # A module that changes things and supports check mode, diff mode and idempotence in full.
+    FULL = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
 """

@@ -19,13 +19,7 @@ description:
   - Run it on a control-plane node.
 extends_documentation_fragment:
   - netzone.segmentation.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
+  - netzone.segmentation.attributes.full
 options:
   addons:
     description: The wanted addons.

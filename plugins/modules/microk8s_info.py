@@ -17,13 +17,7 @@ description:
   - Changes nothing; runs in check mode too.
 extends_documentation_fragment:
   - netzone.segmentation.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
+  - netzone.segmentation.attributes.read_only
 options:
   gather:
     description:

@@ -19,16 +19,9 @@ author:
   - netzone maintainers (@netzone)
 extends_documentation_fragment:
   - netzone.segmentation.attributes
+  - netzone.segmentation.attributes.read_only
   - netzone.segmentation.k8s_connection
   - netzone.segmentation.matrix_input
-attributes:
-  check_mode:
-    support: full
-    details: It only reads, in check mode too.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
 options:
   fail_on_mismatch:
     description:

@@ -19,13 +19,7 @@ description:
   - Refuses to write when the proof has mismatches, unless O(allow_mismatches=true).
 extends_documentation_fragment:
   - netzone.segmentation.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
+  - netzone.segmentation.attributes.full
 options:
   dest:
     description: Directory to write into (created when missing).

@@ -19,15 +19,8 @@ author:
   - netzone maintainers (@netzone)
 extends_documentation_fragment:
   - netzone.segmentation.attributes
+  - netzone.segmentation.attributes.read_only
   - netzone.segmentation.k8s_connection
-attributes:
-  check_mode:
-    support: full
-    details: It only reads, in check mode too.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
 options:
   mode:
     description:
