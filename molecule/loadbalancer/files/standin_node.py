@@ -1,5 +1,6 @@
 """A stand-in cluster node for the load balancer tests: answers every request on ADDRESS:PORT with JSON that
 names the node and echoes what the ingress controller would see (path, host, forwarded headers, body size).
+It also sends a forged X-Netzone-Node header (the header the load balancer uses to log the node).
 
 Usage: standin_node.py NAME ADDRESS PORT PIDFILE  (daemonises itself; stop it with the PID in PIDFILE)."""
 import json
@@ -27,6 +28,8 @@ class Handler(BaseHTTPRequestHandler):
         }).encode() + b"\n"
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
+        # A node cannot name another one in the load balancer's log: this is replaced, and never reaches the client.
+        self.send_header("X-Netzone-Node", "forged-by-node")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
