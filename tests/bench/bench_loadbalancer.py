@@ -12,8 +12,9 @@
 
 The node is a small nginx answering 200 (fast, so that it is not the bottleneck). Everything listens on
 127.0.41.x and is stopped (by PID) and restored at the end. The setups take turns for --rounds rounds of
---duration seconds (so that a slow spell of this shared machine hits all of them), each after rsyslog has
-written the previous one's log lines, and each figure is the median of its rounds. Prints requests/s, p50 and p99 for each setup and ends with
+--duration seconds (so that a slow spell of this shared machine hits all of them; every other round in
+reverse order), each after rsyslog has written the previous one's log lines. Each figure is the median of
+its rounds, and each ratio the median of the rounds' ratios. Prints requests/s, p50 and p99 for each setup and ends with
 ``lb static path ratio: X`` (role-static / bare-haproxy) and ``lb waf path ratio: Y`` (role-waf / direct-waf);
 the line before them gives role-static / bare-haproxy-logs, the cost of the role's rules alone.
 """
@@ -153,6 +154,11 @@ def wrk(url, duration, connections, threads=2):
     return rps, pct("50"), pct("99"), (int(bad.group(1)) if bad else 0), (errors.group(0) if errors else "")
 
 
+def paired_ratios(mine, theirs):
+    """requests/s of one setup over another's, round by round."""
+    return [run[0] / other[0] for run, other in zip(mine, theirs)]
+
+
 def _wait_port(addr, port, timeout=10.0):
     import socket
     deadline = time.monotonic() + timeout
@@ -187,15 +193,17 @@ def _stop(pidfile, sig=signal.SIGTERM):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=6)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--haproxy-threads", default="auto",
+                        help="the role's loadbalancer_haproxy_threads (default: auto, the role's default)")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian package wrk, in bindep.txt)")
     work = tempfile.mkdtemp(prefix="netzone-bench-lb-")
     fmt = {"dir": work, "addr": NODE[0], "port": NODE[1], "node_addr": NODE[0], "node_port": NODE[1], "cert": CERT}
-    lab = LbLab(ROLE_VARS, name="bench")
+    lab = LbLab(dict(ROLE_VARS, loadbalancer_haproxy_threads=args.haproxy_threads), name="bench")
     started = []
     try:
         lab.setup()  # installs haproxy and nginx too, on a fresh machine
@@ -206,6 +214,8 @@ def main(argv=None):
         _wait_port(*NODE)
         with open("/etc/haproxy/haproxy.cfg", encoding="utf-8") as handle:
             role_config = handle.read()
+        threads = re.search(r"^\s*nbthread\s+(\d+)", role_config, re.M)
+        threads = "%s (nbthread %s)" % (args.haproxy_threads, threads.group(1) if threads else "not set")
         tls = "\n".join("    " + line.strip() for line in role_config.splitlines()
                         if line.strip().startswith(("ssl-default-bind", "ssl-dh-param-file")))
         for name, addr, log, defaults_log in (("bare", BARE, "", ""),
@@ -238,25 +248,31 @@ def main(argv=None):
             wrk(url, 1, 4, threads=1)
         rounds = {name: [] for name, _url in setups}
         for number in range(args.rounds):
-            for name, url in setups:
+            # Every other round runs the setups in reverse order, so that a slow spell that builds up or eases
+            # off during a round favours neither side of a ratio.
+            for name, url in (setups if number % 2 == 0 else setups[::-1]):
                 _settle()
                 rounds[name].append(wrk(url, args.duration, args.connections))
             print("round %d: %s" % (number + 1, ", ".join(
                 "%s %.0f" % (name, rounds[name][-1][0]) for name, _url in setups)), flush=True)
-        results = {}
         print("%-18s %12s %10s %10s %8s" % ("setup", "requests/s", "p50 ms", "p99 ms", "non-2xx"))
         for name, _url in setups:
             runs = rounds[name]
             rps, p50, p99 = (statistics.median(run[i] for run in runs) for i in range(3))
-            results[name] = rps
             errors = "; ".join(sorted({run[4] for run in runs if run[4]}))
             print("%-18s %12.0f %10.2f %10.2f %8d %s" % (name, rps, p50, p99, sum(run[3] for run in runs), errors))
         print("wrk: %d rounds of %d s per setup (medians), %d connections, 2 threads, keep-alive, TLS; "
-              "nginx WAF workers: auto (%d CPUs)" % (args.rounds, args.duration, args.connections, os.cpu_count()))
+              "nginx WAF workers: auto (%d CPUs); role's HAProxy threads: %s"
+              % (args.rounds, args.duration, args.connections, os.cpu_count(), threads))
+        print("ratios: medians of the rounds' ratios (role-static runs next to bare-haproxy, role-waf next to direct-waf)")
+        static = paired_ratios(rounds["role-static"], rounds["bare-haproxy"])
+        waf = paired_ratios(rounds["role-waf"], rounds["direct-waf"])
         print("role-static / bare-haproxy-logs (both logging every request): %.2f"
-              % (results["role-static"] / results["bare-haproxy-logs"]))
-        print("lb static path ratio: %.2f" % (results["role-static"] / results["bare-haproxy"]))
-        print("lb waf path ratio: %.2f" % (results["role-waf"] / results["direct-waf"]))
+              % statistics.median(paired_ratios(rounds["role-static"], rounds["bare-haproxy-logs"])))
+        print("static path, per round: %s" % " ".join("%.2f" % ratio for ratio in static))
+        print("waf path, per round: %s" % " ".join("%.2f" % ratio for ratio in waf))
+        print("lb static path ratio: %.2f" % statistics.median(static))
+        print("lb waf path ratio: %.2f" % statistics.median(waf))
     finally:
         for pidfile, sig in started:
             _stop(pidfile, sig)
