@@ -14,9 +14,10 @@ The node is a small nginx answering 200 (fast, so that it is not the bottleneck)
 127.0.41.x and is stopped (by PID) and restored at the end. The setups take turns for --rounds rounds of
 --duration seconds (so that a slow spell of this shared machine hits all of them; every other round in
 reverse order), each after rsyslog has written the previous one's log lines. Each figure is the median of
-its rounds, and each ratio the median of the rounds' ratios. Prints requests/s, p50 and p99 for each setup and ends with
-``lb static path ratio: X`` (role-static / bare-haproxy) and ``lb waf path ratio: Y`` (role-waf / direct-waf);
-the line before them gives role-static / bare-haproxy-logs, the cost of the role's rules alone.
+its rounds, and each ratio the median of the rounds' ratios. Prints requests/s, p50 and p99 for each setup,
+role-static / bare-haproxy-logs (the cost of the role's rules alone), the two ratios round by round, and ends
+with ``lb static path ratio: X`` (role-static / bare-haproxy) and ``lb waf path ratio: Y`` (role-waf /
+direct-waf).
 """
 
 from __future__ import annotations
