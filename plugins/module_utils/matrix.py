@@ -11,7 +11,8 @@ nothing: the article's model, :data:`DEFAULT_MATRIX`) and returns a fully explic
                    "dns": {"namespace", "pod_labels", "service"}},
       "services": {name: [{"port": int, "end_port": int | None, "protocol": "TCP" | "UDP" | "SCTP"}]},
       "peers":    {name: {"internet": bool, "cidrs": [{"cidr": str, "except": [str]}], "from_group": str | None,
-                          "services": [name] | None, "description": str}},
+                          "services": [name] | None, "description": str,
+                          "exclusions": [{"cidr": str, "reason": str}]}},   # what was cut out, and why
       "zones":    {name: {"namespace": str, "labels": {str: str}, "description": str}},
       "flows":    [{"from": name, "to": name, "services": [name]}],   # sorted, one per (from, to)
       "vhosts":   [...],                                              # see vhosts.normalize_vhosts
@@ -23,6 +24,13 @@ The guards are the article's rules that are not optional: a flow from a zone to 
 true``, or a ``0.0.0.0/0``/``::/0`` block) is refused unless the zone is one of ``internet_egress_zones``
 (default: the proxy zone); a flow into the ingress zone is refused unless its source is one of
 ``ingress_from`` (default: the load balancers), and the load balancers must have a flow into it.
+
+An internet peer is never wider than the internet: every block of it loses, on top of its own ``except``
+list, each IANA special-purpose range of its IP version (:mod:`netranges`: loopback, link-local and the
+cloud metadata addresses 169.254.169.254 and fd00:ec2::254, carrier-grade NAT, multicast, reserved space,
+...), the cluster's CIDRs, and the address of every host of the inventory (the nodes and the load
+balancers are not "the internet", even where their addresses are public).  ``exclusions`` lists each of
+these with its reason; ``cidrs[].except`` is the collapsed result that the policies use.
 
 Flows in the result include the zones' ``intra_zone`` services (as flows from a zone to itself) and their
 ``needs`` (as flows to a peer with the peer's default services).  Any invalid input raises
@@ -37,6 +45,8 @@ import ipaddress
 import re
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError, key_path as _key
+from ansible_collections.netzone.segmentation.plugins.module_utils.netranges import (
+    PRIVATE_RANGES, SPECIAL_PURPOSE_V4, SPECIAL_PURPOSE_V6)
 
 try:
     from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import normalize_vhosts
@@ -50,7 +60,6 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 RESERVED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
-PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 TOP_LEVEL_KEYS = ("cluster", "services", "peers", "zones", "flows", "vhosts", "guards")
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -71,7 +80,8 @@ DEFAULT_MATRIX = {
     },
     "peers": {
         "internet": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES),
-                     "description": "the internet: everything but private ranges and the cluster's own CIDRs"},
+                     "description": "the internet: everything but special-purpose ranges (private, loopback, "
+                                    "link-local and cloud metadata, ...), the cluster's CIDRs and the inventory's hosts"},
         "load_balancers": {"from_group": "loadbalancers", "description": "the HAProxy hosts in front of the cluster"},
         "api_server": {"from_group": "microk8s", "services": ["kube_api"],
                        "description": "the Kubernetes API server on every control-plane node"},
@@ -277,6 +287,7 @@ def _resolve_group(group, inventory, path):
 def _peers(raw, cluster, services, inventory, path="peers"):
     raw = _mapping(raw, path)
     cluster_nets = [ipaddress.ip_network(cluster["pod_cidr"]), ipaddress.ip_network(cluster["service_cidr"])]
+    inventory_hosts = _inventory_hosts(inventory)
     out = {}
     for name in sorted(raw):
         ppath = _key(path, name)
@@ -312,14 +323,21 @@ def _peers(raw, cluster, services, inventory, path="peers"):
         if not blocks:
             _fail(ppath, "needs 'cidr', 'cidrs' or 'from_group'")
         include_cluster = _expect(spec.get("include_cluster", False), bool, ppath + ".include_cluster")
-        cidrs = []
+        internet = _expect(spec.get("internet", any(block[0].prefixlen == 0 for block in blocks)), bool,
+                           ppath + ".internet")
+        cidrs, exclusions = [], []
         for net, excepts, bpath in blocks:
             for j, exc in enumerate(excepts):
                 if exc.version != net.version or not exc.subnet_of(net) or exc == net:
                     _fail("%s.except[%d]" % (bpath, j), "%s is not strictly inside %s" % (exc, net))
+            automatic = []
             if not include_cluster:
-                excepts = excepts + [c for c in cluster_nets
-                                     if c.version == net.version and c.subnet_of(net) and c != net]
+                automatic += [(c, "the cluster's %s" % what) for c, what in zip(cluster_nets, ("pod CIDR", "service CIDR"))
+                              if c.version == net.version and c.subnet_of(net) and c != net]
+            if internet:
+                automatic += _not_internet(net, bpath, inventory_hosts)
+            excepts = excepts + [exc for exc, _reason in automatic]
+            exclusions += [{"cidr": str(exc), "reason": reason} for exc, reason in automatic]
             kept = sorted(set(ipaddress.collapse_addresses(excepts)), key=_net_key) if excepts else []
             if net in kept:
                 _fail(bpath, "the except list covers all of %s: nothing is left of this block" % net)
@@ -329,10 +347,44 @@ def _peers(raw, cluster, services, inventory, path="peers"):
         if peer_services is not None:
             peer_services = _service_refs(peer_services, services, ppath + ".services")
         description = _expect(spec.get("description", ""), str, ppath + ".description")
-        internet = _expect(spec.get("internet", any(block[0].prefixlen == 0 for block in blocks)), bool,
-                           ppath + ".internet")
+        seen = set()
+        exclusions = [e for e in exclusions if (e["cidr"], e["reason"]) not in seen and not seen.add((e["cidr"], e["reason"]))]
         out[name] = {"internet": internet, "cidrs": [unique[k] for k in sorted(unique, key=lambda k: (_net_key(ipaddress.ip_network(k[0])), k[1]))],
-                     "from_group": group, "services": peer_services, "description": description}
+                     "from_group": group, "services": peer_services, "description": description,
+                     "exclusions": exclusions}
+    return out
+
+
+def _inventory_hosts(inventory):
+    """(network of one address, host name) for every inventory host whose address is an IP address."""
+    if not inventory:
+        return []
+    out = []
+    addresses = inventory.get("addresses") or {}
+    hosts = sorted(set(h for members in (inventory.get("groups") or {}).values() for h in members or ()))
+    for host in hosts:
+        try:
+            ip = ipaddress.ip_address(str(addresses.get(host, host)).strip())
+        except ValueError:
+            continue  # a name, not an address: nothing to cut out (from_group peers refuse such hosts)
+        out.append((ipaddress.ip_network(ip), "inventory host %s" % host))
+    return out
+
+
+def _not_internet(net, path, inventory_hosts):
+    """What an internet block ``net`` must not cover: (network, reason) for each special-purpose range and
+    each inventory host inside it.  A block that lies wholly inside a special-purpose range is refused."""
+    table = SPECIAL_PURPOSE_V4 if net.version == 4 else SPECIAL_PURPOSE_V6
+    out = []
+    for cidr, name in table:
+        special = ipaddress.ip_network(cidr)
+        if net.subnet_of(special):
+            _fail(path, "%s is special-purpose address space (%s %s), not the internet: give this range its "
+                  "own peer without 'internet: true'" % (net, special, name))
+        if special.subnet_of(net):
+            out.append((special, "IANA special-purpose: %s" % name))
+    out += [(host, reason) for host, reason in inventory_hosts
+            if host.version == net.version and host.subnet_of(net) and host != net]
     return out
 
 

@@ -10,6 +10,7 @@ it is given, so the HTML file renders without network access).  Nothing here rea
 from __future__ import annotations
 
 import html
+import ipaddress
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.verify import DNS_ENDPOINT, cell_table
 
@@ -73,6 +74,34 @@ def _ports_of(matrix, services):
     return ", ".join(out)
 
 
+def internet_exclusions(matrix):
+    """For each internet peer, ``(name, rows)``: one row ``(block, effective except, cut out, reason)`` per
+    range that is not the internet (the user's own ``except`` entries have the reason "the matrix")."""
+    out = []
+    for name in sorted(matrix["peers"]):
+        peer = matrix["peers"][name]
+        if not peer["internet"]:
+            continue
+        reasons = {}
+        for entry in peer.get("exclusions", ()):
+            reasons.setdefault(entry["cidr"], []).append(entry["reason"])
+        rows = []
+        for block in peer["cidrs"]:
+            block_net = ipaddress.ip_network(block["cidr"])
+            for exc in block["except"]:
+                exc_net = ipaddress.ip_network(exc)
+                inside = [(cidr, why) for cidr, whys in reasons.items() for why in whys
+                          if ipaddress.ip_network(cidr).version == exc_net.version
+                          and ipaddress.ip_network(cidr).subnet_of(exc_net)
+                          and ipaddress.ip_network(cidr).subnet_of(block_net)]
+                if not inside:
+                    rows.append((block["cidr"], exc, exc, "the matrix (except)"))
+                for cidr, why in inside:
+                    rows.append((block["cidr"], exc, cidr, why))
+        out.append((name, rows))
+    return out
+
+
 def render_markdown(matrix, proof, title="netzone segmentation report", sections=None):
     """The report as Markdown: flows, the cell table, mismatches, then any extra ``sections``
     (a list of ``(heading, markdown text)``)."""
@@ -105,6 +134,10 @@ def render_markdown(matrix, proof, title="netzone segmentation report", sections
     out += ["## Probe addresses", "", "| endpoint | address |", "| --- | --- |"]
     for name, addr in summary["outside"].items():
         out.append("| %s | %s |" % (name, addr))
+    for name, rows in internet_exclusions(matrix):
+        out += ["", "## What the internet peer %s excludes" % name, "",
+                "| block | effective except | cut out | reason |", "| --- | --- | --- | --- |"]
+        out += ["| %s |" % " | ".join(_md_escape(c) for c in row) for row in rows]
     for heading, text in sections or []:
         out += ["", "## %s" % heading, "", text.rstrip()]
     return "\n".join(out) + "\n"
@@ -173,6 +206,10 @@ def render_html(matrix, proof, svg=None, title="netzone segmentation report", se
                                   for m in proof["mismatches"]], attrs=' id="mismatches"'))
     parts.append("<h2>Probe addresses</h2>")
     parts.append(_table_html(["endpoint", "address"], list(summary["outside"].items())))
+    for name, rows in internet_exclusions(matrix):
+        parts.append("<h2>What the internet peer %s excludes</h2>" % html.escape(name))
+        parts.append(_table_html(["block", "effective except", "cut out", "reason"], rows,
+                                 attrs=' id="exclusions-%s"' % html.escape(name)))
     for heading, body in sections or []:
         parts.append("<h2>%s</h2>%s" % (html.escape(heading), body))
     parts.append("</body></html>")

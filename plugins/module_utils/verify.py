@@ -4,7 +4,8 @@
 """The proof: do the policies allow exactly the matrix?  (plain Python, no Ansible, no I/O)
 
 :func:`verify_matrix` builds a representative cluster from the matrix (two pods per zone, the DNS pod, one
-address per outside peer, an internet address and a private address), evaluates the compiled policies with
+address per outside peer, an internet address, a private address and the cloud metadata address
+169.254.169.254), evaluates the compiled policies with
 the NetworkPolicy engine for every endpoint pair and every service port (plus a control port that no service
 uses), and compares each verdict with what the matrix says.  :func:`verify_cluster` does the same on the live
 objects of a cluster (every pod of every zone).
@@ -30,6 +31,8 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import
 DNS_ENDPOINT = "kube-dns"
 INTERNET_ENDPOINT = "@internet"
 PRIVATE_ENDPOINT = "@private"
+METADATA_ENDPOINT = "@metadata"
+_METADATA_CANDIDATES = ("169.254.169.254",)  # the cloud metadata service: no zone reaches it unless a peer names it
 _INTERNET_CANDIDATES = ("203.0.113.77", "198.51.100.77", "1.1.1.1", "8.8.4.4")
 _PRIVATE_CANDIDATES = ("10.254.254.254", "172.31.254.254", "192.168.254.254", "10.0.0.254")
 _CONTROL_PORTS = (9, 7, 1, 65535)
@@ -182,14 +185,20 @@ def representative_cluster(matrix, manifests):
         if addr is not None:
             outside[name] = addr
     all_nets = sorted(nets.items())
+    has_internet = any(peer["internet"] for peer in matrix["peers"].values())
     for label, candidates, wanted in ((INTERNET_ENDPOINT, _INTERNET_CANDIDATES, "internet"),
-                                      (PRIVATE_ENDPOINT, _PRIVATE_CANDIDATES, "private")):
+                                      (PRIVATE_ENDPOINT, _PRIVATE_CANDIDATES, "private"),
+                                      (METADATA_ENDPOINT, _METADATA_CANDIDATES, "any")):
         for cand in candidates:
             addr = ipaddress.ip_address(cand)
             if any(addr in net for net in avoid):
                 continue
             inside = [n for n, net in all_nets if addr in net]
-            if wanted == "internet" and all(matrix["peers"][n]["internet"] for n in inside):
+            if wanted == "any":
+                outside[label] = addr
+                break
+            if wanted == "internet" and (inside or not has_internet) and all(
+                    matrix["peers"][n]["internet"] for n in inside):
                 outside[label] = addr
                 break
             if wanted == "private" and not inside:

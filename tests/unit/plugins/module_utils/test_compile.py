@@ -81,7 +81,11 @@ def test_internet_only_from_proxy_with_excepts():
                 if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "netzone-egress-to-internet"]
     assert internet == [("proxy", "netzone-egress-to-internet")]
     rule = _by(manifests, "NetworkPolicy", "proxy")["netzone-egress-to-internet"]["spec"]["egress"][0]
-    assert rule["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}]
+    block = rule["to"][0]["ipBlock"]
+    assert len(rule["to"]) == 1 and block["cidr"] == "0.0.0.0/0"
+    for excluded in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
+                     "127.0.0.0/8", "0.0.0.0/8", "224.0.0.0/3"):
+        assert excluded in block["except"]
 
 
 def test_default_deny_comes_after_the_allows_of_its_zone():

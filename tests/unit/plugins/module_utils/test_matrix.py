@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 import re
 
 import pytest
@@ -32,20 +33,71 @@ def test_default_is_the_article_model():
     assert m["peers"]["load_balancers"]["cidrs"] == [{"cidr": "10.0.0.11/32", "except": []},
                                                      {"cidr": "10.0.0.12/32", "except": []}]
     assert m["services"]["kube_api"] == [{"port": 16443, "end_port": None, "protocol": "TCP"}]
-    # internet = everything but private ranges (the cluster's own CIDRs fall inside 10/8 and collapse into it)
-    assert m["peers"]["internet"]["cidrs"] == [{"cidr": "0.0.0.0/0",
-                                                "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}]
+    # internet = everything but the IANA special-purpose ranges (the cluster's own CIDRs and the inventory's
+    # private addresses fall inside 10/8 and collapse into it; multicast and reserved collapse into 224/3)
+    assert m["peers"]["internet"]["cidrs"] == [{"cidr": "0.0.0.0/0", "except": [
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+        "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24", "192.168.0.0/16",
+        "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3"]}]
     assert m["peers"]["internet"]["internet"] is True
+
+
+def _in_peer(peer, address):
+    addr = ipaddress.ip_address(address)
+    return any(addr.version == ipaddress.ip_network(b["cidr"]).version and addr in ipaddress.ip_network(b["cidr"])
+               and not any(addr in ipaddress.ip_network(e) for e in b["except"]) for b in peer["cidrs"])
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "100.64.0.1", "0.0.0.1", "127.0.0.1", "224.0.0.251",
+                                     "239.255.255.250", "240.0.0.1", "255.255.255.255", "198.18.0.1",
+                                     "192.0.0.170", "10.1.2.3", "172.20.0.1", "192.168.1.1"])
+def test_internet_is_never_special_purpose_space(address):
+    internet = normalize_matrix(None, INVENTORY)["peers"]["internet"]
+    assert not _in_peer(internet, address)
+    assert _in_peer(internet, "1.1.1.1") and _in_peer(internet, "8.8.8.8")
+
+
+def test_internet_excludes_the_inventory_hosts_even_public_ones():
+    inventory = {"groups": {"loadbalancers": ["lb1"], "microk8s": ["n1", "n2"], "all": ["lb1", "n1", "n2", "x"]},
+                 "addresses": {"lb1": "5.6.7.8", "n1": "9.9.9.1", "n2": "2a01:4f8::21", "x": "name.example"}}
+    m = normalize_matrix(None, inventory)
+    internet = m["peers"]["internet"]
+    for address in ("5.6.7.8", "9.9.9.1"):
+        assert not _in_peer(internet, address)
+    assert _in_peer(internet, "9.9.9.2")
+    reasons = {(e["cidr"], e["reason"]) for e in internet["exclusions"]}
+    assert ("5.6.7.8/32", "inventory host lb1") in reasons
+    assert ("169.254.0.0/16", "IANA special-purpose: link local, cloud metadata 169.254.169.254 (RFC 3927)") in reasons
+    assert ("10.152.183.0/24", "the cluster's service CIDR") in reasons
+    # the same inventory seen from a matrix that also has ::/0: the v6 node goes out there
+    raw = default_matrix()
+    raw["peers"]["internet"]["cidrs"] = ["::/0"]
+    internet = normalize_matrix(raw, inventory)["peers"]["internet"]
+    for address in ("::1", "fe80::1", "fd00:ec2::254", "fc00::1", "ff02::1", "::ffff:169.254.169.254",
+                    "64:ff9b::a9fe:a9fe", "2001:db8::1", "2a01:4f8::21", "169.254.169.254"):
+        assert not _in_peer(internet, address), address
+    assert _in_peer(internet, "2a00:1450::1") and _in_peer(internet, "8.8.8.8")
+
+
+def test_internet_peer_inside_special_space_is_refused():
+    raw = default_matrix()
+    raw["peers"]["cgnat"] = {"cidrs": ["100.64.1.0/24"], "internet": True}
+    with pytest.raises(MatrixError) as err:
+        normalize_matrix(raw, INVENTORY)
+    assert str(err.value).startswith("peers.cgnat.cidrs[0]: 100.64.1.0/24 is special-purpose address space "
+                                     "(100.64.0.0/10 shared address space")
+    raw["peers"]["cgnat"]["internet"] = False      # as an ordinary peer it is fine
+    assert normalize_matrix(raw, INVENTORY)["peers"]["cgnat"]["cidrs"] == [{"cidr": "100.64.1.0/24", "except": []}]
 
 
 def test_cluster_cidrs_are_cut_out_of_wide_peers():
     raw = default_matrix()
-    raw["cluster"]["pod_cidr"] = "100.64.0.0/16"
+    raw["cluster"]["pod_cidr"] = "44.0.0.0/16"
     m = normalize_matrix(raw, INVENTORY)
-    assert "100.64.0.0/16" in m["peers"]["internet"]["cidrs"][0]["except"]
+    assert "44.0.0.0/16" in m["peers"]["internet"]["cidrs"][0]["except"]
     raw["peers"]["internet"]["include_cluster"] = True
     m = normalize_matrix(raw, INVENTORY)
-    assert "100.64.0.0/16" not in m["peers"]["internet"]["cidrs"][0]["except"]
+    assert "44.0.0.0/16" not in m["peers"]["internet"]["cidrs"][0]["except"]
 
 
 def test_normalisation_is_order_independent():

@@ -36,6 +36,10 @@ def test_default_matrix_is_proven():
     assert cells[("frontend", "backend")]["actual"] == ["80/TCP", "8080/TCP"]
     assert cells[("frontend", "@internet")]["expected"] == cells[("frontend", "@internet")]["actual"] == []
     assert cells[("proxy", "@internet")]["actual"] == ["80/TCP", "443/TCP", "8080/TCP"]
+    # the cloud metadata service is not the internet: even the proxy zone does not reach it
+    assert result["summary"]["outside"]["@metadata"] == "169.254.169.254"
+    for zone in matrix["zones"]:
+        assert cells[(zone, "@metadata")]["expected"] == cells[(zone, "@metadata")]["actual"] == []
     assert cells[("proxy", "@private")]["actual"] == []
     assert cells[("load_balancers", "ingress")]["actual"] == ["80/TCP", "8080/TCP"]
     assert cells[("@internet", "ingress")]["actual"] == []

@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+"""The report shows what the internet peer excludes, with the reason for each range."""
+
+from __future__ import annotations
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils.report import (
+    internet_exclusions, render_html, render_markdown)
+from ansible_collections.netzone.segmentation.plugins.module_utils.verify import verify_matrix
+
+INVENTORY = {"groups": {"loadbalancers": ["lb1"], "microk8s": ["n1"]},
+             "addresses": {"lb1": "5.6.7.8", "n1": "10.0.0.21"}}
+
+
+def test_exclusions_table_names_every_range_and_why():
+    raw = default_matrix()
+    raw["peers"]["internet"]["except"] = ["44.0.0.0/8"]
+    matrix = normalize_matrix(raw, INVENTORY)
+    (name, rows), = internet_exclusions(matrix)
+    assert name == "internet"
+    by_cut = {row[2]: row for row in rows}
+    assert by_cut["44.0.0.0/8"] == ("0.0.0.0/0", "44.0.0.0/8", "44.0.0.0/8", "the matrix (except)")
+    assert by_cut["5.6.7.8/32"][3] == "inventory host lb1"
+    assert by_cut["169.254.0.0/16"][3].startswith("IANA special-purpose: link local, cloud metadata")
+    # the node's private address collapses into 10/8: the row keeps both the effective range and the cause
+    assert ("0.0.0.0/0", "10.0.0.0/8", "10.0.0.21/32", "inventory host n1") in rows
+    assert by_cut["240.0.0.0/4"][1] == "224.0.0.0/3"
+    proof = verify_matrix(matrix)
+    markdown = render_markdown(matrix, proof)
+    assert "## What the internet peer internet excludes" in markdown
+    assert "| 0.0.0.0/0 | 5.6.7.8/32 | 5.6.7.8/32 | inventory host lb1 |" in markdown
+    page = render_html(matrix, proof)
+    assert 'id="exclusions-internet"' in page and "<td>inventory host lb1</td>" in page
