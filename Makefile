@@ -76,7 +76,7 @@ unit: venv
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
 
 conformance: venv
-	$(PY) tests/conformance/run_netpol.py $(SHARED)/conformance/netpol
+	$(PY) tests/conformance/run_netpol.py $(SHARED)/conformance/netpol tests/conformance/netpol
 	$(PY) tests/conformance/run_crs.py --min-pass-rate 97.5 $(SHARED)/conformance/crs
 
 molecule: venv
