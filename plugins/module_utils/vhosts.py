@@ -280,3 +280,90 @@ def normalize_vhosts(raw, zones, path="vhosts"):
 def vhost_id(index):
     """The stable identifier of the vhost at ``index`` in rendered configurations (``vh0``...)."""
     return "vh%d" % index
+
+
+def _route(vhost, index):
+    """One vhost as the HAProxy configuration names and matches it."""
+    ident = vhost_id(index)
+    paths = [entry["path"] for entry in vhost["paths"]]
+    # A vhost served at '/' only matches on its host names; otherwise on a host name and one of its paths.
+    path_acls = [] if paths == ["/"] else [{"exact": path, "prefix": path.rstrip("/") + "/"} for path in paths]
+    return {
+        "id": ident,
+        "name": vhost["name"],
+        "hosts": " ".join([vhost["name"]] + vhost["aliases"]),
+        "path_acls": path_acls,
+        "match": "%s_host %s_path" % (ident, ident) if path_acls else "%s_host" % ident,
+        "backend": "be_%s_sticky" % ident if vhost["sticky"] else "be_nodes",
+        "sticky": vhost["sticky"],
+        "sticky_cookie": vhost["sticky_cookie"],
+        "redirect_http": vhost["redirect_http"],
+        "hsts": vhost["hsts"],
+        "hsts_max_age": vhost["hsts_max_age"],
+        "rate_limit": vhost["rate_limit"],
+        "rate_table": "st_%s_rate" % ident,
+        "bypass_paths": " ".join(vhost["waf"]["bypass_paths"]),
+    }
+
+
+def _rewrites(vhosts):
+    """The path rewrites of every vhost, in vhost and path order (applied on the way to the nodes)."""
+    result = []
+    for vhost in vhosts:
+        hosts = " ".join([vhost["name"]] + vhost["aliases"])
+        for entry in vhost["paths"]:
+            if entry["rewrite"] is None:
+                continue
+            base = entry["path"].rstrip("/")
+            result.append({
+                "hosts": hosts,
+                "pattern": "^%s(/|$)(.*)" % re.escape(base),
+                "replacement": entry["rewrite"].rstrip("/") + "/\\2",
+                "exact": base or "/",
+                "prefix": base + "/",
+            })
+    return result
+
+
+def haproxy_routing(vhosts, listeners, default_vhost=""):
+    """What the HAProxy configuration routes, computed from normalised vhosts, so its template only prints.
+
+    :param vhosts: the list returned by :func:`normalize_vhosts`.
+    :param listeners: per exposure (``public``, ``internal``) a mapping with ``address``, ``https_port`` and
+        ``http_port`` (a false ``http_port`` means no plain-HTTP frontend).
+    :param default_vhost: the name of the vhost that takes requests no host/path matched on its exposure.
+    :returns: ``{"exposures": [...], "sticky": [...], "rate_limited": [...], "rewrites": [...]}``.
+        Each exposure that has vhosts has ``name``, ``frontends`` (``name``, ``bind``, ``tls``, ``scheme``:
+        HTTPS first, then plain HTTP), ``vhosts`` (the routes of its vhosts), ``default`` (the id of the
+        default vhost, or ``None``) and ``bypass`` (whether any of its vhosts lets static paths skip the WAF).
+        A route has the vhost's ``id`` (:func:`vhost_id` of its position), ``hosts``, ``path_acls``
+        (``exact``, ``prefix``), ``match`` (the ACLs that select it), ``backend`` and its settings.
+    """
+    routes = [_route(vhost, index) for index, vhost in enumerate(vhosts)]
+    exposures = []
+    for exposure in EXPOSURES:
+        mine = [route for route, vhost in zip(routes, vhosts) if vhost["exposure"] == exposure]
+        if not mine:
+            continue
+        listener = listeners.get(exposure)
+        if not isinstance(listener, dict):
+            raise MatrixError("listeners." + exposure, "is required (address, https_port, http_port) for its vhosts")
+        frontends = [{"name": "fe_%s_https" % exposure, "tls": True, "scheme": "https",
+                      "bind": "%s:%s" % (listener["address"], listener["https_port"])}]
+        if listener.get("http_port"):
+            frontends.append({"name": "fe_%s_http" % exposure, "tls": False, "scheme": "http",
+                              "bind": "%s:%s" % (listener["address"], listener["http_port"])})
+        default = [route["id"] for route in mine if route["name"] == default_vhost]
+        exposures.append({
+            "name": exposure,
+            "frontends": frontends,
+            "vhosts": mine,
+            "default": default[0] if default else None,
+            "bypass": any(route["bypass_paths"] for route in mine),
+        })
+    return {
+        "exposures": exposures,
+        "sticky": [route for route in routes if route["sticky"]],
+        "rate_limited": [route for route in routes if route["rate_limit"] > 0],
+        "rewrites": _rewrites(vhosts),
+    }
