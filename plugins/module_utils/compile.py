@@ -16,20 +16,18 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (
+from ansible_collections.netzone.segmentation.plugins.module_utils.constants import (
+    ADMISSION_POLICY_NAME,
+    DEFAULT_DENY_NAME,
+    DNS_POLICY_NAME,
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
     NAMESPACE_NAME_LABEL,
+    POLICY_ROLE_ALLOW,
+    POLICY_ROLE_DEFAULT_DENY,
+    POLICY_ROLE_LABEL,
     ZONE_LABEL,
 )
-
-POLICY_ROLE_LABEL = "netzone.io/policy-role"
-DEFAULT_DENY_NAME = "netzone-default-deny"
-DNS_POLICY_NAME = "netzone-allow-dns"
-ADMISSION_POLICY_NAME = "netzone-deny-node-ports"
-
-#: Kinds in apply order (namespaces first, default-deny after the allow policies; see the zones role).
-KIND_ORDER = ("Namespace", "NetworkPolicy", "Ingress", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
 
 
 def _meta(name, namespace=None, labels=None):
@@ -104,19 +102,19 @@ def compile_zone(matrix, zone, flows=None):
                 "podSelector": {"matchLabels": dict(sorted(dns["pod_labels"].items()))}}
     dns_ports = [{"protocol": p["protocol"], "port": p["port"]} if not p["end_port"] else
                  {"protocol": p["protocol"], "port": p["port"], "endPort": p["end_port"]} for p in dns["ports"]]
-    out.append(_policy(DNS_POLICY_NAME, namespace, zone, "allow", ["Egress"],
+    out.append(_policy(DNS_POLICY_NAME, namespace, zone, POLICY_ROLE_ALLOW, ["Egress"],
                        egress=[{"to": [dns_peer], "ports": dns_ports}]))
     for flow in matrix["flows"] if flows is None else flows:
         if zone not in (flow["from"], flow["to"]):
             continue
         ports = _k8s_ports(matrix, flow["services"])
         if flow["from"] == zone:
-            out.append(_policy(policy_name("egress", flow["to"]), namespace, zone, "allow", ["Egress"],
+            out.append(_policy(policy_name("egress", flow["to"]), namespace, zone, POLICY_ROLE_ALLOW, ["Egress"],
                                egress=[{"to": _peer_selectors(matrix, flow["to"], zone), "ports": ports}]))
         if flow["to"] == zone:
-            out.append(_policy(policy_name("ingress", flow["from"]), namespace, zone, "allow", ["Ingress"],
+            out.append(_policy(policy_name("ingress", flow["from"]), namespace, zone, POLICY_ROLE_ALLOW, ["Ingress"],
                                ingress=[{"from": _peer_selectors(matrix, flow["from"], zone), "ports": ports}]))
-    out.append(_policy(DEFAULT_DENY_NAME, namespace, zone, "default-deny", ["Ingress", "Egress"]))
+    out.append(_policy(DEFAULT_DENY_NAME, namespace, zone, POLICY_ROLE_DEFAULT_DENY, ["Ingress", "Egress"]))
     return out
 
 

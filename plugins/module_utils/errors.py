@@ -1,7 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Errors of the netzone core: one exception type whose message names the path of what is wrong."""
+"""Every error the collection raises on purpose, in one place (plain Python, no Ansible).
+
+Each is a :class:`NetzoneError`, so that a module or filter turns any of them into one clear failure and
+never a traceback. They come in three families:
+
+* input: :class:`InputError` and its kinds (:class:`MatrixError` for the traffic matrix and its vhosts,
+  :class:`ObjectError` for Kubernetes objects given to the proof, :class:`ReportError`,
+  :class:`Microk8sError`) -- the message names the path of what is wrong (``flows[3].to: ...``);
+* API: :class:`ApiError`, an answer of the Kubernetes API that is not 2xx (status 0: no answer), and
+  :class:`SyncError`, a synchronisation stopped by one;
+* connection: :class:`K8sConnectionError`, connection options that cannot be used (bad kubeconfig...).
+"""
 
 from __future__ import annotations
 
@@ -20,13 +31,64 @@ def key_path(path, key):
 
 
 class NetzoneError(Exception):
-    """Base class of every error the core raises on purpose (never a traceback for users)."""
+    """Base class of every error the collection raises on purpose (never a traceback for users)."""
 
 
-class MatrixError(NetzoneError):
-    """An invalid ``netzone_matrix``: ``path`` names where (``flows[3].to``), ``message`` what."""
+# --- input ---------------------------------------------------------------------------------------------------
+class InputError(NetzoneError):
+    """Bad input: ``path`` names where (``flows[3].to``; may be empty), ``message`` what is wrong."""
 
     def __init__(self, path, message):
         self.path = path
         self.message = message
         super().__init__("%s: %s" % (path, message) if path else message)
+
+
+class MatrixError(InputError):
+    """An invalid ``netzone_matrix`` (or list of vhosts)."""
+
+
+class ObjectError(InputError):
+    """A Kubernetes object (NetworkPolicy, Pod, Namespace) or endpoint that the proof cannot use."""
+
+
+class ReportError(NetzoneError):
+    """Bad input to the report sections (a message that names what is wrong)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+class Microk8sError(NetzoneError):
+    """Something the user must change on a MicroK8s node; the message says what."""
+
+
+# --- API -----------------------------------------------------------------------------------------------------
+class ApiError(NetzoneError):
+    """A non-2xx answer of the Kubernetes API: ``status`` (int, 0 when unreachable), ``reason``, ``message``."""
+
+    def __init__(self, status, reason="", message="", body=None):
+        super().__init__("%s %s: %s" % (status, reason, message))
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.body = body
+
+
+class SyncError(NetzoneError):
+    """A synchronisation stopped: ``done`` lists the actions applied before it did, ``status`` the API's."""
+
+    def __init__(self, message, done=None, status=None):
+        super().__init__(message)
+        self.message = message
+        self.done = done or []
+        self.status = status
+
+
+# --- connection ----------------------------------------------------------------------------------------------
+class K8sConnectionError(NetzoneError):
+    """The connection options are unusable (bad kubeconfig, unknown context...)."""

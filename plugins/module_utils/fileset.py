@@ -13,6 +13,8 @@ import os
 import shutil
 import tempfile
 
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import InputError
+
 INDEX = ".netzone-files"
 
 
@@ -43,7 +45,7 @@ def plan(dest, files):
 def _safe(name):
     parts = name.split("/")
     if not name or name.startswith("/") or any(p in ("", ".", "..") for p in parts) or name == INDEX:
-        raise ValueError("invalid file name %r" % name)
+        raise InputError("files", "invalid file name %r" % name)
     return name
 
 

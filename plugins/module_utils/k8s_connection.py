@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import traceback
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import ApiFailure
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ApiError, K8sConnectionError
 
 try:
     from kubernetes import client as k8s_client
@@ -36,10 +36,6 @@ K8S_CONNECTION_ARGS = dict(
     client_key=dict(type="path", aliases=["key_file"]),
     request_timeout=dict(type="float", default=30.0),
 )
-
-
-class K8sConnectionError(Exception):
-    """The connection options are unusable (bad kubeconfig, unknown context...)."""
 
 
 def api_client(params):
@@ -96,9 +92,9 @@ class KubeTransport:
                 reason, message = status.get("reason") or reason, status.get("message") or ""
             except ValueError:
                 message = text[:200]
-            raise ApiFailure(exc.status or 0, reason, message, text) from exc
+            raise ApiError(exc.status or 0, reason, message, text) from exc
         except Exception as exc:  # urllib3 connection errors, timeouts
-            raise ApiFailure(0, "Unreachable", "the Kubernetes API at %s cannot be reached: %s"
+            raise ApiError(0, "Unreachable", "the Kubernetes API at %s cannot be reached: %s"
                              % (self.client.configuration.host, exc)) from exc
         return json.loads(data) if data else {}
 

@@ -5,9 +5,9 @@
 
 Plain Python, no Ansible and no Kubernetes client: the API is reached through a ``transport`` object with
 one method, ``request(method, path, query=None, body=None, content_type=None) -> dict``, which raises
-:class:`ApiFailure` for an answer that is not 2xx (``k8s_connection.KubeTransport`` is the real one).
+:class:`ApiError` for an answer that is not 2xx (``k8s_connection.KubeTransport`` is the real one).
 
-Rules (DESIGN.md section 4):
+Rules:
 
 * the objects this collection owns carry ``app.kubernetes.io/managed-by: netzone.segmentation``; live
   objects are read with ONE label-selected LIST per kind, never one GET per object;
@@ -29,14 +29,17 @@ import copy
 import hashlib
 import json
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils.constants import (
+    ADOPTED_ANNOTATION,
+    HASH_ANNOTATION,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    MANAGED_SELECTOR,
+    POLICY_ROLE_DEFAULT_DENY,
+    POLICY_ROLE_LABEL,
+)
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ApiError, ObjectError, SyncError
 
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY_VALUE = "netzone.segmentation"
-MANAGED_SELECTOR = "%s=%s" % (MANAGED_BY_LABEL, MANAGED_BY_VALUE)
-POLICY_ROLE_LABEL = "netzone.io/policy-role"
-HASH_ANNOTATION = "netzone.io/applied-hash"
-ADOPTED_ANNOTATION = "netzone.io/adopted"
 SERVER_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink",
                "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "finalizers")
 
@@ -76,25 +79,8 @@ DEFAULT_DENY_APPLY_RANK = 20
 DEFAULT_DENY_PRUNE_RANK = 70
 
 
-class SyncError(NetzoneError):
-    """The run stopped: ``done`` lists the actions applied before it did."""
-
-    def __init__(self, message, done=None, status=None):
-        super().__init__(message)
-        self.message = message
-        self.done = done or []
-        self.status = status
-
-
-class ApiFailure(Exception):
-    """A non-2xx answer of the API: ``status`` (int, 0 when unreachable), ``reason``, ``message``."""
-
-    def __init__(self, status, reason="", message="", body=None):
-        super().__init__("%s %s: %s" % (status, reason, message))
-        self.status = status
-        self.reason = reason
-        self.message = message
-        self.body = body
+#: The former name of :class:`errors.ApiError`, still importable from here.
+ApiFailure = ApiError
 
 
 # --- objects -----------------------------------------------------------------------------------
@@ -102,7 +88,7 @@ def kind_of(obj):
     kind = obj.get("kind")
     info = KIND_BY_NAME.get(kind)
     if info is None or obj.get("apiVersion") != info.api_version:
-        raise NetzoneError("%s/%s: kind not managed here (supported: %s)" % (
+        raise ObjectError("", "%s/%s: kind not managed here (supported: %s)" % (
             obj.get("apiVersion"), kind, ", ".join("%s %s" % (k.api_version, k.kind) for k in KINDS)))
     return info
 
@@ -123,7 +109,7 @@ def is_owned(obj):
 
 
 def is_default_deny(obj):
-    return ((obj.get("metadata") or {}).get("labels") or {}).get(POLICY_ROLE_LABEL) == "default-deny"
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(POLICY_ROLE_LABEL) == POLICY_ROLE_DEFAULT_DENY
 
 
 def apply_rank(obj):
@@ -156,16 +142,16 @@ def prepare_desired(manifests):
     desired = {}
     for index, obj in enumerate(manifests or []):
         if not isinstance(obj, dict):
-            raise NetzoneError("manifests[%d]: must be a Kubernetes object (a mapping)" % index)
+            raise ObjectError("manifests[%d]" % index, "must be a Kubernetes object (a mapping)")
         try:
             info = kind_of(obj)
-        except NetzoneError as exc:
-            raise NetzoneError("manifests[%d]: %s" % (index, exc)) from exc
+        except ObjectError as exc:
+            raise ObjectError("manifests[%d]" % index, exc.message) from exc
         meta = obj.get("metadata") or {}
         if not meta.get("name"):
-            raise NetzoneError("manifests[%d]: metadata.name is required" % index)
+            raise ObjectError("manifests[%d].metadata.name" % index, "is required")
         if info.namespaced and not meta.get("namespace"):
-            raise NetzoneError("manifests[%d]: %s %s needs metadata.namespace" % (index, info.kind, meta["name"]))
+            raise ObjectError("manifests[%d]" % index, "%s %s needs metadata.namespace" % (info.kind, meta["name"]))
         body = copy.deepcopy(obj)
         body["metadata"] = {k: v for k, v in body["metadata"].items() if k not in SERVER_META}
         if not info.namespaced:
@@ -176,7 +162,7 @@ def prepare_desired(manifests):
         annotations[HASH_ANNOTATION] = fingerprint(body)
         key = key_of(body)
         if key in desired:
-            raise NetzoneError("manifests[%d]: %s appears twice" % (index, describe(key)))
+            raise ObjectError("manifests[%d]" % index, "%s appears twice" % describe(key))
         desired[key] = body
     return desired
 
@@ -345,7 +331,7 @@ class Syncer:
             try:
                 self._put(action, live, adopt=adopt)
                 return True
-            except ApiFailure as exc:
+            except ApiError as exc:
                 if exc.status != 409 or attempt == self.conflict_retries:
                     raise
             live = self._get(action.key)
@@ -363,7 +349,7 @@ class Syncer:
         try:
             self.transport.request("POST", info.path(action.key[1]), query=self._query(), body=action.desired)
             return "create"
-        except ApiFailure as exc:
+        except ApiError as exc:
             if exc.status != 409:
                 raise
         live = self._get(action.key)
@@ -379,7 +365,7 @@ class Syncer:
         info = KIND_BY_NAME[action.key[0]]
         try:
             self.transport.request("DELETE", info.path(action.key[1], action.key[2]), query=self._query())
-        except ApiFailure as exc:
+        except ApiError as exc:
             if exc.status != 404:
                 raise
             return False
@@ -397,7 +383,7 @@ class Syncer:
                     outcome = "update" if self._update(action, action.live) else "none"
                 else:
                     outcome = "delete" if self._delete(action) else "none"
-            except ApiFailure as exc:
+            except ApiError as exc:
                 raise SyncError("%s of %s failed: %s; %d change(s) were applied before it; the next run "
                                 "continues from there" % (action.op, describe(action.key), exc, len(done)),
                                 done=done, status=exc.status) from exc
@@ -414,10 +400,10 @@ class Syncer:
         kinds = list(kinds or [k.kind for k in KINDS])
         for key in desired:
             if key[0] not in kinds:
-                raise NetzoneError("%s: kind %s is not in kinds (%s)" % (describe(key), key[0], ", ".join(kinds)))
+                raise ObjectError(describe(key), "kind %s is not in kinds (%s)" % (key[0], ", ".join(kinds)))
         try:
             live = self.read_live(kinds)
-        except ApiFailure as exc:
+        except ApiError as exc:
             raise SyncError("reading the live objects failed: %s" % exc, status=exc.status) from exc
         actions, unchanged = plan(desired, live, kinds=kinds, prune=prune, prune_namespaces=prune_namespaces)
         by_action = {a.key: a for a in actions}

@@ -48,28 +48,27 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.errors import
 from ansible_collections.netzone.segmentation.plugins.module_utils.netranges import (
     PRIVATE_RANGES, SPECIAL_PURPOSE_V4, SPECIAL_PURPOSE_V6)
 
-try:
-    from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import normalize_vhosts
-except ImportError:  # pragma: no cover - only while the vhosts module is being written
-    normalize_vhosts = None
-
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY_VALUE = "netzone.segmentation"
-ZONE_LABEL = "netzone.io/zone"
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-
-PROTOCOLS = ("TCP", "UDP", "SCTP")
+from ansible_collections.netzone.segmentation.plugins.module_utils.constants import (
+    MANAGED_BY_LABEL,
+    NAMESPACE_NAME_LABEL,
+    ZONE_LABEL,
+)
+from ansible_collections.netzone.segmentation.plugins.module_utils.validators import (
+    is_dns_label,
+    is_label_key,
+    is_label_value,
+    protocol,
+)
+from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import normalize_vhosts
 RESERVED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
 TOP_LEVEL_KEYS = ("cluster", "services", "peers", "zones", "flows", "vhosts", "guards")
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# A service or peer name: like a DNS label, '_' allowed too.
 _NAME = re.compile(r"^[a-z0-9]([-_a-z0-9]*[a-z0-9])?$")
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-                        r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+_GROUP = re.compile(r"^[A-Za-z0-9_][-A-Za-z0-9_.]*$")
 _PORT_SPEC = re.compile(r"^\s*(\d+)(?:\s*-\s*(\d+))?\s*(?:/\s*([A-Za-z]+))?\s*$")
 
-#: The article's model (DESIGN.md section 2).  ``from_group`` peers are resolved from the inventory.
+#: The article's model (the collection README, "The matrix").  ``from_group`` peers are resolved from the inventory.
 DEFAULT_MATRIX = {
     "cluster": {"pod_cidr": "10.1.0.0/16", "service_cidr": "10.152.183.0/24", "api_server_port": 16443},
     "services": {
@@ -149,9 +148,17 @@ def _list(value, path):
     return _expect(value, list, path)
 
 
-def _name(value, path, pattern=_NAME, what="a name"):
+def _is_name(value):
+    return len(value) <= 63 and bool(_NAME.fullmatch(value))
+
+
+def _is_group(value):
+    return len(value) <= 63 and bool(_GROUP.fullmatch(value))
+
+
+def _name(value, path, valid=_is_name, what="a name"):
     _expect(value, str, path)
-    if len(value) > 63 or not pattern.fullmatch(value):
+    if not valid(value):
         _fail(path, "%r is not %s (lowercase letters, digits and '-', at most 63 characters)" % (value, what))
     return value
 
@@ -176,9 +183,9 @@ def _labels(value, path):
     labels = _mapping(value, path)
     out = {}
     for key, val in labels.items():
-        if len(key) > 316 or not _LABEL_KEY.fullmatch(key):
+        if not is_label_key(key):
             _fail(_key(path, key), "invalid label key")
-        if not isinstance(val, str) or len(val) > 63 or not _LABEL_VALUE.fullmatch(val):
+        if not is_label_value(val):
             _fail(_key(path, key), "invalid label value %r (at most 63 letters, digits, '-', '_', '.')" % (val,))
         out[key] = val
     return out
@@ -206,7 +213,7 @@ def parse_port(value, path):
         proto = _expect(value.get("protocol", "TCP"), str, path + ".protocol").upper()
     else:
         _fail(path, "must be a port like 80, '53/udp' or '8000-8080/tcp', got %s" % _type_name(value))
-    if proto not in PROTOCOLS:
+    if protocol(proto) is None:
         _fail(path, "unknown protocol %r (expected tcp, udp or sctp)" % proto.lower())
     if not 1 <= port <= 65535:
         _fail(path, "port %d out of range 1-65535" % port)
@@ -229,7 +236,7 @@ def _cluster(raw, path="cluster"):
     if not 1 <= api_port <= 65535:
         _fail(path + ".api_server_port", "port %d out of range 1-65535" % api_port)
     dns = _mapping(raw.get("dns"), path + ".dns", ("namespace", "pod_labels", "ports"))
-    dns_ns = _name(dns.get("namespace", "kube-system"), path + ".dns.namespace", _DNS_LABEL, "a namespace name")
+    dns_ns = _name(dns.get("namespace", "kube-system"), path + ".dns.namespace", is_dns_label, "a namespace name")
     dns_labels = _labels(dns.get("pod_labels", {"k8s-app": "kube-dns"}), path + ".dns.pod_labels")
     if not dns_labels:
         _fail(path + ".dns.pod_labels", "must select the DNS pods (e.g. {k8s-app: kube-dns})")
@@ -237,7 +244,7 @@ def _cluster(raw, path="cluster"):
                  for i, p in enumerate(_list(dns.get("ports", ["53/udp", "53/tcp"]), path + ".dns.ports"))]
     if not dns_ports:
         _fail(path + ".dns.ports", "must list at least one port")
-    ingress_class = _name(raw.get("ingress_class", "public"), path + ".ingress_class", _DNS_LABEL, "a class name")
+    ingress_class = _name(raw.get("ingress_class", "public"), path + ".ingress_class", is_dns_label, "a class name")
     return {"pod_cidr": str(pod), "service_cidr": str(svc), "api_server_port": api_port,
             "ingress_class": ingress_class,
             "dns": {"namespace": dns_ns, "pod_labels": dns_labels, "ports": _sort_ports(dns_ports)}}
@@ -317,7 +324,7 @@ def _peers(raw, cluster, services, inventory, path="peers"):
             blocks.append((net, excepts, epath))
         group = spec.get("from_group")
         if group is not None:
-            _name(group, ppath + ".from_group", re.compile(r"^[A-Za-z0-9_][-A-Za-z0-9_.]*$"), "a group name")
+            _name(group, ppath + ".from_group", _is_group, "a group name")
             for net in _resolve_group(group, inventory, ppath + ".from_group"):
                 blocks.append((net, [], ppath + ".from_group"))
         if not blocks:
@@ -427,11 +434,11 @@ def _zones(raw, services, peers, path="zones"):
     out, namespaces, extra_flows = {}, {}, []
     for name in sorted(raw):
         zpath = _key(path, name)
-        _name(name, zpath, _DNS_LABEL, "a zone name")
+        _name(name, zpath, is_dns_label, "a zone name")
         if name in peers or name.replace("-", "_") in peers:
             _fail(zpath, "%r is both a zone and a peer (names must differ, '-' and '_' alike)" % name)
         spec = _mapping(raw[name], zpath, ("namespace", "labels", "intra_zone", "needs", "description"))
-        namespace = _name(spec.get("namespace", name), zpath + ".namespace", _DNS_LABEL, "a namespace name")
+        namespace = _name(spec.get("namespace", name), zpath + ".namespace", is_dns_label, "a namespace name")
         if namespace in RESERVED_NAMESPACES:
             _fail(zpath + ".namespace", "%r is reserved: the collection never writes policies there" % namespace)
         if namespace in namespaces:
@@ -503,7 +510,7 @@ def _guards(raw, zones, peers, flows, origins, path="guards"):
     mode = _expect(raw.get("nodeports", "deny"), str, path + ".nodeports")
     if mode not in ("deny", "warn"):
         _fail(path + ".nodeports", "must be 'deny' or 'warn' (staged rollout), got %r" % mode)
-    exempt = [_name(n, "%s.nodeport_exempt_namespaces[%d]" % (path, i), _DNS_LABEL, "a namespace name")
+    exempt = [_name(n, "%s.nodeport_exempt_namespaces[%d]" % (path, i), is_dns_label, "a namespace name")
               for i, n in enumerate(_list(raw.get("nodeport_exempt_namespaces"), path + ".nodeport_exempt_namespaces"))]
     egress_zones = _list(raw.get("internet_egress_zones", ["proxy"] if "proxy" in zones else []),
                          path + ".internet_egress_zones")
@@ -568,10 +575,7 @@ def normalize_matrix(raw=None, inventory=None):
     peers = _peers(raw.get("peers"), cluster, services, inventory)
     zones, extra = _zones(raw.get("zones"), services, peers)
     flows, origins = _flows(raw.get("flows"), zones, peers, services, extra)
-    if normalize_vhosts is None:  # pragma: no cover
-        vhosts = copy.deepcopy(_list(raw.get("vhosts"), "vhosts"))
-    else:
-        vhosts = normalize_vhosts(raw.get("vhosts"), set(zones))
+    vhosts = normalize_vhosts(raw.get("vhosts"), set(zones))
     guards = _guards(raw.get("guards"), zones, peers, flows, origins)
     return {"cluster": cluster, "services": services, "peers": peers, "zones": zones, "flows": flows,
             "vhosts": vhosts, "guards": guards}

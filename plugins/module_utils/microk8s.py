@@ -15,7 +15,7 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import Microk8sError
 
 try:
     import yaml
@@ -31,10 +31,6 @@ WORKER_LABEL = "node.kubernetes.io/microk8s-worker"
 ROLES = ("control-plane", "worker")
 AUTODETECTION_PREFIXES = ("interface=", "skip-interface=", "can-reach=", "cidr=")
 AUTODETECTION_WORDS = ("first-found", "kubernetes-internal-ip")
-
-
-class Microk8sError(NetzoneError):
-    """Something the user must change; the message says what."""
 
 
 # --------------------------------------------------------------------------------------------

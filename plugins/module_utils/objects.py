@@ -5,17 +5,17 @@
 
 from __future__ import annotations
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import NAMESPACE_NAME_LABEL
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ObjectError
+from ansible_collections.netzone.segmentation.plugins.module_utils.constants import NAMESPACE_NAME_LABEL
 
 
 def pod_record(obj, path="pod"):
     """``{namespace, name, labels, ip, ports}`` of a Pod object (``ip`` None until it has one)."""
     if not isinstance(obj, dict):
-        raise MatrixError(path, "must be a Pod object (a mapping)")
+        raise ObjectError(path, "must be a Pod object (a mapping)")
     meta = obj.get("metadata") or {}
     if not meta.get("name") or not meta.get("namespace"):
-        raise MatrixError(path + ".metadata", "needs name and namespace")
+        raise ObjectError(path + ".metadata", "needs name and namespace")
     ports = []
     for container in ((obj.get("spec") or {}).get("containers") or []):
         for port in container.get("ports") or []:
@@ -30,17 +30,17 @@ def cluster_state(objects, path="objects"):
     """Split a list of Namespace, Pod and NetworkPolicy objects into ``(namespaces, pods, policies)``;
     other kinds are ignored.  Namespaces get their ``kubernetes.io/metadata.name`` label as the API sets it."""
     if not isinstance(objects, list):
-        raise MatrixError(path, "must be a list of Kubernetes objects")
+        raise ObjectError(path, "must be a list of Kubernetes objects")
     namespaces, pods, policies = {}, [], []
     for i, obj in enumerate(objects):
         ipath = "%s[%d]" % (path, i)
         if not isinstance(obj, dict):
-            raise MatrixError(ipath, "must be a Kubernetes object (a mapping)")
+            raise ObjectError(ipath, "must be a Kubernetes object (a mapping)")
         kind = obj.get("kind")
         if kind == "Namespace":
             meta = obj.get("metadata") or {}
             if not meta.get("name"):
-                raise MatrixError(ipath + ".metadata.name", "is required")
+                raise ObjectError(ipath + ".metadata.name", "is required")
             labels = dict(meta.get("labels") or {})
             labels[NAMESPACE_NAME_LABEL] = meta["name"]
             namespaces[meta["name"]] = labels

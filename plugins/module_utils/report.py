@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import ipaddress
 
+from ansible_collections.netzone.segmentation.plugins.module_utils.constants import ZONE_LABEL
 from ansible_collections.netzone.segmentation.plugins.module_utils.verify import DNS_ENDPOINT, cell_table
 
 _STATUS_COLOUR = {"ok": "#d9f2d9", "missing": "#f8c9c4", "extra": "#f8c9c4", "no-pods": "#eeeeee"}
@@ -230,7 +231,7 @@ def build_files(matrix, manifests, proof, dump, svg=None, group_by="zone", secti
         if group_by == "kind":
             key = obj["kind"].lower()
         else:
-            key = obj["metadata"].get("labels", {}).get("netzone.io/zone", "cluster")
+            key = obj["metadata"].get("labels", {}).get(ZONE_LABEL, "cluster")
         groups.setdefault(key, []).append(obj)
     for key, objects in groups.items():
         files["manifests/%s.yaml" % key] = _yaml_docs(objects, dump)

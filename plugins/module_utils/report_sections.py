@@ -13,20 +13,9 @@ from __future__ import annotations
 import html
 import ipaddress
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ReportError
 
 WILDCARDS = ("", "*", "0.0.0.0", "::", "[::]")
-
-
-class ReportError(NetzoneError):
-    """Bad input to the report sections (a message that names what is wrong)."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self):
-        return self.message
 
 
 def _record_type(address):

@@ -25,8 +25,9 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
 from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import NAMESPACE_NAME_LABEL
+from ansible_collections.netzone.segmentation.plugins.module_utils.constants import NAMESPACE_NAME_LABEL
 
 DNS_ENDPOINT = "kube-dns"
 INTERNET_ENDPOINT = "@internet"
@@ -165,7 +166,7 @@ def representative_cluster(matrix, manifests):
         try:
             ip = str(next(hosts))
         except StopIteration:
-            raise ValueError("cluster.pod_cidr %s is too small for the representative cluster" % pod_net)
+            raise MatrixError("cluster.pod_cidr", "%s is too small for the representative cluster" % pod_net)
         pods.append({"namespace": namespace, "name": name, "labels": labels, "ip": ip, "ports": []})
         return "%s/%s" % (namespace, name)
 

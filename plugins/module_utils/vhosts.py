@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError, key_path
+from ansible_collections.netzone.segmentation.plugins.module_utils.validators import is_dns1035_label, is_dns_label
 
 DEFAULT_ZONE = "frontend"
 DEFAULT_PORT = 80
@@ -29,12 +30,9 @@ PATH_KEYS = frozenset(("path", "rewrite", "service", "port"))
 TLS_KEYS = frozenset(("cert", "key", "chain"))
 WAF_KEYS = frozenset(("exclusions", "bypass_paths"))
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-# A Kubernetes Service name (RFC 1035 label).
-_SERVICE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_COOKIE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # An URL path prefix: starts with '/', no whitespace, no characters that would
 # need quoting in an HAProxy or nginx configuration.
-_COOKIE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
 
 
@@ -94,7 +92,7 @@ def hostname(value, path):
     if labels[0] == "*" and len(labels) > 2:
         labels = labels[1:]
     for label in labels:
-        if not _LABEL.match(label):
+        if not is_dns_label(label):
             raise MatrixError(path, "%r is not a valid DNS host name" % value)
     if labels[-1].isdigit():
         raise MatrixError(path, "%r is not a valid DNS host name (numeric top-level label)" % value)
@@ -110,7 +108,7 @@ def _url_path(value, path):
 
 def _service(value, path):
     text = _string(value, path)
-    if not _SERVICE.match(text):
+    if not is_dns1035_label(text):
         raise MatrixError(path, "%r is not a valid Kubernetes Service name" % value)
     return text
 

@@ -107,8 +107,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.report import build_files, render_dot
 from ansible_collections.netzone.segmentation.plugins.module_utils import fileset
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils.report import build_files, render_dot
 
 try:
     import yaml
@@ -155,13 +156,13 @@ def main():
                         sections_md=[(s.get("title", ""), s.get("markdown", "")) for s in sections if s.get("markdown")],
                         sections_html=[(s.get("title", ""), s.get("html", "")) for s in sections if s.get("html")])
     dest = params["dest"]
-    planned = fileset.plan(dest, files)
-    changed = bool(planned["create"] or planned["update"] or planned["remove"])
-    if changed and not module.check_mode:
-        try:
+    try:
+        planned = fileset.plan(dest, files)
+        changed = bool(planned["create"] or planned["update"] or planned["remove"])
+        if changed and not module.check_mode:
             planned = fileset.write(dest, files)
-        except (IOError, OSError, ValueError) as exc:
-            module.fail_json(msg="cannot write %s: %s" % (dest, exc))
+    except (IOError, OSError, NetzoneError) as exc:
+        module.fail_json(msg="cannot write %s: %s" % (dest, exc))
     result = dict(changed=changed, files=planned, report=os.path.join(dest, "report.html"),
                   diagram="svg" if svg else "dot-source")
     if module._diff:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netzone.segmentation.plugins.module_utils import fileset
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import InputError
 
 
 def test_plan_write_and_prune(tmp_path):
@@ -28,6 +29,6 @@ def test_plan_write_and_prune(tmp_path):
 @pytest.mark.parametrize("name", ["../escape", "/abs", "a/../b", "", ".netzone-files"])
 def test_unsafe_names_write_nothing(tmp_path, name):
     dest = tmp_path / "out"
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match=r"^files: invalid file name"):
         fileset.write(str(dest), {"ok.yaml": "x", name: "y"})
     assert not dest.exists()

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""errors: every deliberate error is a NetzoneError, in three families; validators: names, labels, protocols."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.netzone.segmentation.plugins.module_utils import errors, validators
+from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import K8sConnectionError, connect
+from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import ApiFailure, SyncError, prepare_desired
+from ansible_collections.netzone.segmentation.plugins.module_utils.microk8s import Microk8sError
+from ansible_collections.netzone.segmentation.plugins.module_utils.objects import cluster_state
+from ansible_collections.netzone.segmentation.plugins.module_utils.report_sections import ReportError
+
+
+def test_every_error_is_a_netzone_error_and_still_importable_where_it_was():
+    assert K8sConnectionError is errors.K8sConnectionError and ApiFailure is errors.ApiError
+    assert SyncError is errors.SyncError and Microk8sError is errors.Microk8sError and ReportError is errors.ReportError
+    for cls in (errors.InputError, errors.MatrixError, errors.ObjectError, errors.ApiError, errors.SyncError,
+                errors.K8sConnectionError, errors.ReportError, errors.Microk8sError):
+        assert issubclass(cls, errors.NetzoneError), cls
+    assert issubclass(errors.MatrixError, errors.InputError) and issubclass(errors.ObjectError, errors.InputError)
+    assert not issubclass(errors.ObjectError, errors.MatrixError)
+
+
+def test_input_errors_name_their_path():
+    assert str(errors.ObjectError("pods[2].metadata", "needs name and namespace")) == "pods[2].metadata: needs name and namespace"
+    assert str(errors.InputError("", "bare")) == "bare"
+
+
+def test_bad_objects_are_object_errors_not_matrix_errors():
+    with pytest.raises(errors.ObjectError, match=r"^objects\[0\]: must be a Kubernetes object"):
+        cluster_state(["not an object"])
+    with pytest.raises(errors.ObjectError, match=r"^manifests\[0\]\.metadata\.name: is required"):
+        prepare_desired([{"apiVersion": "v1", "kind": "Namespace", "metadata": {}}])
+
+
+def test_a_bad_kubeconfig_is_a_connection_error(tmp_path):
+    missing = tmp_path / "nope"
+    with pytest.raises(errors.K8sConnectionError, match="cannot load kubeconfig"):
+        connect({"kubeconfig": str(missing)})
+
+
+@pytest.mark.parametrize("value, expected", [("frontend", True), ("a", True), ("a" * 63, True), ("a" * 64, False),
+                                             ("-a", False), ("a-", False), ("A", False), ("a_b", False), (3, False)])
+def test_dns_label(value, expected):
+    assert validators.is_dns_label(value) is expected
+
+
+@pytest.mark.parametrize("value, expected", [("web", True), ("w3b-1", True), ("1web", False), ("a" * 64, False)])
+def test_dns1035_label(value, expected):
+    assert validators.is_dns1035_label(value) is expected
+
+
+@pytest.mark.parametrize("key, expected", [("app", True), ("netzone.io/zone", True), ("a.b-c/x_y.z", True),
+                                           ("Bad.Prefix/x", False), ("/x", False), ("x/", False), ("a" * 64, False),
+                                           ("p/" + "a" * 63, True), ("", False), (1, False)])
+def test_label_key(key, expected):
+    assert validators.is_label_key(key) is expected
+
+
+@pytest.mark.parametrize("value, expected", [("", True), ("v1.2_3-x", True), ("-v", False), ("a" * 64, False), (None, False)])
+def test_label_value(value, expected):
+    assert validators.is_label_value(value) is expected
+
+
+def test_port_name_and_protocol():
+    assert validators.is_port_name("http") and validators.is_port_name("h2c-1")
+    assert not validators.is_port_name("80") and not validators.is_port_name("a--b") and not validators.is_port_name("x" * 16)
+    assert validators.protocol("UDP") == "UDP" and validators.protocol("udp") is None
+    assert validators.protocol("sctp", case_insensitive=True) == "SCTP" and validators.protocol("icmp", True) is None
