@@ -29,6 +29,11 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.constants imp
     ZONE_LABEL,
 )
 
+#: CEL of the admission policy (run by the test API server with cel-python, see tests/apiserver/admission.py).
+NODE_PORT_EXPRESSION = ("!has(object.spec.type) || (object.spec.type != 'NodePort' && "
+                        "object.spec.type != 'LoadBalancer')")
+EXTERNAL_IPS_EXPRESSION = "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0"
+
 
 def _meta(name, namespace=None, labels=None):
     meta = {"name": name}
@@ -119,7 +124,8 @@ def compile_zone(matrix, zone, flows=None):
 
 
 def compile_admission(matrix):
-    """The ValidatingAdmissionPolicy and binding that refuse NodePort and LoadBalancer Services."""
+    """The ValidatingAdmissionPolicy and binding that refuse NodePort and LoadBalancer Services and Services with
+    ``spec.externalIPs`` (a 422 with the policy's message, as the API server answers a Deny of reason Invalid)."""
     guards = matrix["guards"]
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -131,11 +137,16 @@ def compile_admission(matrix):
                 "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
                 "resources": ["services"]}]},
             "validations": [{
-                "expression": "!has(object.spec.type) || (object.spec.type != 'NodePort' && "
-                              "object.spec.type != 'LoadBalancer')",
+                "expression": NODE_PORT_EXPRESSION,
                 "message": "NodePort and LoadBalancer Services are not allowed: they bypass the load balancer "
                            "entry point (netzone.segmentation).",
-                "reason": "Forbidden",
+                "reason": "Invalid",
+            }, {
+                "expression": EXTERNAL_IPS_EXPRESSION,
+                "message": "Services with spec.externalIPs are not allowed: kube-proxy answers on those addresses "
+                           "on every node, around the load balancer entry point, and they allow the traffic "
+                           "interception of CVE-2020-8554 (netzone.segmentation).",
+                "reason": "Invalid",
             }],
         },
     }

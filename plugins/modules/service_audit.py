@@ -7,11 +7,12 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: service_audit
-short_description: List every NodePort and LoadBalancer Service of the cluster, and optionally fail on them
+short_description: List every NodePort, LoadBalancer or externalIPs Service of the cluster, and optionally fail on them
 version_added: 0.1.0
 description:
-  - Lists the Services of every namespace (one LIST request) and reports those of type C(NodePort) or C(LoadBalancer);
-    a LoadBalancer Service allocates node ports too. They bypass the load balancer entry point.
+  - Lists the Services of every namespace (one LIST request) and reports those of type C(NodePort) or C(LoadBalancer)
+    (a LoadBalancer Service allocates node ports too), and those of any type with C(spec.externalIPs), on which
+    kube-proxy answers on every node (CVE-2020-8554). They bypass the load balancer entry point.
   - The admission policy applied by the C(zones) role stops new ones; this finds those that existed before it, which
     admission control cannot see.
   - With O(mode=fail) the task fails when a Service outside O(exempt_namespaces) is found.
@@ -48,11 +49,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 services:
-  description: Every NodePort and LoadBalancer Service, exempt ones flagged.
+  description: Every NodePort and LoadBalancer Service and every Service with external IPs, exempt ones flagged.
   returned: always
   type: list
   elements: dict
-  sample: [{namespace: shop, name: web, type: NodePort, node_ports: [30080], exempt: false,
+  sample: [{namespace: shop, name: web, type: NodePort, node_ports: [30080], external_ips: [], exempt: false,
             ports: [{port: 80, protocol: TCP, node_port: 30080}]}]
 violations:
   description: How many findings are outside O(exempt_namespaces).
@@ -95,11 +96,11 @@ def main():
     result = dict(changed=False, services=found, violations=len(violations))
     lines = audit.summary(violations)
     if violations and module.params["mode"] == "fail":
-        module.fail_json(msg="%d Service(s) open node ports and bypass the load balancer: %s"
+        module.fail_json(msg="%d Service(s) open node ports or external IPs and bypass the load balancer: %s"
                          % (len(violations), "; ".join(lines)), **result)
     if module.params["mode"] == "warn":
         for line in lines:
-            module.warn("Service opens node ports: %s" % line)
+            module.warn("Service bypasses the load balancer: %s" % line)
     module.exit_json(**result)
 
 

@@ -120,4 +120,4 @@ def load(running, objects):
         for obj in objects:
             res = _resource_for(obj)
             namespace = obj["metadata"].get("namespace") if res.namespaced else None
-            store.create(res, namespace, copy.deepcopy(obj), False)
+            store.create(res, namespace, copy.deepcopy(obj), False, admit=False)

@@ -19,14 +19,20 @@ It is *not* a Kubernetes API server: it implements the part of the API that the 
 * ``Status`` objects for errors (400, 404, 405, 409, 415, 422, 500);
 * a namespace must exist before objects are created in it; deleting a namespace deletes its objects at once
   (no Terminating phase);
-* admission webhooks and policies are stored, never evaluated; a ``status`` sent on create is kept (no
-  controllers run here), so tests can seed running workloads.
+* ValidatingAdmissionPolicies and their bindings are evaluated on every create, update (and patch) and delete,
+  with a real CEL implementation (``admission.py``: what it models and what not); a Deny answers with the
+  server's Status and code, Warn adds ``Warning`` headers, Audit keeps the violation (``/_test/audit``);
+  admission webhooks are stored, never called; a ``status`` sent on create is kept (no controllers run here),
+  so tests can seed running workloads; objects seeded through ``/_test/load`` skip admission (they existed
+  before the policy).
 
 Test-only endpoints under ``/_test/`` (not counted): ``requests`` (GET: counters per ``VERB resource``;
 DELETE: reset), ``fail-after?n=N[&count=C][&verbs=write|all]`` (after N more matching requests, answer
 the next C (default: all) with 500), ``concurrent-writer?resource=R[&times=1]`` (right after the next
 LIST of R, modify every listed object, as a concurrent client would: their resourceVersion moves on),
-``reset`` (POST: empty the store, keep the seed namespaces), ``faults`` (DELETE: clear faults).
+``reset`` (POST: empty the store, keep the seed namespaces), ``faults`` (DELETE: clear faults), ``audit``
+(GET: violations of Audit bindings; DELETE: and forget them), ``load`` (POST: create objects without admission
+and without counting).
 
 Run ``python tests/apiserver/kube_test_api.py --port 0 --kubeconfig FILE`` to start one on 127.0.0.1.
 """
@@ -46,6 +52,8 @@ import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+import admission  # pylint: disable=import-error
 
 SERVER_VERSION = {
     "major": "1",
@@ -371,6 +379,7 @@ def validate(res, obj):
     elif res.kind == "ValidatingAdmissionPolicy":
         if not (spec or {}).get("validations") and not (spec or {}).get("auditAnnotations"):
             causes.append(("spec.validations", "Required value: validations or auditAnnotations must contain at least one item"))
+        causes.extend(admission.compile_errors(obj))
     elif res.kind == "ValidatingAdmissionPolicyBinding":
         if not (spec or {}).get("policyName"):
             causes.append(("spec.policyName", "Required value"))
@@ -393,11 +402,14 @@ class Store:
         self.rv = 100
         self.next_ip = 10
         self.next_node_port = 30000
+        self.warnings = []       # Warning header texts of the request being served
+        self.audit = []          # violations of policies bound with validationActions: [Audit]
         self.seed()
 
     def seed(self):
         with self.lock:
             self.objects = {}
+            self.audit = []
             for name in SEED_NAMESPACES:
                 self._store(BY_PATH[("", "v1", "namespaces")], None,
                             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
@@ -451,7 +463,7 @@ class Store:
             raise ApiError(404, "NotFound", 'namespaces "%s" not found' % namespace,
                            {"name": namespace, "kind": "namespaces"})
 
-    def create(self, res, namespace, body, dry_run):
+    def create(self, res, namespace, body, dry_run, admit=True):
         meta = body.setdefault("metadata", {})
         if res.namespaced:
             if meta.get("namespace") and meta["namespace"] != namespace:
@@ -467,16 +479,40 @@ class Store:
             raise ApiError(409, "AlreadyExists", '%s "%s" already exists' % (res.plural, meta["name"]),
                            {"name": meta["name"], "kind": res.plural, "group": res.group})
         obj = copy.deepcopy(body)
+        if not admit:
+            return copy.deepcopy(self._store(res, namespace, obj))
+        meta = obj["metadata"]
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = _now()
+        meta["generation"] = 1
+        if res.namespaced:
+            meta["namespace"] = namespace
+        apply_defaults(res, obj, self)
+        self.admit(res, "CREATE", namespace, meta["name"], obj, None, dry_run)
         if dry_run:
-            meta = obj["metadata"]
-            meta["uid"] = str(uuid.uuid4())
-            meta["creationTimestamp"] = _now()
-            meta["generation"] = 1
-            if res.namespaced:
-                meta["namespace"] = namespace
-            apply_defaults(res, obj, self)
             return obj
-        return copy.deepcopy(self._store(res, namespace, obj))
+        meta["resourceVersion"] = self.next_rv()
+        self.objects[self.key(res, namespace, meta["name"])] = obj
+        return copy.deepcopy(obj)
+
+    def admit(self, res, operation, namespace, name, obj, old, dry_run):
+        """Validating admission policies (see admission.py): raise the Deny, keep warnings and audits."""
+        policies = [o for k, o in self.objects.items() if k[0] == "validatingadmissionpolicies"]
+        bindings = [o for k, o in self.objects.items() if k[0] == "validatingadmissionpolicybindings"]
+        if not policies or not bindings:
+            return
+        ns_obj = self.objects.get(("namespaces", None, namespace)) if namespace else None
+        req = {"group": res.group, "version": res.version, "resource": res.plural, "kind": res.kind,
+               "namespaced": res.namespaced, "namespace": namespace, "name": name, "operation": operation,
+               "object": obj, "old": old, "namespace_object": ns_obj, "dry_run": dry_run,
+               "namespace_labels": ((ns_obj or {}).get("metadata") or {}).get("labels") or {}}
+        denied, warnings, audits = admission.admit(policies, bindings, req)
+        self.warnings.extend(warnings)
+        if not dry_run:
+            self.audit.extend(audits)
+        if denied is not None:
+            code, status = admission.denial_status(denied, req)
+            raise ApiError(code, status["reason"], status["message"], status["details"])
 
     def replace(self, res, namespace, name, body, dry_run, check_rv=True):
         current = self.get(res, namespace, name)
@@ -503,6 +539,7 @@ class Store:
         if res.kind != "Namespace" and "status" in current and "status" not in obj:
             obj["status"] = copy.deepcopy(current["status"])
         apply_defaults(res, obj, self)
+        self.admit(res, "UPDATE", namespace, name, obj, current, dry_run)
         if obj.get("spec") != current.get("spec"):
             new_meta["generation"] = cur_meta.get("generation", 1) + 1
         unchanged = {k: v for k, v in obj.items() if k != "metadata"} == \
@@ -541,6 +578,7 @@ class Store:
 
     def delete(self, res, namespace, name, dry_run):
         current = self.get(res, namespace, name)
+        self.admit(res, "DELETE", namespace, name, None, current, dry_run)
         if not dry_run:
             del self.objects[self.key(res, namespace, name)]
             if res.kind == "Namespace":
@@ -612,9 +650,12 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     # plumbing
-    def _send(self, code, body):
+    def _send(self, code, body, warnings=()):
         data = json.dumps(body).encode()
         self.send_response(code)
+        if warnings:
+            # One header, comma-separated values, as the real server sends them (and clients split them).
+            self.send_header("Warning", ", ".join(admission.warning_header(w) for w in warnings))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -649,15 +690,16 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         parts = [p for p in url.path.split("/") if p]
+        self._warnings = []
         try:
             body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
             if parts[:1] == ["_test"]:
                 self._send(200, self._test_endpoint(method, parts[1:], query, body))
                 return
             code, answer = self._api(method, parts, query, body)
-            self._send(code, answer)
+            self._send(code, answer, self._warnings)
         except ApiError as err:
-            self._send(err.code, err.status())
+            self._send(err.code, err.status(), self._warnings)
         except Exception as exc:  # pylint: disable=broad-except
             self._send(500, ApiError(500, "InternalError", "test apiserver error: %r" % exc).status())
 
@@ -685,6 +727,12 @@ class Handler(BaseHTTPRequestHandler):
             with rec.lock:
                 rec.writers[query["resource"]] = int(query.get("times", "1"))
             return {"writers": dict(rec.writers)}
+        if what == "audit":
+            with self.server.store.lock:
+                events = list(self.server.store.audit)
+                if method == "DELETE":
+                    self.server.store.audit = []
+            return {"audit": events}
         if what == "reset" and method == "POST":
             self.server.store.seed()
             with rec.lock:
@@ -698,7 +746,8 @@ class Handler(BaseHTTPRequestHandler):
                 res = _resource_for(obj)
                 ns = obj.get("metadata", {}).get("namespace") if res.namespaced else None
                 with self.server.store.lock:
-                    created.append(self.server.store.create(res, ns, copy.deepcopy(obj), False)["metadata"]["name"])
+                    created.append(self.server.store.create(res, ns, copy.deepcopy(obj), False,
+                                                            admit=False)["metadata"]["name"])
             return {"created": created}
         raise ApiError(404, "NotFound", "unknown test endpoint %r" % what)
 
@@ -758,6 +807,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "BadRequest", "unsupported dryRun value %r" % query["dryRun"])
         store = self.server.store
         with store.lock:
+            store.warnings = self._warnings = []
             if verb == "get":
                 return 200, store.get(res, namespace, name)
             if verb == "list":

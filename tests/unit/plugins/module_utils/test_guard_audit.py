@@ -95,8 +95,13 @@ def test_audit_finds_node_ports_and_load_balancers_and_flags_exemptions():
         {"metadata": {"namespace": "a", "name": "lb"}, "spec": {"type": "LoadBalancer", "ports": [
             {"port": 443, "nodePort": 31443}]}},
         {"metadata": {"namespace": "c", "name": "default-type"}, "spec": {"ports": [{"port": 80}]}},
+        {"metadata": {"namespace": "c", "name": "no-external"}, "spec": {"ports": [{"port": 80}], "externalIPs": []}},
+        {"metadata": {"namespace": "c", "name": "external"}, "spec": {"ports": [{"port": 80}],
+                                                                     "externalIPs": ["192.0.2.10", "192.0.2.11"]}},
     ]
     found = audit.findings(services, exempt_namespaces=["b"])
-    assert [(f["namespace"], f["name"], f["type"], f["node_ports"], f["exempt"]) for f in found] == [
-        ("a", "lb", "LoadBalancer", [31443], False), ("b", "np", "NodePort", [30080], True)]
-    assert audit.summary(found) == ["a/lb (LoadBalancer, node ports 31443)", "b/np (NodePort, node ports 30080) [exempt]"]
+    assert [(f["namespace"], f["name"], f["type"], f["node_ports"], f["external_ips"], f["exempt"]) for f in found] == [
+        ("a", "lb", "LoadBalancer", [31443], [], False), ("b", "np", "NodePort", [30080], [], True),
+        ("c", "external", "ClusterIP", [], ["192.0.2.10", "192.0.2.11"], False)]
+    assert audit.summary(found) == ["a/lb (LoadBalancer, node ports 31443)", "b/np (NodePort, node ports 30080) [exempt]",
+                                    "c/external (ClusterIP, external IPs 192.0.2.10, 192.0.2.11)"]

@@ -77,18 +77,21 @@ def test_service_audit_modes(apiserver, run_module):
          "spec": {"type": "LoadBalancer", "ports": [{"port": 443}]}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "shop"},
          "spec": {"ports": [{"port": 5432}]}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ext", "namespace": "default"},
+         "spec": {"ports": [{"port": 80}], "externalIPs": ["192.0.2.10"]}},
     ])
     failed = run_module(service_audit.main, {"kubeconfig": apiserver.kubeconfig})
-    assert failed["failed"] and failed["violations"] == 2
-    assert failed["msg"].startswith("2 Service(s) open node ports and bypass the load balancer: default/lb "
+    assert failed["failed"] and failed["violations"] == 3
+    assert failed["msg"].startswith("3 Service(s) open node ports or external IPs and bypass the load balancer: "
+                                    "default/ext (ClusterIP, external IPs 192.0.2.10); default/lb "
                                     "(LoadBalancer, node ports 3")
-    assert [s["name"] for s in failed["services"]] == ["lb", "web"]
+    assert [s["name"] for s in failed["services"]] == ["ext", "lb", "web"]
     report = run_module(service_audit.main, {"kubeconfig": apiserver.kubeconfig, "mode": "report",
                                              "exempt_namespaces": ["shop"]})
-    assert not report["failed"] and report["violations"] == 1
+    assert not report["failed"] and report["violations"] == 2
     exempt = run_module(service_audit.main, {"kubeconfig": apiserver.kubeconfig,
                                              "exempt_namespaces": ["shop", "default"]})
-    assert not exempt["failed"] and exempt["violations"] == 0 and len(exempt["services"]) == 2
+    assert not exempt["failed"] and exempt["violations"] == 0 and len(exempt["services"]) == 3
     assert apiserver.recorder.snapshot()["counts"] == {"list services": 3}
 
 
