@@ -129,7 +129,7 @@ def render_markdown(matrix, proof, title="netzone segmentation report", sections
     if not proof["mismatches"]:
         out.append("None.")
     for mis in proof["mismatches"]:
-        out.append("- **%s** %s -> %s %d/%s: %s" % (mis["kind"], mis["from"], mis["to"], mis["port"], mis["protocol"],
+        out.append("- **%s** %s -> %s %s: %s" % (mis["kind"], mis["from"], mis["to"], _interval(mis),
                                                     _md_escape(mis["explanation"])))
     out.append("")
     out += ["## Probe addresses", "", "| endpoint | address |", "| --- | --- |"]
@@ -164,6 +164,11 @@ def _table_html(headers, rows, colour_of=None, attrs=""):
         out.append("<tr%s>%s</tr>" % (style, "".join("<td>%s</td>" % html.escape(str(c)) for c in row)))
     out.append("</tbody></table>")
     return "\n".join(out)
+
+
+def _interval(mismatch):
+    """``TCP 5433–65535`` (older proofs without ``interval``: ``5432/TCP``)."""
+    return mismatch.get("interval") or "%d/%s" % (mismatch["port"], mismatch["protocol"])
 
 
 def render_html(matrix, proof, svg=None, title="netzone segmentation report", sections=None):
@@ -203,7 +208,7 @@ def render_html(matrix, proof, svg=None, title="netzone segmentation report", se
         parts.append('<p id="mismatches">None.</p>')
     else:
         parts.append(_table_html(["kind", "from", "to", "port", "explanation"],
-                                 [(m["kind"], m["from"], m["to"], "%d/%s" % (m["port"], m["protocol"]), m["explanation"])
+                                 [(m["kind"], m["from"], m["to"], _interval(m), m["explanation"])
                                   for m in proof["mismatches"]], attrs=' id="mismatches"'))
     parts.append("<h2>Probe addresses</h2>")
     parts.append(_table_html(["endpoint", "address"], list(summary["outside"].items())))

@@ -3,21 +3,34 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The proof: do the policies allow exactly the matrix?  (plain Python, no Ansible, no I/O)
 
-:func:`verify_matrix` builds a representative cluster from the matrix (two pods per zone, the DNS pod, one
-address per outside peer, an internet address, a private address and the cloud metadata address
-169.254.169.254), evaluates the compiled policies with
-the NetworkPolicy engine for every endpoint pair and every service port (plus a control port that no service
-uses), and compares each verdict with what the matrix says.  :func:`verify_cluster` does the same on the live
-objects of a cluster (every pod of every zone).
+:func:`verify_matrix` builds a representative cluster from the matrix and the policies under proof, evaluates
+those policies with the NetworkPolicy engine for every pair of endpoint classes and every port interval, and
+compares each verdict with what the matrix says.  :func:`verify_cluster` does the same on the live objects of
+a cluster (every pod of every namespace).  Why the classes below are exhaustive is written down in
+``docs/proof.md``.
+
+* **Ports.**  Per protocol (TCP, UDP, SCTP), 1-65535 is cut at every boundary that occurs in the matrix's
+  services, in the policies under proof (each ``port`` and each ``endPort`` + 1) and in the pods' named
+  container ports.  No verdict can change inside such an interval, so one probe per interval decides it.
+* **Pods.**  In every zone namespace, in the DNS namespace and in namespaces the collection does not manage
+  (one bare, one on each side of every namespace selector used): two probe pods with different labels, a
+  pod with the DNS pods' labels, for every pod selector that the policies use a pod on each side of it, and
+  the compatible unions of those label sets.  The DNS pods are the DNS namespace's pods with the DNS labels; the
+  other pods of that namespace and every pod of the unmanaged namespace must get nothing to or from a zone.
+* **Addresses.**  The first and last address of every ipBlock, every ``except`` and every peer CIDR of the
+  matrix and the addresses just outside them (so every elementary interval of the address line has a probe),
+  plus an internet address, a private address and the cloud metadata address 169.254.169.254.  Addresses are
+  grouped by the set of matrix peers that contain them.
 
 Both return ``{"cells": [...], "mismatches": [...], "summary": {...}}``.  A cell::
 
-    {"from": "backend", "to": "db", "port": 5432, "protocol": "TCP", "services": ["postgres"],
-     "expected": True, "actual": True, "status": "ok", "pairs": 1, "allowed_pairs": 1}
+    {"from": "backend", "to": "db", "pairs": 9, "expected": ["5432/TCP"], "actual": ["5432/TCP"],
+     "partial": [], "status": "ok"}
 
 ``status`` is ``ok``, ``missing`` (the matrix allows it, the policies do not), ``extra`` (the policies allow
-what the matrix does not), or ``no-pods`` (live check of a zone without pods).  A mismatch adds
-``src``/``dst`` examples and the engine's ``explanation``.
+what the matrix does not), or ``no-pods`` (live check of a zone without pods).  A mismatch names the interval
+(``port``, ``end_port``, ``protocol``; ``text``: ``backend → db TCP 5433–65535: allowed, expected denied``)
+and adds ``src``/``dst`` examples and the engine's ``explanation``.
 """
 
 from __future__ import annotations
@@ -25,18 +38,82 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils.constants import NAMESPACE_NAME_LABEL
 from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
 from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
-from ansible_collections.netzone.segmentation.plugins.module_utils.constants import NAMESPACE_NAME_LABEL
+from ansible_collections.netzone.segmentation.plugins.module_utils.netpol_model import PROTOCOLS, parse_policy
 
 DNS_ENDPOINT = "kube-dns"
+DNS_NAMESPACE_ENDPOINT = "@dns-namespace"
+UNMANAGED_ENDPOINT = "@unmanaged"
 INTERNET_ENDPOINT = "@internet"
 PRIVATE_ENDPOINT = "@private"
 METADATA_ENDPOINT = "@metadata"
-_METADATA_CANDIDATES = ("169.254.169.254",)  # the cloud metadata service: no zone reaches it unless a peer names it
-_INTERNET_CANDIDATES = ("203.0.113.77", "198.51.100.77", "1.1.1.1", "8.8.4.4")
+OUTSIDE_ENDPOINT = "@unlisted"
+UNMANAGED_NAMESPACE = "netzone-proof-unmanaged"
+PROBE_LABEL = "netzone.io/probe"
+METADATA_ADDRESS = "169.254.169.254"
+_INTERNET_CANDIDATES = ("1.1.1.1", "8.8.4.4", "9.9.9.9", "208.67.222.222")
 _PRIVATE_CANDIDATES = ("10.254.254.254", "172.31.254.254", "192.168.254.254", "10.0.0.254")
-_CONTROL_PORTS = (9, 7, 1, 65535)
+_TOP = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
+
+
+# --- port intervals ---------------------------------------------------------------------------------
+
+
+def _policy_objects(policies):
+    """The policies under proof, parsed (a malformed one raises the engine's error naming its path)."""
+    return [parse_policy(raw, i) for i, raw in enumerate(policies or [])]
+
+
+def port_intervals(matrix, policies=(), pods=()):
+    """Every (first, last, protocol) interval of 1-65535 that no service, policy port or named container
+    port splits, sorted by protocol then port.  ``policies`` are parsed policy objects."""
+    cuts = dict((proto, {1, 65536}) for proto in PROTOCOLS)
+
+    def cut(protocol, first, last):
+        cuts[protocol].add(first)
+        cuts[protocol].add(last + 1)
+
+    for entries in list(matrix["services"].values()) + [matrix["cluster"]["dns"]["ports"]]:
+        for entry in entries:
+            cut(entry["protocol"], entry["port"], entry["end_port"] or entry["port"])
+    for policy in policies:
+        for rule in policy.ingress_rules + policy.egress_rules:
+            for entry in rule.ports or ():
+                if entry.number is not None:
+                    cut(entry.protocol, entry.number, entry.end or entry.number)
+    for pod in pods:
+        for port in pod.get("ports") or ():
+            number, protocol = port.get("containerPort"), port.get("protocol") or "TCP"
+            if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= 65535 and protocol in cuts:
+                cut(protocol, number, number)
+    out = []
+    for proto in PROTOCOLS:
+        points = sorted(cuts[proto])
+        out.extend((low, high - 1, proto) for low, high in zip(points, points[1:]))
+    return out
+
+
+def interval_text(key):
+    """``80/TCP`` or ``5433-65535/TCP``."""
+    first, last, proto = key
+    return "%d/%s" % (first, proto) if first == last else "%d-%d/%s" % (first, last, proto)
+
+
+def _interval_services(matrix, keys):
+    """{interval: set of the services whose ports cover it} (an interval is inside or outside each range)."""
+    out = dict((key, set()) for key in keys)
+    for name, entries in matrix["services"].items():
+        for entry in entries:
+            high = entry["end_port"] or entry["port"]
+            for key in keys:
+                if key[2] == entry["protocol"] and entry["port"] <= key[0] and key[1] <= high:
+                    out[key].add(name)
+    return out
+
+
+# --- what the matrix says -------------------------------------------------------------------------------
 
 
 class _Net:
@@ -52,58 +129,17 @@ class _Net:
                 return True
         return False
 
-    def representative(self, avoid):
-        """A deterministic address of the set that is in none of the ``avoid`` networks."""
-        for net, excepts in self.blocks:
-            size = net.num_addresses
-            offsets = [0] if size == 1 else [1, size // 2 + 1, size - 2, size // 4 + 1, 3 * size // 4 + 1]
-            for offset in offsets:
-                addr = net.network_address + offset
-                if addr in self and not any(addr.version == a.version and addr in a for a in avoid):
-                    return addr
-            for exc in excepts:  # just past an excluded block
-                addr = exc.broadcast_address + 1 if exc.broadcast_address != net.broadcast_address else None
-                if addr is not None and addr in self and not any(addr.version == a.version and addr in a for a in avoid):
-                    return addr
-        return None
-
-
-def _service_ports(matrix):
-    """Every probed (port, protocol) -> the services that name it: each service port (range ends included)
-    and, per protocol, one control port that no service names."""
-    ports = {}
-    for name, entries in matrix["services"].items():
-        for entry in entries:
-            for port in sorted(set((entry["port"], entry["end_port"] or entry["port"]))):
-                ports.setdefault((port, entry["protocol"]), set()).add(name)
-    for name, entries in matrix["services"].items():  # a probe inside another service's range counts too
-        for entry in entries:
-            for (port, proto), names in ports.items():
-                if proto == entry["protocol"] and entry["port"] <= port <= (entry["end_port"] or entry["port"]):
-                    names.add(name)
-    for proto in ("TCP", "UDP"):
-        ranges = [(e["port"], e["end_port"] or e["port"]) for entries in matrix["services"].values()
-                  for e in entries if e["protocol"] == proto]
-        for port in _control_candidates():
-            if not any(low <= port <= high for low, high in ranges):
-                ports[(port, proto)] = set()
-                break
-    return ports
-
-
-def _control_candidates():
-    yield from _CONTROL_PORTS
-    yield from range(1, 65536)
-
 
 class _Model:
-    """What the matrix allows between endpoints, as sets of probe keys ``(port, protocol)``."""
+    """What the matrix allows between endpoint classes, as sets of port intervals.
 
-    def __init__(self, matrix, probes):
+    A class is ``("zone", name)``, ``("dns",)``, ``("pod",)`` (any other pod) or ``("outside", peers)``
+    (an address outside the cluster, with the frozenset of matrix peers that contain it)."""
+
+    def __init__(self, matrix, services_of):
         self.matrix = matrix
-        self.nets = {name: _Net(peer["cidrs"]) for name, peer in matrix["peers"].items()}
         by_service = {}
-        for key, names in probes.items():
+        for key, names in services_of.items():
             for name in names:
                 by_service.setdefault(name, set()).add(key)
         self.by_pair = {}
@@ -112,176 +148,358 @@ class _Model:
             for name in flow["services"]:
                 keys.update(by_service.get(name, ()))
         dns = matrix["cluster"]["dns"]["ports"]
-        self.dns = {k for k in probes if any(p["protocol"] == k[1] and p["port"] <= k[0] <= (p["end_port"] or p["port"])
-                                             for p in dns)}
+        self.dns = set(k for k in services_of if any(
+            p["protocol"] == k[2] and p["port"] <= k[0] and k[1] <= (p["end_port"] or p["port"]) for p in dns))
 
-    def expected(self, src, dst, src_addr=None, dst_addr=None):
-        """Allowed probe keys; src/dst are zone names or DNS_ENDPOINT, or None for an outside *_addr."""
-        zones = self.matrix["zones"]
-        if dst == DNS_ENDPOINT:
-            return set(self.dns) if src in zones else set()
-        if src == DNS_ENDPOINT:
-            return set()
-        if src in zones and dst in zones:
-            return set(self.by_pair.get((src, dst), ()))
-        out = set()
-        if src in zones:
-            for peer, net in self.nets.items():
-                if dst_addr in net:
-                    out |= self.by_pair.get((src, peer), set())
-        else:
-            for peer, net in self.nets.items():
-                if src_addr in net:
-                    out |= self.by_pair.get((peer, dst), set())
-        return out
+    def expected(self, src, dst):
+        """The intervals the matrix allows from class ``src`` to class ``dst``."""
+        if src[0] == "zone" and dst[0] == "zone":
+            return set(self.by_pair.get((src[1], dst[1]), ()))
+        if src[0] == "zone" and dst[0] == "dns":
+            return set(self.dns)
+        if src[0] == "zone" and dst[0] == "outside":
+            return set().union(*[self.by_pair.get((src[1], peer), ()) for peer in dst[1]])
+        if src[0] == "outside" and dst[0] == "zone":
+            return set().union(*[self.by_pair.get((peer, dst[1]), ()) for peer in src[1]])
+        return set()
 
 
-def _engine_objects(matrix, manifests):
-    namespaces = {}
-    policies = []
+# --- the representative cluster --------------------------------------------------------------------------
+
+
+def _selector_sides(selector):
+    """Label sets on each side of a pod selector: one that it matches (when it can match) and, per
+    negative expression, one that breaks it."""
+    labels = dict(selector.required)
+    sides = []
+    for key, op, values in selector.exprs:
+        if op == "In" and key not in labels:
+            labels[key] = sorted(values)[0]
+        elif op == "Exists" and key not in labels:
+            labels[key] = "netzone-proof"
+        elif op == "NotIn":
+            sides.append({key: sorted(values)[0]})
+        elif op == "DoesNotExist":
+            sides.append({key: "netzone-proof"})
+    if selector.matches(labels, frozenset(labels.items())):
+        sides.append(labels)
+    return sides
+
+
+def _probe_label_sets(matrix, policies):
+    """The label sets every namespace gets a pod for (deduplicated, in a stable order)."""
+    sets = [{PROBE_LABEL: "a"}, {PROBE_LABEL: "b"}, dict(matrix["cluster"]["dns"]["pod_labels"])]
+    for policy in policies:
+        selectors = [policy.pod_sel] + [peer.pod_sel for rule in policy.ingress_rules + policy.egress_rules
+                                        for peer in rule.peers or () if peer.pod_sel is not None]
+        for selector in selectors:
+            sets.extend(_selector_sides(selector))
+    unique = {}
+    for labels in sets + _unions(sets[2:]):
+        unique.setdefault(tuple(sorted(labels.items())), labels)
+    return list(unique.values())
+
+
+def _unions(sets):
+    """From each label set, the union with every later-compatible one (no key with two values): pods that
+    match as many selectors at once as labels allow, for allows that need one pod on both sides of two
+    selectors (its own policy's and a peer's)."""
+    out = []
+    for seed in sets:
+        merged = dict(seed)
+        for other in sets:
+            if all(merged.get(k, v) == v for k, v in other.items()):
+                merged.update(other)
+        out.append(merged)
+    return out
+
+
+def _unmanaged_namespaces(policies):
+    """Unmanaged namespaces: one with no label but its name, and one on each side of every namespace
+    selector that the policies use (the name label always carries the namespace's own name)."""
+    out = {UNMANAGED_NAMESPACE: {NAMESPACE_NAME_LABEL: UNMANAGED_NAMESPACE}}
+    seen = set([()])
+    for policy in policies:
+        for rule in policy.ingress_rules + policy.egress_rules:
+            for peer in rule.peers or ():
+                for labels in _selector_sides(peer.ns_sel) if peer.ns_sel is not None else ():
+                    labels = dict((k, v) for k, v in labels.items() if k != NAMESPACE_NAME_LABEL)
+                    key = tuple(sorted(labels.items()))
+                    if key not in seen:
+                        seen.add(key)
+                        name = "%s-%d" % (UNMANAGED_NAMESPACE, len(out))
+                        out[name] = dict(labels, **{NAMESPACE_NAME_LABEL: name})
+    return out
+
+
+def _engine_namespaces(matrix, manifests, unmanaged=None):
+    namespaces = dict(unmanaged or {})
     for obj in manifests:
         if obj.get("kind") == "Namespace":
             labels = dict(obj["metadata"].get("labels") or {})
             labels[NAMESPACE_NAME_LABEL] = obj["metadata"]["name"]
             namespaces[obj["metadata"]["name"]] = labels
-        elif obj.get("kind") == "NetworkPolicy":
-            policies.append(obj)
-    for zone in matrix["zones"].values():
-        namespaces.setdefault(zone["namespace"], {NAMESPACE_NAME_LABEL: zone["namespace"]})
-    dns_ns = matrix["cluster"]["dns"]["namespace"]
-    namespaces.setdefault(dns_ns, {NAMESPACE_NAME_LABEL: dns_ns})
-    return namespaces, policies
+    names = [zone["namespace"] for zone in matrix["zones"].values()]
+    names += [matrix["cluster"]["dns"]["namespace"]]
+    for name in names:
+        namespaces.setdefault(name, {NAMESPACE_NAME_LABEL: name})
+    return namespaces
+
+
+def _address_probes(matrix, policies):
+    """Every address just inside and just outside each ipBlock, except and peer CIDR, not in the cluster's
+    own CIDRs: at least one probe in every interval of the address line that they cut."""
+    nets = [ipaddress.ip_network(matrix["cluster"][key]) for key in ("pod_cidr", "service_cidr")]
+    cluster = list(nets)
+    for peer in matrix["peers"].values():
+        for block in peer["cidrs"]:
+            nets.extend(ipaddress.ip_network(c) for c in [block["cidr"]] + list(block["except"]))
+    for policy in policies:
+        for rule in policy.ingress_rules + policy.egress_rules:
+            for peer in rule.peers or ():
+                if peer.ipblock is not None:
+                    nets.extend((peer.ipblock.net,) + tuple(peer.ipblock.excepts))
+    found = set()
+    for net in nets:
+        first, last = int(net.network_address), int(net.broadcast_address)
+        for value in (first - 1, first, last, last + 1):
+            if 0 <= value <= _TOP[net.version]:
+                found.add(ipaddress.ip_address(value) if net.version == 4 else ipaddress.IPv6Address(value))
+    return sorted((a for a in found if not any(a.version == c.version and a in c for c in cluster)),
+                  key=lambda a: (a.version, a))
+
+
+def _named_addresses(matrix, nets):
+    """The internet, private and metadata probes: {endpoint name: address}."""
+    cluster = [ipaddress.ip_network(matrix["cluster"][key]) for key in ("pod_cidr", "service_cidr")]
+    out = {METADATA_ENDPOINT: ipaddress.ip_address(METADATA_ADDRESS)}
+    has_internet = any(peer["internet"] for peer in matrix["peers"].values())
+    for label, candidates in ((INTERNET_ENDPOINT, _INTERNET_CANDIDATES), (PRIVATE_ENDPOINT, _PRIVATE_CANDIDATES)):
+        for cand in candidates:
+            addr = ipaddress.ip_address(cand)
+            if any(addr in net for net in cluster):
+                continue
+            inside = [name for name, net in sorted(nets.items()) if addr in net]
+            if label == INTERNET_ENDPOINT and (inside or not has_internet) and all(
+                    matrix["peers"][n]["internet"] for n in inside):
+                out[label] = addr
+                break
+            if label == PRIVATE_ENDPOINT and not inside:
+                out[label] = addr
+                break
+    return out
+
+
+def _outside_classes(matrix, policies, extra_named=True):
+    """Outside endpoints: ({endpoint name: [addresses]}, {endpoint name: class})."""
+    nets = dict((name, _Net(peer["cidrs"])) for name, peer in matrix["peers"].items())
+    groups, classes = {}, {}
+    named = _named_addresses(matrix, nets) if extra_named else {}
+    for name, addr in named.items():
+        groups[name] = [addr]
+    taken = set(named.values())
+    for addr in _address_probes(matrix, policies):
+        if addr in taken:
+            continue
+        inside = frozenset(name for name, net in nets.items() if addr in net)
+        name = "+".join(sorted(inside)) if inside else OUTSIDE_ENDPOINT
+        groups.setdefault(name, []).append(addr)
+    for name, addrs in groups.items():
+        classes[name] = ("outside", frozenset(n for n, net in nets.items() if addrs[0] in net))
+    return groups, classes
 
 
 def representative_cluster(matrix, manifests):
-    """Namespaces, pods and policies of a cluster with two probe pods per zone and the DNS pod, plus the
-    outside endpoints: ``{"namespaces", "pods", "policies", "sources", "destinations", "outside"}``."""
-    namespaces, policies = _engine_objects(matrix, manifests)
+    """Namespaces, pods and policies of a cluster with a pod of every label class in every zone namespace,
+    the DNS namespace and an unmanaged namespace, plus the outside addresses: ``{"namespaces", "pods",
+    "policies", "members", "classes", "outside"}`` (``members``: endpoint name -> endpoint refs;
+    ``classes``: endpoint name -> what the matrix takes it for; ``outside``: name -> addresses)."""
+    policies = [obj for obj in manifests if obj.get("kind") == "NetworkPolicy"]
+    parsed = _policy_objects(policies)
+    unmanaged = _unmanaged_namespaces(parsed)
+    namespaces = _engine_namespaces(matrix, manifests, unmanaged)
     pod_net = ipaddress.ip_network(matrix["cluster"]["pod_cidr"])
-    svc_net = ipaddress.ip_network(matrix["cluster"]["service_cidr"])
     hosts = pod_net.hosts() if pod_net.num_addresses > 2 else iter(pod_net)
-    pods, sources, destinations = [], {}, {}
+    pods = []
+    label_sets = _probe_label_sets(matrix, parsed)
+    probe_namespaces = sorted(set(z["namespace"] for z in matrix["zones"].values())) + [
+        matrix["cluster"]["dns"]["namespace"]] + list(unmanaged)
+    for namespace in probe_namespaces:
+        for i, labels in enumerate(label_sets):
+            try:
+                ip = str(next(hosts))
+            except StopIteration:
+                raise MatrixError("cluster.pod_cidr", "%s is too small for the representative cluster" % pod_net)
+            pods.append({"namespace": namespace, "name": "probe-%d" % i, "labels": dict(labels), "ip": ip, "ports": []})
+    members, classes = _pod_classes(matrix, pods)
+    outside, outside_classes = _outside_classes(matrix, parsed)
+    for name, addrs in outside.items():
+        members[name] = ["ip:%s" % a for a in addrs]
+    classes.update(outside_classes)
+    return {"namespaces": namespaces, "pods": pods, "policies": policies, "members": members,
+            "classes": classes, "outside": outside, "parsed": parsed}
 
-    def new_pod(namespace, name, labels):
-        try:
-            ip = str(next(hosts))
-        except StopIteration:
-            raise MatrixError("cluster.pod_cidr", "%s is too small for the representative cluster" % pod_net)
-        pods.append({"namespace": namespace, "name": name, "labels": labels, "ip": ip, "ports": []})
-        return "%s/%s" % (namespace, name)
 
-    for zone in sorted(matrix["zones"]):
-        namespace = matrix["zones"][zone]["namespace"]
-        sources[zone] = [new_pod(namespace, "probe-a", {"netzone.io/probe": "a"})]
-        destinations[zone] = [new_pod(namespace, "probe-b", {"netzone.io/probe": "b"})]
+def _pod_classes(matrix, pods):
+    """Pods by endpoint name (zone, DNS pods, other pods of the DNS namespace, pods of any other
+    namespace) and the class of each name."""
+    zone_of = dict((spec["namespace"], zone) for zone, spec in matrix["zones"].items())
     dns = matrix["cluster"]["dns"]
-    destinations[DNS_ENDPOINT] = [new_pod(dns["namespace"], "dns", dict(dns["pod_labels"]))]
-    sources[DNS_ENDPOINT] = list(destinations[DNS_ENDPOINT])
-
-    nets = dict((name, _Net(peer["cidrs"])) for name, peer in matrix["peers"].items())
-    avoid = [pod_net, svc_net]
-    outside = {}
-    for name in sorted(matrix["peers"]):
-        addr = nets[name].representative(avoid)
-        if addr is not None:
-            outside[name] = addr
-    all_nets = sorted(nets.items())
-    has_internet = any(peer["internet"] for peer in matrix["peers"].values())
-    for label, candidates, wanted in ((INTERNET_ENDPOINT, _INTERNET_CANDIDATES, "internet"),
-                                      (PRIVATE_ENDPOINT, _PRIVATE_CANDIDATES, "private"),
-                                      (METADATA_ENDPOINT, _METADATA_CANDIDATES, "any")):
-        for cand in candidates:
-            addr = ipaddress.ip_address(cand)
-            if any(addr in net for net in avoid):
-                continue
-            inside = [n for n, net in all_nets if addr in net]
-            if wanted == "any":
-                outside[label] = addr
-                break
-            if wanted == "internet" and (inside or not has_internet) and all(
-                    matrix["peers"][n]["internet"] for n in inside):
-                outside[label] = addr
-                break
-            if wanted == "private" and not inside:
-                outside[label] = addr
-                break
-    for name, addr in outside.items():
-        sources[name] = destinations[name] = ["ip:%s" % addr]
-    return {"namespaces": namespaces, "pods": pods, "policies": policies, "sources": sources,
-            "destinations": destinations, "outside": outside}
+    members, classes = {}, {}
+    for zone in matrix["zones"]:
+        members[zone], classes[zone] = [], ("zone", zone)
+    for pod in pods:
+        ref = "%s/%s" % (pod["namespace"], pod["name"])
+        labels = pod.get("labels") or {}
+        if pod["namespace"] in zone_of:
+            name = zone_of[pod["namespace"]]
+        elif pod["namespace"] == dns["namespace"]:
+            is_dns = all(labels.get(k) == v for k, v in dns["pod_labels"].items())
+            name = DNS_ENDPOINT if is_dns else DNS_NAMESPACE_ENDPOINT
+            classes[name] = ("dns",) if is_dns else ("pod",)
+        else:
+            name, classes[UNMANAGED_ENDPOINT] = UNMANAGED_ENDPOINT, ("pod",)
+        members.setdefault(name, []).append(ref)
+    return members, classes
 
 
-def _key_text(key):
-    return "%d/%s" % key
+# --- the comparison ---------------------------------------------------------------------------------------
 
 
-def _prove(matrix, engine, sources, destinations, outside, zones_without_pods=()):
-    probes = _service_ports(matrix)
-    keys = sorted(probes, key=lambda k: (k[1], k[0]))
-    model = _Model(matrix, probes)
-    zones = matrix["zones"]
-    names = sorted(set(sources) | set(destinations) | set(zones_without_pods))
-    reach = engine.reachability(
-        sources=list(dict.fromkeys(e for n in names for e in sources.get(n, ()))),
-        destinations=list(dict.fromkeys(e for n in names for e in destinations.get(n, ()))),
-        ports=keys)
-    rows = dict((s, dict((key, reach.row(s, key[0], key[1])) for key in keys)) for s in reach.sources)
-    index = dict((d, reach.index(d)) for d in reach.destinations)
-    texts = [_key_text(k) for k in keys]
-    cells, mismatches = [], []
+class _Evaluated:
+    """The engine's verdicts at both ends of every probe interval, as two bitmasks over the intervals per
+    (source group, destination group).  One end decides an interval; the other one is probed too, so that
+    an engine that changes its verdict inside an interval (e.g. reads ``endPort`` as exclusive) shows up."""
+
+    def __init__(self, engine, members, keys):
+        self.engine = engine
+        self.keys = keys
+        refs = list(dict.fromkeys(ref for group in members.values() for ref in group))
+        ports = list(dict.fromkeys([(k[0], k[2]) for k in keys] + [(k[1], k[2]) for k in keys]))
+        self.reach = engine.reachability(sources=refs, destinations=refs, ports=ports)
+        self.group = dict((ref, self.reach.index(ref)) for ref in refs)
+        self._rows = {}
+        self._masks = {}
+
+    def by_group(self, refs):
+        """[(group, [refs of that group])] in first-seen order."""
+        out = {}
+        for ref in refs:
+            out.setdefault(self.group[ref], []).append(ref)
+        return list(out.items())
+
+    def masks(self, src, dst):
+        """(first, last): bit i set when the connection from ``src`` to ``dst`` is allowed on the first
+        (last) port of interval ``keys[i]``."""
+        gs, gd = self.group[src], self.group[dst]
+        found = self._masks.get((gs, gd))
+        if found is None:
+            rows = self._rows.get(gs)
+            if rows is None:
+                rows = self._rows[gs] = [(self.reach.row(src, k[0], k[2]), self.reach.row(src, k[1], k[2]))
+                                         for k in self.keys]
+            first = last = 0
+            for bit, (row_first, row_last) in enumerate(rows):
+                first |= (row_first >> gd & 1) << bit
+                last |= (row_last >> gd & 1) << bit
+            found = self._masks[(gs, gd)] = (first, last)
+        return found
+
+
+def _cell_names(classes, members, zones_without_pods):
+    """Ordered pairs of endpoint names that form a cell: at least one side is a zone."""
+    names = sorted(set(members) | set(zones_without_pods))
+    out = []
     for src in names:
         for dst in names:
-            src_in, dst_in = src in zones or src == DNS_ENDPOINT, dst in zones or dst == DNS_ENDPOINT
-            if (not src_in and not dst_in) or (src == dst and src not in zones):
-                continue
-            if DNS_ENDPOINT in (src, dst) and not (src in zones or dst in zones):
-                continue  # kube-system is never policed: its traffic with the outside is not the matrix's business
-            expected = model.expected(src if src_in else None, dst if dst_in else None,
-                                      src_addr=outside.get(src), dst_addr=outside.get(dst))
-            empty = src in zones_without_pods or dst in zones_without_pods
-            pairs = [] if empty else [(s, d) for s in sources.get(src, ()) for d in destinations.get(dst, ()) if s != d]
-            cell = {"from": src, "to": dst, "pairs": len(pairs), "expected": [texts[b] for b, k in enumerate(keys) if k in expected]}
-            if not pairs:
-                cell.update({"actual": None, "partial": [], "status": "no-pods"})
-                cells.append(cell)
-                continue
-            exp_mask = 0
-            for bit, key in enumerate(keys):
-                if key in expected:
-                    exp_mask |= 1 << bit
-            every_mask, any_mask = -1, 0
-            for s, d in pairs:
-                mask, position, srow = 0, index[d], rows[s]
-                for bit, key in enumerate(keys):
-                    if srow[key] >> position & 1:
-                        mask |= 1 << bit
-                every_mask &= mask
-                any_mask |= mask
-            cell.update({"actual": [texts[b] for b in range(len(keys)) if every_mask >> b & 1],
-                         "partial": [texts[b] for b in range(len(keys)) if (any_mask & ~every_mask) >> b & 1],
-                         "status": "ok"})
-            bad_mask = (exp_mask & ~every_mask) | (~exp_mask & any_mask)
-            for bit, key in enumerate(keys):
-                if not bad_mask >> bit & 1:
-                    continue
-                want = key in expected
-                wrong = [(s, d) for s, d in pairs if bool(rows[s][key] >> index[d] & 1) != want]
-                kind = "missing" if want else "extra"
-                cell["status"] = "missing" if "missing" in (kind, cell["status"]) else "extra"
-                s, d = wrong[0]
-                verdict = engine.verdict(s, d, port=key[0], protocol=key[1])
-                mismatches.append({"from": src, "to": dst, "port": key[0], "protocol": key[1], "kind": kind,
-                                   "services": sorted(probes[key]), "src": s, "dst": d,
-                                   "explanation": verdict.explain(),
-                                   "bad_pairs": ["%s -> %s" % p for p in wrong[:10]], "bad_pair_count": len(wrong)})
-            cells.append(cell)
-    summary = {"endpoints": len(names), "cells": len(cells), "probe_ports": [_key_text(k) for k in keys],
+            if "zone" in (classes[src][0], classes[dst][0]):
+                out.append((src, dst))
+    return out
+
+
+def _mismatch(evaluated, cell, key, want, wrong, count, services):
+    s, d = wrong[0]
+    verdict = evaluated.engine.verdict(s, d, port=key[0], protocol=key[2])
+    if verdict.allowed == want:  # the first port is right: the last one is the wrong one
+        verdict = evaluated.engine.verdict(s, d, port=key[1], protocol=key[2])
+    interval = "%s %s" % (key[2], ("%d" % key[0]) if key[0] == key[1] else "%d\u2013%d" % (key[0], key[1]))
+    return {"from": cell["from"], "to": cell["to"], "port": key[0], "end_port": key[1], "protocol": key[2],
+            "interval": interval, "kind": "missing" if want else "extra", "services": sorted(services),
+            "text": "%s \u2192 %s %s: %s, expected %s" % (cell["from"], cell["to"], interval,
+                                                          "denied" if want else "allowed",
+                                                          "allowed" if want else "denied"),
+            "src": s, "dst": d, "explanation": verdict.explain(),
+            "bad_pairs": ["%s -> %s" % p for p in wrong[:10]], "bad_pair_count": count}
+
+
+def _group_pairs(evaluated, src_groups, dst_groups):
+    """Endpoint pairs of a cell by pair of engine groups: [(src refs, dst refs, pair count, masks)].  Pods
+    of one group get the same verdicts, so each pair of groups is evaluated once."""
+    out = []
+    for _gs, srcs in src_groups:
+        for _gd, dsts in dst_groups:
+            count = len(srcs) * len(dsts) - len(set(srcs) & set(dsts))
+            if count:
+                s = srcs[0]
+                d = next(x for x in dsts if x != s) if dsts[0] == s else dsts[0]
+                out.append((srcs, dsts, count, evaluated.masks(s, d)))
+    return out
+
+
+def _compare_cell(evaluated, cell, groups, exp_mask, services_of, texts):
+    """Fill ``actual``/``partial``/``status`` of a cell; return its mismatches."""
+    keys = evaluated.keys
+    every_mask, any_mask = -1, 0
+    for _srcs, _dsts, _count, (first, last) in groups:
+        every_mask &= first & last
+        any_mask |= first | last
+    cell.update({"actual": [texts[b] for b in range(len(keys)) if every_mask >> b & 1],
+                 "partial": [texts[b] for b in range(len(keys)) if (any_mask & ~every_mask) >> b & 1],
+                 "status": "ok"})
+    bad_mask = (exp_mask & ~every_mask) | (~exp_mask & any_mask)
+    out = []
+    for bit, key in enumerate(keys):
+        if bad_mask >> bit & 1:
+            want = bool(exp_mask >> bit & 1)
+            wrong = [g for g in groups if not (g[3][0] >> bit & 1) == (g[3][1] >> bit & 1) == want]
+            pairs = [(s, d) for srcs, dsts, _count, _masks in wrong for s in srcs for d in dsts if s != d][:10]
+            out.append(_mismatch(evaluated, cell, key, want, pairs, sum(g[2] for g in wrong), services_of[key]))
+            cell["status"] = "missing" if "missing" in (out[-1]["kind"], cell["status"]) else "extra"
+    return out
+
+
+def _prove(matrix, engine, members, classes, outside, keys, zones_without_pods=()):
+    services_of = _interval_services(matrix, keys)
+    model = _Model(matrix, services_of)
+    evaluated = _Evaluated(engine, members, keys)
+    texts = [interval_text(k) for k in keys]
+    by_group = dict((name, evaluated.by_group(refs)) for name, refs in members.items())
+    cells, mismatches, exp_masks = [], [], {}
+    for src, dst in _cell_names(classes, members, zones_without_pods):
+        exp_mask = exp_masks.get((classes[src], classes[dst]))
+        if exp_mask is None:
+            expected = model.expected(classes[src], classes[dst])
+            exp_mask = exp_masks[(classes[src], classes[dst])] = sum(
+                1 << bit for bit, key in enumerate(keys) if key in expected)
+        cell = {"from": src, "to": dst, "expected": [texts[b] for b in range(len(keys)) if exp_mask >> b & 1]}
+        empty = src in zones_without_pods or dst in zones_without_pods
+        groups = [] if empty else _group_pairs(evaluated, by_group.get(src, ()), by_group.get(dst, ()))
+        cell["pairs"] = sum(g[2] for g in groups)
+        if not groups:
+            cell.update({"actual": None, "partial": [], "status": "no-pods"})
+        else:
+            mismatches.extend(_compare_cell(evaluated, cell, groups, exp_mask, services_of, texts))
+        cells.append(cell)
+    summary = {"endpoints": len(set(members) | set(zones_without_pods)), "cells": len(cells),
+               "probe_ports": [interval_text(k) for k in keys],
+               "intervals": dict((p, sum(1 for k in keys if k[2] == p)) for p in PROTOCOLS),
+               "pods": len(engine.pods),
                "ok": sum(1 for c in cells if c["status"] == "ok"),
                "missing": sum(1 for m in mismatches if m["kind"] == "missing"),
                "extra": sum(1 for m in mismatches if m["kind"] == "extra"),
                "no_pods": sum(1 for c in cells if c["status"] == "no-pods"),
                "allowed_flows": sum(len(c["expected"]) for c in cells),
-               "outside": dict((k, str(v)) for k, v in sorted(outside.items()))}
+               "outside": dict((k, ", ".join(str(a) for a in v)) for k, v in sorted(outside.items()))}
     return {"cells": cells, "mismatches": mismatches, "summary": summary}
 
 
@@ -291,48 +509,40 @@ def verify_matrix(matrix, manifests=None):
         manifests = compile_manifests(matrix)
     rep = representative_cluster(matrix, manifests)
     engine = Engine(namespaces=rep["namespaces"], pods=rep["pods"], policies=rep["policies"])
-    return _prove(matrix, engine, rep["sources"], rep["destinations"], rep["outside"])
+    keys = port_intervals(matrix, rep["parsed"])
+    return _prove(matrix, engine, rep["members"], rep["classes"], rep["outside"], keys)
 
 
 def verify_cluster(matrix, namespaces, pods, policies):
-    """The same proof on a live cluster: every pod of every zone namespace, the DNS pods, the outside peers.
+    """The same proof on a live cluster: every pod of every namespace, the outside addresses.
 
     ``namespaces``: {name: labels}; ``pods``: [{namespace, name, labels, ip, ports}]; ``policies``: objects.
     """
-    rep = representative_cluster(matrix, [])
-    by_ns = {}
-    for pod in pods:
-        by_ns.setdefault(pod["namespace"], []).append("%s/%s" % (pod["namespace"], pod["name"]))
-    sources, destinations, empty = {}, {}, []
-    for zone, spec in matrix["zones"].items():
-        members = sorted(by_ns.get(spec["namespace"], []))
-        if members:
-            sources[zone] = destinations[zone] = members
-        else:
-            empty.append(zone)
-    dns = matrix["cluster"]["dns"]
-    dns_pods = sorted("%s/%s" % (p["namespace"], p["name"]) for p in pods
-                      if p["namespace"] == dns["namespace"]
-                      and all((p.get("labels") or {}).get(k) == v for k, v in dns["pod_labels"].items()))
-    if dns_pods:
-        sources[DNS_ENDPOINT] = destinations[DNS_ENDPOINT] = dns_pods
-    for name, addr in rep["outside"].items():
-        sources[name] = destinations[name] = ["ip:%s" % addr]
-    all_ns = dict(rep["namespaces"])
+    parsed = _policy_objects(policies)
+    members, classes = _pod_classes(matrix, pods)
+    empty = [zone for zone in matrix["zones"] if not members.get(zone)]
+    for zone in empty:
+        members.pop(zone, None)
+    outside, outside_classes = _outside_classes(matrix, parsed)
+    for name, addrs in outside.items():
+        members[name] = ["ip:%s" % a for a in addrs]
+    classes.update(outside_classes)
+    all_ns = _engine_namespaces(matrix, [])
     all_ns.update({name: dict(labels or {}, **{NAMESPACE_NAME_LABEL: name}) for name, labels in namespaces.items()})
     engine = Engine(namespaces=all_ns, pods=pods, policies=policies)
-    return _prove(matrix, engine, sources, destinations, rep["outside"], zones_without_pods=empty)
+    keys = port_intervals(matrix, parsed, pods)
+    return _prove(matrix, engine, members, classes, outside, keys, zones_without_pods=empty)
 
 
 def cell_table(matrix, result):
     """Rows for reports: one per (from, to, service) with ``expected``/``actual`` in {all, none, some} over
-    the service's probe ports, and the cell's status; plus one ``(other ports)`` row per pair that allows a
-    port no service of the flow names.  Pairs that allow nothing and expect nothing are left out."""
-    probes = _service_ports(matrix)
+    the service's port intervals, and the cell's status; plus one ``(other ports)`` row per pair that allows
+    an interval no service names.  Pairs that allow nothing and expect nothing are left out."""
     per_service = {}
-    for key, names in probes.items():
-        for name in names:
-            per_service.setdefault(name, []).append(_key_text(key))
+    keys = _keys_from_texts(result["summary"]["probe_ports"])
+    for key, names in _interval_services(matrix, keys).items():
+        for name in names or ["(other ports)"]:
+            per_service.setdefault(name, []).append(interval_text(key))
     rows = []
     for cell in result["cells"]:
         expected, actual = set(cell["expected"]), set(cell["actual"] or ())
@@ -340,19 +550,35 @@ def cell_table(matrix, result):
         if not expected and not actual and not partial and cell["status"] == "ok":
             continue
         for name in sorted(per_service):
-            ports = per_service[name]
-            exp = _degree(sum(1 for p in ports if p in expected), len(ports))
-            act = "unknown" if cell["actual"] is None else _degree(
-                sum(1 for p in ports if p in actual), len(ports), any(p in partial for p in ports))
-            if exp == "none" and act == "none":
-                continue
-            status = "ok" if exp == act or cell["actual"] is None and cell["status"] == "no-pods" else (
-                "missing" if exp != "none" and act != "all" else "extra")
-            if cell["actual"] is None:
-                status = "no-pods"
-            rows.append({"from": cell["from"], "to": cell["to"], "service": name, "ports": sorted(ports),
-                         "expected": exp, "actual": act, "status": status})
+            row = _service_row(cell, name, per_service[name], expected, actual, partial)
+            if row is not None:
+                rows.append(row)
     return rows
+
+
+def _keys_from_texts(texts):
+    keys = []
+    for text in texts:
+        ports, proto = text.split("/")
+        first, _sep, last = ports.partition("-")
+        keys.append((int(first), int(last or first), proto))
+    return keys
+
+
+def _service_row(cell, name, ports, expected, actual, partial):
+    exp = _degree(sum(1 for p in ports if p in expected), len(ports))
+    act = "unknown" if cell["actual"] is None else _degree(
+        sum(1 for p in ports if p in actual), len(ports), any(p in partial for p in ports))
+    if exp == "none" and act == "none":
+        return None
+    if cell["actual"] is None:
+        status = "no-pods"
+    elif exp == act:
+        status = "ok"
+    else:
+        status = "missing" if exp != "none" and act != "all" else "extra"
+    return {"from": cell["from"], "to": cell["to"], "service": name, "ports": sorted(ports),
+            "expected": exp, "actual": act, "status": status}
 
 
 def _degree(hits, total, partial=False):

@@ -44,10 +44,18 @@ def test_default_matrix_is_proven():
     assert cells[("load_balancers", "ingress")]["actual"] == ["80/TCP", "8080/TCP"]
     assert cells[("@internet", "ingress")]["actual"] == []
     assert cells[("db", "kube-dns")]["actual"] == ["53/TCP", "53/UDP"]
-    # every zone pair is a cell, every service port plus a control port is probed
+    # every zone pair is a cell; per protocol, the intervals tile 1-65535 and each is decided
     zones = sorted(matrix["zones"])
     assert all((a, b) in cells for a in zones for b in zones)
-    assert "9/TCP" in result["summary"]["probe_ports"]
+    probes = result["summary"]["probe_ports"]
+    assert probes[:5] == ["1-52/TCP", "53/TCP", "54-79/TCP", "80/TCP", "81-442/TCP"]
+    assert "1-65535/SCTP" in probes and "1-52/UDP" in probes and "54-65535/UDP" in probes
+    for proto in ("TCP", "UDP", "SCTP"):
+        spans = [tuple(int(x) for x in p.split("/")[0].split("-")) for p in probes if p.endswith("/" + proto)]
+        spans = [(s[0], s[-1]) for s in spans]
+        assert spans[0][0] == 1 and spans[-1][1] == 65535
+        assert all(a[1] + 1 == b[0] for a, b in zip(spans, spans[1:]))
+    assert result["summary"]["intervals"]["SCTP"] == 1
 
 
 def test_missing_policy_is_reported_with_explanation():

@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The proof and the tests catch planted bugs: each test plants one (monkeypatch or edited manifests) and
+asserts that the proof reports it, naming the interval or endpoint class, or that the conformance cases fail.
+
+Planted: compile emitting ``endPort`` one past the range's end; the DNS rule without its pod selector; an
+evaluator reading ``endPort`` as exclusive; a compiled ipBlock without its ``except``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import io
+import os
+
+from hypothesis import HealthCheck, given, settings
+
+from ansible_collections.netzone.segmentation.plugins.module_utils import compile as compile_mod
+from ansible_collections.netzone.segmentation.plugins.module_utils import netpol_model
+from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils.verify import (
+    DNS_ENDPOINT,
+    DNS_NAMESPACE_ENDPOINT,
+    UNMANAGED_ENDPOINT,
+    verify_matrix,
+)
+
+from matrix_strategies import valid_matrix
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+OWN_CASES = os.path.join(REPO, "tests", "conformance", "netpol")
+
+RANGES = {
+    "services": {"pg": ["5432-5440/tcp"], "web": ["80/tcp", "8080-8090/tcp"], "trap": ["162/udp", "2905-2910/sctp"]},
+    "zones": {"backend": {}, "db": {}, "frontend": {}},
+    "peers": {"partner": {"cidrs": [{"cidr": "198.51.100.0/24", "except": ["198.51.100.128/25"]}]}},
+    "flows": [{"from": "backend", "to": "db", "services": ["pg"]},
+              {"from": "frontend", "to": "backend", "services": ["web", "trap"]},
+              {"from": "backend", "to": "partner", "services": ["web"]}],
+    "vhosts": [], "guards": {"internet_egress_zones": [], "ingress_zone": None},
+}
+
+
+def _end_port_plus_one(original):
+    def planted(matrix, service_names):
+        ports = original(matrix, service_names)
+        for port in ports:
+            if "endPort" in port:
+                port["endPort"] += 1
+        return ports
+    return planted
+
+
+def test_compiled_end_port_one_past_the_range_is_caught(monkeypatch):
+    matrix = normalize_matrix(copy.deepcopy(RANGES))
+    assert verify_matrix(matrix)["mismatches"] == []
+    monkeypatch.setattr(compile_mod, "_k8s_ports", _end_port_plus_one(compile_mod._k8s_ports))
+    result = verify_matrix(matrix)
+    texts = sorted(m["text"] for m in result["mismatches"])
+    assert "backend \u2192 db TCP 5441: allowed, expected denied" in texts
+    assert "frontend \u2192 backend TCP 8091: allowed, expected denied" in texts
+    assert "frontend \u2192 backend SCTP 2911: allowed, expected denied" in texts
+    assert all(m["kind"] == "extra" and m["port"] == m["end_port"] for m in result["mismatches"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(valid_matrix())
+def test_end_port_one_past_is_caught_in_every_random_matrix_with_a_range(monkeypatch, raw):
+    """Wherever a flow carries a port range that does not end at 65535 (and the port after it is not opened
+    by another service of the flow), the planted bug is reported."""
+    matrix = normalize_matrix(raw)
+    with monkeypatch.context() as patch:
+        patch.setattr(compile_mod, "_k8s_ports", _end_port_plus_one(compile_mod._k8s_ports))
+        result = verify_matrix(matrix)
+    opened = {}
+    for flow in matrix["flows"]:
+        for name in flow["services"]:
+            for e in matrix["services"][name]:
+                opened.setdefault((flow["from"], flow["to"]), []).append((e["protocol"], e["port"], e["end_port"]))
+    exposed = set()
+    for (src, dst), entries in opened.items():
+        for proto, _low, end in entries:
+            if end and end < 65535 and not any(p == proto and lo <= end + 1 <= (hi or lo) for p, lo, hi in entries):
+                exposed.add((src, dst, proto, end + 1))
+    found = [(m["from"].split("+"), m["to"].split("+"), m["protocol"], m["port"]) for m in result["mismatches"]]
+    for src, dst, proto, port in exposed:
+        assert any(src in f[0] and dst in f[1] and (proto, port) == f[2:] for f in found), ((src, dst, proto, port), found)
+
+
+def test_dns_rule_without_its_pod_selector_is_caught():
+    matrix = normalize_matrix(copy.deepcopy(RANGES))
+    manifests = compile_manifests(matrix)
+    for obj in manifests:
+        if obj["kind"] == "NetworkPolicy" and obj["metadata"]["name"] == compile_mod.DNS_POLICY_NAME:
+            del obj["spec"]["egress"][0]["to"][0]["podSelector"]
+    result = verify_matrix(matrix, manifests)
+    extra = set((m["from"], m["to"], m["interval"]) for m in result["mismatches"])
+    assert {("backend", DNS_NAMESPACE_ENDPOINT, "UDP 53"), ("backend", DNS_NAMESPACE_ENDPOINT, "TCP 53")} <= extra
+    assert all(m["to"] == DNS_NAMESPACE_ENDPOINT and m["kind"] == "extra" for m in result["mismatches"])
+    assert "netzone-allow-dns" in result["mismatches"][0]["explanation"]
+
+
+def test_dns_rule_without_its_namespace_selector_is_caught():
+    """The DNS labels outside the DNS namespace: a pod of an unmanaged namespace with the same labels."""
+    matrix = normalize_matrix(copy.deepcopy(RANGES))
+    manifests = compile_manifests(matrix)
+    for obj in manifests:
+        if obj["kind"] == "NetworkPolicy" and obj["metadata"]["name"] == compile_mod.DNS_POLICY_NAME:
+            obj["spec"]["egress"][0]["to"][0]["namespaceSelector"] = {}
+    result = verify_matrix(matrix, manifests)
+    assert {m["to"] for m in result["mismatches"]} == {UNMANAGED_ENDPOINT}
+    assert {m["interval"] for m in result["mismatches"]} == {"UDP 53", "TCP 53"}
+
+
+def test_ipblock_without_its_except_is_caught():
+    matrix = normalize_matrix(copy.deepcopy(RANGES))
+    manifests = compile_manifests(matrix)
+    for obj in manifests:
+        for rule in obj.get("spec", {}).get("egress") or []:
+            for peer in rule.get("to") or []:
+                (peer.get("ipBlock") or {}).pop("except", None)
+    result = verify_matrix(matrix, manifests)
+    assert result["mismatches"]
+    assert {(m["from"], m["to"], m["kind"]) for m in result["mismatches"]} == {("backend", "@unlisted", "extra")}
+    assert {m["dst"] for m in result["mismatches"]} <= {"ip:198.51.100.128", "ip:198.51.100.255"}
+
+
+def _load_runner():
+    spec = importlib.util.spec_from_file_location("run_netpol", os.path.join(REPO, "tests", "conformance", "run_netpol.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _exclusive(self, port, protocol):
+    if protocol != self.protocol or self.name is not None:
+        return False
+    if self.number is None:
+        return True
+    if self.end is None:
+        return port == self.number
+    return self.number <= port < self.end
+
+
+def test_exclusive_end_port_in_the_evaluator_is_caught(monkeypatch):
+    runner = _load_runner()
+    out = io.StringIO()
+    assert runner.main([OWN_CASES], out, io.StringIO()) == 0
+    monkeypatch.setattr(netpol_model.Port, "numeric_match", _exclusive)
+    out = io.StringIO()
+    assert runner.main([OWN_CASES], out, io.StringIO()) == 1
+    failures = [line for line in out.getvalue().splitlines() if line.startswith("FAIL")]
+    assert any("endport-tcp-inclusive.yaml: x/b -> x/a TCP/5005 expected allowed, got denied" in f for f in failures)
+    # and the proof of a matrix with ranges reports the last port of each range as missing
+    result = verify_matrix(normalize_matrix(copy.deepcopy(RANGES)))
+    missing = dict((m["text"], m) for m in result["mismatches"])
+    assert "backend \u2192 db TCP 5432\u20135440: denied, expected allowed" in missing
+    assert "TCP/5440" in missing["backend \u2192 db TCP 5432\u20135440: denied, expected allowed"]["explanation"]
+
+
+def test_dns_endpoint_is_probed():
+    result = verify_matrix(normalize_matrix(copy.deepcopy(RANGES)))
+    cells = dict(((c["from"], c["to"]), c) for c in result["cells"])
+    assert cells[("db", DNS_ENDPOINT)]["actual"] == ["53/TCP", "53/UDP"]
+    assert cells[("db", DNS_NAMESPACE_ENDPOINT)]["actual"] == []
