@@ -39,6 +39,10 @@ $(BUILD)/.deps-stamp: bindep.txt
 	if [ -n "$$missing" ]; then \
 	  echo "apt: installing $$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
+	  if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	    printf '#!/bin/sh\n# make deps: packaged daemons (named, keepalived) stay stopped\nexit 101\n' > /usr/sbin/policy-rc.d; \
+	    chmod 0755 /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; \
+	  fi; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@touch $@

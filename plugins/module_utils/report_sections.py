@@ -26,7 +26,11 @@ def _record_type(address):
 
 
 def lb_address(lb, exposure):
-    """The address a DNS record of ``exposure`` (public/internal) points to on load balancer ``lb``."""
+    """The address a DNS record of ``exposure`` (public/internal) points to on load balancer ``lb``: the
+    exposure's virtual address (keepalived) when there is one, else the load balancer's own address."""
+    vip = str(lb.get("%s_vip" % exposure) or "")
+    if vip:
+        return vip
     if exposure == "internal":
         return str(lb.get("internal_address") or "")
     address = str(lb.get("public_address") or "")
@@ -37,7 +41,8 @@ def lb_address(lb, exposure):
 
 def dns_records(matrix, loadbalancers):
     """One record per host name of every vhost and per load balancer: ``{name, type, address, exposure,
-    load_balancer, vhost}``; a load balancer without an address for the vhost's exposure gives ``address: None``."""
+    load_balancer, vhost}``; a load balancer without an address for the vhost's exposure gives ``address: None``.
+    Load balancers that share a virtual address give one record (``load_balancer`` names them all)."""
     if not isinstance(loadbalancers, list):
         raise ReportError("loadbalancers must be a list of mappings")
     records = []
@@ -47,6 +52,10 @@ def dns_records(matrix, loadbalancers):
                 if not isinstance(lb, dict) or "name" not in lb:
                     raise ReportError("each load balancer must be a mapping with a 'name'")
                 address = lb_address(lb, vhost["exposure"]) or None
+                same = [r for r in records if address and r["name"] == host and r["address"] == address]
+                if same:
+                    same[0]["load_balancer"] += ", %s" % lb["name"]
+                    continue
                 records.append({"name": host, "type": _record_type(address) if address else None, "address": address,
                                 "exposure": vhost["exposure"], "load_balancer": lb["name"], "vhost": vhost["name"]})
     return records
