@@ -15,7 +15,7 @@ Rules:
   top-level field of the desired object) and on a fingerprint of the desired object kept in an annotation,
   so server defaults never make a no-op run write, and a change we made is always seen;
 * apply order: namespaces -> allow policies -> default-deny policies -> admission policies -> their bindings
-  -> Ingress objects -> prune (bindings, admission policies, Ingress, allow policies, default-deny policies,
+  -> Ingress objects -> the proxy zone's ConfigMaps/Secrets, Services, Deployments, PodDisruptionBudgets -> prune (bindings, admission policies, Ingress, allow policies, default-deny policies,
   namespaces only when asked), so that traffic allowed before and after a change is never cut;
 * never touch an object we do not own; an existing namespace of a zone is *adopted* (our labels are added,
   it is marked adopted and never deleted), any other foreign object in the way stops the run;
@@ -73,6 +73,12 @@ KINDS = [
     KindInfo("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding",
              "validatingadmissionpolicybindings", False, 31, 50),
     KindInfo("networking.k8s.io/v1", "Ingress", "ingresses", True, 40, 55),
+    # the proxy zone's workload (module_utils/egress_workload.py): configuration before the pods that read it
+    KindInfo("v1", "ConfigMap", "configmaps", True, 41, 48),
+    KindInfo("v1", "Secret", "secrets", True, 41, 48),
+    KindInfo("v1", "Service", "services", True, 42, 47),
+    KindInfo("apps/v1", "Deployment", "deployments", True, 43, 46),
+    KindInfo("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", True, 44, 45),
 ]
 KIND_BY_NAME = {k.kind: k for k in KINDS}
 DEFAULT_DENY_APPLY_RANK = 20
@@ -135,6 +141,28 @@ def fingerprint(obj):
         meta.pop("annotations")
     text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def fill_secrets(manifests, secret_data):
+    """Give the Secret objects of ``manifests`` their ``data`` from ``secret_data`` ({"namespace/name": {key:
+    base64}}), passed apart so that it is never logged.  A Secret without data in either place is an error."""
+    out = []
+    secret_data = secret_data or {}
+    for index, obj in enumerate(manifests or []):
+        if isinstance(obj, dict) and obj.get("kind") == "Secret":
+            meta = obj.get("metadata") or {}
+            key = "%s/%s" % (meta.get("namespace"), meta.get("name"))
+            if key in secret_data:
+                obj = dict(obj, data=secret_data[key])
+            elif not obj.get("data"):
+                raise ObjectError("manifests[%d]" % index, "Secret %s has no data (pass it in secret_data)" % key)
+        out.append(obj)
+    unknown = sorted(set(secret_data) - {"%s/%s" % ((o.get("metadata") or {}).get("namespace"),
+                                                     (o.get("metadata") or {}).get("name"))
+                                          for o in out if isinstance(o, dict) and o.get("kind") == "Secret"})
+    if unknown:
+        raise ObjectError("secret_data", "%s is not a Secret of the manifests" % ", ".join(unknown))
+    return out
 
 
 def prepare_desired(manifests):
@@ -215,11 +243,16 @@ def update_body(desired, live, adopt=False):
 
 
 def clean(obj):
-    """An object as shown in a diff: no server-set metadata, no status."""
+    """An object as shown in a diff: no server-set metadata, no status, no Secret values."""
     if obj is None:
         return None
     body = copy.deepcopy(obj)
     body.pop("status", None)
+    if body.get("kind") == "Secret":
+        for field in ("data", "stringData"):
+            if isinstance(body.get(field), dict):
+                body[field] = {key: "<redacted sha256:%s>" % hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:12]
+                               for key, value in body[field].items()}
     meta = body.get("metadata") or {}
     for field in SERVER_META:
         meta.pop(field, None)

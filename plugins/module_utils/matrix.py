@@ -18,6 +18,7 @@ nothing: the article's model, :data:`DEFAULT_MATRIX`) and returns a fully explic
       "vhosts":   [...],                                              # see vhosts.normalize_vhosts
       "guards":   {"nodeports": "deny" | "warn", "nodeport_exempt_namespaces": [str],
                    "internet_egress_zones": [zone], "ingress_zone": zone | None, "ingress_from": [name]},
+      "egress":   {...} | None,                                       # see egress.normalize_egress
     }
 
 The guards are the article's rules that are not optional: a flow from a zone to an internet peer (``internet:
@@ -44,6 +45,12 @@ import copy
 import ipaddress
 import re
 
+from ansible_collections.netzone.segmentation.plugins.module_utils.egress import (
+    check_written_flows,
+    egress_flows,
+    egress_services,
+    normalize_egress,
+)
 from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError, key_path as _key
 from ansible_collections.netzone.segmentation.plugins.module_utils.netranges import (
     PRIVATE_RANGES, SPECIAL_PURPOSE_V4, SPECIAL_PURPOSE_V6)
@@ -61,7 +68,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.validators im
 )
 from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import normalize_vhosts
 RESERVED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
-TOP_LEVEL_KEYS = ("cluster", "services", "peers", "zones", "flows", "vhosts", "guards")
+TOP_LEVEL_KEYS = ("cluster", "services", "peers", "zones", "flows", "vhosts", "guards", "egress")
 
 # A service or peer name: like a DNS label, '_' allowed too.
 _NAME = re.compile(r"^[a-z0-9]([-_a-z0-9]*[a-z0-9])?$")
@@ -75,7 +82,6 @@ DEFAULT_MATRIX = {
         "http": ["80/tcp", "8080/tcp"],
         "https": ["443/tcp"],
         "postgres": ["5432/tcp"],
-        "http_proxy": ["3128/tcp"],
     },
     "peers": {
         "internet": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES),
@@ -99,9 +105,12 @@ DEFAULT_MATRIX = {
         {"from": "frontend", "to": "backend", "services": ["http"]},
         {"from": "backend", "to": "db", "services": ["postgres"]},
         {"from": "backend", "to": "external_db", "services": ["postgres"]},
-        {"from": "backend", "to": "proxy", "services": ["http_proxy"]},
         {"from": "proxy", "to": "internet", "services": ["http", "https"]},
     ],
+    # backend -> proxy (its own proxy port) and proxy -> internet are derived from this section.
+    "egress": {
+        "zones": {"backend": {"port": 3128, "domains": ["api.example.com", "*.example.org"], "ports": [443]}},
+    },
     "vhosts": [
         {"name": "shop.example.com", "exposure": "public", "zone": "frontend", "service": "web", "port": 80,
          "tls": "selfsigned"},
@@ -574,8 +583,16 @@ def normalize_matrix(raw=None, inventory=None):
     services = _services(raw.get("services"), cluster)
     peers = _peers(raw.get("peers"), cluster, services, inventory)
     zones, extra = _zones(raw.get("zones"), services, peers)
+    egress = normalize_egress(raw.get("egress"), zones, peers)
+    if egress is not None:
+        check_written_flows(raw.get("flows"), egress, services)
+        for name, ports in egress_services(egress).items():
+            if name in services:
+                _fail(_key("services", name), "the name is taken by the egress section's derived flows")
+            services[name] = ports
+        extra = extra + egress_flows(egress)
     flows, origins = _flows(raw.get("flows"), zones, peers, services, extra)
     vhosts = normalize_vhosts(raw.get("vhosts"), set(zones))
     guards = _guards(raw.get("guards"), zones, peers, flows, origins)
     return {"cluster": cluster, "services": services, "peers": peers, "zones": zones, "flows": flows,
-            "vhosts": vhosts, "guards": guards}
+            "vhosts": vhosts, "guards": guards, "egress": egress}

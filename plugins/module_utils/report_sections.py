@@ -178,6 +178,30 @@ def live_section(live):
     return text, '<p id="live-check">%s</p>' % html.escape(text)
 
 
+def egress_section(matrix):
+    """``(markdown, html)`` of the egress proxies: who reaches which domains and ports through which port."""
+    # imported here: the report works without the egress module's dependencies being loaded elsewhere
+    from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import egress_report
+    rows = egress_report(matrix)
+    if not rows["zones"] and not rows["originations"]:
+        text = "No egress section in the matrix: the proxy zone runs no proxy of this collection."
+        return text, "<p>%s</p>" % html.escape(text)
+    intro = ("Each zone reaches the internet only through its own proxy port (its NetworkPolicy opens no other): "
+             "IP literals, private and special-purpose addresses and unlisted names are refused (403).")
+    zheaders = ["zone", "proxy (HTTPS_PROXY)", "domains", "ports", "mode"]
+    zrows = [(z["zone"], z["proxy"], ", ".join(z["domains"]), ", ".join(map(str, z["ports"])), z["mode"])
+             for z in rows["zones"]]
+    oheaders = ["origination", "from", "call", "upstream (TLS, verified)", "CA", "client certificate"]
+    orows = [(o["name"], ", ".join(o["from"]), o["url"], o["upstream"], o["ca"], o["client_cert"])
+             for o in rows["originations"]]
+    markdown = "\n".join([intro, "", _md_table(zheaders, zrows)] +
+                         (["", "TLS origination:", "", _md_table(oheaders, orows)] if orows else []))
+    body = "<p>%s</p>%s" % (html.escape(intro), _html_table(zheaders, zrows, "egress-zones"))
+    if orows:
+        body += "<p>TLS origination:</p>" + _html_table(oheaders, orows, "egress-originations")
+    return markdown, body
+
+
 def report_sections(matrix, loadbalancers=None, audit=None, live=None):
     """Every extra section, in order, as ``[{"title", "markdown", "html"}]``."""
     if not isinstance(matrix, dict) or "vhosts" not in matrix:
@@ -188,6 +212,7 @@ def report_sections(matrix, loadbalancers=None, audit=None, live=None):
                                     ("DNS records to publish", dns_section(matrix, loadbalancers)),
                                     ("NodePort audit", nodeport_section(dict(audit or {}, mode=(audit or {}).get("mode")
                                                                              or matrix["guards"]["nodeports"]))),
-                                    ("WAF and TLS in force", edge_section(loadbalancers))):
+                                    ("WAF and TLS in force", edge_section(loadbalancers)),
+                                    ("Egress", egress_section(matrix))):
         out.append({"title": title, "markdown": markdown, "html": body})
     return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: zone_policies
-short_description: Make the cluster's zone namespaces, NetworkPolicies, admission policy and Ingresses equal to the computed set
+short_description: Make the cluster's zone namespaces, NetworkPolicies, admission policy, Ingresses and egress proxies equal to the computed set
 version_added: 0.1.0
 description:
   - Takes the whole computed set of objects (from O(matrix), or O(manifests) compiled by the
@@ -42,7 +42,9 @@ options:
     description:
       - The computed objects, for example the output of the P(netzone.segmentation.network_policies#filter) filter.
       - "Kinds: C(v1/Namespace), C(networking.k8s.io/v1) C(NetworkPolicy) and C(Ingress),
-        C(admissionregistration.k8s.io/v1) C(ValidatingAdmissionPolicy) and C(ValidatingAdmissionPolicyBinding)."
+        C(admissionregistration.k8s.io/v1) C(ValidatingAdmissionPolicy) and C(ValidatingAdmissionPolicyBinding),
+        and the proxy zone's workload: C(v1) C(ConfigMap), C(Secret) and C(Service), C(apps/v1) C(Deployment),
+        C(policy/v1) C(PodDisruptionBudget)."
       - Mutually exclusive with O(matrix).
     type: list
     elements: dict
@@ -55,14 +57,32 @@ options:
     description:
       - "Resolves the matrix peers given as C(from_group), as C({groups: {name: [host]}, addresses: {host: ip}})."
     type: dict
+  secret_data:
+    description:
+      - "The data of the Secret objects in O(manifests), as C({namespace/name: {key: base64}}), passed apart
+        (C(no_log)) so that keys and certificates never appear in the task's arguments or output. Diffs show a
+        digest of each value instead of the value."
+    type: dict
+  egress_files:
+    description:
+      - With O(matrix), the contents of the files the matrix C(egress.originations) name (CA, client certificate
+        and key), as C({path: PEM text}), read on the controller. They become Secrets of the proxy zone.
+    type: dict
+  egress_options:
+    description:
+      - With O(matrix), overrides of the egress workload's defaults (C(squid_image), C(haproxy_image), C(replicas),
+        C(resources)).
+    type: dict
   kinds:
     description:
       - The kinds this call manages. Owned objects of these kinds that are not computed are pruned.
       - Every object of O(manifests) must be of one of these kinds.
     type: list
     elements: str
-    choices: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, Ingress]
-    default: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, Ingress]
+    choices: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, Ingress, ConfigMap,
+              Secret, Service, Deployment, PodDisruptionBudget]
+    default: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, Ingress, ConfigMap,
+              Secret, Service, Deployment, PodDisruptionBudget]
   prune:
     description:
       - Delete the owned objects that are no longer computed.
@@ -139,7 +159,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connectio
     K8sConnectionError,
     connect,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import KINDS, Syncer, SyncError
+from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import KINDS, Syncer, SyncError, fill_secrets
 
 KIND_NAMES = [k.kind for k in KINDS]
 
@@ -149,8 +169,10 @@ def computed_manifests(params):
         return params["manifests"]
     # Imported here: only this path needs the compiler.
     from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
+    from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import compile_egress
     from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import matrix_from_params
-    return compile_manifests(matrix_from_params(params))
+    matrix = matrix_from_params(params)
+    return compile_manifests(matrix) + compile_egress(matrix, params.get("egress_files"), params.get("egress_options"))
 
 
 def main():
@@ -158,6 +180,9 @@ def main():
         manifests=dict(type="list", elements="dict"),
         matrix=dict(type="dict"),
         inventory=dict(type="dict"),
+        secret_data=dict(type="dict", no_log=True),
+        egress_files=dict(type="dict", no_log=True),
+        egress_options=dict(type="dict"),
         kinds=dict(type="list", elements="str", choices=KIND_NAMES, default=KIND_NAMES),
         prune=dict(type="bool", default=True),
         prune_namespaces=dict(type="bool", default=False),
@@ -172,7 +197,7 @@ def main():
     result = dict(changed=False, actions=[], unchanged=0, counts={}, requests=0)
     transport = None
     try:
-        manifests = computed_manifests(module.params)
+        manifests = fill_secrets(computed_manifests(module.params), module.params["secret_data"])
         transport = connect(module.params)
         syncer = Syncer(transport, dry_run=module.check_mode, conflict_retries=module.params["conflict_retries"])
         out = syncer.sync(manifests, kinds=module.params["kinds"], prune=module.params["prune"],

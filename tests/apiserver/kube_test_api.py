@@ -101,6 +101,8 @@ RESOURCES = [
     Res("", "v1", "services", "Service", True, ["svc"]),
     Res("", "v1", "endpoints", "Endpoints", True, ["ep"]),
     Res("", "v1", "configmaps", "ConfigMap", True, ["cm"]),
+    Res("", "v1", "secrets", "Secret", True),
+    Res("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ["pdb"]),
     Res("", "v1", "nodes", "Node", False, ["no"]),
     Res("apps", "v1", "daemonsets", "DaemonSet", True, ["ds"]),
     Res("apps", "v1", "deployments", "Deployment", True, ["deploy"]),

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apiserver"))
 import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import compile_egress  # noqa: E402
 from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import prepare_desired  # noqa: E402
 from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (  # noqa: E402
     default_matrix,
@@ -35,11 +36,14 @@ def matrices():
 @pytest.mark.parametrize("name", sorted(matrices()))
 @pytest.mark.parametrize("version", VERSIONS)
 def test_compiled_manifests_pass_strict_schema_validation(name, version):
-    manifests = compile_manifests(normalize_matrix(matrices()[name], harness.INVENTORY))
+    matrix = normalize_matrix(matrices()[name], harness.INVENTORY)
+    manifests = compile_manifests(matrix) + compile_egress(matrix)
     applied = list(prepare_desired(manifests).values())
     kinds = {obj["kind"] for obj in applied}
-    assert kinds == {"Namespace", "NetworkPolicy", "Ingress", "ValidatingAdmissionPolicy",
+    assert kinds >= {"Namespace", "NetworkPolicy", "Ingress", "ValidatingAdmissionPolicy",
                      "ValidatingAdmissionPolicyBinding"}
+    if matrix["egress"]:  # the article's model carries the egress section: the proxy zone's workload
+        assert kinds >= {"ConfigMap", "Deployment", "Service", "PodDisruptionBudget"}
     for obj in applied:  # the compiled objects plus the label and annotation the sync adds
         kubernetes_validate.validate(obj, version, strict=True)
 

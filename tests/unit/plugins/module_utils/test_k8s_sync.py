@@ -64,7 +64,7 @@ def test_prepare_desired_labels_fingerprints_and_refuses_bad_input():
     with pytest.raises(NetzoneError, match=r"manifests\[1\]: NetworkPolicy frontend/p appears twice"):
         k8s_sync.prepare_desired([netpol("frontend", "p"), netpol("frontend", "p")])
     with pytest.raises(NetzoneError, match=r"manifests\[0\]: .*kind not managed"):
-        k8s_sync.prepare_desired([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}])
+        k8s_sync.prepare_desired([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "c"}}])
     with pytest.raises(NetzoneError, match=r"needs metadata.namespace"):
         k8s_sync.prepare_desired([{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                                    "metadata": {"name": "p"}, "spec": {"podSelector": {}}}])
@@ -171,7 +171,9 @@ def test_first_run_creates_everything_in_order_second_run_lists_once_per_kind(ap
     snap = api.recorder.snapshot()
     assert snap["writes"] == 0
     assert snap["counts"] == {"list namespaces": 1, "list networkpolicies": 1, "list validatingadmissionpolicies": 1,
-                              "list validatingadmissionpolicybindings": 1, "list ingresses": 1}
+                              "list validatingadmissionpolicybindings": 1, "list ingresses": 1, "list configmaps": 1,
+                              "list secrets": 1, "list services": 1, "list deployments": 1,
+                              "list poddisruptionbudgets": 1}
 
 
 def test_matrix_change_updates_and_prunes_exactly_what_changed(api):

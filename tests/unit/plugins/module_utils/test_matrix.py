@@ -28,7 +28,8 @@ def test_default_is_the_article_model():
     assert pairs[("load_balancers", "ingress")] == ["http"]
     assert pairs[("ingress", "api_server")] == ["kube_api"]          # zones.ingress.needs
     assert pairs[("backend", "backend")] == ["http"]                 # intra_zone
-    assert pairs[("proxy", "internet")] == ["http", "https"]
+    assert pairs[("proxy", "internet")] == ["egress-upstream", "http", "https"]   # + derived from egress
+    assert pairs[("backend", "proxy")] == ["egress-proxy-backend"]                  # derived: its own port
     assert not any(dst == "internet" for (src, dst) in pairs if src != "proxy")
     assert m["peers"]["load_balancers"]["cidrs"] == [{"cidr": "10.0.0.11/32", "except": []},
                                                      {"cidr": "10.0.0.12/32", "except": []}]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import harness  # pylint: disable=import-error
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import compile_egress
 from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
 from ansible_collections.netzone.segmentation.plugins.modules import zone_policies
 
@@ -20,22 +21,23 @@ def args(api, **extra):
 
 def test_check_real_idempotent_check_idempotent(apiserver, run_module):
     first_check = run_module(zone_policies.main, args(apiserver), check_mode=True)
-    assert first_check["changed"] and first_check["counts"]["create"] == 34 and not first_check["failed"]
+    assert first_check["changed"] and first_check["counts"]["create"] == 38 and not first_check["failed"]
     assert apiserver.objects("networkpolicies") == {}
     real = run_module(zone_policies.main, args(apiserver))
-    assert real["changed"] and real["counts"] == {"create": 34, "update": 0, "delete": 0, "adopt": 0}
+    assert real["changed"] and real["counts"] == {"create": 38, "update": 0, "delete": 0, "adopt": 0}
     assert len(apiserver.objects("networkpolicies")) == 26
     apiserver.recorder.reset()
     again_check = run_module(zone_policies.main, args(apiserver), check_mode=True)
     again = run_module(zone_policies.main, args(apiserver))
     for result in (again_check, again):
-        assert result["changed"] is False and result["actions"] == [] and result["unchanged"] == 34
-        assert result["requests"] == 5
+        assert result["changed"] is False and result["actions"] == [] and result["unchanged"] == 38
+        assert result["requests"] == 10   # one LIST per kind
     assert apiserver.recorder.snapshot()["writes"] == 0
 
 
 def test_manifests_input_diff_and_prune(apiserver, run_module):
-    manifests = compile_manifests(normalize_matrix(None, harness.INVENTORY))
+    matrix = normalize_matrix(None, harness.INVENTORY)
+    manifests = compile_manifests(matrix) + compile_egress(matrix)
     run_module(zone_policies.main, {"manifests": manifests, "kubeconfig": apiserver.kubeconfig})
     raw = default_matrix()
     raw["vhosts"] = []
@@ -65,7 +67,7 @@ def test_api_failure_reports_progress_and_a_rerun_converges(apiserver, run_modul
     assert "3 change(s) were applied before it; the next run continues from there" in failed["msg"]
     apiserver.recorder.fail_after = None
     done = run_module(zone_policies.main, args(apiserver))
-    assert done["counts"]["create"] == 31 and not done["failed"]
+    assert done["counts"]["create"] == 35 and not done["failed"]
     assert run_module(zone_policies.main, args(apiserver))["changed"] is False
 
 
@@ -73,7 +75,7 @@ def test_bad_matrix_is_one_clear_message(apiserver, run_module):
     raw = default_matrix()
     raw["flows"].append({"from": "frontend", "to": "bakend", "services": ["http"]})
     result = run_module(zone_policies.main, args(apiserver, matrix=raw))
-    assert result["failed"] and result["msg"].startswith("flows[7].to: unknown zone or peer 'bakend'")
+    assert result["failed"] and result["msg"].startswith("flows[6].to: unknown zone or peer 'bakend'")
     assert apiserver.recorder.snapshot()["total"] == 0
 
 

@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+"""The proxy zone's workload: Squid and HAProxy configurations, Kubernetes objects, strict schema validation."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+
+import kubernetes_validate
+import pytest
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import (
+    CHECKSUM_ANNOTATION,
+    compile_egress,
+    egress_files,
+    haproxy_config,
+    squid_config,
+)
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError, NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import clean, fill_secrets, prepare_desired
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
+
+from test_egress import INVENTORY, two_zones
+
+PEM_CA = "-----BEGIN CERTIFICATE-----\nMIIca\n-----END CERTIFICATE-----\n"
+PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIcert\n-----END CERTIFICATE-----\n"
+PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIIkey\n-----END PRIVATE KEY-----\n"
+FILES = {"files/pay-ca.pem": PEM_CA, "files/c.pem": PEM_CERT, "files/c.key": PEM_KEY}
+VERSIONS = ("1.30.0", "1.31.0", "1.32.0", "1.33.0")
+
+
+@pytest.fixture(name="matrix")
+def fixture_matrix():
+    return normalize_matrix(two_zones(), INVENTORY)
+
+
+def by_kind_name(objs):
+    return {(o["kind"], o["metadata"]["name"]): o for o in objs}
+
+
+def test_squid_config_one_named_port_per_zone_allow_lists_and_deny_all_last(matrix):
+    conf = squid_config(matrix["egress"])
+    lines = [line.split("  #")[0] for line in conf.splitlines() if line and not line.startswith("#")]
+    assert "http_port 3128 name=backend" in lines and "http_port 3129 name=frontend" in lines
+    assert "acl netzone_zone_backend myportname backend" in lines
+    assert "acl netzone_names_backend dstdomain -n api.example.com" in lines
+    assert r"acl netzone_subdomains_backend dstdom_regex -n -i \.example\.org$" in lines
+    assert "acl netzone_ports_backend port 80 443" in lines and "acl netzone_ports_frontend port 443" in lines
+    access = [line for line in lines if line.startswith("http_access")]
+    assert access == ["http_access deny netzone_ip_literal",
+                      "http_access allow netzone_zone_backend netzone_listed_backend !netzone_special",
+                      "http_access allow netzone_zone_frontend netzone_listed_frontend !netzone_special",
+                      "http_access allow netzone_zone_frontend !netzone_special",   # report-only
+                      "http_access deny all"]
+    special = [line.split()[3] for line in lines if line.startswith("acl netzone_special dst")]
+    for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8", "fc00::/7",
+                 "100.64.0.0/10"):
+        assert cidr in special
+    assert "::ffff:0:0/96" not in special    # Squid keeps IPv4 as mapped IPv6: this would refuse all of IPv4
+    assert "255.255.255.255/32" not in special  # inside 240.0.0.0/4 (Squid ignores nested entries, noisily)
+    logs = [line for line in lines if line.startswith("logformat")]
+    assert all(" zone=" in line for line in logs) and len(logs) == 4
+
+
+def test_haproxy_config_verifies_the_provider_sends_sni_and_the_client_certificate(matrix):
+    conf = haproxy_config(matrix["egress"])
+    assert "    bind :8080" in conf
+    server = [line.strip() for line in conf.splitlines() if line.strip().startswith("server ")]
+    assert server == ["server provider pay.example.com:8443 ssl verify required "
+                      "ca-file /etc/netzone/origination/payments/ca.crt sni str(pay.example.com) "
+                      "verifyhost pay.example.com crt /etc/netzone/origination/payments/client.pem "
+                      "resolvers netzone_dns resolve-prefer ipv4 init-addr last,libc,none"]
+    assert "http-request set-header Host pay.example.com:8443" in conf
+
+
+def test_workload_objects(matrix):
+    objs = by_kind_name(compile_egress(matrix, FILES))
+    assert sorted(objs) == sorted([
+        ("ConfigMap", "egress-proxy"), ("Deployment", "egress-proxy"), ("Service", "egress-proxy"),
+        ("PodDisruptionBudget", "egress-proxy"), ("ConfigMap", "egress-origination"),
+        ("Secret", "egress-origination-payments"), ("Deployment", "egress-origination"), ("Service", "payments"),
+        ("PodDisruptionBudget", "egress-origination")])
+    assert all(o["metadata"]["namespace"] == "proxy" for o in objs.values())
+    squid = objs[("Deployment", "egress-proxy")]["spec"]
+    pod = squid["template"]["spec"]
+    container = pod["containers"][0]
+    assert squid["replicas"] == 2
+    assert container["securityContext"]["runAsNonRoot"] and container["securityContext"]["readOnlyRootFilesystem"]
+    assert container["readinessProbe"] and container["livenessProbe"] and container["resources"]["limits"]
+    assert [p["containerPort"] for p in container["ports"]] == [3128, 3129]
+    assert pod["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
+    assert objs[("Service", "egress-proxy")]["spec"]["type"] == "ClusterIP"
+    assert [p["port"] for p in objs[("Service", "payments")]["spec"]["ports"]] == [8080]
+    secret = objs[("Secret", "egress-origination-payments")]["data"]
+    assert base64.b64decode(secret["ca.crt"]).decode() == PEM_CA
+    assert base64.b64decode(secret["client.pem"]).decode() == PEM_CERT + PEM_KEY
+    assert objs[("ConfigMap", "egress-proxy")]["data"]["squid.conf"] == squid_config(matrix["egress"])
+    assert objs[("PodDisruptionBudget", "egress-proxy")]["spec"]["minAvailable"] == 1
+
+
+def test_checksum_rolls_the_pods_when_a_configuration_or_a_secret_changes(matrix):
+    def checksums(files, m):
+        objs = by_kind_name(compile_egress(m, files))
+        return tuple(objs[("Deployment", n)]["spec"]["template"]["metadata"]["annotations"][CHECKSUM_ANNOTATION]
+                     for n in ("egress-proxy", "egress-origination"))
+    before = checksums(FILES, matrix)
+    assert checksums(FILES, matrix) == before
+    rotated = dict(FILES, **{"files/c.pem": PEM_CERT.replace("cert", "cert2")})
+    assert checksums(rotated, matrix)[0] == before[0] and checksums(rotated, matrix)[1] != before[1]
+    raw = two_zones()
+    raw["egress"]["zones"]["backend"]["domains"].append("new.example.com")
+    changed = checksums(FILES, normalize_matrix(raw, INVENTORY))
+    assert changed[0] != before[0] and changed[1] == before[1]
+
+
+def test_files_are_listed_and_required(matrix):
+    assert egress_files(matrix) == ["files/c.key", "files/c.pem", "files/pay-ca.pem"]
+    with pytest.raises(MatrixError, match=r"^egress\.originations\[0\]\.client_cert\.key: the file 'files/c.key' "
+                                          r"was not read"):
+        compile_egress(matrix, {k: v for k, v in FILES.items() if k != "files/c.key"})
+    with pytest.raises(MatrixError, match=r"^egress\.originations\[0\]\.ca: the file 'files/pay-ca.pem' is not PEM"):
+        compile_egress(matrix, dict(FILES, **{"files/pay-ca.pem": "hello"}))
+
+
+def test_no_section_no_workload():
+    raw = two_zones()
+    del raw["egress"]
+    assert compile_egress(normalize_matrix(raw, INVENTORY)) == []
+
+
+def test_images_and_replicas_are_options(matrix):
+    objs = by_kind_name(compile_egress(matrix, FILES, {"squid_image": "registry.local/squid:1", "replicas": 3}))
+    assert objs[("Deployment", "egress-proxy")]["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        "registry.local/squid:1"
+    assert objs[("Deployment", "egress-proxy")]["spec"]["replicas"] == 3
+    assert objs[("Deployment", "egress-origination")]["spec"]["template"]["spec"]["containers"][0]["image"] \
+        .startswith("docker.io/library/haproxy:")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_workload_manifest_passes_strict_schema_validation(matrix, version):
+    for obj in prepare_desired(compile_egress(matrix, FILES)).values():
+        kubernetes_validate.validate(obj, version, strict=True)
+
+
+@pytest.mark.skipif(shutil.which("squid") is None, reason="Debian's squid is not installed (make deps)")
+def test_squid_parses_the_generated_configuration(matrix, tmp_path):
+    path = tmp_path / "squid.conf"
+    path.write_text(squid_config(matrix["egress"]))
+    run = subprocess.run(["squid", "-k", "parse", "-f", str(path)], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "WARNING" not in run.stderr and "ERROR" not in run.stderr, run.stderr
+
+
+def test_filter_wraps_the_core_and_names_itself(matrix):
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.netzone.segmentation.plugins.filter.egress_workload import FilterModule
+    egress_workload = FilterModule().filters()["egress_workload"]
+    kinds = [o["kind"] for o in egress_workload(matrix, secrets="omit")]
+    assert "Secret" not in kinds and "Deployment" in kinds           # rendering: no key material
+    assert [o["kind"] for o in egress_workload(matrix, files=FILES)].count("Secret") == 1
+    apart = egress_workload(matrix, files=FILES, secrets="apart")
+    secret = [o for o in apart["manifests"] if o["kind"] == "Secret"][0]
+    assert "data" not in secret
+    assert sorted(apart["secret_data"]["proxy/egress-origination-payments"]) == ["ca.crt", "client.pem"]
+    assert fill_secrets(apart["manifests"], apart["secret_data"]) == egress_workload(matrix, files=FILES)
+    with pytest.raises(NetzoneError, match=r"Secret proxy/egress-origination-payments has no data"):
+        fill_secrets(apart["manifests"], {})
+    with pytest.raises(AnsibleFilterError, match="secrets must be include, apart or omit"):
+        egress_workload(matrix, secrets=False)
+    with pytest.raises(AnsibleFilterError, match=r"^netzone\.segmentation\.egress_workload: egress\.originations"
+                                                 r"\[0\]\.ca: the file 'files/pay-ca.pem' was not read"):
+        egress_workload(matrix, files={})
+    with pytest.raises(AnsibleFilterError, match="expects a normalised matrix"):
+        egress_workload({"egress": {}})
+    with pytest.raises(AnsibleFilterError, match="replicas must be a positive integer"):
+        egress_workload(matrix, secrets='omit', replicas=0)
+
+
+def test_a_diff_never_shows_secret_values(matrix):
+    secret = [o for o in compile_egress(matrix, FILES) if o["kind"] == "Secret"][0]
+    shown = clean(secret)
+    assert all(value.startswith("<redacted sha256:") for value in shown["data"].values())
+    assert secret["data"]["ca.crt"] not in repr(shown)
+
+
+def test_report_section_lists_zones_ports_domains_and_originations(matrix):
+    from ansible_collections.netzone.segmentation.plugins.module_utils.report_sections import report_sections
+    section = {s["title"]: s for s in report_sections(matrix)}["Egress"]
+    assert "| backend | http://egress-proxy.proxy.svc:3128 | api.example.com, *.example.org | 80, 443 | enforce |" \
+        in section["markdown"]
+    assert "| frontend | http://egress-proxy.proxy.svc:3129 | cdn.example.net | 443 | report-only" in section["markdown"]
+    assert "| payments | backend | http://payments.proxy.svc:8080/ | https://pay.example.com:8443 | files/pay-ca.pem" \
+        in section["markdown"]
+    assert 'id="egress-zones"' in section["html"]
