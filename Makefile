@@ -44,6 +44,7 @@ $(BUILD)/.deps-stamp: bindep.txt
 	    chmod 0755 /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; \
 	  fi; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  case " $$missing " in *" squid "*) /etc/init.d/squid stop >/dev/null 2>&1 || true;; esac; \
 	fi
 	@touch $@
 

@@ -95,6 +95,7 @@ def squid_config(egress):
             "forwarded_for delete",
             "httpd_suppress_version_string on",
             "shutdown_lifetime 3 seconds",
+            "netdb_filename none",
             "",
             "# Always refused: IP literals, and names that resolve into the special-purpose and private ranges.",
             r"acl netzone_ip_literal dstdom_regex -n ^[0-9.]+$ ^\[?[0-9a-f]*:[0-9a-f:.]*\]?$"]
@@ -188,6 +189,10 @@ def haproxy_config(egress):
                 "# origination %s: from %s" % (name, ", ".join(orig["from"])),
                 "frontend origination_%s" % name,
                 "    bind :%d" % orig["port"],
+                "    # the provider unreachable or failing TLS verification is a bad gateway, not a busy one",
+                "    http-error status 503 content-type text/plain string \"bad gateway: the provider %s could not be "
+                "reached, or failed TLS verification\"" % up["host"],
+                "    http-after-response set-status 502 if { status 503 }",
                 "    default_backend origination_%s" % name,
                 "",
                 "backend origination_%s" % name,

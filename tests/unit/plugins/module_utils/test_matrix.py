@@ -166,8 +166,8 @@ def _mutate(path, value):
     (("vhosts", 0, "zone"), "frontnd", "vhosts[0].zone: unknown zone 'frontnd'"),
     (("cluster", "api_server_port"), "16443", "cluster.api_server_port: must be an integer, got a string"),
     (("guards", ), {"nodeports": "maybe"}, "guards.nodeports: must be 'deny' or 'warn' (staged rollout), got 'maybe'"),
-    (("flows", 6), {"from": "frontend", "to": "internet", "services": ["https"]},
-     "flows[6]: zone 'frontend' may not reach the internet peer 'internet' directly"),
+    (("flows", 5), {"from": "frontend", "to": "internet", "services": ["https"]},
+     "flows[5]: zone 'frontend' may not reach the internet peer 'internet' directly"),
     (("flows", 0), {"from": "backend", "to": "ingress", "services": ["http"]},
      "flows[0]: only 'load_balancers' may reach the ingress zone 'ingress' (guards.ingress_from)"),
     (("flows", 4), {"from": "internet", "to": "external_db", "services": ["http"]},
@@ -200,8 +200,8 @@ def test_group_resolution_errors(inventory, message):
     assert str(info.value).startswith(message)
 
 
-_PATH = re.compile(r"^(netzone_matrix|inventory|cluster|services|peers|zones|flows|vhosts|guards)([.\[ ]|: ).*: .+|"
-                   r"^(netzone_matrix|cluster|services|peers|zones|flows|vhosts|guards): .+")
+_PATH = re.compile(r"^(netzone_matrix|inventory|cluster|services|peers|zones|flows|vhosts|guards|egress)([.\[ ]|: ).*: .+|"
+                   r"^(netzone_matrix|cluster|services|peers|zones|flows|vhosts|guards|egress): .+")
 
 
 def _paths(node, prefix=()):
