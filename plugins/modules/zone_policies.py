@@ -65,8 +65,8 @@ options:
     type: dict
   egress_files:
     description:
-      - With O(matrix), the contents of the files the matrix C(egress.originations) name (CA, client certificate
-        and key), as C({path: PEM text}), read on the controller. They become Secrets of the proxy zone.
+      - "With O(matrix), the contents of the files the matrix C(egress.originations) name (CA, client certificate
+        and key), as C({path: PEM text}), read on the controller. They become Secrets of the proxy zone."
     type: dict
   egress_options:
     description:
