@@ -23,12 +23,13 @@ export PYTHONPATH := $(COLLROOT)
 export ANSIBLE_FORCE_COLOR := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help deps venv collection test lint sanity unit conformance molecule lab bench clean
+.PHONY: help deps venv collection test lint sanity unit conformance molecule lab bench mutation clean
 
 help:
 	@echo "make lab    - install everything and run site.yml on the lab inventory (this machine)"
 	@echo "make test   - lint, sanity, unit, conformance and molecule"
 	@echo "make bench  - benchmarks (figures and ratios, side by side)"
+	@echo "make mutation - mutation testing of the core with cosmic-ray (sampled; MUTATION_ARGS='--sample N')"
 
 ## --- setup -----------------------------------------------------------------------------------
 deps: $(BUILD)/.deps-stamp
@@ -97,6 +98,12 @@ lab: venv
 
 bench: venv
 	@for b in tests/bench/bench_*.py; do echo "=== $$b"; $(PY) $$b; done
+
+# Not part of `make test`: cosmic-ray in its own venv, on a copy of the tree, a uniform sample of its mutants.
+mutation: venv
+	test -x $(BUILD)/cr-venv/bin/cosmic-ray || { python3 -m venv $(BUILD)/cr-venv && \
+	  $(BUILD)/cr-venv/bin/pip install -q -r requirements-mutation.txt; }
+	SHARED=$(SHARED) $(BUILD)/cr-venv/bin/python tools/mutation.py $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(BUILD)

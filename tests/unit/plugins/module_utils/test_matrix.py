@@ -252,3 +252,13 @@ def test_random_valid_matrices_validate(raw):
     assert set(m["zones"]) == set(raw["zones"])
     for flow in m["flows"]:
         assert flow["services"] == sorted(set(flow["services"]))
+
+
+@pytest.mark.parametrize("raw, message", [({"zones": {1: {}}}, "zones: keys must be strings, got an integer"),
+                                          ({"services": {None: ["80/tcp"]}}, "services: keys must be strings, got null")])
+def test_non_string_keys_are_named(raw, message):
+    """A mapping key that is not a string gets one error naming the mapping and the key's type (found by
+    mutation testing: the message's formatting was never checked)."""
+    with pytest.raises(MatrixError) as info:
+        normalize_matrix(raw)
+    assert str(info.value) == message
