@@ -44,7 +44,7 @@ def copy_tree():
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
                            capture_output=True).stdout
     archive = subprocess.run(["tar", "--null", "--ignore-failed-read", "-T", "-", "-cf", "-"], cwd=ROOT,
-                             input=files, capture_output=True).stdout
+                             input=files, capture_output=True, check=False).stdout
     subprocess.run(["tar", "-xf", "-", "-C", TREE], input=archive, check=True)
     coll = os.path.join(WORK, "collections", "ansible_collections", "netzone")
     os.makedirs(coll)
@@ -110,7 +110,7 @@ def report(session, total):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sample", type=int, default=150)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=int, default=600)

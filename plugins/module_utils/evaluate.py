@@ -257,5 +257,3 @@ class Engine(object):
         destination group, port); the mapping answers lookups from bitsets without expanding pairs.
         """
         return Reachability(self, sources, destinations, ports)
-
-

@@ -172,6 +172,7 @@ class Grouping(object):
         self._pod_groups = (list(by_key.values()), pod_group)
         return self._pod_groups
 
+
 def _rows_for_port(universe, in_rules, eg_rules, peer_bits, sel_in, named_bits, all_bits, not_in_iso,
                    src_keys, port, protocol):
     """Allowed destination bitset per source group (None for groups that are not sources)."""

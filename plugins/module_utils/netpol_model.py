@@ -488,9 +488,7 @@ class Endpoint(object):
         return "Endpoint(%r)" % self.ref
 
 
-
 def probe_protocol(value, path="protocol"):
     if isinstance(value, str) and value.upper() in PROTOCOLS:
         return value.upper()
     raise MatrixError(path, "unsupported protocol %r (expected TCP, UDP or SCTP)" % (value,))
-

@@ -130,7 +130,7 @@ def render_markdown(matrix, proof, title="netzone segmentation report", sections
         out.append("None.")
     for mis in proof["mismatches"]:
         out.append("- **%s** %s -> %s %s: %s" % (mis["kind"], mis["from"], mis["to"], _interval(mis),
-                                                    _md_escape(mis["explanation"])))
+                                                _md_escape(mis["explanation"])))
     out.append("")
     out += ["## Probe addresses", "", "| endpoint | address |", "| --- | --- |"]
     for name, addr in summary["outside"].items():

@@ -104,4 +104,3 @@ def test_engine_equals_oracle(data):
                 want = oracle.allowed(src, dst, port, protocol)
                 assert reach[(src, dst, port, protocol)] is want, (src, dst, port, protocol)
                 assert engine.verdict(src, dst, port, protocol).allowed is want, (src, dst, port, protocol)
-

@@ -239,7 +239,6 @@ def _check_agreement(matrix, manifests, seed):
                            for m in result["mismatches"]), (src, dst, port, protocol, kind, kinds[src], kinds[dst])
 
 
-
 def _planted_case():
     """A two-zone matrix, plus: web pods of zone a may send anything anywhere; zone b admits port 5432 from
     any pod with tier=x in namespaces without a team label, port 6000 from namespaces with team=blue, and
