@@ -120,7 +120,7 @@ def squid_config(egress):
     out += ["", "http_access deny netzone_ip_literal"]
     for name, spec in zones:
         listed = "netzone_listed_%s" % name
-        if any(True for _ in spec["domains"]):
+        if spec["domains"]:
             out.append("http_access allow netzone_zone_%s %s !netzone_special" % (name, listed))
         if spec["report_only"]:
             out.append("http_access allow netzone_zone_%s !netzone_special  # report-only: logged as unlisted" % name)
@@ -317,12 +317,12 @@ def compile_egress(matrix, files=None, options=None, secrets=True):
         out.append(_deployment(
             SQUID_NAME, namespace, zone, opts, opts["squid_image"], opts["squid_uid"],
             ["squid", "-N", "-f", SQUID_CONFIG_DIR + "/squid.conf"], SQUID_NAME, SQUID_CONFIG_DIR,
-            [{"name": "proxy-%d" % spec["port"], "containerPort": spec["port"], "protocol": "TCP"} for _n, spec in ports],
+            [{"name": "proxy-%d" % spec["port"], "containerPort": spec["port"], "protocol": "TCP"} for _name, spec in ports],
             {"tcpSocket": {"port": SQUID_HEALTH_PORT}}, _checksum(conf),
             writable=("/tmp", "/var/run/squid", "/var/spool/squid", "/var/log/squid")))
         out.append(_service(SQUID_NAME, namespace, zone, SQUID_NAME,
                             [{"name": "proxy-%d" % spec["port"], "port": spec["port"], "targetPort": spec["port"],
-                              "protocol": "TCP"} for _n, spec in ports]))
+                              "protocol": "TCP"} for _name, spec in ports]))
         out.append(_pdb(SQUID_NAME, namespace, zone))
     if egress["originations"]:
         conf = haproxy_config(egress)

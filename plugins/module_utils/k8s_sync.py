@@ -15,7 +15,8 @@ Rules:
   top-level field of the desired object) and on a fingerprint of the desired object kept in an annotation,
   so server defaults never make a no-op run write, and a change we made is always seen;
 * apply order: namespaces -> allow policies -> default-deny policies -> admission policies -> their bindings
-  -> Ingress objects -> the proxy zone's ConfigMaps/Secrets, Services, Deployments, PodDisruptionBudgets -> prune (bindings, admission policies, Ingress, allow policies, default-deny policies,
+  -> Ingress objects -> the proxy zone's ConfigMaps/Secrets, Services, Deployments, PodDisruptionBudgets
+  -> prune (those in reverse, bindings, admission policies, Ingress, allow policies, default-deny policies,
   namespaces only when asked), so that traffic allowed before and after a change is never cut;
 * never touch an object we do not own; an existing namespace of a zone is *adopted* (our labels are added,
   it is marked adopted and never deleted), any other foreign object in the way stops the run;
@@ -157,9 +158,9 @@ def fill_secrets(manifests, secret_data):
             elif not obj.get("data"):
                 raise ObjectError("manifests[%d]" % index, "Secret %s has no data (pass it in secret_data)" % key)
         out.append(obj)
-    unknown = sorted(set(secret_data) - {"%s/%s" % ((o.get("metadata") or {}).get("namespace"),
-                                                     (o.get("metadata") or {}).get("name"))
-                                          for o in out if isinstance(o, dict) and o.get("kind") == "Secret"})
+    secret_keys = {"%s/%s" % ((o.get("metadata") or {}).get("namespace"), (o.get("metadata") or {}).get("name"))
+                   for o in out if isinstance(o, dict) and o.get("kind") == "Secret"}
+    unknown = sorted(set(secret_data) - secret_keys)
     if unknown:
         raise ObjectError("secret_data", "%s is not a Secret of the manifests" % ", ".join(unknown))
     return out

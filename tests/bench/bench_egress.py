@@ -239,7 +239,7 @@ def phase(threads, total, seconds, work):
             errors.append(exc)
             stop.set()
 
-    pool = [threading.Thread(target=runner) for _ in range(threads)]
+    pool = [threading.Thread(target=runner) for _index in range(threads)]
     start = time.monotonic()
     for thread in pool:
         thread.start()

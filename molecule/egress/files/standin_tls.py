@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -32,8 +31,8 @@ class Handler(BaseHTTPRequestHandler):
                 for key, value in rdn:
                     if key == "commonName":
                         client = value
-        body = ("%s sni=%s client=%s host=%s\n" % (self.server.netzone_name, sni, client,
-                                                  self.headers.get("Host", "-"))).encode()
+        host = self.headers.get("Host", "-")
+        body = ("%s sni=%s client=%s host=%s\n" % (self.server.netzone_name, sni, client, host)).encode()
         head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % len(body)
         self.wfile.write(head.encode("ascii") + body)   # head and body in one write
 
