@@ -129,8 +129,8 @@ def render_markdown(matrix, proof, title="netzone segmentation report", sections
     if not proof["mismatches"]:
         out.append("None.")
     for mis in proof["mismatches"]:
-        out.append("- **%s** %s -> %s %s: %s" % (mis["kind"], mis["from"], mis["to"], _interval(mis),
-                                                _md_escape(mis["explanation"])))
+        fields = (mis["kind"], mis["from"], mis["to"], _interval(mis), _md_escape(mis["explanation"]))
+        out.append("- **%s** %s -> %s %s: %s" % fields)
     out.append("")
     out += ["## Probe addresses", "", "| endpoint | address |", "| --- | --- |"]
     for name, addr in summary["outside"].items():
