@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import subprocess
 
@@ -194,3 +195,33 @@ def test_report_section_lists_zones_ports_domains_and_originations(matrix):
     assert "| payments | backend | http://payments.proxy.svc:8080/ | https://pay.example.com:8443 | files/pay-ca.pem" \
         in section["markdown"]
     assert 'id="egress-zones"' in section["html"]
+
+
+def test_the_pods_mount_what_the_configurations_read(matrix):
+    """Every file path in the configurations is a key of a mounted ConfigMap or Secret, and the commands read
+    the mounted configuration."""
+    objs = by_kind_name(compile_egress(matrix, FILES))
+    for deployment, config_map, key in (("egress-proxy", "egress-proxy", "squid.conf"),
+                                        ("egress-origination", "egress-origination", "haproxy.cfg")):
+        pod = objs[("Deployment", deployment)]["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        mounted = {}
+        for mount in pod["containers"][0]["volumeMounts"]:
+            volume = volumes[mount["name"]]
+            if "configMap" in volume:
+                source = objs[("ConfigMap", volume["configMap"]["name"])]["data"]
+            elif "secret" in volume:
+                source = objs[("Secret", volume["secret"]["secretName"])]["data"]
+            else:
+                continue
+            for name in source:
+                mounted[mount["mountPath"] + "/" + name] = source[name]
+        command = pod["containers"][0]["command"]
+        assert command[-1] in mounted and command[-2] == "-f"
+        conf = objs[("ConfigMap", config_map)]["data"][key]
+        assert mounted[command[-1]] == conf
+        for path in re.findall(r"(?:ca-file|crt) (\S+)", conf):
+            assert path in mounted, path
+        probe = pod["containers"][0]["readinessProbe"]
+        port = (probe.get("tcpSocket") or probe.get("httpGet"))["port"]
+        assert re.search(r"(?m)^(http_port %d |    bind :%d$)" % (port, port), conf), port
