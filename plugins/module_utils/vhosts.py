@@ -323,16 +323,27 @@ def _rewrites(vhosts):
     return result
 
 
+def _vip_bind(listener, port):
+    """The extra bind of an exposure's virtual address (``None`` when there is none, or when the listener's
+    address is a wildcard, which covers it). ``transparent`` lets HAProxy bind it on the backup load balancer,
+    which does not hold it yet, without the host-wide ``net.ipv4.ip_nonlocal_bind``."""
+    vip = str(listener.get("vip") or "")
+    if not vip or str(listener.get("address") or "") in ("", "*", "0.0.0.0", "::", "[::]", vip):
+        return None
+    return "%s:%s transparent" % ("[%s]" % vip if ":" in vip else vip, port)
+
+
 def haproxy_routing(vhosts, listeners, default_vhost=""):
     """What the HAProxy configuration routes, computed from normalised vhosts, so its template only prints.
 
     :param vhosts: the list returned by :func:`normalize_vhosts`.
     :param listeners: per exposure (``public``, ``internal``) a mapping with ``address``, ``https_port`` and
-        ``http_port`` (a false ``http_port`` means no plain-HTTP frontend).
+        ``http_port`` (a false ``http_port`` means no plain-HTTP frontend), and optionally ``vip`` (the
+        exposure's virtual address, bound as well unless ``address`` is a wildcard).
     :param default_vhost: the name of the vhost that takes requests no host/path matched on its exposure.
     :returns: ``{"exposures": [...], "sticky": [...], "rate_limited": [...], "rewrites": [...]}``.
-        Each exposure that has vhosts has ``name``, ``frontends`` (``name``, ``bind``, ``tls``, ``scheme``:
-        HTTPS first, then plain HTTP), ``vhosts`` (the routes of its vhosts), ``default`` (the id of the
+        Each exposure that has vhosts has ``name``, ``frontends`` (``name``, ``bind``, ``vip_bind`` (the
+        virtual address with ``transparent``, or ``None``), ``tls``, ``scheme``: HTTPS first, then plain HTTP), ``vhosts`` (the routes of its vhosts), ``default`` (the id of the
         default vhost, or ``None``) and ``bypass`` (whether any of its vhosts lets static paths skip the WAF).
         A route has the vhost's ``id`` (:func:`vhost_id` of its position), ``hosts``, ``path_acls``
         (``exact``, ``prefix``), ``match`` (the ACLs that select it), ``backend`` and its settings.
@@ -347,10 +358,12 @@ def haproxy_routing(vhosts, listeners, default_vhost=""):
         if not isinstance(listener, dict):
             raise MatrixError("listeners." + exposure, "is required (address, https_port, http_port) for its vhosts")
         frontends = [{"name": "fe_%s_https" % exposure, "tls": True, "scheme": "https",
-                      "bind": "%s:%s" % (listener["address"], listener["https_port"])}]
+                      "bind": "%s:%s" % (listener["address"], listener["https_port"]),
+                      "vip_bind": _vip_bind(listener, listener["https_port"])}]
         if listener.get("http_port"):
             frontends.append({"name": "fe_%s_http" % exposure, "tls": False, "scheme": "http",
-                              "bind": "%s:%s" % (listener["address"], listener["http_port"])})
+                              "bind": "%s:%s" % (listener["address"], listener["http_port"]),
+                              "vip_bind": _vip_bind(listener, listener["http_port"])})
         default = [route["id"] for route in mine if route["name"] == default_vhost]
         exposures.append({
             "name": exposure,

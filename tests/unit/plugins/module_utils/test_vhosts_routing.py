@@ -40,6 +40,15 @@ def test_frontends_per_exposure_https_first_and_no_http_without_port():
     ]
 
 
+def test_virtual_address_bound_transparent_unless_the_address_is_a_wildcard():
+    listeners = {"public": dict(LISTENERS["public"], vip="192.0.2.10"),
+                 "internal": dict(LISTENERS["internal"], address="*", vip="10.0.0.10")}
+    plan = haproxy_routing(VHOSTS, listeners)
+    assert [[f["vip_bind"] for f in e["frontends"]] for e in plan["exposures"]] == [
+        ["192.0.2.10:443 transparent", "192.0.2.10:80 transparent"], [None]]
+    assert all(f["vip_bind"] is None for e in haproxy_routing(VHOSTS, LISTENERS)["exposures"] for f in e["frontends"])
+
+
 def test_an_exposure_without_vhosts_gets_no_frontend():
     plan = haproxy_routing(VHOSTS[:2], {"public": LISTENERS["public"]})
     assert [e["name"] for e in plan["exposures"]] == ["public"]

@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Load balancer failover benchmark: keepalived + HAProxy pair in network namespaces (tests/ha/ha_lab.py).
+
+Renders both load balancers' keepalived configurations with the role (molecule/ha/converge.yml, advert_int 1),
+then runs the lab: two LB namespaces and a client namespace on a bridge in its own namespace, documentation
+addresses only, the client loop inside the client namespace (one request at a time, 0.5 s timeout, 20 ms
+apart, bounded in time). For each of ``--rounds`` runs it measures the seconds from the event to the backup
+holding the public virtual address, and the requests that failed meanwhile:
+
+  haproxy killed   SIGKILL to the holder's HAProxy (track_process puts it in FAULT, it sends priority 0)
+  link down        the holder's port on the bridge set down (the backup waits for the master-down timer)
+
+Prints each round, then ``lb failover: haproxy killed X s / N failed; link down Y s / M failed`` (medians
+over the rounds). Needs root; the namespaces and every process are removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+INVENTORY = """all:
+  vars: {ansible_connection: local, ansible_python_interpreter: /usr/bin/python3}
+  hosts:
+    lb1:
+      loadbalancer_vrrp_interfaces:
+        - {name: eth0, address: 192.0.2.11, prefix: 24}
+        - {name: eth0, address: 198.51.100.11, prefix: 24}
+    lb2:
+      loadbalancer_vrrp_interfaces:
+        - {name: eth0, address: 192.0.2.12, prefix: 24}
+        - {name: eth0, address: 198.51.100.12, prefix: 24}
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("lb failover: skipped (needs root for network namespaces)")
+        return 0
+    work = tempfile.mkdtemp(prefix="nzha-bench-")
+    inventory = os.path.join(work, "inventory.yml")
+    with open(inventory, "w", encoding="utf-8") as handle:
+        handle.write(INVENTORY)
+    env = dict(os.environ, MOLECULE_EPHEMERAL_DIRECTORY=work, ANSIBLE_NOCOLOR="1")
+    subprocess.run(["ansible-playbook", "-i", inventory, os.path.join(ROOT, "molecule", "ha", "converge.yml")],
+                   check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    figures = {"haproxy killed": [], "link down": []}
+    for round_no in range(1, args.rounds + 1):
+        out = os.path.join(work, "round%d.json" % round_no)
+        lab = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "ha", "ha_lab.py"), "--conf-dir",
+                              os.path.join(work, "conf"), "--json", out], capture_output=True, text=True, check=False)
+        if not os.path.exists(out):
+            print(lab.stdout + lab.stderr)
+            return 1
+        with open(out, encoding="utf-8") as handle:
+            result = json.load(handle)
+        failed = [check for check in result["checks"] if not check["ok"]]
+        line = []
+        for name in figures:
+            figure = result["figures"].get(name) or {}
+            if figure.get("seconds") is not None:
+                figures[name].append(figure)
+            line.append("%s %s s / %s failed of %s" % (name, "%.2f" % figure["seconds"] if figure.get("seconds")
+                                                      is not None else "-", figure.get("failed", "-"),
+                                                      figure.get("requests", "-")))
+        print("round %d: %s%s" % (round_no, "; ".join(line),
+                                  "" if not failed else " (failed checks: %s)" % ", ".join(c["name"] for c in failed)))
+    if not all(figures.values()):
+        print("lb failover: no complete round")
+        return 1
+
+    def median(name, key):
+        return statistics.median(figure[key] for figure in figures[name])
+
+    print("lb failover: haproxy killed %.2f s / %d failed; link down %.2f s / %d failed"
+          % (median("haproxy killed", "seconds"), median("haproxy killed", "failed"),
+             median("link down", "seconds"), median("link down", "failed")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

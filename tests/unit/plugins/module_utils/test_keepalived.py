@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The keepalived VRRP instances: interfaces, unicast peers, priorities, start states, and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.keepalived import (
+    KeepalivedError, interfaces_from_facts, vrrp_instances)
+
+
+def lb(name, public, internal=None, priority=None):
+    interfaces = [{"name": "eth0", "address": public, "prefix": 24}]
+    if internal:
+        interfaces.append({"name": "eth1", "address": internal, "prefix": 24})
+    return {"name": name, "priority": priority, "interfaces": interfaces}
+
+
+HOSTS = [lb("lb-1", "203.0.113.11", "10.20.0.11"), lb("lb-2", "203.0.113.12", "10.20.0.12")]
+SETTINGS = {"vips": {"public": "203.0.113.10", "internal": "10.20.0.10"}, "router_ids": {"public": 51, "internal": 52},
+            "preempt": True, "advert_int": 1}
+
+
+def test_one_instance_per_exposure_with_unicast_peers():
+    first = vrrp_instances(HOSTS[0], HOSTS, SETTINGS)
+    assert first == [
+        {"name": "NZ_PUBLIC", "exposure": "public", "interface": "eth0", "vip": "203.0.113.10", "prefix": 24,
+         "router_id": 51, "priority": 150, "state": "MASTER", "preempt": True, "advert_int": 1,
+         "unicast_src": "203.0.113.11", "unicast_peers": ["203.0.113.12"]},
+        {"name": "NZ_INTERNAL", "exposure": "internal", "interface": "eth1", "vip": "10.20.0.10", "prefix": 24,
+         "router_id": 52, "priority": 150, "state": "MASTER", "preempt": True, "advert_int": 1,
+         "unicast_src": "10.20.0.11", "unicast_peers": ["10.20.0.12"]}]
+    second = vrrp_instances(HOSTS[1], HOSTS, SETTINGS)
+    assert [(i["priority"], i["state"], i["unicast_src"], i["unicast_peers"]) for i in second] == [
+        (140, "BACKUP", "203.0.113.12", ["203.0.113.11"]), (140, "BACKUP", "10.20.0.12", ["10.20.0.11"])]
+
+
+def test_nopreempt_starts_every_node_backup():
+    settings = dict(SETTINGS, preempt=False)
+    for host in HOSTS:
+        assert {i["state"] for i in vrrp_instances(host, HOSTS, settings)} == {"BACKUP"}
+        assert not any(i["preempt"] for i in vrrp_instances(host, HOSTS, settings))
+
+
+def test_no_vip_no_instance_and_explicit_priorities():
+    assert vrrp_instances(HOSTS[0], HOSTS, dict(SETTINGS, vips={})) == []
+    hosts = [lb("lb-1", "203.0.113.11", priority=100), lb("lb-2", "203.0.113.12", priority="200")]
+    settings = dict(SETTINGS, vips={"public": "203.0.113.10"})
+    assert [(i["priority"], i["state"]) for i in vrrp_instances(hosts[1], hosts, settings)] == [(200, "MASTER")]
+    assert [(i["priority"], i["state"]) for i in vrrp_instances(hosts[0], hosts, settings)] == [(100, "BACKUP")]
+
+
+@pytest.mark.parametrize("hosts, settings, message", [
+    (HOSTS, dict(SETTINGS, vips={"public": "198.51.100.5"}),
+     "loadbalancer_public_vip: 198.51.100.5 is outside every interface's subnet on lb-1 "
+     "(its addresses: eth0 203.0.113.11/24, eth1 10.20.0.11/24)"),
+    (HOSTS, dict(SETTINGS, router_ids={"public": 51, "internal": 51}),
+     "loadbalancer_vrrp_internal_router_id: 51 is also the public instance's router id; each VRRP instance needs its own"),
+    (HOSTS[:1], dict(SETTINGS, preempt=False),
+     "loadbalancer_vrrp_preempt: false (nopreempt) with a virtual address needs at least two load balancers, but "
+     "lb-1 is the only one: add the second host, or drop the virtual addresses"),
+    ([HOSTS[0], lb("lb-2", "198.51.100.12", "10.20.0.12")], SETTINGS,
+     "loadbalancer_public_vip: load balancer lb-2 has no address in 203.0.113.0/24 (the subnet of 203.0.113.10), "
+     "so it cannot be a VRRP peer of lb-1"),
+    ([lb("lb-1", "203.0.113.11", priority=150), lb("lb-2", "203.0.113.12", priority=150)],
+     dict(SETTINGS, vips={"public": "203.0.113.10"}),
+     "loadbalancer_vrrp_priority: hosts lb-1 and lb-2 have the same priority; give each its own"),
+    (HOSTS, dict(SETTINGS, vips={"public": "shop"}), "loadbalancer_public_vip: 'shop' is not an IP address"),
+    (HOSTS, dict(SETTINGS, vips={"public": "2001:db8::10"}),
+     "loadbalancer_public_vip: 2001:db8::10 is IPv6; the VRRP instances carry IPv4 virtual addresses"),
+    (HOSTS, dict(SETTINGS, router_ids={"public": 256, "internal": 52}),
+     "loadbalancer_vrrp_public_router_id: must be between 1 and 255, got 256"),
+    (HOSTS, dict(SETTINGS, vips={"public": "203.0.113.11"}),
+     "loadbalancer_public_vip: 203.0.113.11 is the own address of lb-1 on eth0; a virtual address must be a free "
+     "address of the subnet"),
+])
+def test_bad_input_one_message(hosts, settings, message):
+    with pytest.raises(KeepalivedError) as err:
+        vrrp_instances(hosts[0], hosts, settings)
+    assert str(err.value) == message
+
+
+def test_interfaces_from_ansible_facts():
+    facts = {"interfaces": ["lo", "eth0", "br-lan"],
+             "lo": {"ipv4": {"address": "127.0.0.1", "netmask": "255.0.0.0"}},
+             "eth0": {"ipv4": {"address": "203.0.113.11", "netmask": "255.255.255.0"},
+                      "ipv4_secondaries": [{"address": "10.20.0.11", "netmask": "255.255.0.0"}]},
+             "br_lan": {"ipv4": {"address": "192.0.2.1", "netmask": "255.255.255.128"}}}
+    assert interfaces_from_facts(facts) == [
+        {"name": "lo", "address": "127.0.0.1", "prefix": 8},
+        {"name": "eth0", "address": "203.0.113.11", "prefix": 24},
+        {"name": "eth0", "address": "10.20.0.11", "prefix": 16},
+        {"name": "br-lan", "address": "192.0.2.1", "prefix": 25}]
