@@ -96,11 +96,11 @@ def desired_records(vhosts, loadbalancers, exposure, zone, var="loadbalancer_dns
         name = _fqdn(record["name"])
         if not record["address"]:
             raise DnsError("vhost %s (%s): load balancer %s has no %s address to publish; set loadbalancer_%s_vip "
-                           "or loadbalancer_%s_address" % (record["vhost"], exposure, record["load_balancer"],
-                                                            exposure, exposure, exposure))
+                           "or loadbalancer_%s_address"
+                           % (record["vhost"], exposure, record["load_balancer"], exposure, exposure, exposure))
         if not in_zone(name, zone):
-            raise DnsError("vhost %s: name %s is not in zone %s (%s.zone)" % (record["vhost"], name.rstrip("."),
-                                                                           _fqdn(zone), var))
+            raise DnsError("vhost %s: name %s is not in zone %s (%s.zone)"
+                           % (record["vhost"], name.rstrip("."), _fqdn(zone), var))
         try:
             address = ipaddress.ip_address(record["address"])
         except ValueError:
@@ -156,10 +156,9 @@ def plan_updates(desired, zone_records, owner, ttl):
         is_owned = owned(name)
         if not is_owned and any(current.get(rtype) for rtype in MANAGED_TYPES + ("CNAME",)):
             found = sorted(rtype for rtype in MANAGED_TYPES + ("CNAME",) if current.get(rtype))
-            conflicts.append({"record": name, "types": found,
-                              "message": "%s already has %s record(s) that owner %r does not own (no ownership "
-                                         "TXT %s): left alone" % (name.rstrip("."), "/".join(found), owner,
-                                                                   owner_name(name).rstrip("."))})
+            message = ("%s already has %s record(s) that owner %r does not own (no ownership TXT %s): left alone"
+                       % (name.rstrip("."), "/".join(found), owner, owner_name(name).rstrip(".")))
+            conflicts.append({"record": name, "types": found, "message": message})
             continue
         if not is_owned:
             updates.append({"record": owner_name(name), "type": "TXT", "value": [tag], "state": "present"})

@@ -343,7 +343,8 @@ def haproxy_routing(vhosts, listeners, default_vhost=""):
     :param default_vhost: the name of the vhost that takes requests no host/path matched on its exposure.
     :returns: ``{"exposures": [...], "sticky": [...], "rate_limited": [...], "rewrites": [...]}``.
         Each exposure that has vhosts has ``name``, ``frontends`` (``name``, ``bind``, ``vip_bind`` (the
-        virtual address with ``transparent``, or ``None``), ``tls``, ``scheme``: HTTPS first, then plain HTTP), ``vhosts`` (the routes of its vhosts), ``default`` (the id of the
+        virtual address with ``transparent``, or ``None``), ``tls``, ``scheme``: HTTPS first, then plain HTTP),
+        ``vhosts`` (the routes of its vhosts), ``default`` (the id of the
         default vhost, or ``None``) and ``bypass`` (whether any of its vhosts lets static paths skip the WAF).
         A route has the vhost's ``id`` (:func:`vhost_id` of its position), ``hosts``, ``path_acls``
         (``exact``, ``prefix``), ``match`` (the ACLs that select it), ``backend`` and its settings.

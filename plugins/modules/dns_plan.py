@@ -141,7 +141,7 @@ conflicts:
   type: list
   elements: dict
 records:
-  description: The wanted records, C({name: {A: [...], AAAA: [...]}}).
+  description: "The wanted records: for each absolute name, its C(A) and C(AAAA) addresses."
   returned: success
   type: dict
 """

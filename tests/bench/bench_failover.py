@@ -71,9 +71,9 @@ def main():
             figure = result["figures"].get(name) or {}
             if figure.get("seconds") is not None:
                 figures[name].append(figure)
-            line.append("%s %s s / %s failed of %s" % (name, "%.2f" % figure["seconds"] if figure.get("seconds")
-                                                      is not None else "-", figure.get("failed", "-"),
-                                                      figure.get("requests", "-")))
+            seconds = "%.2f" % figure["seconds"] if figure.get("seconds") is not None else "-"
+            line.append("%s %s s / %s failed of %s"
+                        % (name, seconds, figure.get("failed", "-"), figure.get("requests", "-")))
         print("round %d: %s%s" % (round_no, "; ".join(line),
                                   "" if not failed else " (failed checks: %s)" % ", ".join(c["name"] for c in failed)))
     if not all(figures.values()):

@@ -37,20 +37,20 @@ CLIENT = {"public": "192.0.2.100", "internal": "198.51.100.100"}
 VIPS = {"public": "192.0.2.10", "internal": "198.51.100.10"}
 NAMESPACES = ["nzha-br", "nzha-lb1", "nzha-lb2", "nzha-cl"]
 HAPROXY = """global
-	maxconn 1000
+\tmaxconn 1000
 defaults
-	mode http
-	timeout connect 1s
-	timeout client 5s
-	timeout server 5s
+\tmode http
+\ttimeout connect 1s
+\ttimeout client 5s
+\ttimeout server 5s
 frontend fe_public
-	bind {own_public}:80
-	bind {vip_public}:80 transparent
-	http-request return status 200 content-type text/plain string "{name}"
+\tbind {own_public}:80
+\tbind {vip_public}:80 transparent
+\thttp-request return status 200 content-type text/plain string "{name}"
 frontend fe_internal
-	bind {own_internal}:80
-	bind {vip_internal}:80 transparent
-	http-request return status 200 content-type text/plain string "{name}"
+\tbind {own_internal}:80
+\tbind {vip_internal}:80 transparent
+\thttp-request return status 200 content-type text/plain string "{name}"
 """
 # The client loop: one request at a time to the public virtual address, each with a timeout, for a bounded
 # time; prints one JSON line per request (start and end on CLOCK_MONOTONIC, shared by all processes).
