@@ -9,6 +9,7 @@ DOCUMENTATION = r"""
 module: dns_plan
 short_description: Plan the RFC 2136 updates that publish the virtual hosts' DNS records
 version_added: 0.2.0
+author: netzone maintainers
 description:
   - Reads a zone by a TSIG-signed zone transfer (AXFR over TCP) and returns the updates that bring the records
     of the virtual hosts of one exposure to the wanted addresses, for M(community.general.nsupdate) to apply.
