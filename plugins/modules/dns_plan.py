@@ -9,7 +9,8 @@ DOCUMENTATION = r"""
 module: dns_plan
 short_description: Plan the RFC 2136 updates that publish the virtual hosts' DNS records
 version_added: 0.2.0
-author: netzone maintainers
+author:
+  - netzone maintainers (@netzone)
 description:
   - Reads a zone by a TSIG-signed zone transfer (AXFR over TCP) and returns the updates that bring the records
     of the virtual hosts of one exposure to the wanted addresses, for M(community.general.nsupdate) to apply.
@@ -132,10 +133,10 @@ updates:
   type: list
   elements: dict
   contains:
-    record: {description: Absolute record name., type: str}
-    type: {description: Record type (A, AAAA or TXT)., type: str}
-    value: {description: The record's values., type: list, elements: str}
-    state: {description: V(present) or V(absent)., type: str}
+    record: {description: "Absolute record name.", type: str}
+    type: {description: "Record type: A, AAAA or TXT.", type: str}
+    value: {description: "The record's values.", type: list, elements: str}
+    state: {description: "V(present) or V(absent).", type: str}
 conflicts:
   description: Wanted names that carry someone else's address records (left alone), each with a C(message).
   returned: success
