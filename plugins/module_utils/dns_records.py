@@ -77,7 +77,7 @@ def _owned_by(txt_values, owner):
         text = str(value)
         if len(text) >= 2 and text[0] == text[-1] == '"':
             text = text[1:-1]
-        if text.split(",netzone/vhost=")[0] == want:
+        if text.split(",netzone/vhost=", maxsplit=1)[0] == want:
             return True
     return False
 
@@ -112,7 +112,7 @@ def desired_records(vhosts, loadbalancers, exposure, zone, var="loadbalancer_dns
             types[rtype].append(str(address))
     for types in desired.values():
         for rtype in MANAGED_TYPES:
-            types[rtype].sort(key=lambda text: ipaddress.ip_address(text))
+            types[rtype].sort(key=ipaddress.ip_address)
     return desired
 
 

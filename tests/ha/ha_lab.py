@@ -354,7 +354,7 @@ class Lab:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--conf-dir", required=True)
     parser.add_argument("--json")
     args = parser.parse_args()

@@ -75,7 +75,7 @@ def start(directory):
                                 stderr=subprocess.STDOUT, start_new_session=True)
     with open(os.path.join(directory, "lab.pid"), "w", encoding="utf-8") as handle:
         handle.write(str(proc.pid))
-    for _ in range(100):
+    for _attempt in range(100):
         probe = subprocess.run(["dig", "+short", "+tcp", "-p", str(PORT), "@127.0.50.1", "ns.example.com", "A"],
                                capture_output=True, text=True, check=False)
         if probe.stdout.strip() == "127.0.50.1":
@@ -103,7 +103,7 @@ def stop(directory):
     if pid > 0 and ours:  # the PID still names our named (never another process that reused it)
         try:
             os.kill(pid, signal.SIGTERM)
-            for _ in range(50):
+            for _attempt in range(50):
                 os.kill(pid, 0)
                 time.sleep(0.1)
             os.kill(pid, signal.SIGKILL)
