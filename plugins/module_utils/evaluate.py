@@ -4,7 +4,7 @@
 """NetworkPolicy v1 semantics: the verdict for one new connection, and whole clusters in bulk.
 
 Plain Python, no Ansible.  ``Engine(namespaces, pods, policies)`` validates its input (a bad policy
-raises ``MatrixError`` naming the path, e.g. ``policies[3].spec.ingress[0].from[1].ipBlock.cidr``) and
+raises ``ObjectError`` naming the path, e.g. ``policies[3].spec.ingress[0].from[1].ipBlock.cidr``) and
 answers two questions:
 
 * ``Engine.verdict(src, dst, port, protocol)``: one connection, evaluated pod by pod straight from the
@@ -47,7 +47,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.netpol_model 
     port_number,
     probe_protocol,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ObjectError
 
 __all__ = ["Direction", "Endpoint", "Engine", "Grouping", "IPBlock", "OPERATORS", "POLICY_TYPES", "PROTOCOLS",
            "Peer", "Pod", "Policy", "Port", "Reachability", "Rule", "Selector", "Verdict"]
@@ -142,7 +142,7 @@ class Engine(object):
         for i, raw in enumerate(as_list(pods, "pods")):
             pod = parse_pod(raw, i, self.namespaces)
             if pod.ref in self.pod_by_ref:
-                raise MatrixError("pods[%d]" % i, "duplicate pod %s" % pod.ref)
+                raise ObjectError("pods[%d]" % i, "duplicate pod %s" % pod.ref)
             self.pod_by_ref[pod.ref] = pod
             self.pods.append(pod)
         self.policies = []
@@ -150,7 +150,7 @@ class Engine(object):
         for i, raw in enumerate(as_list(policies, "policies")):
             policy = parse_policy(raw, i)
             if policy.ref in seen:
-                raise MatrixError("policies[%d].metadata.name" % i, "duplicate policy %s" % policy.ref)
+                raise ObjectError("policies[%d].metadata.name" % i, "duplicate policy %s" % policy.ref)
             seen.add(policy.ref)
             self.policies.append(policy)
         self.policies_by_ns = {}
@@ -164,7 +164,7 @@ class Engine(object):
         """Parse ``"ns/pod"`` / ``"ip:addr"``; a pod must exist."""
         endpoint = Endpoint.parse(value, path)
         if endpoint.is_pod and endpoint.ref not in self.pod_by_ref:
-            raise MatrixError(path, "unknown pod %r" % endpoint.ref)
+            raise ObjectError(path, "unknown pod %r" % endpoint.ref)
         return endpoint
 
     def _probe_port(self, port, protocol, dst, path="port"):
@@ -172,7 +172,7 @@ class Engine(object):
             pod = self.pod_by_ref.get(dst.ref) if dst.is_pod else None
             numbers = pod.named.get((port, protocol)) if pod is not None else None
             if not numbers:
-                raise MatrixError(path, "%s has no %s container port named %r" % (dst.ref, protocol, port))
+                raise ObjectError(path, "%s has no %s container port named %r" % (dst.ref, protocol, port))
             return min(numbers)
         if isinstance(port, str):
             port = int(port)

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import bisect
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover - Python 2 is not supported, this only keeps linters quiet
-    Mapping = object
+from collections.abc import Mapping
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ObjectError
 from ansible_collections.netzone.segmentation.plugins.module_utils.netpol_model import (
     Endpoint,
     as_list,
@@ -367,7 +364,7 @@ class Reachability(Mapping):
         if idx is None:
             try:
                 idx = self._index_of.get(Endpoint.parse(value).ref)
-            except MatrixError:
+            except ObjectError:
                 idx = None
             if idx is None:
                 raise KeyError(value)

@@ -4,7 +4,7 @@
 """NetworkPolicy v1 objects, parsed and validated  (plain Python, no Ansible, no I/O)
 
 The input side of the engine: NetworkPolicy objects, pods, namespaces and endpoints as Kubernetes YAML
-gives them, checked field by field (a bad value raises ``MatrixError`` naming its path, e.g.
+gives them, checked field by field (a bad value raises ``ObjectError`` naming its path, e.g.
 ``policies[3].spec.ingress[0].from[1].ipBlock.cidr``) and turned into small read-only objects:
 :class:`Policy` with its :class:`Rule` s, each with :class:`Peer` s (:class:`Selector`, :class:`IPBlock`)
 and :class:`Port` s; :class:`Pod`; :class:`Endpoint`.  Nothing here decides a verdict.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ObjectError
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 POLICY_TYPES = ("Ingress", "Egress")
@@ -45,7 +45,7 @@ def _kind(value):
 def _check_keys(raw, allowed, path):
     for key in raw:
         if key not in allowed:
-            raise MatrixError(path, "unknown field %r (expected one of: %s)" % (key, ", ".join(allowed)))
+            raise ObjectError(path, "unknown field %r (expected one of: %s)" % (key, ", ".join(allowed)))
 
 
 def as_list(raw, path):
@@ -53,7 +53,7 @@ def as_list(raw, path):
     if raw is None:
         return []
     if not isinstance(raw, (list, tuple)):
-        raise MatrixError(path, "must be a list, got %s" % _kind(raw))
+        raise ObjectError(path, "must be a list, got %s" % _kind(raw))
     return list(raw)
 
 
@@ -62,13 +62,13 @@ def as_mapping(raw, path):
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise MatrixError(path, "must be a mapping, got %s" % _kind(raw))
+        raise ObjectError(path, "must be a mapping, got %s" % _kind(raw))
     return raw
 
 
 def parse_name(raw, path):
     if not isinstance(raw, str) or not raw:
-        raise MatrixError(path, "must be a non-empty string, got %s" % _kind(raw))
+        raise ObjectError(path, "must be a non-empty string, got %s" % _kind(raw))
     return raw
 
 
@@ -77,9 +77,9 @@ def parse_labels(raw, path):
     raw = as_mapping(raw, path)
     for key, value in raw.items():
         if not isinstance(key, str) or not key:
-            raise MatrixError(path, "label keys must be non-empty strings, got %s" % _kind(key))
+            raise ObjectError(path, "label keys must be non-empty strings, got %s" % _kind(key))
         if not isinstance(value, str):
-            raise MatrixError("%s.%s" % (path, key), "label value must be a string, got %s %r" % (_kind(value), value))
+            raise ObjectError("%s.%s" % (path, key), "label value must be a string, got %s %r" % (_kind(value), value))
     labels = dict(raw)
     return labels, frozenset(labels.items())
 
@@ -88,21 +88,21 @@ def _protocol(raw, path, default="TCP"):
     if raw is None:
         return default
     if raw not in PROTOCOLS:
-        raise MatrixError(path, "unsupported protocol %r (expected TCP, UDP or SCTP)" % (raw,))
+        raise ObjectError(path, "unsupported protocol %r (expected TCP, UDP or SCTP)" % (raw,))
     return raw
 
 
 def port_number(raw, path):
     if isinstance(raw, bool) or not isinstance(raw, int):
-        raise MatrixError(path, "must be a port number, got %s %r" % (_kind(raw), raw))
+        raise ObjectError(path, "must be a port number, got %s %r" % (_kind(raw), raw))
     if not 1 <= raw <= 65535:
-        raise MatrixError(path, "port %d out of range 1-65535" % raw)
+        raise ObjectError(path, "port %d out of range 1-65535" % raw)
     return raw
 
 
 def _port_name(raw, path):
     if not (len(raw) <= 15 and _PORT_NAME.match(raw) and "--" not in raw and re.search("[a-z]", raw)):
-        raise MatrixError(path, "invalid port name %r (1-15 lowercase letters, digits and '-', with at least one letter)" % raw)
+        raise ObjectError(path, "invalid port name %r (1-15 lowercase letters, digits and '-', with at least one letter)" % raw)
     return raw
 
 
@@ -121,22 +121,22 @@ def net_range(net):
 
 def _parse_cidr(raw, path):
     if not isinstance(raw, str):
-        raise MatrixError(path, "invalid CIDR %r (must be a string like 10.0.0.0/8)" % (raw,))
+        raise ObjectError(path, "invalid CIDR %r (must be a string like 10.0.0.0/8)" % (raw,))
     if "/" not in raw:
-        raise MatrixError(path, "invalid CIDR '%s' (no prefix length)" % raw)
+        raise ObjectError(path, "invalid CIDR '%s' (no prefix length)" % raw)
     try:
         return ipaddress.ip_network(raw.strip(), strict=False)
     except ValueError:
-        raise MatrixError(path, "invalid CIDR '%s'" % raw)
+        raise ObjectError(path, "invalid CIDR '%s'" % raw)
 
 
 def parse_ip(raw, path):
     if not isinstance(raw, str):
-        raise MatrixError(path, "invalid IP address %r" % (raw,))
+        raise ObjectError(path, "invalid IP address %r" % (raw,))
     try:
         return ipaddress.ip_address(raw.strip())
     except ValueError:
-        raise MatrixError(path, "invalid IP address '%s'" % raw)
+        raise ObjectError(path, "invalid IP address '%s'" % raw)
 
 
 # --- policy objects -------------------------------------------------------------------------------
@@ -179,20 +179,20 @@ def _parse_selector(raw, path):
     for i, expr in enumerate(as_list(raw.get("matchExpressions"), path + ".matchExpressions")):
         epath = "%s.matchExpressions[%d]" % (path, i)
         if not isinstance(expr, dict):
-            raise MatrixError(epath, "must be a mapping, got %s" % _kind(expr))
+            raise ObjectError(epath, "must be a mapping, got %s" % _kind(expr))
         _check_keys(expr, ("key", "operator", "values"), epath)
         key = parse_name(expr.get("key"), epath + ".key")
         op = expr.get("operator")
         if op not in OPERATORS:
-            raise MatrixError(epath + ".operator", "invalid operator %r (expected In, NotIn, Exists or DoesNotExist)" % (op,))
+            raise ObjectError(epath + ".operator", "invalid operator %r (expected In, NotIn, Exists or DoesNotExist)" % (op,))
         values = as_list(expr.get("values"), epath + ".values")
         for j, value in enumerate(values):
             if not isinstance(value, str):
-                raise MatrixError("%s.values[%d]" % (epath, j), "must be a string, got %s %r" % (_kind(value), value))
+                raise ObjectError("%s.values[%d]" % (epath, j), "must be a string, got %s %r" % (_kind(value), value))
         if op in ("In", "NotIn") and not values:
-            raise MatrixError(epath + ".values", "operator %s needs at least one value" % op)
+            raise ObjectError(epath + ".values", "operator %s needs at least one value" % op)
         if op in ("Exists", "DoesNotExist") and values:
-            raise MatrixError(epath + ".values", "operator %s takes no values" % op)
+            raise ObjectError(epath + ".values", "operator %s takes no values" % op)
         exprs.append((key, op, frozenset(values)))
     return Selector(required, tuple(sorted(exprs, key=lambda e: (e[0], e[1], sorted(e[2])))))
 
@@ -218,14 +218,14 @@ def _parse_ipblock(raw, path):
     raw = as_mapping(raw, path)
     _check_keys(raw, ("cidr", "except"), path)
     if raw.get("cidr") is None:
-        raise MatrixError(path + ".cidr", "required")
+        raise ObjectError(path + ".cidr", "required")
     net = _parse_cidr(raw["cidr"], path + ".cidr")
     excepts = []
     for i, item in enumerate(as_list(raw.get("except"), path + ".except")):
         epath = "%s.except[%d]" % (path, i)
         exc = _parse_cidr(item, epath)
         if exc.version != net.version or not exc.subnet_of(net) or exc.prefixlen <= net.prefixlen:
-            raise MatrixError(epath, "'%s' is not a strict subset of cidr '%s'" % (item, raw["cidr"]))
+            raise ObjectError(epath, "'%s' is not a strict subset of cidr '%s'" % (item, raw["cidr"]))
         excepts.append(exc)
     return IPBlock(net, tuple(excepts))
 
@@ -250,14 +250,14 @@ class Peer(object):
 
 def _parse_peer(raw, path, policy_ns):
     if not isinstance(raw, dict):
-        raise MatrixError(path, "must be a mapping, got %s" % _kind(raw))
+        raise ObjectError(path, "must be a mapping, got %s" % _kind(raw))
     _check_keys(raw, ("podSelector", "namespaceSelector", "ipBlock"), path)
     present = [k for k in ("podSelector", "namespaceSelector", "ipBlock") if raw.get(k) is not None]
     if not present:
-        raise MatrixError(path, "must specify podSelector, namespaceSelector or ipBlock")
+        raise ObjectError(path, "must specify podSelector, namespaceSelector or ipBlock")
     if "ipBlock" in present:
         if len(present) > 1:
-            raise MatrixError(path, "ipBlock may not be combined with podSelector or namespaceSelector")
+            raise ObjectError(path, "ipBlock may not be combined with podSelector or namespaceSelector")
         return Peer(ipblock=_parse_ipblock(raw["ipBlock"], path + ".ipBlock"))
     ns_sel = _parse_selector(raw["namespaceSelector"], path + ".namespaceSelector") if "namespaceSelector" in present else None
     pod_sel = _parse_selector(raw["podSelector"], path + ".podSelector") if "podSelector" in present else None
@@ -288,25 +288,25 @@ class Port(object):
 
 def _parse_port(raw, path):
     if not isinstance(raw, dict):
-        raise MatrixError(path, "must be a mapping, got %s" % _kind(raw))
+        raise ObjectError(path, "must be a mapping, got %s" % _kind(raw))
     _check_keys(raw, ("protocol", "port", "endPort"), path)
     protocol = _protocol(raw.get("protocol"), path + ".protocol")
     port = raw.get("port")
     end = raw.get("endPort")
     if port is None:
         if end is not None:
-            raise MatrixError(path + ".endPort", "endPort requires a numeric port")
+            raise ObjectError(path + ".endPort", "endPort requires a numeric port")
         return Port(protocol)
     if isinstance(port, str):
         _port_name(port, path + ".port")
         if end is not None:
-            raise MatrixError(path + ".endPort", "endPort may not be used with the named port %r" % port)
+            raise ObjectError(path + ".endPort", "endPort may not be used with the named port %r" % port)
         return Port(protocol, name=port)
     number = port_number(port, path + ".port")
     if end is not None:
         end = port_number(end, path + ".endPort")
         if end < number:
-            raise MatrixError(path + ".endPort", "endPort %d is lower than port %d" % (end, number))
+            raise ObjectError(path + ".endPort", "endPort %d is lower than port %d" % (end, number))
     return Port(protocol, number, end)
 
 
@@ -349,7 +349,7 @@ def _parse_rules(policy, raw, direction, path):
     for i, rule in enumerate(as_list(raw, path)):
         rpath = "%s[%d]" % (path, i)
         if not isinstance(rule, dict):
-            raise MatrixError(rpath, "must be a mapping, got %s" % _kind(rule))
+            raise ObjectError(rpath, "must be a mapping, got %s" % _kind(rule))
         _check_keys(rule, (peers_key, "ports"), rpath)
         peers = [_parse_peer(p, "%s.%s[%d]" % (rpath, peers_key, j), policy.namespace)
                  for j, p in enumerate(as_list(rule.get(peers_key), rpath + "." + peers_key))]
@@ -361,26 +361,26 @@ def _parse_rules(policy, raw, direction, path):
 def parse_policy(raw, index):
     path = "policies[%d]" % index
     if not isinstance(raw, dict):
-        raise MatrixError(path, "must be a NetworkPolicy mapping, got %s" % _kind(raw))
+        raise ObjectError(path, "must be a NetworkPolicy mapping, got %s" % _kind(raw))
     if raw.get("apiVersion", "networking.k8s.io/v1") != "networking.k8s.io/v1":
-        raise MatrixError(path + ".apiVersion", "expected networking.k8s.io/v1, got %r" % (raw.get("apiVersion"),))
+        raise ObjectError(path + ".apiVersion", "expected networking.k8s.io/v1, got %r" % (raw.get("apiVersion"),))
     if raw.get("kind", "NetworkPolicy") != "NetworkPolicy":
-        raise MatrixError(path + ".kind", "expected NetworkPolicy, got %r" % (raw.get("kind"),))
+        raise ObjectError(path + ".kind", "expected NetworkPolicy, got %r" % (raw.get("kind"),))
     meta = raw.get("metadata")
     if not isinstance(meta, dict):
-        raise MatrixError(path + ".metadata", "must be a mapping with name and namespace, got %s" % _kind(meta))
+        raise ObjectError(path + ".metadata", "must be a mapping with name and namespace, got %s" % _kind(meta))
     name = parse_name(meta.get("name"), path + ".metadata.name")
     namespace = parse_name(meta.get("namespace"), path + ".metadata.namespace")
     spec = raw.get("spec")
     if not isinstance(spec, dict):
-        raise MatrixError(path + ".spec", "must be a mapping, got %s" % _kind(spec))
+        raise ObjectError(path + ".spec", "must be a mapping, got %s" % _kind(spec))
     spath = path + ".spec"
     _check_keys(spec, ("podSelector", "policyTypes", "ingress", "egress"), spath)
     pod_sel = _parse_selector(spec.get("podSelector"), spath + ".podSelector")
     types = as_list(spec.get("policyTypes"), spath + ".policyTypes")
     for i, ptype in enumerate(types):
         if ptype not in POLICY_TYPES:
-            raise MatrixError("%s.policyTypes[%d]" % (spath, i), "invalid policy type %r (expected Ingress or Egress)" % (ptype,))
+            raise ObjectError("%s.policyTypes[%d]" % (spath, i), "invalid policy type %r (expected Ingress or Egress)" % (ptype,))
     egress_raw = as_list(spec.get("egress"), spath + ".egress")
     if not types:
         # Omitted policyTypes: Ingress always, Egress only when the policy has egress rules.
@@ -410,10 +410,10 @@ class Pod(object):
 def parse_pod(raw, index, namespaces):
     path = "pods[%d]" % index
     if not isinstance(raw, dict):
-        raise MatrixError(path, "must be a mapping, got %s" % _kind(raw))
+        raise ObjectError(path, "must be a mapping, got %s" % _kind(raw))
     namespace = parse_name(raw.get("namespace"), path + ".namespace")
     if namespace not in namespaces:
-        raise MatrixError(path + ".namespace", "unknown namespace %r" % namespace)
+        raise ObjectError(path + ".namespace", "unknown namespace %r" % namespace)
     name = parse_name(raw.get("name"), path + ".name")
     labels, items = parse_labels(raw.get("labels"), path + ".labels")
     ip = None
@@ -423,13 +423,13 @@ def parse_pod(raw, index, namespaces):
     for i, port in enumerate(as_list(raw.get("ports"), path + ".ports")):
         ppath = "%s.ports[%d]" % (path, i)
         if not isinstance(port, dict):
-            raise MatrixError(ppath, "must be a mapping, got %s" % _kind(port))
+            raise ObjectError(ppath, "must be a mapping, got %s" % _kind(port))
         number = port_number(port.get("containerPort"), ppath + ".containerPort")
         protocol = _protocol(port.get("protocol"), ppath + ".protocol")
         pname = port.get("name")
         if pname is not None:
             if not isinstance(pname, str):
-                raise MatrixError(ppath + ".name", "must be a string, got %s" % _kind(pname))
+                raise ObjectError(ppath + ".name", "must be a string, got %s" % _kind(pname))
             named.setdefault((pname, protocol), set()).add(number)
     named = dict((k, frozenset(v)) for k, v in named.items())
     return Pod(namespace, name, labels, items, ip, named)
@@ -463,12 +463,12 @@ class Endpoint(object):
         if isinstance(text, Endpoint):
             return text
         if not isinstance(text, str):
-            raise MatrixError(path, "must be 'namespace/pod' or 'ip:address', got %s" % _kind(text))
+            raise ObjectError(path, "must be 'namespace/pod' or 'ip:address', got %s" % _kind(text))
         if text.startswith("ip:"):
             return cls("ip", ip=parse_ip(text[3:], path))
         parts = text.split("/")
         if len(parts) != 2 or not parts[0] or not parts[1]:
-            raise MatrixError(path, "invalid endpoint %r (expected 'namespace/pod' or 'ip:address')" % text)
+            raise ObjectError(path, "invalid endpoint %r (expected 'namespace/pod' or 'ip:address')" % text)
         return cls("pod", namespace=parts[0], name=parts[1])
 
     @property
@@ -491,4 +491,4 @@ class Endpoint(object):
 def probe_protocol(value, path="protocol"):
     if isinstance(value, str) and value.upper() in PROTOCOLS:
         return value.upper()
-    raise MatrixError(path, "unsupported protocol %r (expected TCP, UDP or SCTP)" % (value,))
+    raise ObjectError(path, "unsupported protocol %r (expected TCP, UDP or SCTP)" % (value,))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ObjectError
 from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Endpoint, Engine
 
 NAMESPACES = {
@@ -303,7 +303,7 @@ def test_named_probe_port_resolves_on_destination():
     eng = engine(policy("p", "x", ingress=[{"ports": [{"port": 8080}]}]))
     v = eng.verdict("y/a", "x/b", "http")
     assert v.allowed and v.port == 8080
-    with pytest.raises(MatrixError, match="x/a has no TCP container port named 'nope'"):
+    with pytest.raises(ObjectError, match="x/a has no TCP container port named 'nope'"):
         eng.verdict("y/a", "x/a", "nope")
 
 
@@ -322,15 +322,15 @@ def test_endpoints():
     assert Endpoint.parse("ip:2001:DB8::1").ref == "ip:2001:db8::1"
     assert Endpoint.address("203.0.113.5").ref == OUTSIDE
     eng = engine()
-    with pytest.raises(MatrixError, match=r"^src: unknown pod 'x/nope'$"):
+    with pytest.raises(ObjectError, match=r"^src: unknown pod 'x/nope'$"):
         eng.verdict("x/nope", "x/a", 80)
-    with pytest.raises(MatrixError, match=r"^dst: invalid IP address '300.1.1.1'$"):
+    with pytest.raises(ObjectError, match=r"^dst: invalid IP address '300.1.1.1'$"):
         eng.verdict("x/a", "ip:300.1.1.1", 80)
-    with pytest.raises(MatrixError, match=r"^src: invalid endpoint 'nope'"):
+    with pytest.raises(ObjectError, match=r"^src: invalid endpoint 'nope'"):
         eng.verdict("nope", "x/a", 80)
-    with pytest.raises(MatrixError, match=r"^protocol: unsupported protocol 'ICMP'"):
+    with pytest.raises(ObjectError, match=r"^protocol: unsupported protocol 'ICMP'"):
         eng.verdict("x/a", "x/b", 80, "ICMP")
-    with pytest.raises(MatrixError, match=r"^port: port 0 out of range 1-65535$"):
+    with pytest.raises(ObjectError, match=r"^port: port 0 out of range 1-65535$"):
         eng.verdict("x/a", "x/b", 0)
 
 
@@ -392,7 +392,7 @@ def _with_rule(rule, direction="ingress"):
     (_with_rule("all"), "policies[1].spec.ingress[0]: must be a mapping, got a string"),
 ])
 def test_invalid_policies(policies, message):
-    with pytest.raises(MatrixError) as info:
+    with pytest.raises(ObjectError) as info:
         engine(*policies)
     assert str(info.value) == message
 
@@ -407,7 +407,7 @@ def test_invalid_policies(policies, message):
     ({"x": {}}, "pods", "pods: must be a list, got a string"),
 ])
 def test_invalid_cluster(namespaces, pods, message):
-    with pytest.raises(MatrixError) as info:
+    with pytest.raises(ObjectError) as info:
         Engine(namespaces, pods, [])
     assert str(info.value) == message
 
@@ -463,9 +463,9 @@ def test_ipblocks_split_groups_by_address():
 
 def test_reachability_rejects_bad_requests():
     eng = engine()
-    with pytest.raises(MatrixError, match=r"^sources\[1\]: unknown pod 'x/q'$"):
+    with pytest.raises(ObjectError, match=r"^sources\[1\]: unknown pod 'x/q'$"):
         eng.reachability(["x/a", "x/q"], ["x/b"], [(80, "TCP")])
-    with pytest.raises(MatrixError, match=r"^ports\[0\]: port 0 out of range 1-65535$"):
+    with pytest.raises(ObjectError, match=r"^ports\[0\]: port 0 out of range 1-65535$"):
         eng.reachability(["x/a"], ["x/b"], [(0, "TCP")])
     reach = eng.reachability(["x/a"], ["x/b"], [80])
     assert reach.ports == [(80, "TCP")]
