@@ -596,3 +596,25 @@ def normalize_matrix(raw=None, inventory=None):
     guards = _guards(raw.get("guards"), zones, peers, flows, origins)
     return {"cluster": cluster, "services": services, "peers": peers, "zones": zones, "flows": flows,
             "vhosts": vhosts, "guards": guards, "egress": egress}
+
+
+def with_overrides(raw, overrides=None):
+    """The matrix as written (an empty one: the article's model) with ``overrides`` put into it, before any
+    validation, so that they are validated with it and every consumer of the raw matrix sees them.
+
+    :param overrides: ``{section: {key: value}}``; each key replaces that key of the matrix's section
+        (``{"guards": {"nodeports": "warn"}}``). Sections and keys are checked when the result is normalised.
+    :raises MatrixError: when ``raw`` or ``overrides`` is not a mapping of that shape.
+    """
+    matrix = copy.deepcopy(raw) if raw else default_matrix()
+    _mapping(matrix, "matrix", allow_none=False)
+    for section, values in _mapping(overrides, "overrides").items():
+        values = _mapping(values, _key("overrides", section))
+        if not values:
+            continue
+        current = matrix.get(section)
+        if current is None:
+            current = matrix[section] = {}
+        _mapping(current, section, allow_none=False)
+        current.update(copy.deepcopy(values))
+    return matrix

@@ -262,3 +262,19 @@ def test_non_string_keys_are_named(raw, message):
     with pytest.raises(MatrixError) as info:
         normalize_matrix(raw)
     assert str(info.value) == message
+
+
+def test_overrides_go_into_the_raw_matrix_and_are_validated_with_it():
+    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import with_overrides
+
+    raw = default_matrix()
+    merged = with_overrides(raw, {"guards": {"nodeports": "warn"}, "cluster": {}})
+    assert merged["guards"]["nodeports"] == "warn" and raw == default_matrix()  # the input is not changed
+    assert normalize_matrix(merged, INVENTORY)["guards"]["nodeports"] == "warn"
+    # An empty matrix is the article's model, with the overrides in it.
+    assert with_overrides({}, {"guards": {"nodeports": "warn"}}) == merged
+    assert with_overrides(None) == default_matrix()
+    with pytest.raises(MatrixError, match=r"^guards\.nodeport_exempt_namespaces\[0\]: 'Bad_NS' is not a namespace name"):
+        normalize_matrix(with_overrides({}, {"guards": {"nodeport_exempt_namespaces": ["Bad_NS"]}}), INVENTORY)
+    with pytest.raises(MatrixError, match=r"^overrides\.guards: must be a mapping"):
+        with_overrides({}, {"guards": ["warn"]})
