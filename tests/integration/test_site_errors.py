@@ -135,7 +135,8 @@ def test_port_in_use_on_the_load_balancer(tmp_path):
     finally:
         holder.close()
     host, task, msg = _failure(proc)
-    assert (host, task) == ("lb1", "Stop when another program holds a port the load balancer needs")
+    assert (host, task) == ("lb1", "netzone.segmentation.loadbalancer : Stop when another program holds a port the load "
+                                   "balancer needs")
     assert msg.startswith("Port 127.0.30.1:%d (public HTTPS frontend) on lb1 is already in use by '" % port), msg
     assert "(pid %d) (listening on 127.0.30.1:%d)" % (os.getpid(), port) in msg
     assert msg.endswith("Stop that program, or set loadbalancer_public_https_port to a free port in "
