@@ -47,3 +47,19 @@ attributes:
   idempotent:
     support: full
 """
+
+    # A module of the action group k8s: module_defaults for group/netzone.segmentation.k8s reach it.
+    ACTION_GROUP_K8S = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/netzone.segmentation.k8s) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - netzone.segmentation.k8s
+    details:
+      - The modules that talk to the Kubernetes API (P(netzone.segmentation.zone_policies#module),
+        P(netzone.segmentation.cluster_guard#module), P(netzone.segmentation.service_audit#module),
+        P(netzone.segmentation.reachability#module)) form this group, so one C(module_defaults) entry sets
+        their connection options once.
+"""

@@ -25,3 +25,18 @@ options:
     type: dict
     default: {}
 """
+
+    # For a module that takes either the matrix or objects computed from it: the matrix is not required.
+    OPTIONAL = r"""
+options:
+  matrix:
+    description:
+      - The traffic matrix (C(netzone_matrix)). An empty mapping means the article's model.
+    type: dict
+  inventory:
+    description:
+      - "C({groups: {name: [host]}, addresses: {host: ip}}): resolves C(from_group) peers (and the load balancer hosts)."
+      - P(netzone.segmentation.inventory#filter) builds it from C(groups) and C(hostvars).
+    type: dict
+    default: {}
+"""

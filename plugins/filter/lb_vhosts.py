@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 name: lb_vhosts
 short_description: Validate and normalise a list of virtual hosts for the load balancer
 version_added: 0.1.0
-author: netzone maintainers
+author: netzone maintainers (@netzone)
 description:
   - Checks the C(vhosts) list of the netzone matrix (or a list given directly to the load balancer role) and
     returns it with every key present and its default filled in.
@@ -50,18 +50,13 @@ _value:
   elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
 from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import normalize_vhosts
+from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import run
 
 
 def lb_vhosts(value, zones=None):
     """Return ``value`` normalised by :func:`normalize_vhosts`; errors name the filter and the path."""
-    try:
-        return normalize_vhosts(value, zones)
-    except MatrixError as error:
-        raise AnsibleFilterError("lb_vhosts: %s" % error)
+    return run("lb_vhosts", normalize_vhosts, value, zones)
 
 
 class FilterModule:

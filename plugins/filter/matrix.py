@@ -33,7 +33,7 @@ options:
         and O(hostvars)."
     type: dict
 seealso:
-  - plugin: netzone.segmentation.network_policies
+  - plugin: netzone.segmentation.zone_manifests
     plugin_type: filter
   - plugin: netzone.segmentation.verify_matrix
     plugin_type: filter

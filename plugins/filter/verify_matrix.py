@@ -23,7 +23,7 @@ options:
     type: dict
     required: true
   manifests:
-    description: The manifests to check. Default the matrix compiled by P(netzone.segmentation.network_policies#filter).
+    description: The manifests to check. Default the matrix compiled by P(netzone.segmentation.zone_manifests#filter).
     type: list
     elements: dict
   table:
@@ -31,7 +31,7 @@ options:
     type: bool
     default: true
 seealso:
-  - plugin: netzone.segmentation.network_policies
+  - plugin: netzone.segmentation.zone_manifests
     plugin_type: filter
   - plugin: netzone.segmentation.reachability
     plugin_type: filter

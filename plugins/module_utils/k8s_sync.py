@@ -7,7 +7,7 @@ Plain Python, no Ansible and no Kubernetes client: the API is reached through a 
 one method, ``request(method, path, query=None, body=None, content_type=None) -> dict``, which raises
 :class:`ApiError` for an answer that is not 2xx (``k8s_connection.KubeTransport`` is the real one).
 
-Rules:
+Rules (docs/architecture.md, "Apply order"):
 
 * the objects this collection owns carry ``app.kubernetes.io/managed-by: netzone.segmentation``; live
   objects are read with ONE label-selected LIST per kind, never one GET per object;

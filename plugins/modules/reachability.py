@@ -21,6 +21,7 @@ extends_documentation_fragment:
   - netzone.segmentation.attributes
   - netzone.segmentation.attributes.read_only
   - netzone.segmentation.k8s_connection
+  - netzone.segmentation.attributes.action_group_k8s
   - netzone.segmentation.matrix_input
 options:
   fail_on_mismatch:

@@ -30,7 +30,7 @@ options:
     type: dict
     required: true
   manifests:
-    description: The compiled manifests (output of P(netzone.segmentation.network_policies#filter)).
+    description: The compiled manifests (output of P(netzone.segmentation.zone_manifests#filter)).
     type: list
     elements: dict
     required: true

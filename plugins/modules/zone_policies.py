@@ -11,7 +11,7 @@ short_description: Make the cluster's zone namespaces, NetworkPolicies, admissio
 version_added: 0.1.0
 description:
   - Takes the whole computed set of objects (from O(matrix), or O(manifests) compiled by the
-    P(netzone.segmentation.network_policies#filter) filter) and makes the cluster equal to it in one call.
+    P(netzone.segmentation.zone_manifests#filter) filter) and makes the cluster equal to it in one call.
   - Reads the live objects with ONE label-selected LIST per kind (label C(app.kubernetes.io/managed-by=netzone.segmentation)),
     creates what is missing, updates what differs on the fields it sets, leaves equal objects alone, and prunes the
     objects it owns that are no longer computed. A run with nothing to do makes one request per kind and writes nothing.
@@ -28,6 +28,8 @@ author:
 extends_documentation_fragment:
   - netzone.segmentation.attributes
   - netzone.segmentation.k8s_connection
+  - netzone.segmentation.attributes.action_group_k8s
+  - netzone.segmentation.matrix_input.optional
 attributes:
   check_mode:
     support: full
@@ -40,23 +42,14 @@ attributes:
 options:
   manifests:
     description:
-      - The computed objects, for example the output of the P(netzone.segmentation.network_policies#filter) filter.
+      - The computed objects, for example the output of the P(netzone.segmentation.zone_manifests#filter) filter.
       - "Kinds: C(v1/Namespace), C(networking.k8s.io/v1) C(NetworkPolicy) and C(Ingress),
         C(admissionregistration.k8s.io/v1) C(ValidatingAdmissionPolicy) and C(ValidatingAdmissionPolicyBinding),
         and the proxy zone's workload: C(v1) C(ConfigMap), C(Secret) and C(Service), C(apps/v1) C(Deployment),
         C(policy/v1) C(PodDisruptionBudget)."
-      - Mutually exclusive with O(matrix).
+      - Mutually exclusive with O(matrix), which is compiled here into the objects when given instead.
     type: list
     elements: dict
-  matrix:
-    description:
-      - The traffic matrix (C(netzone_matrix)); compiled here into the objects. An empty mapping means the article's model.
-      - Mutually exclusive with O(manifests).
-    type: dict
-  inventory:
-    description:
-      - "Resolves the matrix peers given as C(from_group), as C({groups: {name: [host]}, addresses: {host: ip}})."
-    type: dict
   secret_data:
     description:
       - "The data of the Secret objects in O(manifests), as C({namespace/name: {key: base64}}), passed apart
@@ -118,7 +111,7 @@ EXAMPLES = r"""
 
 - name: Apply precompiled manifests, without pruning, through an explicit API URL
   netzone.segmentation.zone_policies:
-    manifests: "{{ netzone_matrix | netzone.segmentation.network_policies }}"
+    manifests: "{{ netzone_matrix | netzone.segmentation.zone_manifests }}"
     host: https://10.0.0.10:16443
     api_key: "{{ k8s_token }}"
     ca_cert: /etc/netzone/ca.crt
@@ -179,7 +172,7 @@ def main():
     argument_spec = dict(
         manifests=dict(type="list", elements="dict"),
         matrix=dict(type="dict"),
-        inventory=dict(type="dict"),
+        inventory=dict(type="dict", default={}),
         secret_data=dict(type="dict", no_log=True),
         egress_files=dict(type="dict", no_log=True),
         egress_options=dict(type="dict"),

@@ -7,12 +7,12 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netzone.segmentation.plugins.filter.matrix import FilterModule as MatrixFilters
-from ansible_collections.netzone.segmentation.plugins.filter.network_policies import FilterModule as PolicyFilters
+from ansible_collections.netzone.segmentation.plugins.filter.zone_manifests import FilterModule as PolicyFilters
 from ansible_collections.netzone.segmentation.plugins.filter.reachability import FilterModule as ReachFilters
 from ansible_collections.netzone.segmentation.plugins.filter.verify_matrix import FilterModule as VerifyFilters
 
 matrix = MatrixFilters().filters()["matrix"]
-network_policies = PolicyFilters().filters()["network_policies"]
+network_policies = PolicyFilters().filters()["zone_manifests"]
 reachability = ReachFilters().filters()["reachability"]
 verify_matrix = VerifyFilters().filters()["verify_matrix"]
 

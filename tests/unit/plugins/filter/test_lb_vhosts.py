@@ -21,7 +21,7 @@ def test_normalises_without_zone_check():
 
 
 def test_checks_zones_when_given():
-    with pytest.raises(AnsibleFilterError, match=r"^lb_vhosts: vhosts\[0\]\.zone: unknown zone 'dmz'"):
+    with pytest.raises(AnsibleFilterError, match=r"^netzone\.segmentation\.lb_vhosts: vhosts\[0\]\.zone: unknown zone 'dmz'"):
         lb_vhosts([{"name": "a.example.com", "service": "web", "zone": "dmz"}], zones=["frontend"])
 
 

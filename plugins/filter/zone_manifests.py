@@ -2,15 +2,19 @@
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
+"""Filter ``zone_manifests`` (formerly ``network_policies``): every object of the zones, compiled from the matrix."""
+
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-name: network_policies
-short_description: Compile a normalised matrix into Kubernetes manifests
+name: zone_manifests
+short_description: Compile a normalised matrix into every Kubernetes object of the zones
 version_added: 0.1.0
 author: netzone maintainers (@netzone)
 description:
-  - Turns the output of P(netzone.segmentation.matrix#filter) into the manifests the zones role applies.
+  - Turns the output of P(netzone.segmentation.matrix#filter) into the manifests the zones role applies, every
+    object and not only NetworkPolicies (Namespaces, NetworkPolicies, the admission policy and its binding, Ingresses).
+  - Formerly named C(network_policies); that name still works.
   - Per zone, a Namespace, a default-deny NetworkPolicy (Ingress and Egress), DNS egress to the cluster DNS
     pods, and for each flow the egress rule at the source and the ingress rule at the destination; outside
     peers become ipBlocks. Then one Ingress per vhost and the admission policy and binding that refuse
@@ -38,14 +42,14 @@ EXAMPLES = r"""
 - name: Compile the matrix
   ansible.builtin.set_fact:
     __manifests: "{{ netzone_matrix | netzone.segmentation.matrix(groups=groups, hostvars=hostvars)
-                     | netzone.segmentation.network_policies }}"
+                     | netzone.segmentation.zone_manifests }}"
 
 - name: One file per zone
   ansible.builtin.copy:
     content: "{{ item.value | ansible.builtin.to_nice_yaml }}"
     dest: "build/{{ item.key }}.yml"
     mode: "0644"
-  loop: "{{ __matrix | netzone.segmentation.network_policies(group_by='zone') | dict2items }}"
+  loop: "{{ __matrix | netzone.segmentation.zone_manifests(group_by='zone') | dict2items }}"
 """
 
 RETURN = r"""
@@ -59,17 +63,17 @@ from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_suppor
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.matrix_input import require_normalized
 
 
-def network_policies(data, group_by="none"):
+def zone_manifests(data, group_by="none"):
     """Compile a normalised matrix into manifests."""
-    matrix = require_normalized("network_policies", data)
+    matrix = require_normalized("zone_manifests", data)
     if group_by not in ("none", "kind", "zone"):
-        raise filter_error("network_policies", "group_by must be none, kind or zone, got %r" % (group_by,))
-    manifests = run("network_policies", compile_manifests, matrix)
+        raise filter_error("zone_manifests", "group_by must be none, kind or zone, got %r" % (group_by,))
+    manifests = run("zone_manifests", compile_manifests, matrix)
     return manifests if group_by == "none" else group_manifests(manifests, group_by)
 
 
 class FilterModule:
-    """netzone.segmentation.network_policies"""
+    """netzone.segmentation.zone_manifests"""
 
     def filters(self):
-        return {"network_policies": network_policies}
+        return {"zone_manifests": zone_manifests}
