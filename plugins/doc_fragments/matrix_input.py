@@ -7,36 +7,26 @@ Kept in step with ``MATRIX_INPUT_ARGS`` in ``plugins/module_utils/matrix.py``.""
 
 from __future__ import annotations
 
+# One text for both variants; only whether the matrix is required differs.
+_OPTIONS = r"""
+options:
+  matrix:
+    description:
+      - The traffic matrix (C(netzone_matrix)). An empty mapping means the article's model.
+    type: dict%s
+  inventory:
+    description:
+      - "C({groups: {name: [host]}, addresses: {host: ip}}): resolves C(from_group) peers (and the load balancer hosts)."
+      - P(netzone.segmentation.inventory#filter) builds it from C(groups) and C(hostvars).
+    type: dict
+    default: {}
+"""
+
 
 class ModuleDocFragment:
     """Options ``matrix`` and ``inventory``."""
 
-    DOCUMENTATION = r"""
-options:
-  matrix:
-    description:
-      - The traffic matrix (C(netzone_matrix)). An empty mapping means the article's model.
-    type: dict
-    required: true
-  inventory:
-    description:
-      - "C({groups: {name: [host]}, addresses: {host: ip}}): resolves C(from_group) peers (and the load balancer hosts)."
-      - P(netzone.segmentation.inventory#filter) builds it from C(groups) and C(hostvars).
-    type: dict
-    default: {}
-"""
+    DOCUMENTATION = _OPTIONS % "\n    required: true"
 
     # For a module that takes either the matrix or objects computed from it: the matrix is not required.
-    OPTIONAL = r"""
-options:
-  matrix:
-    description:
-      - The traffic matrix (C(netzone_matrix)). An empty mapping means the article's model.
-    type: dict
-  inventory:
-    description:
-      - "C({groups: {name: [host]}, addresses: {host: ip}}): resolves C(from_group) peers (and the load balancer hosts)."
-      - P(netzone.segmentation.inventory#filter) builds it from C(groups) and C(hostvars).
-    type: dict
-    default: {}
-"""
+    OPTIONAL = _OPTIONS % ""

@@ -104,9 +104,7 @@ EXAMPLES = r"""
 - name: Apply the zones of the matrix
   netzone.segmentation.zone_policies:
     matrix: "{{ netzone_matrix }}"
-    inventory:
-      groups: "{{ groups }}"
-      addresses: "{{ dict(groups['all'] | zip(groups['all'] | map('extract', hostvars, 'ansible_host'))) }}"
+    inventory: "{{ groups | netzone.segmentation.inventory(hostvars) }}"
     kubeconfig: /root/.kube/microk8s.config
 
 - name: Apply precompiled manifests, without pruning, through an explicit API URL
