@@ -44,5 +44,5 @@ def summary(found):
         if f.get("external_ips"):
             what.append("external IPs %s" % ", ".join(f["external_ips"]))
         lines.append("%s/%s (%s, %s)%s" % (f["namespace"], f["name"], f["type"], "; ".join(what),
-                                          " [exempt]" if f["exempt"] else ""))
+                                           " [exempt]" if f["exempt"] else ""))
     return lines

@@ -95,7 +95,7 @@ class KubeTransport:
             raise ApiError(exc.status or 0, reason, message, text) from exc
         except Exception as exc:  # urllib3 connection errors, timeouts
             raise ApiError(0, "Unreachable", "the Kubernetes API at %s cannot be reached: %s"
-                             % (self.client.configuration.host, exc)) from exc
+                           % (self.client.configuration.host, exc)) from exc
         return json.loads(data) if data else {}
 
     def _send(self, method, path, query, headers, body):

@@ -223,7 +223,7 @@ def _policy_decisions(policy, req):
         if not isinstance(result, (bool, celtypes.BoolType)):
             if fail:
                 out.append(("expression '%s' resulted in a %s, not a bool" % (validation["expression"],
-                                                                            type(result).__name__), None))
+                                                                              type(result).__name__), None))
             continue
         if bool(result):
             continue

@@ -97,7 +97,7 @@ def test_audit_finds_node_ports_and_load_balancers_and_flags_exemptions():
         {"metadata": {"namespace": "c", "name": "default-type"}, "spec": {"ports": [{"port": 80}]}},
         {"metadata": {"namespace": "c", "name": "no-external"}, "spec": {"ports": [{"port": 80}], "externalIPs": []}},
         {"metadata": {"namespace": "c", "name": "external"}, "spec": {"ports": [{"port": 80}],
-                                                                     "externalIPs": ["192.0.2.10", "192.0.2.11"]}},
+                                                                      "externalIPs": ["192.0.2.10", "192.0.2.11"]}},
     ]
     found = audit.findings(services, exempt_namespaces=["b"])
     assert [(f["namespace"], f["name"], f["type"], f["node_ports"], f["external_ips"], f["exempt"]) for f in found] == [
