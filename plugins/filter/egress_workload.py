@@ -51,7 +51,7 @@ options:
     description: Replicas of each Deployment.
     type: int
 seealso:
-  - plugin: netzone.segmentation.network_policies
+  - plugin: netzone.segmentation.zone_manifests
     plugin_type: filter
 """
 
