@@ -3,17 +3,22 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The matrix and inventory options of the modules that check a cluster against the matrix.
 
-Kept in step with ``MATRIX_INPUT_ARGS`` in ``plugins/module_utils/matrix.py``."""
+Kept in step with ``MATRIX_INPUT_ARGS`` in ``plugins/module_utils/matrix.py``. A module that takes the matrix
+or objects computed from it (``zone_policies``) documents its own ``matrix`` option, which replaces this one."""
 
 from __future__ import annotations
 
-# One text for both variants; only whether the matrix is required differs.
-_OPTIONS = r"""
+
+class ModuleDocFragment:
+    """Options ``matrix`` and ``inventory``."""
+
+    DOCUMENTATION = r"""
 options:
   matrix:
     description:
       - The traffic matrix (C(netzone_matrix)). An empty mapping means the article's model.
-    type: dict%s
+    type: dict
+    required: true
   inventory:
     description:
       - "C({groups: {name: [host]}, addresses: {host: ip}}): resolves C(from_group) peers (and the load balancer hosts)."
@@ -21,12 +26,3 @@ options:
     type: dict
     default: {}
 """
-
-
-class ModuleDocFragment:
-    """Options ``matrix`` and ``inventory``."""
-
-    DOCUMENTATION = _OPTIONS % "\n    required: true"
-
-    # For a module that takes either the matrix or objects computed from it: the matrix is not required.
-    OPTIONAL = _OPTIONS % ""

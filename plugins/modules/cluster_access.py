@@ -26,7 +26,7 @@ extends_documentation_fragment:
 options:
   kubeconfig:
     description: The kubeconfig file; empty means the rule above.
-    type: str
+    type: path
   render_dir:
     description: The render directory; empty means the rule above.
     type: str
@@ -110,7 +110,7 @@ def _probe(kubeconfig, timeout):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            kubeconfig=dict(type="str"),
+            kubeconfig=dict(type="path"),
             render_dir=dict(type="str"),
             node_group=dict(type="str", default="microk8s"),
             has_nodes=dict(type="bool", default=True),
@@ -121,12 +121,12 @@ def main():
     )
     params = module.params
     kubeconfig = params["kubeconfig"] or ""
-    exists = bool(kubeconfig) and os.path.isfile(os.path.expanduser(kubeconfig))
+    exists = bool(kubeconfig) and os.path.isfile(kubeconfig)
     error = None
     if not params["probe"]:
         error = "it was not asked (probe=false)"
     elif params["has_nodes"] and exists:
-        error = _probe(os.path.expanduser(kubeconfig), params["request_timeout"])
+        error = _probe(kubeconfig, params["request_timeout"])
     reason = no_cluster_reason(params["node_group"], params["has_nodes"], kubeconfig, exists, error)
     module.exit_json(changed=False, reachable=not reason, reason=reason, kubeconfig=kubeconfig,
                      render_dir=params["render_dir"] or "")

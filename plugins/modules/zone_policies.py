@@ -29,7 +29,7 @@ extends_documentation_fragment:
   - netzone.segmentation.attributes
   - netzone.segmentation.k8s_connection
   - netzone.segmentation.attributes.action_group_k8s
-  - netzone.segmentation.matrix_input.optional
+  - netzone.segmentation.matrix_input
 attributes:
   check_mode:
     support: full
@@ -47,9 +47,14 @@ options:
         C(admissionregistration.k8s.io/v1) C(ValidatingAdmissionPolicy) and C(ValidatingAdmissionPolicyBinding),
         and the proxy zone's workload: C(v1) C(ConfigMap), C(Secret) and C(Service), C(apps/v1) C(Deployment),
         C(policy/v1) C(PodDisruptionBudget)."
-      - Mutually exclusive with O(matrix), which is compiled here into the objects when given instead.
+      - Mutually exclusive with O(matrix).
     type: list
     elements: dict
+  matrix:
+    description:
+      - The traffic matrix (C(netzone_matrix)); compiled here into the objects. An empty mapping means the article's model.
+      - Mutually exclusive with O(manifests).
+    type: dict
   secret_data:
     description:
       - "The data of the Secret objects in O(manifests), as C({namespace/name: {key: base64}}), passed apart

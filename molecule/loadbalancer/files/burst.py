@@ -12,7 +12,7 @@ def main():
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     statuses = []
-    for _ in range(count):
+    while len(statuses) < count:
         connection = http.client.HTTPSConnection(address, 443, timeout=10, context=context)
         connection.request("GET", "/", headers={"Host": host})
         statuses.append(str(connection.getresponse().status))
