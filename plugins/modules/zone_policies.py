@@ -55,6 +55,7 @@ options:
       - The traffic matrix (C(netzone_matrix)); compiled here into the objects. An empty mapping means the article's model.
       - Mutually exclusive with O(manifests).
     type: dict
+    required: false
   secret_data:
     description:
       - "The data of the Secret objects in O(manifests), as C({namespace/name: {key: base64}}), passed apart
