@@ -44,6 +44,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 import re
+from collections.abc import Mapping
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.egress import (
     check_written_flows,
@@ -606,7 +607,7 @@ def with_overrides(raw, overrides=None):
         (``{"guards": {"nodeports": "warn"}}``). Sections and keys are checked when the result is normalised.
     :raises MatrixError: when ``raw`` or ``overrides`` is not a mapping of that shape.
     """
-    matrix = copy.deepcopy(raw) if raw else default_matrix()
+    matrix = _plain(raw) if raw else default_matrix()
     _mapping(matrix, "matrix", allow_none=False)
     for section, values in _mapping(overrides, "overrides").items():
         values = _mapping(values, _key("overrides", section))
@@ -616,5 +617,15 @@ def with_overrides(raw, overrides=None):
         if current is None:
             current = matrix[section] = {}
         _mapping(current, section, allow_none=False)
-        current.update(copy.deepcopy(values))
+        current.update(_plain(values))
     return matrix
+
+
+def _plain(value):
+    """A copy made of plain dicts and lists, reading every value (so that values a caller computes lazily,
+    such as Ansible's templated variables, are computed here, in the caller's context)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value

@@ -278,3 +278,31 @@ def test_overrides_go_into_the_raw_matrix_and_are_validated_with_it():
         normalize_matrix(with_overrides({}, {"guards": {"nodeport_exempt_namespaces": ["Bad_NS"]}}), INVENTORY)
     with pytest.raises(MatrixError, match=r"^overrides\.guards: must be a mapping"):
         with_overrides({}, {"guards": ["warn"]})
+
+
+def test_overrides_read_every_value_of_a_lazy_mapping():
+    """Ansible hands filters mappings that compute their values when read: the result holds plain values."""
+    from collections.abc import Mapping
+
+    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import with_overrides
+
+    class Lazy(Mapping):
+        def __init__(self, data):
+            self._data = data
+            self.reads = 0
+
+        def __getitem__(self, key):
+            self.reads += 1
+            value = self._data[key]
+            return Lazy(value) if isinstance(value, dict) else value
+
+        def __iter__(self):
+            return iter(self._data)
+
+        def __len__(self):
+            return len(self._data)
+
+    lazy = Lazy(default_matrix())
+    merged = with_overrides(lazy, {"guards": {"nodeports": "warn"}})
+    assert type(merged) is dict and type(merged["zones"]) is dict and lazy.reads >= len(default_matrix())
+    assert normalize_matrix(merged, INVENTORY)["guards"]["nodeports"] == "warn"
