@@ -11,9 +11,11 @@ Rules (docs/architecture.md, "Apply order"):
 
 * the objects this collection owns carry ``app.kubernetes.io/managed-by: netzone.segmentation``; live
   objects are read with ONE label-selected LIST per kind, never one GET per object;
-* an object is compared on the fields we set (labels and annotations we set, ``spec`` and every other
-  top-level field of the desired object) and on a fingerprint of the desired object kept in an annotation,
-  so server defaults never make a no-op run write, and a change we made is always seen;
+* a zone object (:data:`FULL_COMPARE_KINDS`) is compared in full: the labels and annotations we set, and
+  ``spec`` (every top-level field) equal to the desired one once the API server's defaults are filled in
+  (:func:`with_server_defaults`), so any field someone else added, removed or changed is drift, restored by
+  the next run, and the server's defaults never make a no-op run write; the workload kinds are compared on
+  the fields we set; plus a fingerprint of the desired object kept in an annotation;
 * apply order: namespaces -> allow policies -> default-deny policies -> admission policies -> their bindings
   -> Ingress objects -> the proxy zone's ConfigMaps/Secrets, Services, Deployments, PodDisruptionBudgets
   -> prune (those in reverse, bindings, admission policies, Ingress, allow policies, default-deny policies,
@@ -196,6 +198,13 @@ def prepare_desired(manifests):
     return desired
 
 
+#: Kinds compared in full (their API defaults are modelled in :func:`with_server_defaults`): the zone objects.
+#: The workload kinds (ConfigMap, Secret, Service, Deployment, PodDisruptionBudget) carry many server defaults
+#: and conversions (``stringData``), so they are compared on the fields we set (:func:`contains`).
+FULL_COMPARE_KINDS = ("Namespace", "NetworkPolicy", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+                      "Ingress")
+
+
 def contains(want, have):
     """True when every field of ``want`` is in ``have`` with the same value (lists: same length, each item)."""
     if isinstance(want, dict):
@@ -209,27 +218,107 @@ def contains(want, have):
     return want == have
 
 
+def _match_resources_defaults(match):
+    match.setdefault("matchPolicy", "Equivalent")
+    match.setdefault("namespaceSelector", {})
+    match.setdefault("objectSelector", {})
+    for field in ("resourceRules", "excludeResourceRules"):
+        for rule in match.get(field) or []:
+            rule.setdefault("scope", "*")
+
+
+def with_server_defaults(obj):
+    """``obj`` as the API server stores it: the API defaults of the fields of the kinds written here.
+
+    These are the defaults of Kubernetes' own defaulting functions (``SetDefaults_*`` of core/v1 Namespace,
+    networking/v1 NetworkPolicy and admissionregistration/v1): Namespace ``spec.finalizers``; NetworkPolicy
+    ``policyTypes`` and port ``protocol``; ValidatingAdmissionPolicy ``failurePolicy``; MatchResources
+    ``matchPolicy``, ``namespaceSelector``, ``objectSelector`` and rule ``scope``.  Comparing the live object
+    with these filled in, field by field, sees every foreign change and never a default.
+    """
+    body = copy.deepcopy(obj)
+    kind = body.get("kind")
+    spec = body.get("spec")
+    if kind == "Namespace":
+        body.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+    elif kind == "NetworkPolicy" and isinstance(spec, dict):
+        if not spec.get("policyTypes"):
+            spec["policyTypes"] = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
+        for direction in ("ingress", "egress"):
+            for rule in spec.get(direction) or []:
+                for port in rule.get("ports") or []:
+                    port.setdefault("protocol", "TCP")
+    elif kind == "ValidatingAdmissionPolicy" and isinstance(spec, dict):
+        spec.setdefault("failurePolicy", "Fail")
+        _match_resources_defaults(spec.setdefault("matchConstraints", {}))
+    elif kind == "ValidatingAdmissionPolicyBinding" and isinstance(spec, dict):
+        if isinstance(spec.get("matchResources"), dict):
+            _match_resources_defaults(spec["matchResources"])
+    return body
+
+
+def _content(obj):
+    """Every top-level field but the envelope, metadata and status."""
+    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
+
+
+def drift(desired, live):
+    """Why ``live`` is not ``desired``: a sorted list of paths (empty: equal).
+
+    Our labels and annotations must be there with our values (labels and annotations others add are theirs
+    and kept); every other field (``spec``...) must be equal in full once the API defaults are filled in: a
+    field someone else added, removed or changed is drift.
+    """
+    paths = []
+    live_meta = live.get("metadata") or {}
+    want_meta = desired["metadata"]
+    for field in ("labels", "annotations"):
+        have = live_meta.get(field) or {}
+        for key, value in sorted((want_meta.get(field) or {}).items()):
+            if have.get(key) != value:
+                paths.append("metadata.%s[%s]" % (field, key))
+    if desired.get("kind") in FULL_COMPARE_KINDS:
+        _diff_paths(_content(with_server_defaults(desired)), _content(live), "", paths)
+    else:
+        for field, value in sorted(_content(desired).items()):
+            if not contains(value, live.get(field)):
+                paths.append("%s (changed)" % field)
+    return paths
+
+
+def _diff_paths(want, have, path, out):
+    if isinstance(want, dict) and isinstance(have, dict):
+        for key in sorted(set(want) | set(have), key=str):
+            sub = "%s.%s" % (path, key) if path else str(key)
+            if key not in have:
+                out.append(sub + " (removed)")
+            elif key not in want:
+                out.append(sub + " (added)")
+            else:
+                _diff_paths(want[key], have[key], sub, out)
+    elif isinstance(want, list) and isinstance(have, list) and len(want) == len(have):
+        for i, (w, h) in enumerate(zip(want, have)):
+            _diff_paths(w, h, "%s[%d]" % (path, i), out)
+    elif want != have:
+        out.append(path + (" (%d items, want %d)" % (len(have), len(want))
+                           if isinstance(want, list) and isinstance(have, list) else " (changed)"))
+
+
 def differs(desired, live):
-    """Does ``live`` need an update to be ``desired``? Fingerprint first, then the fields we set."""
+    """Does ``live`` need an update to be ``desired``? The fingerprint, then the whole object (:func:`drift`)."""
     live_meta = live.get("metadata") or {}
     want_meta = desired["metadata"]
     if (live_meta.get("annotations") or {}).get(HASH_ANNOTATION) != want_meta["annotations"][HASH_ANNOTATION]:
         return True
-    if not contains(want_meta.get("labels") or {}, live_meta.get("labels") or {}):
-        return True
-    if not contains(want_meta.get("annotations") or {}, live_meta.get("annotations") or {}):
-        return True
-    for field, value in desired.items():
-        if field in ("apiVersion", "kind", "metadata"):
-            continue
-        if not contains(value, live.get(field)):
-            return True
-    return False
+    return bool(drift(desired, live))
 
 
 def update_body(desired, live, adopt=False):
-    """The PUT body: the live object with our labels/annotations merged in and our fields replaced."""
-    body = copy.deepcopy(live)
+    """The PUT body: the live object's metadata with our labels/annotations merged in, and our fields (for the
+    kinds compared in full, only ours: fields someone else added are dropped and the server fills its
+    defaults in again)."""
+    full = desired.get("kind") in FULL_COMPARE_KINDS
+    body = {k: copy.deepcopy(v) for k, v in live.items() if k == "metadata" or (not full and k != "status")}
     body["apiVersion"], body["kind"] = desired["apiVersion"], desired["kind"]
     meta = body.setdefault("metadata", {})
     meta.setdefault("labels", {}).update(desired["metadata"].get("labels") or {})
@@ -239,7 +328,8 @@ def update_body(desired, live, adopt=False):
     for field, value in desired.items():
         if field not in ("apiVersion", "kind", "metadata", "status"):
             body[field] = copy.deepcopy(value)
-    body.pop("status", None)
+    if desired.get("kind") == "Namespace" and "spec" in live and "spec" not in desired:
+        body["spec"] = copy.deepcopy(live["spec"])  # finalizers change only through /finalize
     return body
 
 
@@ -279,6 +369,8 @@ class Action:
         out = {"action": self.op, "kind": kind, "name": name}
         if namespace:
             out["namespace"] = namespace
+        if self.op == "update" and self.live is not None:
+            out["drift"] = drift(self.desired, self.live) or ["metadata.annotations[%s]" % HASH_ANNOTATION]
         return out
 
     def diff(self):

@@ -13,8 +13,12 @@ description:
   - Takes the whole computed set of objects (from O(matrix), or O(manifests) compiled by the
     P(netzone.segmentation.zone_manifests#filter) filter) and makes the cluster equal to it in one call.
   - Reads the live objects with ONE label-selected LIST per kind (label C(app.kubernetes.io/managed-by=netzone.segmentation)),
-    creates what is missing, updates what differs on the fields it sets, leaves equal objects alone, and prunes the
+    creates what is missing, updates what differs, leaves equal objects alone, and prunes the
     objects it owns that are no longer computed. A run with nothing to do makes one request per kind and writes nothing.
+  - Objects are compared in full, once the API server's defaults are filled in. Any field that someone else added, removed
+    or changed in an owned object (a rule added to a default-deny, a narrowed pod selector, a match condition on the admission
+    policy...) is drift, listed in RV(actions[].drift), shown by C(--check --diff) and restored. Labels and annotations that
+    others add are kept; ours must be there with our values.
   - "Apply order: namespaces, allow policies, default-deny policies, the admission policy and its binding, Ingress objects,
     then prune. Traffic allowed both before and after a change is never cut."
   - Never touches an object it does not own. An existing namespace of a zone (for example the one of the MicroK8s ingress
@@ -124,11 +128,16 @@ EXAMPLES = r"""
 
 RETURN = r"""
 actions:
-  description: The writes made (or, in check mode, validated), in order.
+  description:
+    - The writes made (or, in check mode, validated), in order.
+    - An update lists in C(drift) what differed in the live object (a field someone else C(added), C(removed) or
+      C(changed), a label of ours missing); the update restores it.
   returned: always
   type: list
   elements: dict
-  sample: [{action: create, kind: NetworkPolicy, namespace: frontend, name: netzone-default-deny}]
+  sample: [{action: create, kind: NetworkPolicy, namespace: frontend, name: netzone-default-deny},
+           {action: update, kind: NetworkPolicy, namespace: backend, name: netzone-default-deny,
+            drift: ["spec.ingress (added)"]}]
 unchanged:
   description: How many computed objects were already equal.
   returned: always

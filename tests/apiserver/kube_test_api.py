@@ -298,21 +298,27 @@ def apply_defaults(res, obj, store):
             spec.setdefault("externalTrafficPolicy", "Cluster")
     elif res.kind == "ValidatingAdmissionPolicy" and isinstance(spec, dict):
         spec.setdefault("failurePolicy", "Fail")
-        mc = spec.setdefault("matchConstraints", {})
-        mc.setdefault("matchPolicy", "Equivalent")
-        mc.setdefault("namespaceSelector", {})
-        mc.setdefault("objectSelector", {})
+        _match_resources_defaults(spec.setdefault("matchConstraints", {}))
     elif res.kind == "ValidatingAdmissionPolicyBinding" and isinstance(spec, dict):
         mr = spec.get("matchResources")
         if isinstance(mr, dict):
-            mr.setdefault("matchPolicy", "Equivalent")
-            mr.setdefault("namespaceSelector", {})
-            mr.setdefault("objectSelector", {})
+            _match_resources_defaults(mr)
     elif res.kind == "Ingress":
         obj.setdefault("status", {"loadBalancer": {}})
         for rule in (spec or {}).get("rules") or []:
             for path in ((rule.get("http") or {}).get("paths")) or []:
                 path.setdefault("pathType", "ImplementationSpecific")
+
+
+def _match_resources_defaults(match):
+    """admissionregistration/v1 SetDefaults_MatchResources and SetDefaults_Rule (scope)."""
+    match.setdefault("matchPolicy", "Equivalent")
+    match.setdefault("namespaceSelector", {})
+    match.setdefault("objectSelector", {})
+    for field in ("resourceRules", "excludeResourceRules"):
+        for rule in match.get(field) or []:
+            if isinstance(rule, dict):
+                rule.setdefault("scope", "*")
 
 
 def _invalid(res, name, causes):

@@ -48,14 +48,6 @@ def namespace(name):
 
 
 # --- pure functions ----------------------------------------------------------------------------
-def test_contains_is_a_subset_test_with_exact_lists():
-    assert k8s_sync.contains({"a": 1}, {"a": 1, "b": 2})
-    assert not k8s_sync.contains({"a": 1, "b": 2}, {"a": 1})
-    assert k8s_sync.contains({"l": [{"p": 80}]}, {"l": [{"p": 80, "protocol": "TCP"}]})
-    assert not k8s_sync.contains({"l": [{"p": 80}]}, {"l": [{"p": 80}, {"p": 81}]})
-    assert not k8s_sync.contains({"l": [1]}, {"l": 1})
-
-
 def test_prepare_desired_labels_fingerprints_and_refuses_bad_input():
     desired = k8s_sync.prepare_desired([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}])
     obj = desired[("Namespace", None, "x")]
@@ -327,3 +319,100 @@ def test_unreachable_api_is_one_clear_error():
     unreachable = r"reading the live objects failed: 0 Unreachable: the Kubernetes API at http://127.0.0.1:9 cannot be reached"
     with pytest.raises(k8s_sync.SyncError, match=unreachable):
         k8s_sync.Syncer(transport).sync([namespace("a")])
+
+
+# --- drift: what someone else changed is seen, shown and restored; defaults never cause writes ----------
+NP = "/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/%s"
+ADM = "/apis/admissionregistration.k8s.io/v1/"
+TAMPERINGS = [
+    # (name, path, merge patch, key of the object, a drift path that must be named)
+    ("allow-all ingress rule added to a default-deny", NP % ("frontend", "netzone-default-deny"),
+     {"spec": {"ingress": [{}]}}, ("NetworkPolicy", "frontend", "netzone-default-deny"), "spec.ingress (added)"),
+    ("default-deny narrowed to pods nothing has", NP % ("backend", "netzone-default-deny"),
+     {"spec": {"podSelector": {"matchLabels": {"nothing": "has-this"}}}},
+     ("NetworkPolicy", "backend", "netzone-default-deny"), "spec.podSelector.matchLabels (added)"),
+    ("matchConditions false added to the admission policy", ADM + "validatingadmissionpolicies/netzone-deny-node-ports",
+     {"spec": {"matchConditions": [{"name": "never", "expression": "false"}]}},
+     ("ValidatingAdmissionPolicy", None, "netzone-deny-node-ports"), "spec.matchConditions (added)"),
+    ("never-matching matchResources on the binding",
+     ADM + "validatingadmissionpolicybindings/netzone-deny-node-ports",
+     {"spec": {"matchResources": {"objectSelector": {"matchLabels": {"never": "matches"}}}}},
+     ("ValidatingAdmissionPolicyBinding", None, "netzone-deny-node-ports"), "spec.matchResources (added)"),
+    ("zone label removed from a namespace", "/api/v1/namespaces/db",
+     {"metadata": {"labels": {"netzone.io/zone": None}}}, ("Namespace", None, "db"),
+     "metadata.labels[netzone.io/zone]"),
+    ("extra ipBlock in an allow policy", NP % ("ingress", "netzone-ingress-from-load-balancers"),
+     None, ("NetworkPolicy", "ingress", "netzone-ingress-from-load-balancers"), "spec.ingress[0].from (3 items, want 2)"),
+]
+
+
+def _tamper(transport, path, patch):
+    if patch is None:  # the extra ipBlock: read, append, write back (as kubectl edit would)
+        obj = transport.request("GET", path)
+        obj["spec"]["ingress"][0]["from"].append({"ipBlock": {"cidr": "0.0.0.0/0"}})
+        transport.request("PUT", path, body=obj)
+        return
+    transport.request("PATCH", path, body=patch, content_type="application/merge-patch+json")
+
+
+@pytest.mark.parametrize("name,path,patch,key,where", TAMPERINGS, ids=[t[0] for t in TAMPERINGS])
+def test_foreign_change_is_detected_shown_restored_then_nothing_written(api, name, path, patch, key, where):
+    manifests = article_manifests()
+    syncer(api).sync(manifests)
+    transport = connect({"kubeconfig": api.kubeconfig})
+    before = transport.request("GET", path)
+    _tamper(transport, path, patch)
+    tampered = transport.request("GET", path)
+    assert tampered != before, name
+    # check mode (dry run) sees it, names it and shows it in the diff; nothing changes
+    api.recorder.reset()
+    check = syncer(api, dry_run=True).sync(manifests)
+    assert [(a["action"], a["kind"], a.get("namespace"), a["name"]) for a in check["actions"]] == [
+        ("update", key[0], key[1], key[2])], name
+    assert where in check["actions"][0]["drift"], check["actions"][0]["drift"]
+    assert check["diff"][0]["before"] != check["diff"][0]["after"]
+    assert transport.request("GET", path) == tampered
+    # the next run restores it
+    out = syncer(api).sync(manifests)
+    assert [a["action"] for a in out["actions"]] == ["update"]
+    restored = transport.request("GET", path)
+    for obj in (restored, before):
+        for field in ("resourceVersion", "generation"):
+            obj["metadata"].pop(field)
+    assert restored == before, name
+    # and the run after writes nothing
+    api.recorder.reset()
+    again = syncer(api).sync(manifests)
+    assert not again["changed"] and api.recorder.snapshot()["writes"] == 0
+
+
+def test_server_defaults_never_make_a_no_op_write(api):
+    """Objects as the server stores them (every default filled in) are not drift."""
+    manifests = article_manifests()
+    raw = default_matrix_with(nodeport_exempt_namespaces=["ingress"])
+    manifests = compile_manifests(normalize_matrix(raw, harness.INVENTORY))
+    syncer(api).sync(manifests)
+    live = api.objects("validatingadmissionpolicybindings")[(None, "netzone-deny-node-ports")]
+    assert live["spec"]["matchResources"]["matchPolicy"] == "Equivalent"
+    vap = api.objects("validatingadmissionpolicies")[(None, "netzone-deny-node-ports")]
+    assert vap["spec"]["matchConstraints"]["resourceRules"][0]["scope"] == "*"
+    api.recorder.reset()
+    assert not syncer(api).sync(manifests)["changed"]
+    assert api.recorder.snapshot()["writes"] == 0
+
+
+def default_matrix_with(**guards):
+    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix
+    raw = default_matrix()
+    raw["guards"] = dict(raw.get("guards") or {}, **guards)
+    return raw
+
+
+def test_drift_lists_paths_and_ignores_foreign_labels():
+    want = k8s_sync.prepare_desired([netpol("a", "p")])[("NetworkPolicy", "a", "p")]
+    live = k8s_sync.with_server_defaults(copy.deepcopy(want))
+    live["metadata"]["labels"]["someone.else/label"] = "x"
+    assert k8s_sync.drift(want, live) == []
+    live["spec"]["egress"] = [{}]
+    del live["spec"]["podSelector"]
+    assert k8s_sync.drift(want, live) == ["spec.egress (added)", "spec.podSelector (removed)"]
