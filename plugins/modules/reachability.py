@@ -14,6 +14,9 @@ description:
     NetworkPolicy engine, and reports every matrix cell (zone or peer to zone or peer, per probe port) as expected
     against actual, with the pods involved.
   - Fails on a mismatch (a flow the matrix allows that the policies deny, or the reverse) unless O(fail_on_mismatch=false).
+    The message names each mismatch and the objects behind it, for example
+    C(backend -> db 22/TCP extra (backend/backend-0 -> db/db-0): allowed: egress of backend/backend-0 allowed by
+    backend/team-open rule egress[0]; ingress ...) for a foreign allow policy that opens more than the matrix.
   - A zone without running pods cannot be checked; its cells have status C(no-pods).
 author:
   - netzone maintainers (@netzone)
@@ -62,10 +65,25 @@ pods:
   returned: always
   type: dict
   sample: {frontend: [web-0, web-1]}
+extra_allowed_by:
+  description: The policies (C(namespace/name)) whose rules allow what the matrix does not.
+  returned: always
+  type: list
+  elements: str
+  sample: [db/team-open]
+owned_policies:
+  description: The live policies managed by this collection (the others are someone else's).
+  returned: always
+  type: list
+  elements: str
+  sample: [db/netzone-default-deny]
 """
+
+import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.netzone.segmentation.plugins.module_utils.constants import MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
 from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import MATRIX_INPUT_ARGS, matrix_from_params
 from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import (
@@ -77,6 +95,9 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connectio
     list_objects,
 )
 from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import ApiFailure
+
+
+ALLOWED_BY = re.compile(r"([a-z0-9][-a-z0-9.]*/[a-z0-9][-a-z0-9.]*) rule (?:ingress|egress)\[\d+\]")
 
 
 def check(params, transport):
@@ -94,6 +115,14 @@ def check(params, transport):
     for pod in pods:
         by_ns.setdefault(pod["namespace"], []).append(pod["name"])
     result["pods"] = {ns: sorted(names) for ns, names in sorted(by_ns.items())}
+    refs = set()
+    for mismatch in result["mismatches"]:
+        if mismatch["kind"] == "extra":
+            refs.update(ALLOWED_BY.findall(mismatch["explanation"]))
+    result["extra_allowed_by"] = sorted(refs)
+    result["owned_policies"] = sorted(
+        "%s/%s" % (p["metadata"].get("namespace"), p["metadata"].get("name")) for p in policies
+        if ((p.get("metadata") or {}).get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE)
     return result
 
 
@@ -114,9 +143,16 @@ def main():
         module.fail_json(msg="reachability: %s" % exc)
     if result["mismatches"] and module.params["fail_on_mismatch"]:
         first = result["mismatches"][:5]
-        module.fail_json(msg="the live cluster differs from the matrix in %d place(s): %s" % (
-            len(result["mismatches"]), "; ".join("%s -> %s %s/%s %s (%s -> %s)" % (
-                m["from"], m["to"], m["port"], m["protocol"], m["kind"], m["src"], m["dst"]) for m in first)),
+        opening = ""
+        if result["extra_allowed_by"]:
+            foreign = [ref for ref in result["extra_allowed_by"] if ref not in result["owned_policies"]]
+            opening = "; what the matrix does not allow is allowed by %s%s" % (
+                ", ".join(result["extra_allowed_by"]),
+                " (not managed by this collection: %s)" % ", ".join(foreign) if foreign else "")
+        module.fail_json(msg="the live cluster differs from the matrix in %d place(s)%s; first: %s" % (
+            len(result["mismatches"]), opening, " | ".join("%s -> %s %s/%s %s (%s -> %s): %s" % (
+                m["from"], m["to"], m["port"], m["protocol"], m["kind"], m["src"], m["dst"], m["explanation"])
+                for m in first)),
             changed=False, **result)
     module.exit_json(changed=False, **result)
 

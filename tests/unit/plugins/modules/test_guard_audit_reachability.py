@@ -134,3 +134,24 @@ def test_reachability_of_the_applied_article_zones_has_no_mismatch(apiserver, ru
     ok = run_module(reachability.main, conn(apiserver))
     assert not ok["failed"], ok["msg"]
     assert ok["mismatches"] == [] and ok["summary"]["ok"] == len(ok["cells"])
+
+
+def test_a_foreign_allow_policy_that_opens_more_is_named(apiserver, run_module):
+    """Someone else's policies open frontend -> db on 5432: the failure names both of them."""
+    _applied_zones_with_pods(apiserver, run_module)
+    harness.load(apiserver, [
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": {"name": "team-open-egress", "namespace": "frontend"},
+         "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"namespaceSelector": {}}]}]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": {"name": "team-open", "namespace": "db"},
+         "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{}]}},
+    ])
+    broken = run_module(reachability.main, conn(apiserver))
+    assert broken["failed"]
+    extra = {(m["from"], m["to"]) for m in broken["mismatches"] if m["kind"] == "extra"}
+    assert ("frontend", "db") in extra
+    assert broken["extra_allowed_by"] == ["db/team-open", "frontend/team-open-egress"]
+    assert ("what the matrix does not allow is allowed by db/team-open, frontend/team-open-egress (not managed by "
+            "this collection: db/team-open, frontend/team-open-egress); first: ") in broken["msg"]
+    assert "allowed by db/team-open rule ingress[0]" in broken["msg"]
