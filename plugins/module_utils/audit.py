@@ -43,6 +43,6 @@ def summary(found):
             what.append("node ports %s" % (", ".join(str(p) for p in f["node_ports"]) or "none allocated"))
         if f.get("external_ips"):
             what.append("external IPs %s" % ", ".join(f["external_ips"]))
-        lines.append("%s/%s (%s, %s)%s" % (f["namespace"], f["name"], f["type"], "; ".join(what),
-                                           " [exempt]" if f["exempt"] else ""))
+        exempt = " [exempt]" if f["exempt"] else ""
+        lines.append("%s/%s (%s, %s)%s" % (f["namespace"], f["name"], f["type"], "; ".join(what), exempt))
     return lines

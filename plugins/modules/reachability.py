@@ -14,9 +14,9 @@ description:
     NetworkPolicy engine, and reports every matrix cell (zone or peer to zone or peer, per probe port) as expected
     against actual, with the pods involved.
   - Fails on a mismatch (a flow the matrix allows that the policies deny, or the reverse) unless O(fail_on_mismatch=false).
-    The message names each mismatch and the objects behind it, for example
-    C(backend -> db 22/TCP extra (backend/backend-0 -> db/db-0): allowed: egress of backend/backend-0 allowed by
-    backend/team-open rule egress[0]; ingress ...) for a foreign allow policy that opens more than the matrix.
+    The message names each mismatch and the objects behind it; for what the matrix does not allow, the policies that
+    allow it (RV(extra_allowed_by)), and which of them this collection does not manage (a foreign allow policy that
+    opens more than the matrix, for example).
   - A zone without running pods cannot be checked; its cells have status C(no-pods).
 author:
   - netzone maintainers (@netzone)

@@ -17,7 +17,7 @@ description:
     objects it owns that are no longer computed. A run with nothing to do makes one request per kind and writes nothing.
   - Objects are compared in full, once the API server's defaults are filled in. Any field that someone else added, removed
     or changed in an owned object (a rule added to a default-deny, a narrowed pod selector, a match condition on the admission
-    policy...) is drift, listed in RV(actions[].drift), shown by C(--check --diff) and restored. Labels and annotations that
+    policy...) is drift, listed in the C(drift) of RV(actions), shown by C(--check --diff) and restored. Labels and annotations that
     others add are kept; ours must be there with our values.
   - "Apply order: namespaces, allow policies, default-deny policies, the admission policy and its binding, Ingress objects,
     then prune. Traffic allowed both before and after a change is never cut."
