@@ -140,3 +140,72 @@ class LbLab:
         for service in self.running_before:
             self._service(service, "start")
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+DIRECT_NGINX_CONF = """
+user www-data;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+load_module modules/ngx_http_modsecurity_module.so;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    server_tokens off;
+    # As the role's WAF hop: every header as sent, whole bodies up to the role's limits.
+    underscores_in_headers on;
+    ignore_invalid_headers off;
+    merge_slashes off;
+    client_max_body_size {body_limit};
+    client_body_buffer_size {body_nofiles_limit};
+    modsecurity on;
+    modsecurity_rules_file {rules};
+    server {{
+        listen {address}:{port} ssl;
+        ssl_certificate {pem};
+        ssl_certificate_key {pem};
+        location / {{
+            proxy_pass http://{node};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+        }}
+    }}
+}}
+"""
+
+
+class DirectWaf:
+    """nginx + ModSecurity + the CRS alone: a second nginx (its own configuration, pid and error log in a
+    temporary directory) that terminates TLS itself on ``address:port`` and runs the ModSecurity rules the
+    role rendered (``rules``: its waf-rules.conf, the CRS included) in front of ``node`` — no HAProxy."""
+
+    def __init__(self, address, port, node, pem, rules="/etc/nginx/netzone/waf-rules.conf",
+                 body_limit=13107200, body_nofiles_limit=1048576):
+        self.workdir = tempfile.mkdtemp(prefix="netzone-crs-direct-")
+        self.conf = os.path.join(self.workdir, "nginx.conf")
+        self.error_log = os.path.join(self.workdir, "error.log")
+        with open(self.conf, "w", encoding="utf-8") as handle:
+            handle.write(DIRECT_NGINX_CONF.format(dir=self.workdir, address=address, port=port,
+                                                  node="%s:%d" % node, pem=pem, rules=rules,
+                                                  body_limit=body_limit, body_nofiles_limit=body_nofiles_limit))
+        open(self.error_log, "a", encoding="utf-8").close()
+
+    def start(self):
+        result = subprocess.run(["nginx", "-c", self.conf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, check=False)
+        if result.returncode != 0:
+            raise SystemExit("the direct WAF (nginx -c %s) did not start:\n%s" % (self.conf, result.stdout))
+        return self
+
+    def stop(self):
+        pidfile = os.path.join(self.workdir, "nginx.pid")
+        if os.path.exists(pidfile):
+            with open(pidfile, encoding="ascii") as handle:
+                pid = int(handle.read().strip() or 0)
+            if pid > 0:
+                try:
+                    os.kill(pid, 15)
+                except ProcessLookupError:
+                    pass
+        shutil.rmtree(self.workdir, ignore_errors=True)
