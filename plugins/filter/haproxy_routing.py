@@ -50,7 +50,7 @@ RETURN = r"""
 _value:
   description:
     - C(exposures), one per exposure that has vhosts, each with C(name), C(frontends) (C(name), C(bind), C(tls),
-      C(scheme)), C(vhosts) (the routes of its vhosts), C(default) (the default vhost's id or V(null)) and
+      C(scheme)), C(vhosts) (the routes of its vhosts), C(default) (the default vhost's id or V(null)), C(default_name) (its name) and
       C(bypass) (whether any of its vhosts lets static paths skip the WAF).
     - A route has C(id), C(name), C(hosts) (the host names, space-separated), C(path_acls) (C(exact), C(prefix);
       empty for a vhost served at C(/)), C(match) (the ACLs that select the vhost), C(backend), C(sticky),
@@ -58,6 +58,9 @@ _value:
       C(bypass_paths) (space-separated).
     - C(sticky) and C(rate_limited), the routes of the vhosts with sticky sessions and with a rate limit.
     - C(rewrites), each with C(hosts), C(exact), C(prefix), C(pattern) and C(replacement).
+    - C(edge), the edge's own rules (C(forged_headers), a regular expression of the header names removed before
+      a node; C(restricted_extensions), C(restricted_files) and C(crs_restricted_files), what a WAF bypass
+      prefix refuses). A route's C(bypass) has C(exact) and C(prefix), its bypass prefixes bounded at a C(/).
   type: dict
 """
 

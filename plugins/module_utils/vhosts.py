@@ -301,6 +301,7 @@ def _route(vhost, index):
         "rate_limit": vhost["rate_limit"],
         "rate_table": "st_%s_rate" % ident,
         "bypass_paths": " ".join(vhost["waf"]["bypass_paths"]),
+        "bypass": bypass_match(vhost["waf"]["bypass_paths"]),
     }
 
 
@@ -371,6 +372,7 @@ def haproxy_routing(vhosts, listeners, default_vhost=""):
             "frontends": frontends,
             "vhosts": mine,
             "default": default[0] if default else None,
+            "default_name": default_vhost if default else None,
             "bypass": any(route["bypass_paths"] for route in mine),
         })
     return {
@@ -378,4 +380,59 @@ def haproxy_routing(vhosts, listeners, default_vhost=""):
         "sticky": [route for route in routes if route["sticky"]],
         "rate_limited": [route for route in routes if route["rate_limit"] > 0],
         "rewrites": _rewrites(vhosts),
+        "edge": edge_rules(),
+    }
+
+
+# --- The edge: what the load balancer removes, refuses or keeps off the WAF bypass --------------------
+
+#: Request headers with which a client could claim an identity, an address, a scheme, a host or a route to
+#: the nodes behind the load balancer. The load balancer removes them from every request before it reaches
+#: a node (after the WAF has seen them): the nodes get only what the load balancer set. Header names with an
+#: underscore are removed too, whatever they spell: many servers and frameworks read ``X_Real_IP`` as
+#: ``X-Real-IP`` (CGI turns both into ``HTTP_X_REAL_IP``), and the ingress controller drops them anyway.
+FORGEABLE_HEADERS = (
+    "x-real-ip", "forwarded", "x-forwarded-host", "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-server",
+    "x-forwarded-scheme", "x-forwarded-ssl", "x-original-url", "x-original-uri", "x-rewrite-url",
+    "x-http-method-override", "x-http-method", "x-method-override", "true-client-ip", "x-client-ip",
+    "x-cluster-client-ip", "client-ip",
+)
+
+#: CRS rule 920440's ``tx.restricted_extensions`` (OWASP CRS 3.3.4, rules/REQUEST-901-INITIALIZATION.conf,
+#: as packaged in Debian 12's modsecurity-crs 3.3.4-1): files with these extensions are never static content.
+RESTRICTED_EXTENSIONS = (
+    ".asa", ".asax", ".ascx", ".axd", ".backup", ".bak", ".bat", ".cdx", ".cer", ".cfg", ".cmd", ".com",
+    ".config", ".conf", ".cs", ".csproj", ".csr", ".dat", ".db", ".dbf", ".dll", ".dos", ".htr", ".htw", ".ida",
+    ".idc", ".idq", ".inc", ".ini", ".key", ".licx", ".lnk", ".log", ".mdb", ".old", ".pass", ".pdb", ".pol",
+    ".printer", ".pwd", ".rdb", ".resources", ".resx", ".sql", ".swp", ".sys", ".vb", ".vbs", ".vbproj",
+    ".vsdisco", ".webinfo", ".xsd", ".xsx",
+)
+
+#: Rule 930130's list is the CRS's own file (read by HAProxy where the CRS is installed); these are the
+#: version-control and environment files that CRS 3.3's list lacks (CRS 4 has them).
+RESTRICTED_FILES_EXTRA = (".git/", ".gitignore", ".env", ".svn/", ".hg/", ".bzr/", "cvs/", ".ds_store",
+                          ".idea/", ".vscode/", ".npmrc", ".dockerenv", "id_rsa", "id_ed25519")
+
+#: Where the CRS keeps rule 930130's list of restricted files (Debian's modsecurity-crs).
+CRS_RESTRICTED_FILES = "/usr/share/modsecurity-crs/rules/restricted-files.data"
+
+
+def bypass_match(prefixes):
+    """The path ACL values of WAF bypass prefixes, each bounded at a ``/``: ``/static`` and ``/static/`` both
+    cover ``/static`` and ``/static/...``, never ``/staticadmin``.  ``{"exact": str, "prefix": str}``."""
+    exact, begins = [], []
+    for prefix in prefixes:
+        base = prefix.rstrip("/")
+        exact.append(base)
+        begins.append(base + "/")
+    return {"exact": " ".join(dict.fromkeys(exact)), "prefix": " ".join(dict.fromkeys(begins))}
+
+
+def edge_rules():
+    """The values the HAProxy configuration prints for the edge's own rules (see the constants above)."""
+    return {
+        "forged_headers": "^(%s)$" % "|".join(FORGEABLE_HEADERS),
+        "restricted_extensions": " ".join(RESTRICTED_EXTENSIONS),
+        "restricted_files": " ".join(RESTRICTED_FILES_EXTRA),
+        "crs_restricted_files": CRS_RESTRICTED_FILES,
     }

@@ -9,19 +9,29 @@ new connection for every request.) Prints the figures as JSON; exit 1 if
 more connections were opened than client connections, or if any request did not answer 200.
 
 Usage: waf_connection_reuse.py ADDRESS HOSTNAME STATS_URL [REQUESTS]"""
+import base64
 import csv
 import http.client
 import io
 import json
 import ssl
 import sys
+import urllib.parse
 import urllib.request
 
 ROUNDS = 3
 
 
 def waf_connects(stats_url):
-    with urllib.request.urlopen(stats_url + ";csv", timeout=10) as answer:
+    """The be_waf backend's connection count from the stats page (STATS_URL may carry user:password@)."""
+    parts = urllib.parse.urlsplit(stats_url)
+    headers = {}
+    if parts.username:
+        token = "%s:%s" % (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
+        headers["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
+    url = urllib.parse.urlunsplit((parts.scheme, parts.hostname + (":%d" % parts.port if parts.port else ""),
+                                   parts.path, parts.query, parts.fragment))
+    with urllib.request.urlopen(urllib.request.Request(url + ";csv", headers=headers), timeout=10) as answer:
         text = answer.read().decode("utf-8").lstrip("# ")
     for row in csv.DictReader(io.StringIO(text)):
         if row["pxname"] == "be_waf" and row["svname"] == "BACKEND":
