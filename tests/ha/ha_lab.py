@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Two load balancers and a client in network namespaces, with real keepalived and HAProxy: failover measured.
