@@ -194,8 +194,9 @@ def main(argv=None):
     finally:
         server.stop()
     if speedup_100 is not None:
-        print("zones no-op speedup at 100 zones: %.1f (against %s, the faster of %s; median no-op task times of %d "
-              "runs per side)" % (speedup_100[0], speedup_100[1], " and ".join(speedup_100[2]), args.repeats))
+        print("zones no-op speedup at 100 zones: %.1f (against %s, the faster of the baselines measured: %s; median "
+              "no-op task times of %d runs per side)" % (speedup_100[0], speedup_100[1], ", ".join(speedup_100[2]),
+                                                         args.repeats))
     else:
         print("zones no-op speedup at 100 zones: not measured (add 100 to --sizes and --list-sizes or --loop-sizes)")
 
