@@ -304,5 +304,5 @@ def test_overrides_read_every_value_of_a_lazy_mapping():
 
     lazy = Lazy(default_matrix())
     merged = with_overrides(lazy, {"guards": {"nodeports": "warn"}})
-    assert type(merged) is dict and type(merged["zones"]) is dict and lazy.reads >= len(default_matrix())
+    assert isinstance(merged, dict) and isinstance(merged["zones"], dict) and lazy.reads >= len(default_matrix())
     assert normalize_matrix(merged, INVENTORY)["guards"]["nodeports"] == "warn"
