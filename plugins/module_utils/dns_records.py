@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import DnsError
 from ansible_collections.netzone.segmentation.plugins.module_utils.report_sections import dns_records
 
 OWNER_LABEL = "_netzone-owner"
@@ -27,17 +27,6 @@ HERITAGE = "heritage=netzone"
 # The record types the collection publishes; a CNAME at a desired name makes that name foreign.
 MANAGED_TYPES = ("A", "AAAA")
 _OWNER = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
-
-
-class DnsError(NetzoneError):
-    """Bad input or a zone the collection must not change (the message names what and where)."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self):
-        return self.message
 
 
 def _fqdn(name):

@@ -7,8 +7,10 @@ Each is a :class:`NetzoneError`, so that a module or filter turns any of them in
 never a traceback. They come in three families:
 
 * input: :class:`InputError` and its kinds (:class:`MatrixError` for the traffic matrix and its vhosts,
-  :class:`ObjectError` for Kubernetes objects given to the proof, :class:`ReportError`,
-  :class:`Microk8sError`) -- the message names the path of what is wrong (``flows[3].to: ...``);
+  :class:`ObjectError` for Kubernetes objects given to the proof) -- the message names the path of what is
+  wrong (``flows[3].to: ...``); :class:`MessageError` and its kinds (:class:`ReportError`,
+  :class:`DnsError`, :class:`KeepalivedError`), whose one message names what and where; and
+  :class:`Microk8sError`;
 * API: :class:`ApiError`, an answer of the Kubernetes API that is not 2xx (status 0: no answer), and
   :class:`SyncError`, a synchronisation stopped by one;
 * connection: :class:`K8sConnectionError`, connection options that cannot be used (bad kubeconfig...).
@@ -52,8 +54,8 @@ class ObjectError(InputError):
     """A Kubernetes object (NetworkPolicy, Pod, Namespace) or endpoint that the proof cannot use."""
 
 
-class ReportError(NetzoneError):
-    """Bad input to the report sections (a message that names what is wrong)."""
+class MessageError(NetzoneError):
+    """Bad input whose message names both what is wrong and where (no separate path)."""
 
     def __init__(self, message):
         super().__init__(message)
@@ -61,6 +63,18 @@ class ReportError(NetzoneError):
 
     def __str__(self):
         return self.message
+
+
+class ReportError(MessageError):
+    """Bad input to the report sections (a message that names what is wrong)."""
+
+
+class DnsError(MessageError):
+    """Bad DNS record input, or a zone the collection must not change (the message names what and where)."""
+
+
+class KeepalivedError(MessageError):
+    """Bad VRRP input (the message names the variable, and the host when it is host-specific)."""
 
 
 class Microk8sError(NetzoneError):

@@ -13,20 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import KeepalivedError
 
 EXPOSURES = ("public", "internal")
-
-
-class KeepalivedError(NetzoneError):
-    """Bad VRRP input (the message names the variable, and the host when it is host-specific)."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self):
-        return self.message
 
 
 def _int(value, name, low, high):
