@@ -15,6 +15,12 @@ left out of both sides).  The API requests are counted by the server.  Ends with
 ``zones no-op speedup at 100 zones: N``: the median no-op task time of the FASTER baseline measured at 100
 zones over the median no-op task time of zone_policies.
 
+Two floors are measured beside them with the same bracket, so the speedup has a measured ceiling: ``ping``
+(``ansible.builtin.ping``, a module task that does nothing) and ``pass manifests`` (a module, written next to
+the play, that takes the same ``manifests`` argument as ``zone_policies`` and returns at once).  No module
+task that is handed the manifests can be faster than the second; the printed ceiling is the faster baseline
+over it.
+
 Usage: ``python tests/bench/bench_zones.py [--sizes 20,100,300] [--list-sizes 20,100,300]
 [--loop-sizes 20,100] [--repeats 2]``.  The loop is slow (one module run per object): by default it runs at
 20 and 100 zones only.
@@ -86,6 +92,34 @@ K8S_LOOP = _START + """
 """ + _END
 
 
+PING = _START + """
+    - name: A module task that does nothing
+      ansible.builtin.ping:
+""" + _END
+
+PASS_MANIFESTS = _START + """
+    - name: A module that takes the manifests and returns at once
+      bench_pass_manifests:
+        manifests: "{{ manifests }}"
+""" + _END
+
+# Written next to the plays (``library/``): the cost of handing the manifests to any module, and nothing else.
+_PASS_MODULE = """#!/usr/bin/python
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(manifests=dict(type="list", elements="dict", required=True)))
+    module.exit_json(changed=False, count=len(module.params["manifests"]))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+FLOORS = {"ping": PING, "pass manifests": PASS_MANIFESTS}
+
+
 def environment():
     env = dict(os.environ)
     env["PATH"] = "%s:%s" % (ROOT / ".venv" / "bin", env.get("PATH", ""))
@@ -140,6 +174,7 @@ def main(argv=None):
     parser.add_argument("--list-sizes", default="20,100,300")
     parser.add_argument("--loop-sizes", default="20,100")
     parser.add_argument("--repeats", type=int, default=2, help="no-op runs per method and size (median; >= 2)")
+    parser.add_argument("--no-floors", action="store_true", help="do not measure the two floors")
     args = parser.parse_args(argv)
     if args.repeats < 2:
         parser.error("--repeats must be at least 2 (medians of at least two runs per side)")
@@ -152,8 +187,10 @@ def main(argv=None):
     try:
         with tempfile.TemporaryDirectory(prefix="bench-zones-") as tmp:
             workdir = Path(tmp)
+            (workdir / "library").mkdir()
+            (workdir / "library" / "bench_pass_manifests.py").write_text(_PASS_MODULE)
             header = ("zones", "objects", "method", "run", "wall s", "task s", "writes", "requests")
-            print("%-6s %-8s %-14s %-12s %8s %8s %7s   %s" % header)
+            print("%-6s %-8s %-22s %-10s %8s %8s %7s   %s" % header)
             for size in sizes:
                 manifests = compile_manifests(normalize_matrix(harness.zones_matrix(size), harness.INVENTORY))
                 varsfile = workdir / ("vars-%d.json" % size)
@@ -163,14 +200,18 @@ def main(argv=None):
                     results["k8s list"] = measure(server, workdir, K8S_LIST, varsfile, env, args.repeats)
                 if size in loop_sizes:
                     results["k8s loop"] = measure(server, workdir, K8S_LOOP, varsfile, env, args.repeats)
-                for method, runs in results.items():
+                floors = {}
+                if not args.no_floors:
+                    for name, text in FLOORS.items():
+                        floors[name] = measure(server, workdir, text, varsfile, env, args.repeats)
+                for method, runs in list(results.items()) + [("floor: " + k, v) for k, v in floors.items()]:
                     rows = [("first", runs["first"])] + [("no-op %d" % (i + 1), r) for i, r in enumerate(runs["noop"])]
                     for label, run in rows:
                         per_verb = {}
                         for key, value in run["counts"].items():
                             verb = key.split(" ", 1)[0]
                             per_verb[verb] = per_verb.get(verb, 0) + value
-                        print("%-6d %-8d %-14s %-12s %8.2f %8.2f %7d   %d %s" % (
+                        print("%-6d %-8d %-22s %-10s %8.2f %8.2f %7d   %d %s" % (
                             size, len(manifests), method, label, run["wall"], run["task"], run["writes"],
                             run["requests"], " ".join("%s=%d" % kv for kv in sorted(per_verb.items()))))
                 zp_noop = results["zone_policies"]["noop"]
@@ -188,6 +229,12 @@ def main(argv=None):
                 if baselines:
                     fastest = min(baselines, key=baselines.get)
                     print("       faster baseline: %s" % fastest)
+                    for name, runs in floors.items():
+                        floor = median(runs["noop"], "task")
+                        print("       floor %s: median task %.2f s; %s over it: %.1fx (the most any module task "
+                              "%scould reach); zone_policies above it: %.2f s" % (
+                                  name, floor, fastest, baselines[fastest] / floor,
+                                  "handed the manifests " if name == "pass manifests" else "", zp_task - floor))
                     if size == 100:
                         speedup_100 = (baselines[fastest] / zp_task, fastest, sorted(baselines))
                 sys.stdout.flush()
