@@ -106,25 +106,27 @@ def dns_section(matrix, loadbalancers):
 
 
 def nodeport_section(audit):
-    """``(markdown, html)`` of the NodePort/LoadBalancer Service audit: ``audit`` is ``{"checked": bool,
+    """``(markdown, html)`` of the Service audit (node ports and external IPs): ``audit`` is ``{"checked": bool,
     "reason": str, "services": [...], "violations": int, "mode": "deny"|"warn"}``."""
     audit = audit or {}
     mode = audit.get("mode") or "deny"
-    rule = ("The admission policy %s new NodePort and LoadBalancer Services (guards.nodeports: %s)."
-            % ("refuses" if mode == "deny" else "warns about", mode))
+    rule = ("The admission policy %s new NodePort and LoadBalancer Services and Services with externalIPs "
+            "(guards.nodeports: %s)." % ("refuses" if mode == "deny" else "warns about", mode))
     if not audit.get("checked"):
         text = "Not audited: %s. %s" % (audit.get("reason") or "no cluster was reachable", rule)
         return text, '<p id="nodeport-audit">%s</p>' % html.escape(text)
     services = audit.get("services") or []
     if not services:
-        text = "No NodePort or LoadBalancer Service in the cluster. %s" % rule
+        text = "No NodePort or LoadBalancer Service and no Service with externalIPs in the cluster. %s" % rule
         return text, '<p id="nodeport-audit">%s</p>' % html.escape(text)
     rows = [("%s/%s" % (s.get("namespace"), s.get("name")), s.get("type"),
-             ", ".join(str(p) for p in s.get("node_ports") or []), "exempt" if s.get("exempt") else "VIOLATION")
+             ", ".join(str(p) for p in s.get("node_ports") or []), ", ".join(s.get("external_ips") or []),
+             "exempt" if s.get("exempt") else "VIOLATION")
             for s in services]
-    headers = ["service", "type", "node ports", "verdict"]
-    intro = ("%d Service(s) open node ports, %d outside the exempt namespaces: they bypass the load balancer. "
-             "Change them to ClusterIP (port-forward over SSH for debugging). %s"
+    headers = ["service", "type", "node ports", "external IPs", "verdict"]
+    intro = ("%d Service(s) open node ports or external IPs, %d outside the exempt namespaces: they bypass the "
+             "load balancer (and external IPs let a Service intercept traffic to those addresses, CVE-2020-8554). "
+             "Change them to ClusterIP without externalIPs (port-forward over SSH for debugging). %s"
              % (len(services), audit.get("violations", 0), rule))
     colours = [_GREY if s.get("exempt") else _BAD for s in services]
     return ("%s\n\n%s" % (intro, _md_table(headers, rows)),

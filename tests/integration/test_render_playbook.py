@@ -43,7 +43,10 @@ def test_four_runs(tmp_path):
         "all.yaml", "backend.yaml", "cluster.yaml", "db.yaml", "frontend.yaml", "ingress.yaml", "proxy.yaml"]
     html = (out / "report.html").read_text()
     assert 'id="cells"' in html and "PROVEN" in html
-    assert "| load_balancers | ingress | http | all | all | ok |" in (out / "report.md").read_text()
+    report_md = (out / "report.md").read_text()
+    assert "| load_balancers | ingress | http | all | all | ok |" in report_md
+    assert "The live cluster was not checked (render.yml works offline)" in report_md
+    assert "## Egress" in report_md and "| zone | proxy (HTTPS_PROXY) | domains | ports | mode |" in report_md
     proc, changed, failed = _run(tmp_path, "--check")
     assert (failed, changed) == (0, 0)
     proc, changed, failed = _run(tmp_path)

@@ -45,12 +45,17 @@ def test_nodeport_section_states():
     assert nodeport_section({"checked": False, "reason": "no kubeconfig", "mode": "deny"})[0].startswith(
         "Not audited: no kubeconfig. The admission policy refuses new NodePort")
     assert nodeport_section({"checked": True, "services": [], "mode": "warn"})[0].startswith(
-        "No NodePort or LoadBalancer Service in the cluster. The admission policy warns about")
+        "No NodePort or LoadBalancer Service and no Service with externalIPs in the cluster. The admission policy "
+        "warns about new NodePort and LoadBalancer Services and Services with externalIPs")
     md, body = nodeport_section({"checked": True, "violations": 1, "mode": "deny", "services": [
         {"namespace": "shop", "name": "web", "type": "NodePort", "node_ports": [30080], "exempt": False},
-        {"namespace": "ingress", "name": "lb", "type": "LoadBalancer", "node_ports": [31000], "exempt": True}]})
-    assert "2 Service(s) open node ports, 1 outside the exempt namespaces" in md
-    assert "| shop/web | NodePort | 30080 | VIOLATION |" in md and "| ingress/lb | LoadBalancer | 31000 | exempt |" in md
+        {"namespace": "ingress", "name": "lb", "type": "LoadBalancer", "node_ports": [31000], "exempt": True},
+        {"namespace": "shop", "name": "ext", "type": "ClusterIP", "node_ports": [], "external_ips": ["198.51.100.7"],
+         "exempt": False}]})
+    assert "3 Service(s) open node ports or external IPs, 1 outside the exempt namespaces" in md
+    assert "| shop/web | NodePort | 30080 |  | VIOLATION |" in md
+    assert "| ingress/lb | LoadBalancer | 31000 |  | exempt |" in md
+    assert "| shop/ext | ClusterIP |  | 198.51.100.7 | VIOLATION |" in md and "CVE-2020-8554" in md
 
 
 def test_edge_section_judges_probes_and_escapes():
