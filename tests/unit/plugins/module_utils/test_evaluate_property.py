@@ -52,18 +52,21 @@ port_entry = st.one_of(
 )
 
 
-def rule(peers_key):
-    return st.fixed_dictionaries({}, optional={peers_key: st.lists(peer, max_size=3), "ports": st.lists(port_entry, max_size=3)})
+def rule(peers_key, ports=port_entry):
+    return st.fixed_dictionaries({}, optional={peers_key: st.lists(peer, max_size=3), "ports": st.lists(ports, max_size=3)})
 
 
-spec = st.fixed_dictionaries(
-    {"podSelector": selector(POD_LABELS)},
-    optional={
-        "policyTypes": st.lists(st.sampled_from(["Ingress", "Egress"]), max_size=2, unique=True),
-        "ingress": st.lists(rule("from"), max_size=3),
-        "egress": st.lists(rule("to"), max_size=3),
-    },
-)
+def spec_of(ports=port_entry):
+    """A NetworkPolicy spec whose rules draw their ports from ``ports``."""
+    return st.fixed_dictionaries(
+        {"podSelector": selector(POD_LABELS)},
+        optional={
+            "policyTypes": st.lists(st.sampled_from(["Ingress", "Egress"]), max_size=2, unique=True),
+            "ingress": st.lists(rule("from", ports), max_size=3),
+            "egress": st.lists(rule("to", ports), max_size=3),
+        },
+    )
+
 
 pod = st.fixed_dictionaries(
     {"namespace": st.sampled_from(NAMESPACES), "labels": labels_from(POD_LABELS)},
@@ -73,20 +76,25 @@ pod = st.fixed_dictionaries(
 )
 
 
-@st.composite
-def cluster(draw):
-    namespaces = dict((name, draw(labels_from(NS_LABELS))) for name in NAMESPACES)
-    pods = draw(st.lists(pod, min_size=1, max_size=8))
-    for i, item in enumerate(pods):
-        item["name"] = "p%d" % i
-    specs = draw(st.lists(st.tuples(st.sampled_from(NAMESPACES), spec), max_size=5))
-    policies = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                 "metadata": {"name": "pol%d" % i, "namespace": ns}, "spec": s} for i, (ns, s) in enumerate(specs)]
-    return namespaces, pods, policies
+def clusters(ports=port_entry, max_pods=8):
+    """Random ``(namespaces, pods, policies)``: up to ``max_pods`` pods and five policies over three namespaces."""
+    specs = st.lists(st.tuples(st.sampled_from(NAMESPACES), spec_of(ports)), max_size=5)
+
+    @st.composite
+    def cluster(draw):
+        namespaces = dict((name, draw(labels_from(NS_LABELS))) for name in NAMESPACES)
+        pods = draw(st.lists(pod, min_size=1, max_size=max_pods))
+        for i, item in enumerate(pods):
+            item["name"] = "p%d" % i
+        policies = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                     "metadata": {"name": "pol%d" % i, "namespace": ns}, "spec": s} for i, (ns, s) in enumerate(draw(specs))]
+        return namespaces, pods, policies
+
+    return cluster()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(cluster())
+@given(clusters())
 def test_grouped_equals_per_pod(data):
     namespaces, pods, policies = data
     eng = Engine(namespaces, pods, policies)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
 
 import netpol_oracle
-from test_evaluate_property import CONTAINER_PORTS, NAMESPACES, NS_LABELS, OUTSIDE, POD_LABELS, labels_from, peer, selector
+from test_evaluate_property import OUTSIDE, clusters
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 SHARED = os.environ.get("NETZONE_NETPOL_CASES", os.path.join(REPO, "..", "shared", "conformance", "netpol"))
@@ -61,36 +61,8 @@ port_entry = st.one_of(
 )
 
 
-def rule(peers_key):
-    return st.fixed_dictionaries({}, optional={peers_key: st.lists(peer, max_size=3), "ports": st.lists(port_entry, max_size=3)})
-
-
-spec = st.fixed_dictionaries(
-    {"podSelector": selector(POD_LABELS)},
-    optional={"policyTypes": st.lists(st.sampled_from(["Ingress", "Egress"]), max_size=2, unique=True),
-              "ingress": st.lists(rule("from"), max_size=3), "egress": st.lists(rule("to"), max_size=3)})
-
-pod = st.fixed_dictionaries(
-    {"namespace": st.sampled_from(NAMESPACES), "labels": labels_from(POD_LABELS)},
-    optional={"ip": st.sampled_from(["10.0.0.5", "10.0.0.6", "10.0.0.200", "10.0.1.3", "10.0.1.9", "192.0.2.1"]),
-              "ports": st.lists(st.sampled_from(CONTAINER_PORTS), max_size=3, unique=True).map(
-                  lambda ps: [{"name": n, "containerPort": p, "protocol": proto} for n, p, proto in ps])})
-
-
-@st.composite
-def cluster(draw):
-    namespaces = dict((name, draw(labels_from(NS_LABELS))) for name in NAMESPACES)
-    pods = draw(st.lists(pod, min_size=1, max_size=6))
-    for i, item in enumerate(pods):
-        item["name"] = "p%d" % i
-    specs = draw(st.lists(st.tuples(st.sampled_from(NAMESPACES), spec), max_size=5))
-    policies = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                 "metadata": {"name": "pol%d" % i, "namespace": ns}, "spec": s} for i, (ns, s) in enumerate(specs)]
-    return namespaces, pods, policies
-
-
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(cluster())
+@given(clusters(port_entry, max_pods=6))
 def test_engine_equals_oracle(data):
     """Both the grouped and the per-connection path of the engine answer like the oracle, every probe."""
     namespaces, pods, policies = data
