@@ -151,33 +151,75 @@ def _yaml_bool(value):
     return str(value).strip().lower() in ("true", "yes")
 
 
-def parse_status(text):
-    """Parse ``microk8s status --format yaml``.
+# What MicroK8s prints instead of a status (canonical/microk8s, tests/fixtures/microk8s/README.md):
+# a stopped node (``exit_if_stopped()`` of common/utils.py, exit 0), a node that is not ready yet
+# (``print_yaml()`` of status.py, exit 1 since 1.28), a worker node (the status wrapper, exit 0).
+STOPPED_TEXT = "microk8s is not running, try microk8s start"
+NOT_READY_TEXT = "microk8s is not running. Use microk8s inspect for a deeper inspection."
+WORKER_TEXT = "This MicroK8s deployment is acting as a node in a cluster."
+LOW_MEMORY_TEXT = "This node does not have enough RAM to host the Kubernetes control plane services"
+PERMISSION_TEXT = "Insufficient permissions to access MicroK8s."
+STATES = ("ready", "not-ready", "stopped")
 
-    Returns ``running``, ``message``, ``high_availability`` ``{enabled, nodes: [{address, role}]}``
-    and ``addons`` ``{name: {status, repository, version, description}}``.  When MicroK8s is not running
-    its output is not valid YAML (a three-space ``message:`` line); that case is read line by line.
+
+def _status_result(state, message="", ha=None, addons=None):
+    return {"state": state, "running": state == "ready", "message": message,
+            "high_availability": ha or {"enabled": False, "nodes": []}, "addons": addons or {}}
+
+
+def _not_a_status(text, rc, host):
+    """A clear error for the outputs of ``microk8s status`` that say why there is no status."""
+    if WORKER_TEXT in text:
+        return Microk8sError("%s is a MicroK8s worker node: it has no cluster status of its own; read the status "
+                             "on a control-plane node (the first host of microk8s_cluster_hosts)" % host)
+    if LOW_MEMORY_TEXT in text:
+        return Microk8sError("MicroK8s on %s refuses to run the control plane (low-memory guard): join it as a worker "
+                             "(microk8s_role: worker) or give it more RAM and run 'microk8s start "
+                             "--disable-low-memory-guard' there" % host)
+    if PERMISSION_TEXT in text:
+        return Microk8sError("the user running the play on %s may not use MicroK8s: run the role with become: true, "
+                             "or add that user to the 'microk8s' group (microk8s_users)" % host)
+    return Microk8sError("cannot read the output of 'microk8s status --format yaml' on %s (exit %s): %r"
+                         % (host, rc, text[:300]))
+
+
+def parse_status(text, rc=0, host="this host"):
+    """Parse ``microk8s status --format yaml`` (and its exit code ``rc``).
+
+    Returns ``state`` (``ready``, ``not-ready`` or ``stopped``), ``running`` (ready), ``message`` (what MicroK8s
+    said when it is not ready or stopped), ``high_availability`` ``{enabled, nodes: [{address, role}]}`` and
+    ``addons`` ``{name: {status, repository, version, description}}``.
+
+    The shapes, all in tests/fixtures/microk8s: a ready node (exit 0); a node that is not ready (``running:
+    False``, exit 1 since MicroK8s 1.28, 0 before), whose ``message:`` line is indented by two spaces after the
+    ``high-availability:`` block, so YAML puts it under ``high-availability`` (MicroK8s up to 1.20 used three
+    spaces, which is not YAML at all); a stopped node, which prints one sentence and exits 0.  A worker node,
+    a node under the low-memory guard or a user without permission raise :class:`Microk8sError` saying what to do.
     """
     text = text or ""
+    if STOPPED_TEXT in text:
+        return _status_result("stopped", STOPPED_TEXT)
     data = None
     if HAS_YAML:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError:
             data = None
-    if not isinstance(data, dict) or "microk8s" not in data:
-        match = re.search(r"^\s*running:\s*(\S+)", text, re.MULTILINE)
+    if not isinstance(data, dict) or not isinstance(data.get("microk8s"), dict):
+        match = re.search(r"^\s*running:\s*(\S+)\s*$", text, re.MULTILINE)
         if not match:
-            raise Microk8sError("cannot read the output of 'microk8s status --format yaml': %r" % text[:200])
+            raise _not_a_status(text, rc, host)
         msg = re.search(r"^\s*message:\s*(.+)$", text, re.MULTILINE)
-        return {"running": _yaml_bool(match.group(1)), "message": msg.group(1).strip() if msg else "",
-                "high_availability": {"enabled": bool(re.search(r"^\s+enabled:\s*True", text, re.MULTILINE)), "nodes": []},
-                "addons": {}}
-    mk = data.get("microk8s") or {}
-    ha = data.get("high-availability") or {}
+        ready = _yaml_bool(match.group(1))
+        return _status_result("ready" if ready else "not-ready", msg.group(1).strip() if msg else "",
+                              {"enabled": bool(re.search(r"^\s+enabled:\s*True", text, re.MULTILINE)), "nodes": []})
+    mk = data["microk8s"]
+    ha = data.get("high-availability") if isinstance(data.get("high-availability"), dict) else {}
+    message = mk.get("message") or ha.get("message") or data.get("message") or ""
     nodes = []
     for node in ha.get("nodes") or []:
-        nodes.append({"address": str(node.get("address", "")), "role": str(node.get("role", ""))})
+        if isinstance(node, dict):
+            nodes.append({"address": str(node.get("address", "")), "role": str(node.get("role", ""))})
     addons = {}
     for item in data.get("addons") or []:
         if not isinstance(item, dict) or "name" not in item:
@@ -194,9 +236,38 @@ def parse_status(text):
             addons["%s/%s" % (addons[name]["repository"], name)] = addons[name]
             addons["%s/%s" % (entry["repository"], name)] = entry
         addons[name] = entry
-    return {"running": _yaml_bool(mk.get("running", False)), "message": str(mk.get("message") or ""),
-            "high_availability": {"enabled": _yaml_bool(ha.get("enabled", False)), "nodes": nodes},
-            "addons": addons}
+    ready = _yaml_bool(mk.get("running", False))
+    if ready and rc not in (0, None):
+        raise _not_a_status(text, rc, host)
+    return _status_result("ready" if ready else "not-ready", str(message),
+                          {"enabled": _yaml_bool(ha.get("enabled", False)), "nodes": nodes}, addons)
+
+
+def status_problem(status, host="this host", waited=None):
+    """None when ``status`` (of :func:`parse_status`) is ready; else one message saying what to do.
+
+    ``waited``: the seconds ``microk8s status --wait-ready --timeout`` waited, if it did.
+    """
+    if status.get("state", "ready" if status.get("running") else "not-ready") == "ready":
+        return None
+    said = status.get("message") or ""
+    if status.get("state") == "stopped":
+        return ("MicroK8s is stopped on %s (it says: %s): someone ran 'microk8s stop' and it stays stopped, "
+                "reboots included, until started. Run 'microk8s start' on %s, then re-run the play." % (host, said, host))
+    after = " after waiting %s s" % waited if waited else ""
+    return ("MicroK8s on %s is not ready%s (it says: %s): its API server or its node is not up. Run 'microk8s "
+            "inspect' on %s and read the report (services, disk, memory); if it is only slow, re-run the play "
+            "or wait longer." % (host, after, said or NOT_READY_TEXT, host))
+
+
+def cli_failure(argv, rc, out, err, host="this host"):
+    """One message for a failed ``microk8s`` command; a stopped node says to start it."""
+    text = "%s\n%s" % (out or "", err or "")
+    if STOPPED_TEXT in text:
+        return status_problem(_status_result("stopped", STOPPED_TEXT), host)
+    if any(marker in text for marker in (WORKER_TEXT, LOW_MEMORY_TEXT, PERMISSION_TEXT)):
+        return str(_not_a_status(text, rc, host))
+    return "'%s' failed (exit %s): %s" % (" ".join(argv), rc, text.strip()[:2000])
 
 
 def normalize_addons(addons, dns_upstream=None):
@@ -256,14 +327,18 @@ def addon_plan(status, wanted, managed_before=None):
     * ``managed``: what the role manages after this run (the wanted names);
     * ``args_changed``: enabled addons whose args differ from the last run: MicroK8s cannot change
       them in place (disable + enable), so they are reported, not changed;
-    * ``unknown``: wanted addons that ``microk8s status`` does not list (typo, or repository missing).
+    * ``unknown``: wanted addons that ``microk8s status`` does not list (typo, or repository missing);
+    * ``reenable``: wanted addons with args that are enabled but were not enabled by the role, so their args
+      are unknown — MicroK8s itself enables ``dns`` on install without them: they are disabled and enabled
+      again with the wanted args (also listed in ``enable``), once; after that the role knows their args.
     """
-    if not status.get("running"):
-        raise Microk8sError("MicroK8s is not running, addons cannot be read: run 'microk8s inspect' on the node")
+    problem = status_problem(status)
+    if problem:
+        raise Microk8sError("addons cannot be read: " + problem)
     managed_before = managed_before or {}
     if isinstance(managed_before, list):
         managed_before = dict((name, "") for name in managed_before)
-    enable, unknown, args_changed = [], [], []
+    enable, unknown, args_changed, reenable = [], [], [], []
     wanted_names = set()
     for addon in wanted:
         wanted_names.add(addon["name"])
@@ -273,8 +348,12 @@ def addon_plan(status, wanted, managed_before=None):
             continue
         if entry["status"] != "enabled":
             enable.append(dict(addon, command=addon_command(addon)))
-        elif addon["name"] in managed_before and managed_before[addon["name"]] != addon["args"]:
-            args_changed.append(addon["name"])
+        elif addon["name"] in managed_before:
+            if managed_before[addon["name"]] != addon["args"]:
+                args_changed.append(addon["name"])
+        elif addon["args"]:
+            reenable.append(addon["name"])
+            enable.append(dict(addon, command=addon_command(addon)))
     disable = []
     for name in sorted(managed_before):
         if name in wanted_names:
@@ -284,7 +363,7 @@ def addon_plan(status, wanted, managed_before=None):
             disable.append(name)
     managed = dict((a["name"], a["args"]) for a in wanted if a["name"] not in unknown)
     return {"enable": enable, "disable": disable, "managed": managed, "unknown": unknown,
-            "args_changed": args_changed,
+            "args_changed": args_changed, "reenable": reenable,
             "enabled_before": sorted(n for n, e in status["addons"].items() if e["status"] == "enabled" and "/" not in n)}
 
 
@@ -356,6 +435,9 @@ def _items(text, what):
     try:
         data = json.loads(text)
     except (TypeError, ValueError):
+        if WORKER_TEXT in (text or ""):
+            raise Microk8sError("'microk8s kubectl get %s' ran on a worker node, which has no API server of its own: "
+                                "run it on a control-plane node (the first host of microk8s_cluster_hosts)" % what)
         raise Microk8sError("cannot read the output of 'microk8s kubectl get %s -o json': %r" % (what, (text or "")[:200]))
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise Microk8sError("'microk8s kubectl get %s -o json' did not return a List" % what)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.microk8s import Microk8sError
+from ansible_collections.netzone.segmentation.plugins.module_utils.microk8s import Microk8sError, cli_failure
 
 COMMON_ARGS = dict(
     bin_dir=dict(type="path", default="/snap/bin"),
@@ -20,8 +20,9 @@ class Cli:
     Under ``become`` the PATH often lacks ``/snap/bin``: commands are always called by absolute path.
     """
 
-    def __init__(self, module, bin_dir="/snap/bin", snap_bin=None):
+    def __init__(self, module, bin_dir="/snap/bin", snap_bin=None, host="this host"):
         self.module = module
+        self.host = host
         self.bin_dir = bin_dir
         self.snap_bin = snap_bin
 
@@ -46,5 +47,5 @@ class Cli:
     def _run(self, argv, check):
         rc, out, err = self.module.run_command(argv)
         if check and rc != 0:
-            raise Microk8sError("'%s' failed (exit %s): %s" % (" ".join(argv), rc, (err or out or "").strip()[:2000]))
+            raise Microk8sError(cli_failure(argv, rc, out, err, self.host))
         return rc, out, err

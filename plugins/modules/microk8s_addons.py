@@ -16,6 +16,11 @@ description:
     (C(ha-cluster), C(helm), C(helm3)) or that an operator enabled by hand are never disabled.
   - MicroK8s cannot change the arguments of an enabled addon in place (C(dns:1.1.1.1)); a change of O(addons[].args)
     of an enabled addon is reported in RV(args_changed) and a warning, and left to the operator (disable, re-run).
+  - An addon wanted with arguments that is enabled but was not enabled by this module has unknown arguments
+    (MicroK8s enables C(dns) on install, without the company resolvers). It is disabled and enabled again with the
+    wanted arguments, once (RV(reenabled)); from then on the module knows its arguments.
+  - Waits up to O(timeout) seconds for MicroK8s to be ready first; a node that is not ready by then, or is stopped,
+    fails the task with what to do.
   - Run it on a control-plane node.
 extends_documentation_fragment:
   - netzone.segmentation.attributes
@@ -53,9 +58,15 @@ options:
     type: path
     default: /snap/bin
   timeout:
-    description: Seconds C(microk8s status --wait-ready) waits for the node before the addons are read.
+    description:
+      - Seconds C(microk8s status --wait-ready) waits for the node before the addons are read. A node that is not
+        ready by then, or is stopped, fails the task with what to do.
     type: int
     default: 300
+  host_label:
+    description: How to call this host in messages (the inventory name).
+    type: str
+    default: this host
 author:
   - netzone maintainers (@netzone)
 """
@@ -83,6 +94,12 @@ disabled:
   type: list
   elements: str
   sample: [metrics-server]
+reenabled:
+  description: Enabled addons with unknown arguments, disabled and enabled again with the wanted ones (see RV(enabled)).
+  returned: always
+  type: list
+  elements: str
+  sample: [dns]
 managed:
   description: The addons this module manages after the run, with their arguments.
   returned: always
@@ -119,9 +136,11 @@ def read_state(path):
 def run(module, cli):
     params = module.params
     wanted = mk.normalize_addons(params["addons"], params["dns_upstream"])
-    cli.microk8s(["status", "--wait-ready", "--timeout", str(params["timeout"])])
-    rc, out, err = cli.microk8s(["status", "--format", "yaml"], check=False)
-    status = mk.parse_status(out)
+    rc, out, err = cli.microk8s(["status", "--format", "yaml", "--wait-ready", "--timeout", str(params["timeout"])], check=False)
+    status = mk.parse_status(out if out.strip() else err, rc, params["host_label"])
+    problem = mk.status_problem(status, params["host_label"], params["timeout"])
+    if problem:
+        raise mk.Microk8sError("addons cannot be read: " + problem)
     before = read_state(params["state_file"])
     plan = mk.addon_plan(status, wanted, before if params["disable_removed"] else {})
     if plan["unknown"]:
@@ -135,6 +154,7 @@ def run(module, cli):
         "changed": bool(plan["enable"] or plan["disable"] or state_changed),
         "enabled": [a["command"] for a in plan["enable"]],
         "disabled": plan["disable"],
+        "reenabled": plan["reenable"],
         "managed": plan["managed"],
         "args_changed": plan["args_changed"],
         "diff": {
@@ -148,6 +168,8 @@ def run(module, cli):
                     "run 'microk8s disable %s' on the node and re-run the play" % (name, plan["managed"][name], name))
     if module.check_mode:
         return result
+    for name in plan["reenable"]:
+        cli.microk8s(["disable", name])
     for addon in plan["enable"]:
         cli.microk8s(["enable", addon["command"]])
     for name in plan["disable"]:
@@ -177,10 +199,11 @@ def main():
             state_file=dict(type="path", default="/var/snap/microk8s/common/netzone-addons.json"),
             bin_dir=dict(type="path", default="/snap/bin"),
             timeout=dict(type="int", default=300),
+            host_label=dict(type="str", default="this host"),
         ),
         supports_check_mode=True,
     )
-    cli = Cli(module, bin_dir=module.params["bin_dir"])
+    cli = Cli(module, bin_dir=module.params["bin_dir"], host=module.params["host_label"])
     try:
         result = run(module, cli)
     except mk.Microk8sError as exc:

@@ -89,6 +89,12 @@ options:
     description: API server port written in the returned kubeconfig.
     type: int
     default: 16443
+  ready_timeout:
+    description:
+      - With C(status), wait up to this many seconds for MicroK8s to be ready (C(microk8s status --wait-ready --timeout)),
+        and fail with what to do if it is not ready by then or is stopped. V(0) reads the status as it is, without waiting.
+    type: int
+    default: 0
   expect_nodes:
     description: Node names that must be in the cluster; with C(calico), RV(cluster_ready) is false until they are.
     type: list
@@ -138,10 +144,12 @@ snap:
   sample: {installed: true, action: refresh, channel: 1.31/stable, wanted_channel: 1.32/stable, version: v1.31.9,
            revision: '8148', held: true, classic: true, hold_action: none}
 status:
-  description: C(microk8s status --format yaml), parsed.
+  description:
+    - C(microk8s status --format yaml), parsed. C(state) is C(ready), C(not-ready) or C(stopped); C(message) is what
+      MicroK8s said when it is not ready or stopped.
   returned: when C(status) is gathered and MicroK8s is installed
   type: dict
-  sample: {running: true, message: '', high_availability: {enabled: true, nodes: [{address: '192.0.2.11:19001', role: voter}]},
+  sample: {state: ready, running: true, message: '', high_availability: {enabled: true, nodes: [{address: '192.0.2.11:19001', role: voter}]},
            addons: {dns: {status: enabled, repository: core, version: 1.9.0, description: CoreDNS}}}
 nodes:
   description: The cluster's nodes from C(kubectl get nodes -o json).
@@ -199,10 +207,15 @@ def gather(module, cli):
         result["snap"] = plan
 
     if "status" in wanted:
-        rc, out, err = cli.microk8s(["status", "--format", "yaml"], check=False)
-        if rc != 0 and "running:" not in out:
-            raise mk.Microk8sError("'microk8s status --format yaml' failed (exit %s): %s" % (rc, (out + err).strip()[:500]))
-        result["status"] = mk.parse_status(out)
+        argv = ["status", "--format", "yaml"]
+        if params["ready_timeout"]:
+            argv += ["--wait-ready", "--timeout", str(params["ready_timeout"])]
+        rc, out, err = cli.microk8s(argv, check=False)
+        status = mk.parse_status(out if out.strip() else err, rc, params["host_label"])
+        result["status"] = status
+        problem = mk.status_problem(status, params["host_label"], params["ready_timeout"])
+        if params["ready_timeout"] and problem:
+            raise mk.Microk8sError(problem)
 
     if wanted & {"nodes", "calico"}:
         rc, out, err = cli.kubectl(["get", "nodes", "-o", "json"])
@@ -261,6 +274,7 @@ def main():
             host_label=dict(type="str", default="this host"),
             api_address=dict(type="str"),
             api_port=dict(type="int", default=16443),
+            ready_timeout=dict(type="int", default=0),
             expect_nodes=dict(type="list", elements="str", default=[]),
             wait=dict(type="bool", default=False),
             retries=dict(type="int", default=30),
@@ -268,7 +282,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    cli = Cli(module, bin_dir=module.params["bin_dir"], snap_bin=module.params["snap_bin"])
+    cli = Cli(module, bin_dir=module.params["bin_dir"], snap_bin=module.params["snap_bin"], host=module.params["host_label"])
     try:
         result = gather(module, cli)
     except mk.Microk8sError as exc:

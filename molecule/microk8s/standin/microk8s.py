@@ -9,13 +9,17 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import standin as s  # noqa: E402  pylint: disable=wrong-import-position
 
+# what the wrappers of a worker node (clustered.lock) print: microk8s-kubectl.wrapper and microk8s-add-node.wrapper,
+# microk8s-status.wrapper (exit 0), is_cluster_locked() of common/utils.py for enable/disable (exit 1)
 WORKER_MSG = ("This MicroK8s deployment is acting as a node in a cluster. "
               "Please use the microk8s %s on the master.")
+WORKER_STATUS = "This MicroK8s deployment is acting as a node in a cluster.\nPlease use the control plane node."
+WORKER_LOCKED = "This MicroK8s deployment is acting as a node in a cluster.\nPlease use the master node."
 
 
 def kubectl(st, node, args):
     if node.get("worker"):
-        s.die(WORKER_MSG % "kubectl", 1, sys.stdout)
+        s.die(WORKER_MSG % "kubectl", 0, sys.stdout)
     names = s.members(st, node)
     if args[:2] == ["get", "nodes"] and "json" in args:
         print(s.kube_list([s.k8s_node(st.node(n)) for n in names]))
@@ -58,7 +62,7 @@ def main(argv):
             s.die("microk8s: command not found (stand-in: the snap is not installed)", 127)
         if cmd == "status":
             if node.get("worker"):
-                s.die(WORKER_MSG % "status", 1, sys.stdout)
+                s.die(WORKER_STATUS, 0, sys.stdout)
             if "--format" in args and args[args.index("--format") + 1] == "yaml":
                 sys.stdout.write(s.render_status(st, node))
             else:
@@ -68,7 +72,7 @@ def main(argv):
             return kubectl(st, node, args)
         if cmd in ("enable", "disable"):
             if node.get("worker"):
-                s.die(WORKER_MSG % cmd, 1, sys.stdout)
+                s.die(WORKER_LOCKED, 1, sys.stdout)
             lead = st.node(s.leader_of(st, node))
             known = [a[0] for a in s.ADDONS]
             for item in args:

@@ -24,30 +24,34 @@ ADDRESS = os.environ.get("MICROK8S_STANDIN_ADDRESS", "")
 # channel -> (version, revision): what the store would serve
 RELEASES = {"1.31/stable": ("v1.31.9", "8148"), "1.32/stable": ("v1.32.3", "7964"), "1.33/stable": ("v1.33.1", "8205")}
 
-# addons.yaml of canonical/microk8s-core-addons (name, description, version), in its order
-ADDONS = [
-    ("dns", "CoreDNS", "1.9.0"), ("rbac", "Role-Based Access Control for authorisation", ""),
-    ("dashboard", "The Kubernetes dashboard", "2.3.0"), ("ingress", "Ingress controller for external access", "1.5.1"),
-    ("hostpath-storage", "Storage class; allocates storage from host directory", "1.1.0"),
-    ("storage", "Alias to hostpath-storage add-on, deprecated", "1.1.0"),
-    ("registry", "Private image registry exposed on localhost:32000", "2.6"),
-    ("metrics-server", "K8s Metrics Server for API access to service metrics", "0.5.0"),
-    ("gpu", "Automatic enablement of Nvidia CUDA", "1.11.0"),
-    ("prometheus", "Prometheus operator for monitoring and logging", "v0.8.0"),
-    ("helm", "Helm 2 - the package manager for Kubernetes", "2.16.0"),
-    ("helm3", "Helm 3 - Kubernetes package manager", "3.8.0"),
-    ("metallb", "Loadbalancer for your Kubernetes cluster", "0.9.3"),
-    ("host-access", "Allow Pods connecting to Host services smoothly", "1.0.0"),
-    ("ha-cluster", "Configure high availability on the current node", "0.1.0"),
-    ("mayastor", "OpenEBS MayaStor", "1.0.1-alpha-2"),
-    ("community", "The community addons repository", ""),
-]
-DEFAULT_ENABLED = ["ha-cluster", "helm", "helm3"]
 
 
 def fixture(name):
     with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
         return handle.read()
+
+
+def fixture_addons(name):
+    """[(name, repository, description, version)] of a status fixture, in its order (no PyYAML needed)."""
+    addons, item = [], None
+    for line in fixture(name).splitlines():
+        if line.startswith("  - name: "):
+            item = {"name": line[10:]}
+            addons.append(item)
+        elif item is not None and line.startswith("    ") and ":" in line:
+            key, _, value = line.strip().partition(":")
+            item[key] = value.strip()
+    return [(a["name"], a["repository"], a["description"], a.get("version", "")) for a in addons]
+
+
+# The core addons as MicroK8s lists them (status-fresh.yaml: addons.yaml of canonical/microk8s-core-addons),
+# sorted by (repository, name) like get_available_addons() of common/utils.py.
+ADDONS = sorted(fixture_addons("status-fresh.yaml"), key=lambda a: (a[1], a[0]))
+# enabled on a fresh install: dns by the default launch configuration, ha-cluster (its lock file), helm and
+# helm3 (their binaries are in the snap)
+DEFAULT_ENABLED = ["dns", "ha-cluster", "helm", "helm3"]
+NOT_READY_TEXT = "microk8s is not running. Use microk8s inspect for a deeper inspection."
+STOPPED_TEXT = "microk8s is not running, try microk8s start"
 
 
 def die(message, rc=1, stream=None):
@@ -120,26 +124,31 @@ def members(st, node):
 
 # --------------------------------------------------------------------------------------------
 def render_status(st, node, ready=True):
-    """microk8s status --format yaml, as status.py print_yaml() prints it."""
-    out = ["microk8s:", "{:>2}{} {}".format("", "running:", ready), "{:>2}".format("high-availability:")]
-    out.append("{:>2}{} {}".format("", "enabled:", True))
-    out.append("{:>2}{}".format("", "nodes:"))
-    for name in members(st, node):
-        other = st.node(name)
-        if not other.get("worker"):
-            out.append("{:>6}address: {:<1}".format("- ", "%s:19001" % other.get("address", "")))
-            out.append("{:>6}role: {:<1}".format("", "voter"))
+    """microk8s status --format yaml, as status.py print_yaml() prints it (tests/fixtures/microk8s/README.md)."""
     lead = st.node(leader_of(st, node))
     enabled = set(lead.get("addons", []))
+    ha = "ha-cluster" in enabled
+    out = ["microk8s:", "{:>2}{} {}".format("", "running:", ready), "{:>2}".format("high-availability:"),
+           "{:>2}{} {}".format("", "enabled:", ha)]
+    if ha:
+        out.append("{:>2}{}".format("", "nodes:"))
+        for name in members(st, node):
+            other = st.node(name)
+            if not other.get("worker"):
+                out.append("{:>6}address: {:<1}".format("- ", "%s:19001" % other.get("address", "")))
+                out.append("{:>6}role: {:<1}".format("", "voter"))
     if ready:
         out.append("{:>2}".format("addons:"))
         for want in (True, False):
-            for name, desc, version in ADDONS:
+            for name, repository, desc, version in ADDONS:
                 if (name in enabled) == want:
                     out.append("{:>4}name: {:<1}".format("- ", name))
+                    out.append("{:>4}repository: {:<1}".format("", repository))
                     out.append("{:>4}description: {:<1}".format("", desc))
                     out.append("{:>4}version: {:<1}".format("", version))
                     out.append("{:>4}status: {}".format("", "enabled" if want else "disabled"))
+    else:
+        out.append("{:>2}{} {}".format("", "message:", NOT_READY_TEXT))
     return "\n".join(out) + "\n"
 
 

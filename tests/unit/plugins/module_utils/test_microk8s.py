@@ -101,39 +101,104 @@ def test_parse_snap_list_bad_header():
 
 
 # --- status ----------------------------------------------------------------------------------
+CORE_ADDONS = 23  # canonical/microk8s-core-addons addons.yaml at f6898115, all on amd64 with classic confinement
+
+
 def test_parse_status_fresh_install():
     status = mk.parse_status(fixture("status-fresh.yaml"))
-    assert status["running"] is True
+    assert status["running"] is True and status["state"] == "ready" and status["message"] == ""
     assert status["high_availability"] == {"enabled": True, "nodes": [{"address": "192.0.2.11:19001", "role": "voter"}]}
     enabled = sorted(n for n, a in status["addons"].items() if a["status"] == "enabled")
-    assert enabled == ["ha-cluster", "helm", "helm3"]
+    # dns comes from MicroK8s' default launch configuration (microk8s.default.yaml)
+    assert enabled == ["dns", "ha-cluster", "helm", "helm3"]
     assert status["addons"]["rbac"]["version"] == ""
-    assert len(status["addons"]) == 17
+    assert status["addons"]["dns"] == {"status": "enabled", "repository": "core", "version": "1.13.1", "description": "CoreDNS"}
+    assert len(status["addons"]) == CORE_ADDONS
+    assert mk.status_problem(status, "node1") is None
 
 
-def test_parse_status_not_running_is_not_yaml():
-    text = fixture("status-not-running.txt")
+def test_every_current_status_line_carries_the_repository():
+    for name in ("status-fresh.yaml", "status-addons.yaml", "status-ha-three.yaml", "status-no-ha.yaml",
+                 "status-community.yaml"):
+        text = fixture(name)
+        assert text.count("  - name: ") == text.count("    repository: ") > 0, name
+
+
+def test_parse_status_community_repository():
+    status = mk.parse_status(fixture("status-community.yaml"))
+    assert status["addons"]["argocd"] == {"status": "enabled", "repository": "community", "version": "2.7.2",
+                                          "description": "Argo CD is a declarative continuous deployment for Kubernetes."}
+    assert status["addons"]["community"]["repository"] == "core"
+    assert status["addons"]["community"]["status"] == "enabled"
+    assert status["addons"]["kata"]["version"] == "latest/stable"
+    plan = mk.addon_plan(status, mk.normalize_addons(["community/argocd", "core/dns", "community/dns"]), {})
+    assert plan["unknown"] == ["community/dns"]
+    assert plan["enable"] == []
+
+
+def test_parse_status_no_ha_and_ha_three():
+    assert mk.parse_status(fixture("status-no-ha.yaml"))["high_availability"] == {"enabled": False, "nodes": []}
+    three = mk.parse_status(fixture("status-ha-three.yaml"))["high_availability"]
+    assert [n["address"] for n in three["nodes"]] == ["192.0.2.11:19001", "192.0.2.12:19001", "192.0.2.13:19001"]
+
+
+@pytest.mark.parametrize("name", ["status-not-ready.yaml", "status-not-ready-no-ha.yaml"])
+def test_parse_status_not_ready_keeps_the_message_under_high_availability(name):
+    text = fixture(name)
+    # valid YAML, and the message is a key of high-availability, not of microk8s
+    assert "message" in yaml.safe_load(text)["high-availability"]
+    status = mk.parse_status(text, rc=1, host="node1")
+    assert status["state"] == "not-ready" and status["running"] is False
+    assert status["message"] == mk.NOT_READY_TEXT
+    assert status["addons"] == {}
+    problem = mk.status_problem(status, "node1", 300)
+    assert "MicroK8s on node1 is not ready after waiting 300 s" in problem
+    assert "microk8s inspect' on node1" in problem and mk.NOT_READY_TEXT in problem
+
+
+def test_parse_status_not_ready_of_microk8s_1_20_is_not_yaml():
+    text = fixture("status-not-ready-1.20.txt")
     with pytest.raises(yaml.YAMLError):
         yaml.safe_load(text)
     status = mk.parse_status(text)
-    assert status["running"] is False
-    assert "not running" in status["message"]
-    assert status["addons"] == {}
+    assert status["state"] == "not-ready"
+    assert status["message"] == mk.NOT_READY_TEXT
 
 
-def test_parse_status_with_repository_field():
-    # MicroK8s 1.24+ lists the repository of each addon (core, community, ...)
-    text = ("microk8s:\n  running: true\nhigh-availability:\n  enabled: false\naddons:\n"
-            "  - name: argocd\n    repository: community\n    description: Argo CD\n    version: 2.4.7\n    status: enabled\n"
-            "  - name: dns\n    repository: core\n    description: CoreDNS\n    version: 1.10.1\n    status: disabled\n")
-    status = mk.parse_status(text)
-    assert status["addons"]["argocd"]["repository"] == "community"
-    assert status["high_availability"]["enabled"] is False
+def test_parse_status_stopped_node():
+    status = mk.parse_status(fixture("status-stopped.txt"), rc=0, host="node2")
+    assert status["state"] == "stopped" and status["running"] is False
+    problem = mk.status_problem(status, "node2")
+    assert problem.startswith("MicroK8s is stopped on node2")
+    assert "Run 'microk8s start' on node2" in problem
+
+
+def test_parse_status_worker_node_says_where_to_read_it():
+    with pytest.raises(Microk8sError, match="node3 is a MicroK8s worker node.*control-plane node"):
+        mk.parse_status(fixture("status-worker.txt"), rc=0, host="node3")
 
 
 def test_parse_status_garbage():
-    with pytest.raises(Microk8sError, match="cannot read"):
-        mk.parse_status("Traceback (most recent call last):\n")
+    with pytest.raises(Microk8sError, match="cannot read the output of 'microk8s status --format yaml' on node1 \\(exit 1\\)"):
+        mk.parse_status("Traceback (most recent call last):\n", rc=1, host="node1")
+
+
+def test_parse_status_running_with_a_failing_exit_code_is_not_trusted():
+    with pytest.raises(Microk8sError, match="exit 2"):
+        mk.parse_status(fixture("status-fresh.yaml"), rc=2)
+
+
+def test_cli_failure_of_a_stopped_node_says_start_it():
+    msg = mk.cli_failure(["/snap/bin/microk8s", "kubectl", "get", "nodes"], 1, "", mk.STOPPED_TEXT + "\n", "node1")
+    assert "MicroK8s is stopped on node1" in msg and "'microk8s start'" in msg
+    other = mk.cli_failure(["/snap/bin/microk8s", "enable", "dns"], 1, "", "boom\n", "node1")
+    assert other == "'/snap/bin/microk8s enable dns' failed (exit 1): boom"
+
+
+def test_kubectl_on_a_worker_says_where_to_run_it():
+    text = "This MicroK8s deployment is acting as a node in a cluster. Please use the microk8s kubectl on the master.\n"
+    with pytest.raises(Microk8sError, match="worker node.*control-plane node"):
+        mk.parse_nodes(text)
 
 
 # --- addons ---------------------------------------------------------------------------------
@@ -158,12 +223,20 @@ def test_normalize_addons_rejects(addons, upstream, match):
         mk.normalize_addons(addons, dns_upstream=upstream)
 
 
-def test_addon_plan_fresh_install_enables_missing():
+def test_addon_plan_fresh_install_enables_missing_and_reenables_dns_for_its_upstream():
     status = mk.parse_status(fixture("status-fresh.yaml"))
     plan = mk.addon_plan(status, mk.normalize_addons(["dns", "ingress", "rbac"], ["192.0.2.53"]), {})
+    # MicroK8s enabled dns itself, without the upstream servers: it is enabled again with them
+    assert plan["reenable"] == ["dns"]
     assert [a["command"] for a in plan["enable"]] == ["dns:192.0.2.53", "ingress", "rbac"]
     assert plan["disable"] == [] and plan["unknown"] == []
     assert plan["managed"] == {"dns": "192.0.2.53", "ingress": "", "rbac": ""}
+    # without args there is nothing to re-apply
+    plain = mk.addon_plan(status, mk.normalize_addons(["dns", "ingress"]), {})
+    assert plain["reenable"] == [] and [a["command"] for a in plain["enable"]] == ["ingress"]
+    # once the role manages it, it is left alone
+    again = mk.addon_plan(status, mk.normalize_addons(["dns"], ["192.0.2.53"]), {"dns": "192.0.2.53"})
+    assert again["reenable"] == [] and again["enable"] == []
 
 
 def test_addon_plan_rerun_is_empty():
@@ -192,9 +265,14 @@ def test_addon_plan_reports_unknown_and_args_change():
     assert "ingres" not in plan["managed"]
 
 
-def test_addon_plan_refuses_when_not_running():
-    with pytest.raises(Microk8sError, match="not running"):
-        mk.addon_plan(mk.parse_status(fixture("status-not-running.txt")), [], {})
+@pytest.mark.parametrize("name,match", [
+    ("status-not-ready.yaml", "is not ready"),
+    ("status-not-ready-1.20.txt", "is not ready"),
+    ("status-stopped.txt", "run 'microk8s start'|Run 'microk8s start'"),
+])
+def test_addon_plan_refuses_when_not_ready(name, match):
+    with pytest.raises(Microk8sError, match=match):
+        mk.addon_plan(mk.parse_status(fixture(name), rc=1), [], {})
 
 
 # --- add-node / join ------------------------------------------------------------------------

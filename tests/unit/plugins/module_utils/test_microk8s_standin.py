@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -75,3 +76,47 @@ def test_every_call_is_logged(node, tmp_path):
         log = [json.loads(line) for line in handle]
     assert log == [{"node": "node1", "prog": "snap", "argv": ["list", "microk8s"]},
                    {"node": "node2", "prog": "snap", "argv": ["version"]}]
+
+
+def load_standin():
+    spec = importlib.util.spec_from_file_location("microk8s_standin", os.path.join(STANDIN, "standin.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Nodes:
+    """The stand-in's node states, in memory."""
+
+    def __init__(self, nodes):
+        self.nodes = dict((n["name"], n) for n in nodes)
+
+    def node(self, name=None):
+        return self.nodes[name or "node1"]
+
+
+def state(name, address, **extra):
+    return dict({"name": name, "installed": True, "address": address}, **extra)
+
+
+@pytest.mark.parametrize("name,addons,members,ready", [
+    ("status-fresh.yaml", ["dns", "ha-cluster", "helm", "helm3"], ["node1"], True),
+    ("status-addons.yaml", ["dns", "ha-cluster", "helm", "helm3", "ingress", "metrics-server", "rbac"], ["node1"], True),
+    ("status-ha-three.yaml", ["dns", "ha-cluster", "helm", "helm3", "ingress", "rbac"], ["node1", "node2", "node3"], True),
+    ("status-no-ha.yaml", ["dns", "helm", "helm3"], ["node1"], True),
+    ("status-not-ready.yaml", ["dns", "ha-cluster"], ["node1"], False),
+    ("status-not-ready-no-ha.yaml", ["dns"], ["node1"], False),
+])
+def test_standin_status_is_the_fixture(name, addons, members, ready):
+    standin = load_standin()
+    nodes = Nodes([state("node1", "192.0.2.11", addons=addons, members=members),
+                   state("node2", "192.0.2.12", cluster="node1"), state("node3", "192.0.2.13", cluster="node1")])
+    assert standin.render_status(nodes, nodes.node("node1"), ready=ready) == fixture(name)
+
+
+def test_standin_knows_the_current_core_addons():
+    standin = load_standin()
+    names = [a[0] for a in standin.ADDONS]
+    assert len(names) == 23 and names == sorted(names)
+    assert "dashboard" not in names  # removed from microk8s-core-addons in 1824e87e
+    assert all(a[1] == "core" for a in standin.ADDONS)

@@ -56,10 +56,12 @@ def run(module, args, fake, monkeypatch, capsys):
     return json.loads(capsys.readouterr().out)
 
 
-def addon_answers(status_file):
+STATUS = "status --format yaml --wait-ready --timeout 300"
+
+
+def addon_answers(status_file, rc=0):
     return {
-        "status --wait-ready": (0, "microk8s is running\n", ""),
-        "status --format yaml": lambda: (0, fixture(status_file), ""),
+        "status --format yaml": lambda: (rc, fixture(status_file), ""),
         "enable ": (0, "Enabling\n", ""),
         "disable ": (0, "Disabling\n", ""),
     }
@@ -73,6 +75,7 @@ def test_addons_check_mode_issues_nothing_and_shows_diff(bins, tmp_path, monkeyp
                                    "_ansible_diff": True}, fake, monkeypatch, capsys)
     assert result["changed"] is True
     assert result["enabled"] == ["dns:192.0.2.53", "ingress"]
+    assert result["reenabled"] == ["dns"]
     assert [c for c in fake.calls if c.startswith(("enable", "disable"))] == []
     assert not state.exists()
     assert result["diff"]["after"]["enabled"] == ["dns", "ha-cluster", "helm", "helm3", "ingress"]
@@ -84,14 +87,14 @@ def test_addons_enable_then_rerun_then_removal(bins, tmp_path, monkeypatch, caps
             "bin_dir": str(bins), "state_file": str(state)}
     fake = FakeCommands(addon_answers("status-fresh.yaml"))
     result = run(microk8s_addons, args, fake, monkeypatch, capsys)
-    assert [c for c in fake.calls if c.startswith("enable")] == ["enable dns", "enable ingress", "enable rbac", "enable metrics-server"]
+    assert [c for c in fake.calls if c.startswith("enable")] == ["enable ingress", "enable rbac", "enable metrics-server"]
     assert json.loads(state.read_text())["managed"] == {"dns": "", "ingress": "", "metrics-server": "", "rbac": ""}
     assert result["changed"] is True
 
     fake = FakeCommands(addon_answers("status-addons.yaml"))
     result = run(microk8s_addons, args, fake, monkeypatch, capsys)
     assert result["changed"] is False
-    assert fake.calls == ["status --wait-ready --timeout 300", "status --format yaml"]
+    assert fake.calls == [STATUS]
 
     args["addons"] = [{"name": "dns"}, {"name": "ingress"}, {"name": "rbac"}]
     fake = FakeCommands(addon_answers("status-addons.yaml"))
@@ -175,3 +178,53 @@ def test_info_join_plan_and_kubeconfig(bins, monkeypatch, capsys):
                  fake, monkeypatch, capsys)
     assert result["join"]["joiners"] == [{"host": "wk1", "name": "node3", "role": "worker"}]
     assert "server: https://198.51.100.10:16443" in result["kubeconfig"]
+
+
+def test_addons_reenable_dns_that_microk8s_enabled_without_the_upstream(bins, tmp_path, monkeypatch, capsys):
+    fake = FakeCommands(addon_answers("status-fresh.yaml"))
+    result = run(microk8s_addons, {"addons": [{"name": "dns"}], "dns_upstream": ["192.0.2.53", "192.0.2.54"],
+                                   "bin_dir": str(bins), "state_file": str(tmp_path / "s.json")}, fake, monkeypatch, capsys)
+    assert fake.calls == [STATUS, "disable dns", "enable dns:192.0.2.53,192.0.2.54"]
+    assert result["reenabled"] == ["dns"] and result["changed"] is True
+
+
+@pytest.mark.parametrize("status_file,rc,expected", [
+    ("status-not-ready.yaml", 1, "addons cannot be read: MicroK8s on node1 is not ready after waiting 300 s"),
+    ("status-not-ready-no-ha.yaml", 1, "addons cannot be read: MicroK8s on node1 is not ready after waiting 300 s"),
+    ("status-stopped.txt", 0, "addons cannot be read: MicroK8s is stopped on node1"),
+])
+def test_addons_on_a_node_that_is_not_ready_say_what_to_do(bins, tmp_path, monkeypatch, capsys, status_file, rc, expected):
+    fake = FakeCommands(addon_answers(status_file, rc))
+    result = run(microk8s_addons, {"addons": [{"name": "dns"}], "bin_dir": str(bins), "host_label": "node1",
+                                   "state_file": str(tmp_path / "s.json")}, fake, monkeypatch, capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith(expected), result["msg"]
+    assert "cannot read the output" not in result["msg"]
+    assert fake.calls == [STATUS]
+
+
+@pytest.mark.parametrize("status_file,rc,state", [
+    ("status-fresh.yaml", 0, "ready"), ("status-community.yaml", 0, "ready"), ("status-not-ready.yaml", 1, "not-ready"),
+    ("status-stopped.txt", 0, "stopped"),
+])
+def test_info_status_reports_the_state_without_waiting(bins, monkeypatch, capsys, status_file, rc, state):
+    fake = FakeCommands({"status --format yaml": (rc, fixture(status_file), "")})
+    result = run(microk8s_info, {"gather": ["status"], "bin_dir": str(bins)}, fake, monkeypatch, capsys)
+    assert result["status"]["state"] == state
+    assert fake.calls == ["status --format yaml"]
+
+
+def test_info_status_waits_ready_and_fails_with_what_to_do(bins, monkeypatch, capsys):
+    fake = FakeCommands({"status --format yaml": (1, fixture("status-not-ready.yaml"), "")})
+    result = run(microk8s_info, {"gather": ["status"], "bin_dir": str(bins), "ready_timeout": 60, "host_label": "node2"},
+                 fake, monkeypatch, capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith("MicroK8s on node2 is not ready after waiting 60 s (it says: microk8s is not running.")
+    assert fake.calls == ["status --format yaml --wait-ready --timeout 60"]
+
+
+def test_info_kubectl_on_a_stopped_node_says_start_it(bins, monkeypatch, capsys):
+    fake = FakeCommands({"kubectl get nodes": (1, "", fixture("status-stopped.txt"))})
+    result = run(microk8s_info, {"gather": ["nodes"], "bin_dir": str(bins), "host_label": "node1"}, fake, monkeypatch, capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith("MicroK8s is stopped on node1") and "Run 'microk8s start' on node1" in result["msg"]
