@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime
+import ipaddress
 import json
 import os
 import re
@@ -54,6 +55,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import admission  # pylint: disable=import-error
+import schema  # pylint: disable=import-error
 
 SERVER_VERSION = {
     "major": "1",
@@ -269,13 +271,73 @@ def json_patch(target, ops):
 
 
 # --- defaults and validation -------------------------------------------------------------------
+# The server-side defaults of the kinds the collection writes, as Kubernetes sets them (defaulting functions
+# and the Service REST storage), read in kubernetes/kubernetes:
+#   pkg/apis/core/v1/defaults.go @023f88a32c95647b94e47df54948a0af9517dd0c: SetDefaults_Namespace (label
+#     kubernetes.io/metadata.name), SetDefaults_NamespaceStatus (phase Active), SetDefaults_Service
+#     (sessionAffinity None, type ClusterIP, port protocol TCP, targetPort = port, externalTrafficPolicy Cluster
+#     when externally accessible, internalTrafficPolicy Cluster, allocateLoadBalancerNodePorts), SetDefaults_Secret
+#     (type Opaque), SetDefaults_PodSpec, SetDefaults_Container, SetDefaults_Probe, SetDefaults_*VolumeSource
+#     (defaultMode 420), SetDefaults_HTTPGetAction;
+#   pkg/registry/core/service/storage/alloc.go @b0d609f08083d7a8aa3426540d6d5f9090944906: clusterIP(s) allocated,
+#     ipFamilies and ipFamilyPolicy SingleStack on a single-stack (IPv4) cluster;
+#   pkg/registry/core/namespace/storage: spec.finalizers [kubernetes];
+#   pkg/apis/networking/v1/defaults.go @030880a5dc5449403c6d1f0aa146a7dc21d6c6dc: SetDefaults_NetworkPolicyPort
+#     (protocol TCP), SetDefaults_NetworkPolicy (policyTypes Ingress, plus Egress when egress rules are given);
+#   pkg/apis/admissionregistration/v1beta1/defaults.go (the same functions in v1 since 1.30):
+#     SetDefaults_ValidatingAdmissionPolicySpec (failurePolicy Fail), SetDefaults_MatchResources (matchPolicy
+#     Equivalent, namespaceSelector {}, objectSelector {}); v1/defaults.go @08433067c36330f4678e38a7a013051198c47e53
+#     SetDefaults_Rule (scope "*");
+#   pkg/apis/apps/v1/defaults.go @04791b4906602ffda5ccf9bc4c84d3329f1d7080: SetDefaults_Deployment (replicas 1,
+#     strategy RollingUpdate 25%/25%, revisionHistoryLimit 10, progressDeadlineSeconds 600), SetDefaults_DaemonSet.
+# Ingress (networking/v1) has no defaults: pathType is required.
+
+
+def _pod_spec_defaults(spec):
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("schedulerName", "default-scheduler")
+    for field in ("containers", "initContainers"):
+        for container in spec.get(field) or []:
+            if not isinstance(container, dict):
+                continue
+            image = container.get("image") or ""
+            tag = image.rsplit("/", 1)[-1].partition("@")[0].partition(":")[2]
+            container.setdefault("imagePullPolicy", "Always" if tag in ("", "latest") and "@" not in image
+                                 else "IfNotPresent")
+            container.setdefault("terminationMessagePath", "/dev/termination-log")
+            container.setdefault("terminationMessagePolicy", "File")
+            for port in container.get("ports") or []:
+                port.setdefault("protocol", "TCP")
+                if spec.get("hostNetwork"):
+                    port.setdefault("hostPort", port.get("containerPort"))
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                if isinstance(container.get(probe), dict):
+                    pr = container[probe]
+                    for key, value in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1),
+                                       ("failureThreshold", 3)):
+                        pr.setdefault(key, value)
+                    if isinstance(pr.get("httpGet"), dict):
+                        pr["httpGet"].setdefault("path", "/")
+                        pr["httpGet"].setdefault("scheme", "HTTP")
+    for volume in spec.get("volumes") or []:
+        for source in ("configMap", "secret", "projected", "downwardAPI"):
+            if isinstance(volume.get(source), dict):
+                volume[source].setdefault("defaultMode", 420)
+
+
 def apply_defaults(res, obj, store):
-    """The API defaults that clients meet when they read back what they wrote."""
+    """The API server's defaults for what it stores (see the sources above)."""
     spec = obj.get("spec")
     if res.kind == "Namespace":
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
-        obj["status"] = {"phase": "Active"}
+        status = obj.setdefault("status", {})
+        status.setdefault("phase", "Active")
     elif res.kind == "NetworkPolicy" and isinstance(spec, dict):
         if "policyTypes" not in spec or not spec["policyTypes"]:
             spec["policyTypes"] = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
@@ -284,18 +346,32 @@ def apply_defaults(res, obj, store):
                 for port in rule.get("ports") or []:
                     port.setdefault("protocol", "TCP")
     elif res.kind == "Service" and isinstance(spec, dict):
-        spec.setdefault("type", "ClusterIP")
-        spec.setdefault("sessionAffinity", "None")
-        if spec["type"] != "ExternalName":
-            spec.setdefault("clusterIP", store.allocate_cluster_ip())
-            spec.setdefault("clusterIPs", [spec["clusterIP"]])
-        for port in spec.get("ports") or []:
-            port.setdefault("protocol", "TCP")
-            port.setdefault("targetPort", port.get("port"))
-            if spec["type"] in ("NodePort", "LoadBalancer"):
-                port.setdefault("nodePort", store.allocate_node_port())
-        if spec["type"] in ("NodePort", "LoadBalancer"):
-            spec.setdefault("externalTrafficPolicy", "Cluster")
+        _service_defaults(spec, store)
+    elif res.kind == "Secret":
+        obj.setdefault("type", "Opaque")
+    elif res.kind == "Deployment" and isinstance(spec, dict):
+        spec.setdefault("replicas", 1)
+        strategy = spec.setdefault("strategy", {})
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            rolling.setdefault("maxUnavailable", "25%")
+            rolling.setdefault("maxSurge", "25%")
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("progressDeadlineSeconds", 600)
+        _pod_spec_defaults((spec.get("template") or {}).get("spec"))
+    elif res.kind == "DaemonSet" and isinstance(spec, dict):
+        strategy = spec.setdefault("updateStrategy", {})
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            rolling.setdefault("maxUnavailable", 1)
+            rolling.setdefault("maxSurge", 0)
+        spec.setdefault("revisionHistoryLimit", 10)
+        _pod_spec_defaults((spec.get("template") or {}).get("spec"))
+    elif res.kind == "Pod" and isinstance(spec, dict):
+        _pod_spec_defaults(spec)
+        spec.setdefault("enableServiceLinks", True)
     elif res.kind == "ValidatingAdmissionPolicy" and isinstance(spec, dict):
         spec.setdefault("failurePolicy", "Fail")
         _match_resources_defaults(spec.setdefault("matchConstraints", {}))
@@ -305,9 +381,50 @@ def apply_defaults(res, obj, store):
             _match_resources_defaults(mr)
     elif res.kind == "Ingress":
         obj.setdefault("status", {"loadBalancer": {}})
-        for rule in (spec or {}).get("rules") or []:
-            for path in ((rule.get("http") or {}).get("paths")) or []:
-                path.setdefault("pathType", "ImplementationSpecific")
+
+
+def _service_defaults(spec, store):
+    spec.setdefault("sessionAffinity", "None")
+    spec.setdefault("type", "ClusterIP")
+    for port in spec.get("ports") or []:
+        port.setdefault("protocol", "TCP")
+        if port.get("targetPort") in (None, 0, ""):
+            port["targetPort"] = port.get("port")
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            port.setdefault("nodePort", store.allocate_node_port())
+    if spec["type"] in ("NodePort", "LoadBalancer") or spec.get("externalIPs"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    if spec["type"] in ("ClusterIP", "NodePort", "LoadBalancer"):
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+    if spec["type"] == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
+    if spec["type"] != "ExternalName":
+        if "clusterIP" not in spec and spec.get("clusterIPs"):
+            spec["clusterIP"] = spec["clusterIPs"][0]
+        spec.setdefault("clusterIP", store.allocate_cluster_ip())
+        spec.setdefault("clusterIPs", [spec["clusterIP"]])
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+
+
+def _keep_allocated(res, name, old, new):
+    """What the Service REST storage does on update (``patchAllocatedValues``): the cluster IPs, IP families and
+    node ports already allocated stay when the update leaves them out; a changed cluster IP is refused."""
+    if not isinstance(new, dict):
+        return
+    if new.get("type", "ClusterIP") != "ExternalName" and old.get("type", "ClusterIP") != "ExternalName":
+        if new.get("clusterIP") not in (None, "", old.get("clusterIP")):
+            raise _invalid(res, name, [("spec.clusterIP", "Invalid value: %s: field is immutable"
+                                        % _quoted(new["clusterIP"]))])
+        for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            if field in old and not new.get(field):
+                new[field] = copy.deepcopy(old[field])
+    if new.get("type") in ("NodePort", "LoadBalancer"):
+        old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old.get("ports") or []}
+        for port in new.get("ports") or []:
+            allocated = old_ports.get((port.get("port"), port.get("protocol", "TCP")))
+            if allocated and not port.get("nodePort"):
+                port["nodePort"] = allocated
 
 
 def _match_resources_defaults(match):
@@ -321,81 +438,280 @@ def _match_resources_defaults(match):
                 rule.setdefault("scope", "*")
 
 
+def qualified_kind(res):
+    """``NetworkPolicy.networking.k8s.io``, ``Service``: how the server names a kind in its messages."""
+    return "%s.%s" % (res.kind, res.group) if res.group else res.kind
+
+
 def _invalid(res, name, causes):
+    """422 Invalid, worded as the real server words it (``apimachinery/pkg/api/errors.NewInvalid``): one cause
+    ``Kind "name" is invalid: field: message``, several in brackets."""
+    causes = [c if len(c) == 3 else (c[0], _reason_of(c[1]), c[1]) for c in causes]
+    texts = ["%s: %s" % (field, message) for field, _reason, message in causes]
+    text = texts[0] if len(texts) == 1 else "[%s]" % ", ".join(texts)
     return ApiError(
-        422, "Invalid",
-        '%s "%s" is invalid: %s' % (res.kind, name, "; ".join("%s: %s" % c for c in causes)),
-        {"name": name, "kind": res.plural, "causes": [{"field": f, "message": m, "reason": "FieldValueInvalid"}
-                                                      for f, m in causes]},
+        422, "Invalid", '%s "%s" is invalid: %s' % (qualified_kind(res), name, text),
+        {"name": name, "group": res.group, "kind": res.kind,
+         "causes": [{"field": f, "message": m, "reason": r} for f, r, m in causes]},
     )
 
 
-def _check_labels(causes, meta):
-    for field in ("labels", "annotations"):
-        values = meta.get(field)
-        if values is None:
-            continue
-        if not isinstance(values, dict):
-            causes.append(("metadata.%s" % field, "must be a map"))
-            continue
-        for key, value in values.items():
-            if not isinstance(value, str):
-                causes.append(("metadata.%s[%s]" % (field, key), "must be a string"))
-            elif field == "labels" and len(value) > 63:
-                causes.append(("metadata.labels[%s]" % key, "must be no more than 63 characters"))
+def _reason_of(message):
+    for prefix, reason in (("Required value", "FieldValueRequired"), ("Unsupported value", "FieldValueNotSupported"),
+                           ("Forbidden", "FieldValueForbidden"), ("Duplicate value", "FieldValueDuplicate")):
+        if message.startswith(prefix):
+            return reason
+    return "FieldValueInvalid"
+
+
+def decode(res, body, field_validation, warnings):
+    """What the server's decoder does with a request body (k8s >= 1.27, ``fieldValidation``): fields the
+    schema does not know are dropped with a warning (``Warn``, the default), dropped silently (``Ignore``)
+    or refused (``Strict``: 400 ``strict decoding error``); a value of the wrong JSON type cannot be decoded
+    (400).  ``body`` is changed in place."""
+    if field_validation not in ("Strict", "Warn", "Ignore"):
+        raise ApiError(400, "BadRequest", 'fieldValidation parameter unsupported: %s' % field_validation)
+    if not isinstance(body, dict) or body.get("kind") != res.kind or body.get("apiVersion") != res.api_version:
+        return  # validate() names a wrong kind or apiVersion
+    unknown = schema.unknown_fields(body, res.api_version, res.kind)
+    if unknown and field_validation == "Strict":
+        raise ApiError(400, "BadRequest", "strict decoding error: %s"
+                       % ", ".join('unknown field "%s"' % f for f in unknown))
+    if field_validation == "Warn":
+        warnings.extend('unknown field "%s"' % f for f in unknown)
+    bad_types, _causes = schema.schema_errors(body, res.api_version, res.kind)
+    if bad_types:
+        raise ApiError(400, "BadRequest", '%s in version "%s" cannot be handled as a %s: json: %s'
+                       % (res.kind, res.version, res.kind, "; ".join(bad_types)))
+
+
+DNS1123_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+                     "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used "
+                     "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+DNS1123_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+                         "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+                         "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS1035_LABEL_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+                     "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
+                     "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+QUALIFIED_NAME_MSG = ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+                      "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+                      "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+                   "and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
+                   "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+
+
+def _quoted(value):
+    return json.dumps(value)
+
+
+def _qualified_name_errors(key):
+    """apimachinery/pkg/util/validation.IsQualifiedName: ``[prefix/]name``."""
+    prefix, _, name = key.rpartition("/")
+    errs = []
+    if "/" in key and (not prefix or len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix)):
+        errs.append("prefix part " + DNS1123_SUBDOMAIN_MSG)
+    if not name:
+        errs.append("name part must be non-empty")
+    elif len(name) > 63:
+        errs.append("name part must be no more than 63 characters")
+    elif not QUALIFIED_NAME.match(name):
+        errs.append(QUALIFIED_NAME_MSG)
+    return errs
+
+
+def _check_labels(causes, labels, where):
+    if not isinstance(labels, dict):
+        return
+    for key, value in labels.items():
+        for err in _qualified_name_errors(key):
+            causes.append((where, "Invalid value: %s: %s" % (_quoted(key), err)))
+        if isinstance(value, str) and (len(value) > 63 or not LABEL_VALUE.match(value)):
+            causes.append(("%s" % where, "Invalid value: %s: %s" % (
+                _quoted(value), "must be no more than 63 characters" if len(value) > 63 else LABEL_VALUE_MSG)))
+
+
+def _check_selector(causes, selector, where):
+    """metav1validation.ValidateLabelSelector."""
+    if not isinstance(selector, dict):
+        return
+    _check_labels(causes, selector.get("matchLabels"), where + ".matchLabels")
+    for i, expr in enumerate(selector.get("matchExpressions") or []):
+        at = "%s.matchExpressions[%d]" % (where, i)
+        op, values = expr.get("operator"), expr.get("values") or []
+        if op in ("In", "NotIn") and not values:
+            causes.append((at + ".values", "Required value: must be specified when `operator` is 'In' or 'NotIn'"))
+        elif op in ("Exists", "DoesNotExist") and values:
+            causes.append((at + ".values", "Forbidden: may not be specified when `operator` is 'Exists' or "
+                                           "'DoesNotExist'"))
+        elif op not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            causes.append((at + ".operator", 'Invalid value: %s: not a valid selector operator' % _quoted(op)))
+        for err in _qualified_name_errors(expr.get("key") or ""):
+            causes.append((at + ".key", "Invalid value: %s: %s" % (_quoted(expr.get("key")), err)))
+
+
+def _check_cidr(causes, cidr, where):
+    try:
+        return ipaddress.ip_network(cidr, strict=False)
+    except (TypeError, ValueError):
+        causes.append((where, "Invalid value: %s: must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+                       % _quoted(cidr)))
+        return None
+
+
+def _check_port_number(causes, num, where):
+    if isinstance(num, int) and not 0 < num < 65536:
+        causes.append((where, "Invalid value: %d: must be between 1 and 65535, inclusive" % num))
+    elif isinstance(num, str) and not (DNS1123_LABEL.match(num) and len(num) <= 15 and re.search("[a-z]", num)):
+        causes.append((where, "Invalid value: %s: must contain only alpha-numeric characters (a-z, 0-9), and "
+                              "hyphens (-), at least one letter, no more than 15 characters" % _quoted(num)))
+
+
+def _check_protocol(causes, proto, where):
+    if proto is not None and proto not in ("TCP", "UDP", "SCTP"):
+        causes.append((where, 'Unsupported value: %s: supported values: "SCTP", "TCP", "UDP"' % _quoted(proto)))
+
+
+def _validate_network_policy(causes, spec):
+    """networking/validation.ValidateNetworkPolicySpec (the parts that matter for policies written here)."""
+    _check_selector(causes, spec.get("podSelector"), "spec.podSelector")
+    for i, ptype in enumerate(spec.get("policyTypes") or []):
+        if ptype not in ("Ingress", "Egress"):
+            causes.append(("spec.policyTypes[%d]" % i, 'Unsupported value: %s: supported values: "Egress", '
+                                                       '"Ingress"' % _quoted(ptype)))
+    if len(spec.get("policyTypes") or []) > 2:
+        causes.append(("spec.policyTypes", "Invalid value: %s: may not specify more than two policyTypes"
+                       % _quoted(spec["policyTypes"])))
+    for direction, peers_field in (("ingress", "from"), ("egress", "to")):
+        for i, rule in enumerate(spec.get(direction) or []):
+            for j, port in enumerate(rule.get("ports") or []):
+                at = "spec.%s[%d].ports[%d]" % (direction, i, j)
+                _check_protocol(causes, port.get("protocol"), at + ".protocol")
+                _check_port_number(causes, port.get("port"), at + ".port")
+                end = port.get("endPort")
+                if end is not None:
+                    if not isinstance(port.get("port"), int):
+                        causes.append((at + ".endPort", "Required value: may not be specified when `port` is not "
+                                                        "specified or is a named port" if port.get("port") is None
+                                       else "Invalid value: %d: may not be specified when `port` is non-numeric"
+                                       % end))
+                    elif end < port["port"]:
+                        causes.append((at + ".endPort", "Invalid value: %d: must be greater than or equal to "
+                                                        "`port`" % end))
+            for j, peer in enumerate(rule.get(peers_field) or []):
+                at = "spec.%s[%d].%s[%d]" % (direction, i, peers_field, j)
+                set_fields = [f for f in ("podSelector", "namespaceSelector", "ipBlock") if peer.get(f) is not None]
+                if not set_fields:
+                    causes.append((at, "Required value: must specify a peer"))
+                elif "ipBlock" in set_fields and len(set_fields) > 1:
+                    causes.append((at, "Forbidden: may not specify more than 1 peer, if `ipBlock` is specified"))
+                _check_selector(causes, peer.get("podSelector"), at + ".podSelector")
+                _check_selector(causes, peer.get("namespaceSelector"), at + ".namespaceSelector")
+                block = peer.get("ipBlock")
+                if isinstance(block, dict):
+                    net = _check_cidr(causes, block.get("cidr"), at + ".ipBlock.cidr")
+                    for k, exc in enumerate(block.get("except") or []):
+                        sub = _check_cidr(causes, exc, "%s.ipBlock.except[%d]" % (at, k))
+                        if net and sub and (sub.version != net.version or not sub.subnet_of(net) or sub == net):
+                            causes.append(("%s.ipBlock.except[%d]" % (at, k),
+                                           "Invalid value: %s: must be a strict subset of `cidr`" % _quoted(exc)))
+
+
+def _validate_service(causes, spec):
+    """core/validation.ValidateService (types, ports, names)."""
+    stype = spec.get("type", "ClusterIP")
+    if stype not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
+        causes.append(("spec.type", 'Unsupported value: %s: supported values: "ClusterIP", "ExternalName", '
+                                    '"LoadBalancer", "NodePort"' % _quoted(stype)))
+    ports = spec.get("ports") or []
+    if not ports and stype != "ExternalName" and spec.get("clusterIP") != "None":
+        causes.append(("spec.ports", "Required value"))
+    names = set()
+    for i, port in enumerate(ports):
+        at = "spec.ports[%d]" % i
+        if len(ports) > 1 and not port.get("name"):
+            causes.append((at + ".name", "Required value"))
+        elif port.get("name") in names:
+            causes.append((at + ".name", "Duplicate value: %s" % _quoted(port["name"])))
+        names.add(port.get("name"))
+        _check_port_number(causes, port.get("port"), at + ".port")
+        if isinstance(port.get("port"), str):
+            causes.append((at + ".port", "Invalid value: %s: must be a number" % _quoted(port["port"])))
+        _check_protocol(causes, port.get("protocol"), at + ".protocol")
+        if port.get("targetPort") is not None:
+            _check_port_number(causes, port["targetPort"], at + ".targetPort")
+        if port.get("nodePort") and stype not in ("NodePort", "LoadBalancer"):
+            causes.append((at + ".nodePort", "Forbidden: may not be used when `type` is '%s'" % stype))
+    if spec.get("sessionAffinity", "None") not in ("None", "ClientIP"):
+        causes.append(("spec.sessionAffinity", 'Unsupported value: %s: supported values: "ClientIP", "None"'
+                       % _quoted(spec["sessionAffinity"])))
 
 
 def validate(res, obj):
-    """Structural checks the real API server makes too (a subset): names, kinds, required fields."""
+    """The checks of the real API server (``pkg/apis/*/validation``) that matter for the kinds the collection
+    writes, after the 1.31 OpenAPI schema (schema.py) of the kind: required fields, names, labels and
+    selectors, ports, CIDRs, enumerations."""
     meta = obj.get("metadata") or {}
     name = meta.get("name", "")
     causes = []
     if obj.get("kind") != res.kind:
-        causes.append(("kind", "must be %s, not %r" % (res.kind, obj.get("kind"))))
+        causes.append(("kind", "Invalid value: %s: must be %s" % (_quoted(obj.get("kind")), res.kind)))
     if obj.get("apiVersion") != res.api_version:
-        causes.append(("apiVersion", "must be %s, not %r" % (res.api_version, obj.get("apiVersion"))))
-    pattern = DNS1123_LABEL if res.kind in ("Namespace", "Service") else DNS1123_SUBDOMAIN
+        causes.append(("apiVersion", "Invalid value: %s: must be %s" % (_quoted(obj.get("apiVersion")),
+                                                                        res.api_version)))
+    if causes:
+        raise _invalid(res, name, causes)
+    for field, reason, message in schema.schema_errors(obj, res.api_version, res.kind)[1]:
+        causes.append((field, reason, message))
+    if res.kind in ("Namespace",):
+        pattern, limit, msg = DNS1123_LABEL, 63, DNS1123_LABEL_MSG
+    elif res.kind == "Service":
+        pattern, limit, msg = DNS1035_LABEL, 63, DNS1035_LABEL_MSG
+    else:
+        pattern, limit, msg = DNS1123_SUBDOMAIN, 253, DNS1123_SUBDOMAIN_MSG
     if not name:
         causes.append(("metadata.name", "Required value: name or generateName is required"))
-    elif not pattern.match(name) or len(name) > (63 if pattern is DNS1123_LABEL else 253):
-        causes.append(("metadata.name", "Invalid value: %r: a lowercase RFC 1123 name" % name))
-    _check_labels(causes, meta)
+    elif len(name) > limit:
+        causes.append(("metadata.name", "Invalid value: %s: must be no more than %d characters" % (_quoted(name),
+                                                                                                  limit)))
+    elif not pattern.match(name):
+        causes.append(("metadata.name", "Invalid value: %s: %s" % (_quoted(name), msg)))
+    _check_labels(causes, meta.get("labels"), "metadata.labels")
+    for key in (meta.get("annotations") or {}):
+        for err in _qualified_name_errors(key):
+            causes.append(("metadata.annotations", "Invalid value: %s: %s" % (_quoted(key), err)))
     spec = obj.get("spec")
-    if res.kind == "NetworkPolicy":
-        if not isinstance(spec, dict) or not isinstance(spec.get("podSelector"), dict):
-            causes.append(("spec.podSelector", "Required value"))
-        else:
-            for ptype in spec.get("policyTypes") or []:
-                if ptype not in ("Ingress", "Egress"):
-                    causes.append(("spec.policyTypes", "Unsupported value: %r" % ptype))
-            for direction in ("ingress", "egress"):
-                for i, rule in enumerate(spec.get(direction) or []):
-                    for j, port in enumerate(rule.get("ports") or []):
-                        if port.get("protocol", "TCP") not in ("TCP", "UDP", "SCTP"):
-                            causes.append(("spec.%s[%d].ports[%d].protocol" % (direction, i, j), "Unsupported value"))
-                        num = port.get("port")
-                        if isinstance(num, int) and not 0 < num < 65536:
-                            causes.append(("spec.%s[%d].ports[%d].port" % (direction, i, j), "Invalid value"))
+    if res.kind == "NetworkPolicy" and isinstance(spec, dict):
+        _validate_network_policy(causes, spec)
     elif res.kind == "Service" and isinstance(spec, dict):
-        if spec.get("type", "ClusterIP") not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
-            causes.append(("spec.type", "Unsupported value: %r" % spec.get("type")))
+        _validate_service(causes, spec)
     elif res.kind == "Ingress":
         for i, rule in enumerate((spec or {}).get("rules") or []):
             for j, path in enumerate(((rule.get("http") or {}).get("paths")) or []):
-                if "backend" not in path:
-                    causes.append(("spec.rules[%d].http.paths[%d].backend" % (i, j), "Required value"))
+                at = "spec.rules[%d].http.paths[%d]" % (i, j)
+                if path.get("pathType") not in ("Exact", "Prefix", "ImplementationSpecific"):
+                    causes.append((at + ".pathType", "Required value: pathType must be specified"
+                                   if path.get("pathType") is None else 'Unsupported value: %s: supported values: '
+                                   '"Exact", "ImplementationSpecific", "Prefix"' % _quoted(path["pathType"])))
     elif res.kind == "ValidatingAdmissionPolicy":
         if not (spec or {}).get("validations") and not (spec or {}).get("auditAnnotations"):
-            causes.append(("spec.validations", "Required value: validations or auditAnnotations must contain at least one item"))
-        causes.extend(admission.compile_errors(obj))
+            causes.append(("spec.validations", "Required value: validations or auditAnnotations must contain at "
+                                               "least one item"))
+        for field, message in admission.compile_errors(obj):
+            causes.append((field, message))
     elif res.kind == "ValidatingAdmissionPolicyBinding":
         if not (spec or {}).get("policyName"):
             causes.append(("spec.policyName", "Required value"))
-        for action in (spec or {}).get("validationActions") or []:
+        for i, action in enumerate((spec or {}).get("validationActions") or []):
             if action not in ("Deny", "Warn", "Audit"):
-                causes.append(("spec.validationActions", "Unsupported value: %r" % action))
+                causes.append(("spec.validationActions[%d]" % i, 'Unsupported value: %s: supported values: '
+                                                                 '"Audit", "Deny", "Warn"' % _quoted(action)))
         if not (spec or {}).get("validationActions"):
-            causes.append(("spec.validationActions", "Required value"))
+            causes.append(("spec.validationActions", "Required value: at least one validation action is required"))
     if causes:
         raise _invalid(res, name, causes)
 
@@ -471,7 +787,7 @@ class Store:
             raise ApiError(404, "NotFound", 'namespaces "%s" not found' % namespace,
                            {"name": namespace, "kind": "namespaces"})
 
-    def create(self, res, namespace, body, dry_run, admit=True):
+    def create(self, res, namespace, body, dry_run, admit=True, field_validation="Warn"):
         meta = body.setdefault("metadata", {})
         if res.namespaced:
             if meta.get("namespace") and meta["namespace"] != namespace:
@@ -482,6 +798,7 @@ class Store:
             if field == "resourceVersion" and meta.get(field):
                 raise ApiError(500, "InternalError", "resourceVersion should not be set on objects to be created")
             meta.pop(field, None)
+        decode(res, body, field_validation, self.warnings)
         validate(res, body)
         if self.key(res, namespace, meta["name"]) in self.objects:
             raise ApiError(409, "AlreadyExists", '%s "%s" already exists' % (res.plural, meta["name"]),
@@ -522,7 +839,7 @@ class Store:
             code, status = admission.denial_status(denied, req)
             raise ApiError(code, status["reason"], status["message"], status["details"])
 
-    def replace(self, res, namespace, name, body, dry_run, check_rv=True):
+    def replace(self, res, namespace, name, body, dry_run, check_rv=True, field_validation="Warn"):
         current = self.get(res, namespace, name)
         meta = body.setdefault("metadata", {})
         if meta.get("name") and meta["name"] != name:
@@ -535,6 +852,7 @@ class Store:
                                             "please apply your changes to the latest version and try again"
                            % (res.plural + ("." + res.group if res.group else ""), name),
                            {"name": name, "kind": res.plural, "group": res.group})
+        decode(res, body, field_validation, self.warnings)
         validate(res, body)
         obj = copy.deepcopy(body)
         cur_meta = current["metadata"]
@@ -544,8 +862,10 @@ class Store:
         if res.namespaced:
             new_meta["namespace"] = namespace
         new_meta["generation"] = cur_meta.get("generation", 1)
-        if res.kind != "Namespace" and "status" in current and "status" not in obj:
+        if "status" in current:  # status changes only through the status subresource
             obj["status"] = copy.deepcopy(current["status"])
+        if res.kind == "Service":
+            _keep_allocated(res, name, current.get("spec") or {}, obj.get("spec"))
         apply_defaults(res, obj, self)
         self.admit(res, "UPDATE", namespace, name, obj, current, dry_run)
         if obj.get("spec") != current.get("spec"):
@@ -562,7 +882,7 @@ class Store:
             self.objects[self.key(res, namespace, name)] = obj
         return copy.deepcopy(obj)
 
-    def patch(self, res, namespace, name, content_type, patch, dry_run):
+    def patch(self, res, namespace, name, content_type, patch, dry_run, field_validation="Warn"):
         current = self.get(res, namespace, name)
         base = copy.deepcopy(current)
         if content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
@@ -582,7 +902,7 @@ class Store:
         sent_rv = (patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None
         if not sent_rv:
             result.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
-        return self.replace(res, namespace, name, result, dry_run)
+        return self.replace(res, namespace, name, result, dry_run, field_validation=field_validation)
 
     def delete(self, res, namespace, name, dry_run):
         current = self.get(res, namespace, name)
@@ -829,13 +1149,14 @@ class Handler(BaseHTTPRequestHandler):
                 return 200, answer
             if not isinstance(body, dict) and verb != "delete" and not (verb == "patch" and isinstance(body, list)):
                 raise ApiError(400, "BadRequest", "the request body must be a JSON object")
+            fv = query.get("fieldValidation", "Warn")
             if verb == "create":
-                return 201, store.create(res, namespace, body, dry_run)
+                return 201, store.create(res, namespace, body, dry_run, field_validation=fv)
             if verb == "update":
-                return 200, store.replace(res, namespace, name, body, dry_run)
+                return 200, store.replace(res, namespace, name, body, dry_run, field_validation=fv)
             if verb == "patch":
                 ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-                return 200, store.patch(res, namespace, name, ctype, body, dry_run)
+                return 200, store.patch(res, namespace, name, ctype, body, dry_run, field_validation=fv)
             return 200, store.delete(res, namespace, name, dry_run)
 
     def _concurrent_write(self, res, items):

@@ -74,16 +74,19 @@ def install(server, objects):
         assert code == 201, body
 
 
+PORTS = [{"port": 80, "targetPort": 8080}]
+
+
 def service(name, spec, namespace="shop"):
+    """A Service; one port unless the shape says (the server refuses a non-headless Service without ports)."""
+    if "ports" not in spec and spec.get("clusterIP") != "None" and spec.get("type") != "ExternalName":
+        spec = dict(spec, ports=PORTS)
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
             "spec": spec}
-
-
-PORTS = [{"port": 80, "targetPort": 8080}]
 # (name, spec, namespace, expected): expected is None (admitted), "nodeport", "external" or "schema".
 SHAPES = [
     ("plain", {"ports": PORTS}, "shop", None),
-    ("no-ports", {"selector": {"app": "x"}}, "shop", None),
+    ("no-ports-headless", {"clusterIP": "None", "selector": {"app": "x"}}, "shop", None),
     ("clusterip", {"type": "ClusterIP", "ports": PORTS}, "shop", None),
     ("headless", {"type": "ClusterIP", "clusterIP": "None", "ports": PORTS}, "shop", None),
     ("externalname", {"type": "ExternalName", "externalName": "db.example.com"}, "shop", None),

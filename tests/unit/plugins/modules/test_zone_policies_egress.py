@@ -76,3 +76,20 @@ def test_a_secret_without_its_data_is_refused_before_anything_is_written(apiserv
     result = run_module(zone_policies.main, args)
     assert result["failed"] and "Secret proxy/egress-origination-payments has no data" in result["msg"]
     assert apiserver.objects("networkpolicies") == {} and apiserver.objects("configmaps", "proxy") == {}
+
+
+def test_second_run_writes_nothing_against_the_servers_defaults(apiserver, run_module):
+    """The test API server fills in the real server-side defaults of every kind written (Service cluster IPs, IP
+    families and traffic policies, Deployment strategy and pod template, Namespace, NetworkPolicy, admission
+    policy defaults): the comparison agrees with them, a second run sends no write at all."""
+    raw, files = raw_matrix()
+    first = run_module(zone_policies.main, role_args(apiserver, raw, files))
+    assert not first["failed"], first.get("msg")
+    svc = apiserver.objects("services", "proxy")[("proxy", "egress-proxy")]["spec"]
+    assert svc["ipFamilies"] == ["IPv4"] and svc["internalTrafficPolicy"] == "Cluster" and svc["clusterIP"]
+    deploy = apiserver.objects("deployments", "proxy")[("proxy", "egress-proxy")]["spec"]
+    assert deploy["revisionHistoryLimit"] == 10 and deploy["template"]["spec"]["schedulerName"] == "default-scheduler"
+    apiserver.recorder.reset()
+    again = run_module(zone_policies.main, role_args(apiserver, raw, files))
+    assert again["changed"] is False and again["actions"] == []
+    assert apiserver.recorder.snapshot()["writes"] == 0
