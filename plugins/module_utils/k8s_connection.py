@@ -119,12 +119,36 @@ def connect(params):
     return KubeTransport(api_client(params), timeout=params.get("request_timeout") or 30.0)
 
 
-def list_objects(transport, api_version, kind, plural, namespace=None, label_selector=None):
-    """ONE LIST request; the items with ``apiVersion`` and ``kind`` filled in (a LIST answer leaves them out)."""
+#: Items asked for per LIST page (kubectl's default chunk size); the server may answer fewer.
+PAGE_SIZE = 500
+
+
+def list_all(transport, path, query=None, page_size=PAGE_SIZE):
+    """Every item of a LIST, page by page (``limit`` and ``continue``): ``(items, requests)``.
+
+    The server may answer fewer items than asked and gives a ``continue`` token while more are left; a
+    server that does not page answers everything at once. Works with any ``transport`` (``request(method,
+    path, query) -> dict``)."""
+    items, token, requests = [], None, 0
+    while True:
+        page_query = dict(query or {}, limit=str(page_size))
+        if token:
+            page_query["continue"] = token
+        answer = transport.request("GET", path, query=page_query)
+        requests += 1
+        items.extend(answer.get("items") or [])
+        token = (answer.get("metadata") or {}).get("continue")
+        if not token:
+            return items, requests
+
+
+def list_objects(transport, api_version, kind, plural, namespace=None, label_selector=None, page_size=PAGE_SIZE):
+    """Every object of a kind (one LIST, paged); the items with ``apiVersion`` and ``kind`` filled in (a LIST
+    answer leaves them out)."""
     base = "/api/%s" % api_version if "/" not in api_version else "/apis/%s" % api_version
     path = "%s/namespaces/%s/%s" % (base, namespace, plural) if namespace else "%s/%s" % (base, plural)
-    answer = transport.request("GET", path, query={"labelSelector": label_selector} if label_selector else None)
-    items = answer.get("items") or []
+    items, _requests = list_all(transport, path, {"labelSelector": label_selector} if label_selector else None,
+                                page_size=page_size)
     for item in items:
         item.setdefault("apiVersion", api_version)
         item.setdefault("kind", kind)

@@ -10,7 +10,8 @@ one method, ``request(method, path, query=None, body=None, content_type=None) ->
 Rules (docs/architecture.md, "Apply order"):
 
 * the objects this collection owns carry ``app.kubernetes.io/managed-by: netzone.segmentation``; live
-  objects are read with ONE label-selected LIST per kind, never one GET per object;
+  objects are read with ONE label-selected LIST per kind (paged through with ``limit``/``continue``), never
+  one GET per object;
 * a zone object (:data:`FULL_COMPARE_KINDS`) is compared in full: the labels and annotations we set, and
   ``spec`` (every top-level field) equal to the desired one once the API server's defaults are filled in
   (:func:`with_server_defaults`), so any field someone else added, removed or changed is drift, restored by
@@ -42,6 +43,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.constants imp
     POLICY_ROLE_LABEL,
 )
 from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ApiError, ObjectError, SyncError
+from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import PAGE_SIZE, list_all
 
 SERVER_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink",
                "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "finalizers")
@@ -419,18 +421,20 @@ def plan(desired, live, kinds=None, prune=True, prune_namespaces=False):
 class Syncer:
     """Reads, plans and applies through ``transport``; ``dry_run`` sends every write with ``dryRun=All``."""
 
-    def __init__(self, transport, dry_run=False, conflict_retries=3):
+    def __init__(self, transport, dry_run=False, conflict_retries=3, page_size=PAGE_SIZE):
         self.transport = transport
+        self.page_size = page_size
         self.dry_run = dry_run
         self.conflict_retries = conflict_retries
 
     def read_live(self, kinds):
-        """ONE label-selected LIST per kind, across all namespaces."""
+        """ONE label-selected LIST per kind, across all namespaces (paged: ``limit`` and ``continue``)."""
         live = []
         for name in kinds:
             info = KIND_BY_NAME[name]
-            answer = self.transport.request("GET", info.path(), query={"labelSelector": MANAGED_SELECTOR})
-            for item in answer.get("items") or []:
+            items, _requests = list_all(self.transport, info.path(), {"labelSelector": MANAGED_SELECTOR},
+                                        page_size=self.page_size)
+            for item in items:
                 item.setdefault("apiVersion", info.api_version)
                 item.setdefault("kind", info.kind)
                 live.append(item)

@@ -10,7 +10,7 @@ module: service_audit
 short_description: List every NodePort, LoadBalancer or externalIPs Service of the cluster, and optionally fail on them
 version_added: 0.1.0
 description:
-  - Lists the Services of every namespace (one LIST request) and reports those of type C(NodePort) or C(LoadBalancer)
+  - Lists the Services of every namespace (one LIST, paged with C(limit) and C(continue)) and reports those of type C(NodePort) or C(LoadBalancer)
     (a LoadBalancer Service allocates node ports too), and those of any type with C(spec.externalIPs), on which
     kube-proxy answers on every node (CVE-2020-8554). They bypass the load balancer entry point.
   - The admission policy applied by the C(zones) role stops new ones; this finds those that existed before it, which

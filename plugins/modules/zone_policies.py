@@ -13,8 +13,9 @@ description:
   - Takes the whole computed set of objects (from O(matrix), or O(manifests) compiled by the
     P(netzone.segmentation.zone_manifests#filter) filter) and makes the cluster equal to it in one call.
   - Reads the live objects with ONE label-selected LIST per kind (label C(app.kubernetes.io/managed-by=netzone.segmentation)),
+    paged through with C(limit) and C(continue) (500 items a page, fewer if the server caps its pages),
     creates what is missing, updates what differs, leaves equal objects alone, and prunes the
-    objects it owns that are no longer computed. A run with nothing to do makes one request per kind and writes nothing.
+    objects it owns that are no longer computed. A run with nothing to do makes one request per kind and page and writes nothing.
   - Objects are compared in full, once the API server's defaults are filled in. Any field that someone else added, removed
     or changed in an owned object (a rule added to a default-deny, a narrowed pod selector, a match condition on the admission
     policy...) is drift, listed in the C(drift) of RV(actions), shown by C(--check --diff) and restored. Labels and annotations that

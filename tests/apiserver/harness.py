@@ -19,8 +19,8 @@ INVENTORY = {"groups": {"loadbalancers": ["lb1", "lb2"], "microk8s": ["node1"]},
 class RunningServer:
     """A server on 127.0.0.1 in a thread of this process, with a kubeconfig file for it."""
 
-    def __init__(self):
-        self.server = ApiServerDouble().start_background()
+    def __init__(self, page_cap=None):
+        self.server = ApiServerDouble(page_cap=page_cap).start_background()
         self.tmpdir = tempfile.mkdtemp(prefix="netzone-apiserver-")
         self.kubeconfig = os.path.join(self.tmpdir, "kubeconfig")
         write_kubeconfig(self.kubeconfig, self.server.url)
@@ -39,6 +39,7 @@ class RunningServer:
 
     def reset(self):
         self.server.store.seed()
+        self.server.page_cap = self.server.default_page_cap
         rec = self.server.recorder
         with rec.lock:
             rec.fail_after, rec.fail_count, rec.writers = None, None, {}

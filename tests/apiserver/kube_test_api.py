@@ -8,14 +8,19 @@ It is *not* a Kubernetes API server: it implements the part of the API that the 
 
 * discovery: ``/version``, ``/api``, ``/api/v1``, ``/apis``, ``/apis/<group>/<version>``;
 * namespaced and cluster-scoped CRUD for the kinds in ``RESOURCES`` (GET, LIST with ``labelSelector`` and
-  ``fieldSelector`` on name/namespace, POST, PUT with a ``resourceVersion`` check -> 409 Conflict, PATCH with
+  ``fieldSelector`` on name/namespace and ``limit``/``continue`` paging (an opaque token; 410 Expired for a
+  token older than the last ``/_test/compact``; later pages show the objects as they are when asked, not a
+  snapshot), POST, PUT with a ``resourceVersion`` check -> 409 Conflict, PATCH with
   JSON merge patch, strategic merge patch (treated as a JSON merge patch: none of the kinds here has a list
   with a patch merge key that the clients patch) and JSON patch, DELETE);
 * ``dryRun=All`` on every write: validated and answered, nothing stored, no resourceVersion used;
+* decoding and validation as the real server does them: unknown fields dropped with a warning, silently, or
+  refused (``fieldValidation``), wrong JSON types refused (400), the Kubernetes 1.31 OpenAPI schema of the kind
+  and the real server's own checks for the kinds the collection writes (422 Invalid with causes), see
+  ``schema.py`` and :func:`validate`;
 * server-set fields: ``uid``, ``creationTimestamp``, ``resourceVersion`` (one global counter),
-  ``generation`` (bumped when ``spec`` changes), and a few API defaults (NetworkPolicy ``policyTypes`` and
-  port ``protocol``, the Namespace ``kubernetes.io/metadata.name`` label, Service ``clusterIP`` and node
-  ports, ValidatingAdmissionPolicy ``failurePolicy``...), so that clients comparing objects meet them;
+  ``generation`` (bumped when ``spec`` changes), and the real server-side defaults of the kinds the collection
+  writes (:func:`apply_defaults`, with the upstream sources), so that clients comparing objects meet them;
 * ``Status`` objects for errors (400, 404, 405, 409, 415, 422, 500);
 * a namespace must exist before objects are created in it; deleting a namespace deletes its objects at once
   (no Terminating phase);
@@ -30,7 +35,9 @@ Test-only endpoints under ``/_test/`` (not counted): ``requests`` (GET: counters
 DELETE: reset), ``fail-after?n=N[&count=C][&verbs=write|all]`` (after N more matching requests, answer
 the next C (default: all) with 500), ``concurrent-writer?resource=R[&times=1]`` (right after the next
 LIST of R, modify every listed object, as a concurrent client would: their resourceVersion moves on),
-``reset`` (POST: empty the store, keep the seed namespaces), ``faults`` (DELETE: clear faults), ``audit``
+``reset`` (POST: empty the store, keep the seed namespaces), ``page-cap?n=N`` (at most N items per LIST answer
+whatever ``limit`` asks; 0: no cap; also ``--page-cap`` and ``NETZONE_TEST_APISERVER_PAGE_CAP``), ``compact``
+(POST: continue tokens issued so far expire), ``faults`` (DELETE: clear faults), ``audit``
 (GET: violations of Audit bindings; DELETE: and forget them), ``load`` (POST: create objects without admission
 and without counting).
 
@@ -40,6 +47,7 @@ Run ``python tests/apiserver/kube_test_api.py --port 0 --kubeconfig FILE`` to st
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import datetime
 import ipaddress
@@ -727,6 +735,7 @@ class Store:
         self.next_ip = 10
         self.next_node_port = 30000
         self.warnings = []       # Warning header texts of the request being served
+        self.compacted_rv = 0    # continue tokens of lists begun before this resourceVersion are expired (410)
         self.audit = []          # violations of policies bound with validationActions: [Audit]
         self.seed()
 
@@ -1047,6 +1056,13 @@ class Handler(BaseHTTPRequestHandler):
                 rec.fail_verbs = query.get("verbs", "write")
                 rec.failed = 0
             return {"fail_after": rec.fail_after, "count": rec.fail_count, "verbs": rec.fail_verbs}
+        if what == "page-cap":
+            self.server.page_cap = int(query["n"]) if query.get("n") not in (None, "", "0") else None
+            return {"page_cap": self.server.page_cap}
+        if what == "compact" and method == "POST":
+            with self.server.store.lock:
+                self.server.store.compacted_rv = self.server.store.rv + 1
+            return {"compacted": self.server.store.compacted_rv}
         if what == "faults" and method == "DELETE":
             with rec.lock:
                 rec.fail_after, rec.fail_count, rec.writers = None, None, {}
@@ -1063,6 +1079,7 @@ class Handler(BaseHTTPRequestHandler):
             return {"audit": events}
         if what == "reset" and method == "POST":
             self.server.store.seed()
+            self.server.page_cap = self.server.default_page_cap
             with rec.lock:
                 rec.fail_after, rec.fail_count, rec.writers = None, None, {}
             rec.reset()
@@ -1141,8 +1158,9 @@ class Handler(BaseHTTPRequestHandler):
             if verb == "list":
                 items = store.list(res, namespace, parse_label_selector(query.get("labelSelector")),
                                    parse_field_selector(query.get("fieldSelector")))
-                answer = {"kind": res.kind + "List", "apiVersion": res.api_version,
-                          "metadata": {"resourceVersion": str(store.rv)},
+                meta = {"resourceVersion": str(store.rv)}
+                items = self._page(res, namespace, query, items, meta)
+                answer = {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": meta,
                           "items": [{k: v for k, v in copy.deepcopy(o).items() if k not in ("kind", "apiVersion")}
                                     for o in items]}
                 self._concurrent_write(res, items)
@@ -1158,6 +1176,46 @@ class Handler(BaseHTTPRequestHandler):
                 ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
                 return 200, store.patch(res, namespace, name, ctype, body, dry_run, field_validation=fv)
             return 200, store.delete(res, namespace, name, dry_run)
+
+    def _page(self, res, namespace, query, items, meta):
+        """``limit`` and ``continue`` on LIST: at most ``limit`` items (and never more than the server's page
+        cap, when one is set), ``metadata.continue`` (an opaque token: where the next page starts, for this
+        list and the resourceVersion it began at) and ``remainingItemCount`` while more are left."""
+        try:
+            limit = int(query.get("limit") or 0)
+        except ValueError as exc:
+            raise ApiError(400, "BadRequest", "invalid limit %r" % query.get("limit")) from exc
+        cap = self.server.page_cap
+        if cap and (not limit or limit > cap):
+            limit = cap
+        start = 0
+        token = query.get("continue")
+        if token:
+            try:
+                state = json.loads(base64.urlsafe_b64decode(token.encode()).decode())
+                if state["list"] != [res.plural, namespace or "", query.get("labelSelector") or "",
+                                     query.get("fieldSelector") or ""]:
+                    raise ValueError("token of another list")
+                after = tuple(state["after"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ApiError(400, "BadRequest", "continue key is not valid: %s" % exc) from exc
+            if int(state["rv"]) < self.server.store.compacted_rv:
+                raise ApiError(410, "Expired", "The provided continue parameter is too old to display a consistent "
+                                               "list result. You can start a new list without the continue "
+                                               "parameter.")
+            meta["resourceVersion"] = str(state["rv"])
+            keys = [((o["metadata"].get("namespace") or ""), o["metadata"]["name"]) for o in items]
+            start = next((i for i, k in enumerate(keys) if k > after), len(keys))
+        if not limit or start + limit >= len(items):
+            return items[start:]
+        page = items[start:start + limit]
+        last = page[-1]["metadata"]
+        state = {"list": [res.plural, namespace or "", query.get("labelSelector") or "",
+                          query.get("fieldSelector") or ""],
+                 "rv": int(meta["resourceVersion"]), "after": [last.get("namespace") or "", last["name"]]}
+        meta["continue"] = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+        meta["remainingItemCount"] = len(items) - start - limit
+        return page
 
     def _concurrent_write(self, res, items):
         rec = self.server.recorder
@@ -1206,11 +1264,16 @@ class ApiServerDouble(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port=0, verbose=False):
+    def __init__(self, port=0, verbose=False, page_cap=None):
         super().__init__(("127.0.0.1", port), Handler)
         self.store = Store()
         self.recorder = Recorder()
         self.verbose = verbose
+        # The most items one LIST answer carries, whatever limit the client asks for (None: no cap); a small cap
+        # shows that a client pages through.  Also NETZONE_TEST_APISERVER_PAGE_CAP or --page-cap.
+        env_cap = os.environ.get("NETZONE_TEST_APISERVER_PAGE_CAP")
+        self.page_cap = page_cap if page_cap is not None else (int(env_cap) if env_cap else None)
+        self.default_page_cap = self.page_cap
         self._thread = None
 
     @property
@@ -1251,8 +1314,9 @@ def main(argv=None):
     parser.add_argument("--pidfile", help="write the process id here")
     parser.add_argument("--urlfile", help="write the server URL here once it listens")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--page-cap", type=int, help="at most this many items in one LIST answer")
     args = parser.parse_args(argv)
-    server = ApiServerDouble(args.port, verbose=args.verbose)
+    server = ApiServerDouble(args.port, verbose=args.verbose, page_cap=args.page_cap)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if args.kubeconfig:
         write_kubeconfig(args.kubeconfig, server.url)
