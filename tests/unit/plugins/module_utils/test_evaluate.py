@@ -328,6 +328,8 @@ def test_endpoints():
         eng.verdict("x/a", "ip:300.1.1.1", 80)
     with pytest.raises(ObjectError, match=r"^src: invalid endpoint 'nope'"):
         eng.verdict("nope", "x/a", 80)
+    with pytest.raises(ObjectError, match=r"^dst: must be 'namespace/pod' or 'ip:address', got an integer$"):
+        eng.verdict("x/a", 5, 80)
     with pytest.raises(ObjectError, match=r"^protocol: unsupported protocol 'ICMP'"):
         eng.verdict("x/a", "x/b", 80, "ICMP")
     with pytest.raises(ObjectError, match=r"^port: port 0 out of range 1-65535$"):
@@ -402,6 +404,7 @@ def test_invalid_policies(policies, message):
     ({"x": {}}, [{"namespace": "x", "name": "a"}, {"namespace": "x", "name": "a"}], "pods[1]: duplicate pod x/a"),
     ({"x": {}}, [{"namespace": "x", "name": "a", "ip": "10.0.0.256"}], "pods[0].ip: invalid IP address '10.0.0.256'"),
     ({"x": {}}, [{"namespace": "x", "name": "a", "ports": [{"containerPort": 0}]}], "pods[0].ports[0].containerPort: port 0 out of range 1-65535"),
+    ({"x": {}}, [{"namespace": "x", "name": "a", "ports": ["http"]}], "pods[0].ports[0]: must be a mapping, got a string"),
     ({"x": {}}, [{"namespace": "x", "name": "a", "labels": ["a"]}], "pods[0].labels: must be a mapping, got a list"),
     ({"x": {"a": None}}, [], "namespaces.x.a: label value must be a string, got null None"),
     ({"x": {}}, "pods", "pods: must be a list, got a string"),

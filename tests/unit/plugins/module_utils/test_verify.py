@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from hypothesis import given, settings
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
@@ -140,3 +142,23 @@ def test_live_cluster_check():
     assert extra and extra[0]["kind"] == "extra" and extra[0]["bad_pair_count"] == 3
     assert extra[0]["src"] == "kube-system/coredns-1" and "db/debug" in extra[0]["explanation"]
     assert {m["from"] for m in result["mismatches"]} == {"kube-dns"}
+
+
+@pytest.mark.parametrize("expression", [
+    {"key": "app", "operator": "NotIn", "values": ["legacy"]},
+    {"key": "app", "operator": "DoesNotExist"},
+    {"key": "app", "operator": "In", "values": ["web", "api"]},
+    {"key": "app", "operator": "Exists"},
+])
+def test_an_allow_narrowed_by_a_selector_expression_is_caught(expression):
+    """The matrix lets every frontend pod reach backend; an allow whose peer selector leaves out the pods on
+    the other side of one expression (e.g. ``app NotIn [legacy]`` leaves out ``app: legacy``) is a missing
+    flow, which the proof finds: its cluster has a pod on each side of every expression."""
+    matrix = _matrix()
+    manifests = copy.deepcopy(compile_manifests(matrix))
+    allow = [m for m in manifests if m["kind"] == "NetworkPolicy" and m["metadata"]["namespace"] == "backend"
+             and m["metadata"]["name"] == "netzone-ingress-from-frontend"][0]
+    allow["spec"]["ingress"][0]["from"][0]["podSelector"] = {"matchExpressions": [expression]}
+    result = verify_matrix(matrix, manifests)
+    assert {(m["kind"], m["from"], m["to"], m["port"]) for m in result["mismatches"]} == {
+        ("missing", "frontend", "backend", 80), ("missing", "frontend", "backend", 8080)}
