@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -128,6 +130,16 @@ def test_group_manifests():
     assert sum(len(v) for v in by_zone.values()) == len(manifests)
     assert sorted(group_manifests(manifests, "kind")) == ["Ingress", "Namespace", "NetworkPolicy",
                                                           "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _schemas_read_once():
+    """kubernetes_validate reads and parses its multi-megabyte ``_definitions.json`` on every call; the
+    schemas are only read, so in this module each file is read once (same schemas, same validator)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kubernetes_validate.utils, "schema_contents",
+                      functools.lru_cache(maxsize=None)(kubernetes_validate.utils.schema_contents))
+        yield
 
 
 def _validate_all(manifests):
