@@ -30,8 +30,10 @@ Rules (docs/architecture.md, "Apply order"):
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 import json
+import time
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.constants import (
     ADOPTED_ANNOTATION,
@@ -417,13 +419,44 @@ def plan(desired, live, kinds=None, prune=True, prune_namespaces=False):
     return writes + deletes, sorted(unchanged, key=lambda k: (k[0], k[1] or "", k[2]))
 
 
+def terminating_message(terminating, waited):
+    """Why the run cannot go on: the namespaces still Terminating, since when, what holds them, what to do."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    parts = []
+    for name, obj in sorted(terminating.items()):
+        meta = obj.get("metadata") or {}
+        since = meta.get("deletionTimestamp") or "?"
+        try:
+            ago = " (%d s ago)" % (now - datetime.datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(
+                tzinfo=datetime.timezone.utc)).total_seconds()
+        except ValueError:
+            ago = ""
+        held = [c.get("message") for c in ((obj.get("status") or {}).get("conditions") or [])
+                if c.get("status") == "True" and c.get("message")]
+        finalizers = (obj.get("spec") or {}).get("finalizers") or []
+        parts.append("namespace %s is being deleted (Terminating since %s%s%s%s)" % (
+            name, since, ago, "; finalizers: %s" % ", ".join(finalizers) if finalizers else "",
+            "; " + "; ".join(held) if held else ""))
+    names = sorted(terminating)
+    return ("%s, and still was after waiting %d s: nothing was applied (a zone cannot come back until Kubernetes "
+            "has removed its namespace). Look at what holds it: kubectl get namespace %s -o yaml (status.conditions) "
+            "and the objects left in it; if a finalizer is stuck (its controller or API service is gone), remove it; "
+            "then run again, or wait longer (zones_namespace_terminating_timeout)."
+            % ("; ".join(parts), round(waited), names[0]))
+
+
 # --- applying ----------------------------------------------------------------------------------
 class Syncer:
     """Reads, plans and applies through ``transport``; ``dry_run`` sends every write with ``dryRun=All``."""
 
-    def __init__(self, transport, dry_run=False, conflict_retries=3, page_size=PAGE_SIZE):
+    def __init__(self, transport, dry_run=False, conflict_retries=3, page_size=PAGE_SIZE, terminating_timeout=0,
+                 poll_interval=2.0, sleep=time.sleep, clock=time.monotonic):
         self.transport = transport
         self.page_size = page_size
+        self.terminating_timeout = terminating_timeout
+        self.poll_interval = poll_interval
+        self._sleep = sleep
+        self._clock = clock
         self.dry_run = dry_run
         self.conflict_retries = conflict_retries
 
@@ -483,6 +516,10 @@ class Syncer:
             if exc.status != 409:
                 raise
         live = self._get(action.key)
+        if info.kind == "Namespace" and (live.get("metadata") or {}).get("deletionTimestamp"):
+            # A namespace we do not own (not listed), being deleted: wait until it is gone, then create it.
+            self.await_namespaces_gone({action.key[2]: live})
+            return self._create(action, pending_namespaces)
         if is_owned(live):
             return "update" if differs(action.desired, live) and self._update(action, live) else "none"
         if info.kind == "Namespace":
@@ -490,6 +527,27 @@ class Syncer:
             return "adopt"
         raise SyncError("%s exists and is not managed by %s (label %s): left alone; remove it or label it to let "
                         "this collection manage it" % (describe(action.key), MANAGED_BY_VALUE, MANAGED_BY_LABEL))
+
+    def await_namespaces_gone(self, terminating):
+        """Wait (at most ``terminating_timeout`` seconds, polling) until the namespaces of ``terminating``
+        ({name: live namespace}) that Kubernetes is deleting are gone, so that they can be created again; raise a
+        :class:`SyncError` that says which, since when and what holds them when they stay."""
+        deadline = self._clock() + self.terminating_timeout
+        waited = 0.0
+        while terminating:
+            left = deadline - self._clock()
+            if left <= 0:
+                raise SyncError(terminating_message(terminating, waited), status=409)
+            pause = min(self.poll_interval, left)
+            self._sleep(pause)
+            waited += pause
+            for name in sorted(terminating):
+                try:
+                    terminating[name] = self.transport.request("GET", KIND_BY_NAME["Namespace"].path(None, name))
+                except ApiError as exc:
+                    if exc.status != 404:
+                        raise
+                    del terminating[name]
 
     def _delete(self, action):
         info = KIND_BY_NAME[action.key[0]]
@@ -533,6 +591,11 @@ class Syncer:
                 raise ObjectError(describe(key), "kind %s is not in kinds (%s)" % (key[0], ", ".join(kinds)))
         try:
             live = self.read_live(kinds)
+            terminating = {key_of(o)[2]: o for o in live if key_of(o)[0] == "Namespace" and key_of(o) in desired
+                           and (o.get("metadata") or {}).get("deletionTimestamp")}
+            if terminating:
+                self.await_namespaces_gone(terminating)
+                live = self.read_live(kinds)
         except ApiError as exc:
             raise SyncError("reading the live objects failed: %s" % exc, status=exc.status) from exc
         actions, unchanged = plan(desired, live, kinds=kinds, prune=prune, prune_namespaces=prune_namespaces)

@@ -103,6 +103,15 @@ options:
       - How many times a write that met a 409 Conflict is retried from a fresh read.
     type: int
     default: 3
+  namespace_terminating_timeout:
+    description:
+      - "Seconds to wait for a zone namespace that Kubernetes is deleting (C(Terminating)) to be gone before it is
+        created again, for example when a zone comes back right after it was removed. The wait happens before any
+        write. When it is still there, the module fails and writes nothing: the message names the namespace, since
+        when it is being deleted and what holds it (its remaining content and finalizers, from C(status.conditions))."
+      - "0 fails at once."
+    type: int
+    default: 120
 notes:
   - Labels this module once set and no longer computes are left on the objects.
 seealso:
@@ -194,6 +203,7 @@ def main():
         prune=dict(type="bool", default=True),
         prune_namespaces=dict(type="bool", default=False),
         conflict_retries=dict(type="int", default=3),
+        namespace_terminating_timeout=dict(type="int", default=120),
     )
     argument_spec.update(K8S_CONNECTION_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
@@ -206,7 +216,8 @@ def main():
     try:
         manifests = fill_secrets(computed_manifests(module.params), module.params["secret_data"])
         transport = connect(module.params)
-        syncer = Syncer(transport, dry_run=module.check_mode, conflict_retries=module.params["conflict_retries"])
+        syncer = Syncer(transport, dry_run=module.check_mode, conflict_retries=module.params["conflict_retries"],
+                        terminating_timeout=module.params["namespace_terminating_timeout"])
         out = syncer.sync(manifests, kinds=module.params["kinds"], prune=module.params["prune"],
                           prune_namespaces=module.params["prune_namespaces"])
     except SyncError as exc:

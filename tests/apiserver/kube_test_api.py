@@ -22,8 +22,10 @@ It is *not* a Kubernetes API server: it implements the part of the API that the 
   ``generation`` (bumped when ``spec`` changes), and the real server-side defaults of the kinds the collection
   writes (:func:`apply_defaults`, with the upstream sources), so that clients comparing objects meet them;
 * ``Status`` objects for errors (400, 404, 405, 409, 415, 422, 500);
-* a namespace must exist before objects are created in it; deleting a namespace deletes its objects at once
-  (no Terminating phase);
+* a namespace must exist before objects are created in it; deleting a namespace deletes its objects at once,
+  or, with a termination time set, marks it (``metadata.deletionTimestamp``, ``status.phase: Terminating``,
+  the namespace controller's ``status.conditions``) and removes it with its objects once that time has passed;
+  meanwhile creating objects in it is 403 Forbidden (NamespaceLifecycle) and creating it again 409;
 * ValidatingAdmissionPolicies and their bindings are evaluated on every create, update (and patch) and delete,
   with a real CEL implementation (``admission.py``: what it models and what not); a Deny answers with the
   server's Status and code, Warn adds ``Warning`` headers, Audit keeps the violation (``/_test/audit``);
@@ -37,7 +39,8 @@ the next C (default: all) with 500), ``concurrent-writer?resource=R[&times=1]`` 
 LIST of R, modify every listed object, as a concurrent client would: their resourceVersion moves on),
 ``reset`` (POST: empty the store, keep the seed namespaces), ``page-cap?n=N`` (at most N items per LIST answer
 whatever ``limit`` asks; 0: no cap; also ``--page-cap`` and ``NETZONE_TEST_APISERVER_PAGE_CAP``), ``compact``
-(POST: continue tokens issued so far expire), ``faults`` (DELETE: clear faults), ``audit``
+(POST: continue tokens issued so far expire), ``namespace-termination?seconds=S`` (a deleted namespace stays
+``Terminating`` S seconds, until the next reset; default ``NETZONE_TEST_APISERVER_NS_TERMINATION`` or 0), ``faults`` (DELETE: clear faults), ``audit``
 (GET: violations of Audit bindings; DELETE: and forget them), ``load`` (POST: create objects without admission
 and without counting).
 
@@ -58,6 +61,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -736,12 +740,18 @@ class Store:
         self.next_node_port = 30000
         self.warnings = []       # Warning header texts of the request being served
         self.compacted_rv = 0    # continue tokens of lists begun before this resourceVersion are expired (410)
+        self.namespace_termination = 0
+        self.terminating = {}    # namespace -> time.monotonic() when it is gone
         self.audit = []          # violations of policies bound with validationActions: [Audit]
         self.seed()
 
     def seed(self):
         with self.lock:
             self.objects = {}
+            self.terminating = {}
+            # Seconds a deleted namespace stays Terminating (0: gone at once, with its objects); the test
+            # endpoint namespace-termination sets it until the next reset.
+            self.namespace_termination = float(os.environ.get("NETZONE_TEST_APISERVER_NS_TERMINATION") or 0)
             self.audit = []
             for name in SEED_NAMESPACES:
                 self._store(BY_PATH[("", "v1", "namespaces")], None,
@@ -791,10 +801,18 @@ class Store:
                 out.append(obj)
         return out
 
-    def require_namespace(self, namespace):
-        if (("namespaces", None, namespace)) not in self.objects:
+    def require_namespace(self, namespace, res=None, name=None):
+        ns = self.objects.get(("namespaces", None, namespace))
+        if ns is None:
             raise ApiError(404, "NotFound", 'namespaces "%s" not found' % namespace,
                            {"name": namespace, "kind": "namespaces"})
+        if res is not None and ns["metadata"].get("deletionTimestamp"):
+            # The NamespaceLifecycle admission plugin.
+            message = "unable to create new content in namespace %s because it is being terminated" % namespace
+            raise ApiError(403, "Forbidden", '%s "%s" is forbidden: %s' % (
+                res.plural + ("." + res.group if res.group else ""), name, message),
+                {"name": name, "group": res.group, "kind": res.plural,
+                 "causes": [{"reason": "NamespaceTerminating", "message": message, "field": "metadata.namespace"}]})
 
     def create(self, res, namespace, body, dry_run, admit=True, field_validation="Warn"):
         meta = body.setdefault("metadata", {})
@@ -802,7 +820,7 @@ class Store:
             if meta.get("namespace") and meta["namespace"] != namespace:
                 raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the namespace "
                                                   "sent on the request")
-            self.require_namespace(namespace)
+            self.require_namespace(namespace, res, meta.get("name"))
         for field in ("uid", "resourceVersion", "creationTimestamp", "generation"):
             if field == "resourceVersion" and meta.get(field):
                 raise ApiError(500, "InternalError", "resourceVersion should not be set on objects to be created")
@@ -866,8 +884,11 @@ class Store:
         obj = copy.deepcopy(body)
         cur_meta = current["metadata"]
         new_meta = obj["metadata"]
-        for field in ("uid", "creationTimestamp"):
-            new_meta[field] = cur_meta[field]
+        for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
+            if field in cur_meta:
+                new_meta[field] = cur_meta[field]
+            else:
+                new_meta.pop(field, None)
         if res.namespaced:
             new_meta["namespace"] = namespace
         new_meta["generation"] = cur_meta.get("generation", 1)
@@ -916,12 +937,60 @@ class Store:
     def delete(self, res, namespace, name, dry_run):
         current = self.get(res, namespace, name)
         self.admit(res, "DELETE", namespace, name, None, current, dry_run)
-        if not dry_run:
-            del self.objects[self.key(res, namespace, name)]
-            if res.kind == "Namespace":
-                for key in [k for k in self.objects if k[1] == name]:
-                    del self.objects[key]
+        if dry_run:
+            return copy.deepcopy(current)
+        if res.kind == "Namespace" and self.namespace_termination:
+            # The namespace controller empties it first: Terminating until then (namespace_termination seconds).
+            meta = current["metadata"]
+            if not meta.get("deletionTimestamp"):
+                meta["deletionTimestamp"] = _now()
+                meta["deletionGracePeriodSeconds"] = 0
+                meta["resourceVersion"] = self.next_rv()
+                current.setdefault("status", {})["phase"] = "Terminating"
+                self.terminating[name] = time.monotonic() + self.namespace_termination
+            return copy.deepcopy(current)
+        del self.objects[self.key(res, namespace, name)]
+        if res.kind == "Namespace":
+            self._purge_namespace(name)
         return copy.deepcopy(current)
+
+    def _purge_namespace(self, name):
+        self.terminating.pop(name, None)
+        self.objects.pop(("namespaces", None, name), None)
+        for key in [k for k in self.objects if k[1] == name]:
+            del self.objects[key]
+
+    def expire(self):
+        """Finish the namespaces whose termination time has come (called before every request is served)."""
+        now = time.monotonic()
+        for name, deadline in list(self.terminating.items()):
+            if now >= deadline:
+                self._purge_namespace(name)
+                self.rv += 1
+        for name in self.terminating:
+            ns = self.objects.get(("namespaces", None, name))
+            if ns is not None:
+                ns["status"]["conditions"] = self._termination_conditions(name)
+
+    def _termination_conditions(self, name):
+        """What the namespace controller reports while it empties a namespace (status.conditions)."""
+        counts = {}
+        for (plural, ns, _name) in self.objects:
+            if ns == name:
+                res = next(r for r in RESOURCES if r.plural == plural)
+                counts[res.plural + ("." + res.group if res.group else "")] = counts.get(
+                    res.plural + ("." + res.group if res.group else ""), 0) + 1
+        remaining = ", ".join("%s has %d resource instances" % kv for kv in sorted(counts.items()))
+        stamp = _now()
+        return [
+            {"type": "NamespaceContentRemaining", "status": "True" if counts else "False",
+             "reason": "SomeResourcesRemain" if counts else "ContentDeleted",
+             "message": "Some resources are remaining: %s" % remaining if counts else "All content successfully "
+                                                                                        "removed",
+             "lastTransitionTime": stamp},
+            {"type": "NamespaceFinalizersRemaining", "status": "False", "reason": "ContentHasNoFinalizers",
+             "message": "All content-preserving finalizers finished", "lastTransitionTime": stamp},
+        ]
 
 
 # --- counters and faults -----------------------------------------------------------------------
@@ -1059,6 +1128,10 @@ class Handler(BaseHTTPRequestHandler):
         if what == "page-cap":
             self.server.page_cap = int(query["n"]) if query.get("n") not in (None, "", "0") else None
             return {"page_cap": self.server.page_cap}
+        if what == "namespace-termination":
+            with self.server.store.lock:
+                self.server.store.namespace_termination = float(query.get("seconds") or 0)
+            return {"namespace_termination": self.server.store.namespace_termination}
         if what == "compact" and method == "POST":
             with self.server.store.lock:
                 self.server.store.compacted_rv = self.server.store.rv + 1
@@ -1152,6 +1225,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "BadRequest", "unsupported dryRun value %r" % query["dryRun"])
         store = self.server.store
         with store.lock:
+            store.expire()
             store.warnings = self._warnings = []
             if verb == "get":
                 return 200, store.get(res, namespace, name)
