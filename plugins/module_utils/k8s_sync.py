@@ -23,6 +23,7 @@ Rules (docs/architecture.md, "Apply order"):
   namespaces only when asked), so that traffic allowed before and after a change is never cut;
 * never touch an object we do not own; an existing namespace of a zone is *adopted* (our labels are added,
   it is marked adopted and never deleted), any other foreign object in the way stops the run;
+* writes are sent with ``fieldValidation=Strict``: a field the API server does not know is refused, not dropped;
 * a stale write (409 Conflict) is retried from a fresh GET; any other API error stops the run where it is,
   and since a run always starts from what is live, the next run converges.
 """
@@ -473,8 +474,13 @@ class Syncer:
                 live.append(item)
         return live
 
-    def _query(self):
-        return {"dryRun": "All"} if self.dry_run else None
+    def _query(self, write=False):
+        """``dryRun=All`` in check mode; writes with ``fieldValidation=Strict``: a field the server does not know
+        (a typo in an extra policy: ``form`` for ``from``) is refused, never silently dropped."""
+        query = {"dryRun": "All"} if self.dry_run else {}
+        if write:
+            query["fieldValidation"] = "Strict"
+        return query or None
 
     def _get(self, key):
         info = KIND_BY_NAME[key[0]]
@@ -486,7 +492,7 @@ class Syncer:
     def _put(self, action, live, adopt=False):
         info = KIND_BY_NAME[action.key[0]]
         body = update_body(action.desired, live, adopt=adopt)
-        return self.transport.request("PUT", info.path(action.key[1], action.key[2]), query=self._query(), body=body)
+        return self.transport.request("PUT", info.path(action.key[1], action.key[2]), query=self._query(write=True), body=body)
 
     def _update(self, action, live, adopt=False):
         """PUT with the live resourceVersion; on 409 read again and retry while it still differs."""
@@ -510,7 +516,7 @@ class Syncer:
             # Its namespace is only created by this run: the server cannot dry-run it yet.
             return "create"
         try:
-            self.transport.request("POST", info.path(action.key[1]), query=self._query(), body=action.desired)
+            self.transport.request("POST", info.path(action.key[1]), query=self._query(write=True), body=action.desired)
             return "create"
         except ApiError as exc:
             if exc.status != 409:

@@ -114,6 +114,8 @@ options:
     default: 120
 notes:
   - Labels this module once set and no longer computes are left on the objects.
+  - "Writes are sent with C(fieldValidation=Strict): an object with a field the API server does not know (a typo in
+    an extra policy, C(form) for C(from)) is refused with the field named, instead of being stored without it."
 seealso:
   - module: netzone.segmentation.cluster_guard
   - module: netzone.segmentation.reachability
