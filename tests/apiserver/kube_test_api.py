@@ -291,9 +291,12 @@ def json_patch(target, ops):
 #     when externally accessible, internalTrafficPolicy Cluster, allocateLoadBalancerNodePorts), SetDefaults_Secret
 #     (type Opaque), SetDefaults_PodSpec, SetDefaults_Container, SetDefaults_Probe, SetDefaults_*VolumeSource
 #     (defaultMode 420), SetDefaults_HTTPGetAction;
-#   pkg/registry/core/service/storage/alloc.go @b0d609f08083d7a8aa3426540d6d5f9090944906: clusterIP(s) allocated,
-#     ipFamilies and ipFamilyPolicy SingleStack on a single-stack (IPv4) cluster;
-#   pkg/registry/core/namespace/storage: spec.finalizers [kubernetes];
+#   pkg/registry/core/service/storage/alloc.go @03d11c53a8af07619441b6fc401e8b9141544968 (initIPFamilyFields,
+#     allocClusterIPs): clusterIP(s) allocated except for headless Services, ipFamilyPolicy SingleStack
+#     (RequireDualStack for a headless Service without selector, which then lists both families) and ipFamilies
+#     [IPv4] on a single-stack IPv4 cluster; on update the policy of the old object is kept;
+#   pkg/registry/core/namespace/strategy.go @04a46264dbfcba9ccbfe38f2aec67b19c1bba061 (PrepareForCreate: status
+#     phase Active, spec.finalizers [kubernetes]; PrepareForUpdate: finalizers and status kept from the old object);
 #   pkg/apis/networking/v1/defaults.go @030880a5dc5449403c6d1f0aa146a7dc21d6c6dc: SetDefaults_NetworkPolicyPort
 #     (protocol TCP), SetDefaults_NetworkPolicy (policyTypes Ingress, plus Egress when egress rules are given);
 #   pkg/apis/admissionregistration/v1beta1/defaults.go (the same functions in v1 since 1.30):
@@ -413,6 +416,9 @@ def _service_defaults(spec, store):
     if spec["type"] != "ExternalName":
         if "clusterIP" not in spec and spec.get("clusterIPs"):
             spec["clusterIP"] = spec["clusterIPs"][0]
+        if spec.get("clusterIP") == "None" and not spec.get("selector"):
+            spec.setdefault("ipFamilyPolicy", "RequireDualStack")
+            spec.setdefault("ipFamilies", ["IPv4"] if spec["ipFamilyPolicy"] == "SingleStack" else ["IPv4", "IPv6"])
         spec.setdefault("clusterIP", store.allocate_cluster_ip())
         spec.setdefault("clusterIPs", [spec["clusterIP"]])
         spec.setdefault("ipFamilies", ["IPv4"])

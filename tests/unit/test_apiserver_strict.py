@@ -205,6 +205,11 @@ def test_service_defaults_of_the_real_server(api):
     update = dict(service(clusterIP="10.152.183.250"), metadata=again["metadata"])
     code, refused, _w = call(api, "PUT", SVC + "/web", update)
     assert code == 422 and "field is immutable" in refused["message"]
+    # a headless Service without selector: no IP, RequireDualStack (alloc.go initIPFamilyFields)
+    code, headless, _w = call(api, "POST", SVC, dict(service("peers", clusterIP="None"),
+                                                     spec={"clusterIP": "None", "ports": [{"port": 7000}]}))
+    assert code == 201 and headless["spec"]["clusterIPs"] == ["None"]
+    assert headless["spec"]["ipFamilyPolicy"] == "RequireDualStack" and headless["spec"]["ipFamilies"] == ["IPv4", "IPv6"]
 
 
 def test_secret_deployment_and_namespace_defaults(api):
