@@ -694,8 +694,8 @@ def validate(res, obj):
     if not name:
         causes.append(("metadata.name", "Required value: name or generateName is required"))
     elif len(name) > limit:
-        causes.append(("metadata.name", "Invalid value: %s: must be no more than %d characters" % (_quoted(name),
-                                                                                                  limit)))
+        causes.append(("metadata.name", "Invalid value: %s: must be no more than %d characters"
+                       % (_quoted(name), limit)))
     elif not pattern.match(name):
         causes.append(("metadata.name", "Invalid value: %s: %s" % (_quoted(name), msg)))
     _check_labels(causes, meta.get("labels"), "metadata.labels")
@@ -988,11 +988,11 @@ class Store:
                     res.plural + ("." + res.group if res.group else ""), 0) + 1
         remaining = ", ".join("%s has %d resource instances" % kv for kv in sorted(counts.items()))
         stamp = _now()
+        content = "Some resources are remaining: %s" % remaining if counts else "All content successfully removed"
         return [
             {"type": "NamespaceContentRemaining", "status": "True" if counts else "False",
              "reason": "SomeResourcesRemain" if counts else "ContentDeleted",
-             "message": "Some resources are remaining: %s" % remaining if counts else "All content successfully "
-                                                                                        "removed",
+             "message": content,
              "lastTransitionTime": stamp},
             {"type": "NamespaceFinalizersRemaining", "status": "False", "reason": "ContentHasNoFinalizers",
              "message": "All content-preserving finalizers finished", "lastTransitionTime": stamp},

@@ -83,6 +83,8 @@ def service(name, spec, namespace="shop"):
         spec = dict(spec, ports=PORTS)
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
             "spec": spec}
+
+
 # (name, spec, namespace, expected): expected is None (admitted), "nodeport", "external" or "schema".
 SHAPES = [
     ("plain", {"ports": PORTS}, "shop", None),
