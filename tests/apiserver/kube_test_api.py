@@ -529,7 +529,7 @@ def _quoted(value):
 
 def _qualified_name_errors(key):
     """apimachinery/pkg/util/validation.IsQualifiedName: ``[prefix/]name``."""
-    prefix, _, name = key.rpartition("/")
+    prefix, name = key.rpartition("/")[::2]
     errs = []
     if "/" in key and (not prefix or len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix)):
         errs.append("prefix part " + DNS1123_SUBDOMAIN_MSG)
