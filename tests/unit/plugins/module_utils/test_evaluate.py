@@ -360,6 +360,8 @@ def _with_rule(rule, direction="ingress"):
     (_with_rule({"to": [{"ipBlock": {"cidr": "10.0.0.1"}}]}, "egress"),
      "policies[1].spec.egress[0].to[0].ipBlock.cidr: invalid CIDR '10.0.0.1' (no prefix length)"),
     (_with_rule({"to": [{"ipBlock": {"except": ["10.0.0.0/8"]}}]}, "egress"), "policies[1].spec.egress[0].to[0].ipBlock.cidr: required"),
+    (_with_rule({"to": [{"ipBlock": {"cidr": 10}}]}, "egress"),
+     "policies[1].spec.egress[0].to[0].ipBlock.cidr: invalid CIDR 10 (must be a string like 10.0.0.0/8)"),
     (_with_rule({"to": [{"ipBlock": {"cidr": "10.0.0.0/16", "except": ["10.1.0.0/24"]}}]}, "egress"),
      "policies[1].spec.egress[0].to[0].ipBlock.except[0]: '10.1.0.0/24' is not a strict subset of cidr '10.0.0.0/16'"),
     (_with_rule({"to": [{"ipBlock": {"cidr": "10.0.0.0/16", "except": ["10.0.0.0/16"]}}]}, "egress"),

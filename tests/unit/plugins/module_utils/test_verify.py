@@ -13,6 +13,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.compile impor
 from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
 from ansible_collections.netzone.segmentation.plugins.module_utils.verify import (
     cell_table,
+    representative_cluster,
     verify_cluster,
     verify_matrix,
 )
@@ -93,6 +94,34 @@ def test_cell_table_rows():
     row = [r for r in rows if (r["from"], r["to"], r["service"]) == ("backend", "db", "postgres")][0]
     assert row["expected"] == row["actual"] == "all" and row["status"] == "ok"
     assert all(r["status"] == "ok" for r in rows)
+
+
+def test_cell_table_statuses_of_partial_and_unwanted_services():
+    """A service the matrix allows on all its ports but the policies on some is 'missing'; one it does not
+    allow but the policies do on some port is 'extra'."""
+    matrix = _matrix()
+    manifests = copy.deepcopy(compile_manifests(matrix))
+    allow = [m for m in manifests if m["kind"] == "NetworkPolicy" and m["metadata"]["namespace"] == "backend"
+             and m["metadata"]["name"] == "netzone-ingress-from-frontend"][0]
+    allow["spec"]["ingress"][0]["ports"] = [{"protocol": "TCP", "port": 80}]
+    leak = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "leak", "namespace": "db"},
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"ports": [{"port": 80}]}]}}
+    rows = {(r["from"], r["to"], r["service"]): r for r in cell_table(matrix, verify_matrix(matrix, manifests + [leak]))}
+    row = rows[("frontend", "backend", "http")]
+    assert (row["expected"], row["actual"], row["status"]) == ("all", "some", "missing")
+    row = rows[("db", "internet", "http")]
+    assert (row["expected"], row["actual"], row["status"]) == ("none", "some", "extra")
+    assert rows[("backend", "db", "postgres")]["status"] == "ok"
+
+
+def test_outside_probes_stay_inside_the_address_family():
+    """The probes just outside a CIDR that ends at the top of the IPv4 space (0.0.0.0/0, 224.0.0.0/4) stop
+    at 255.255.255.255: an IPv4-only matrix gets IPv4 probes only, both ends of the space included."""
+    matrix = _matrix()
+    outside = representative_cluster(matrix, compile_manifests(matrix))["outside"]
+    addresses = [a for addrs in outside.values() for a in addrs]
+    assert {a.version for a in addresses} == {4}
+    assert {"0.0.0.0", "255.255.255.255"} <= {str(a) for a in addresses}
 
 
 @settings(max_examples=300, deadline=None)
