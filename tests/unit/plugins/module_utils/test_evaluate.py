@@ -384,6 +384,8 @@ def _with_rule(rule, direction="ingress"):
     (_with_rule({"ports": [{"port": True}]}), "policies[1].spec.ingress[0].ports[0].port: must be a port number, got a boolean True"),
     (_with_rule({"ports": [{"port": "Http"}]}),
      "policies[1].spec.ingress[0].ports[0].port: invalid port name 'Http' (1-15 lowercase letters, digits and '-', with at least one letter)"),
+    (_with_rule({"ports": [{"port": "abcdefghijklmnop"}]}),
+     "policies[1].spec.ingress[0].ports[0].port: invalid port name 'abcdefghijklmnop' (1-15 lowercase letters, digits and '-', with at least one letter)"),
     (_with_rule({"ports": [{"port": "80"}]}),
      "policies[1].spec.ingress[0].ports[0].port: invalid port name '80' (1-15 lowercase letters, digits and '-', with at least one letter)"),
     (_with_rule({"ports": [{"port": 80, "protocol": "tcp"}]}),
@@ -474,3 +476,12 @@ def test_reachability_rejects_bad_requests():
         eng.reachability(["x/a"], ["x/b"], [(0, "TCP")])
     reach = eng.reachability(["x/a"], ["x/b"], [80])
     assert reach.ports == [(80, "TCP")]
+
+
+def test_port_names_up_to_15_characters_are_valid():
+    """IANA_SVC_NAME: at most 15 characters; the 16-character name is rejected above."""
+    named = [{"namespace": "x", "name": "a", "labels": {}, "ports": _ports(("abcdefghijklmno", 8443, "TCP"))},
+             {"namespace": "x", "name": "b", "labels": {}, "ports": []}]
+    eng = engine(policy("p", "x", ingress=[{"ports": [{"port": "abcdefghijklmno"}]}]), pods=named)
+    check(eng, "x/b", "x/a", 8443, True)
+    check(eng, "x/b", "x/a", 8444, False)
