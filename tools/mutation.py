@@ -25,7 +25,8 @@ cosmic-ray writes every mutant it can make (about 5,900); a seeded random sample
 stratified by module in proportion to each module's mutants, is tested and the others are marked skipped.
 With ``--jobs 2`` the sample is split over two copies of the tree tested side by side.  It prints the
 per-module figures, ``mutation score: X% (K killed of N)`` and each survivor with its diff, and exits
-non-zero below ``--fail-under`` percent (default 90).
+non-zero below ``--fail-under`` percent (default 90).  ``--retest-survivors`` tests again only the survivors
+of the previous run (same module, operator and occurrence), e.g. after adding tests that should kill them.
 """
 
 from __future__ import annotations
@@ -228,6 +229,41 @@ def sample(session, size, seed):
     return chosen, {m: len(ids) for m, ids in jobs.items()}
 
 
+def _spec_key(item):
+    spec = item.mutations[0]
+    return str(spec.module_path), spec.operator_name, spec.occurrence
+
+
+def survivors_of_last_run():
+    """(module path, operator, occurrence) of every survivor in build/mutation's sessions."""
+    from cosmic_ray.work_db import WorkDB, use_db  # pylint: disable=import-error
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome  # pylint: disable=import-error
+
+    found = set()
+    for session in sorted(glob.glob(os.path.join(WORK, "session-*.sqlite"))):
+        with use_db(session, WorkDB.Mode.open) as db:
+            found.update(_spec_key(item) for item, result in db.completed_work_items
+                         if result.worker_outcome == WorkerOutcome.NORMAL
+                         and result.test_outcome == TestOutcome.SURVIVED)
+    if not found:
+        sys.exit("mutation.py: the previous run in %s left no survivors to test again" % WORK)
+    return found
+
+
+def select(session, keys):
+    """The mutants with the given keys (the product code must be unchanged since they were found)."""
+    from cosmic_ray.work_db import WorkDB, use_db  # pylint: disable=import-error
+
+    chosen, totals = {}, {}
+    with use_db(session, WorkDB.Mode.open) as db:
+        for item in db.pending_work_items:
+            module = _module_of(item)
+            totals[module] = totals.get(module, 0) + 1
+            if _spec_key(item) in keys:
+                chosen.setdefault(module, []).append(item.job_id)
+    return {m: chosen[m] for m in MODULES if m in chosen}, totals
+
+
 def _skip_all_but(session, keep):
     from cosmic_ray.work_db import WorkDB, use_db  # pylint: disable=import-error
     from cosmic_ray.work_item import WorkerOutcome, WorkResult  # pylint: disable=import-error
@@ -293,12 +329,15 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, default=0,
                         help="seconds per mutant (default: 3 x the slowest module's baseline, at least 60)")
     parser.add_argument("--fail-under", type=float, default=90.0)
+    parser.add_argument("--retest-survivors", action="store_true",
+                        help="test again only the survivors of the previous run (after adding tests)")
     parser.add_argument("--run-tests", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run_tests:
         return run_tests()
 
     began = time.time()
+    previous = survivors_of_last_run() if args.retest_survivors else None
     shutil.rmtree(WORK, ignore_errors=True)
     make_worker(0)
     os.makedirs(os.path.join(WORK, "pristine"))
@@ -326,10 +365,14 @@ def main(argv=None):
     session = os.path.join(WORK, "session.sqlite")
     cosmic = os.path.join(os.path.dirname(sys.executable), "cosmic-ray")
     subprocess.run([cosmic, "init", config, session], cwd=os.path.join(WORK, "w0", "tree"), check=True)
-    chosen, totals = sample(session, args.sample, args.seed)
-    print("cosmic-ray made %d mutants; testing a sample of %d (seed %d, stratified: %s); timeout %d s"
-          % (sum(totals.values()), sum(len(ids) for ids in chosen.values()), args.seed,
-             ", ".join("%s %d" % (m, len(ids)) for m, ids in chosen.items()), timeout))
+    if previous is None:
+        chosen, totals = sample(session, args.sample, args.seed)
+        what = "a sample of %d (seed %d, stratified: %%s)" % (sum(len(ids) for ids in chosen.values()), args.seed)
+    else:
+        chosen, totals = select(session, previous)
+        what = "the %d survivors of the previous run (%%s)" % sum(len(ids) for ids in chosen.values())
+    print(("cosmic-ray made %d mutants; testing " + what + "; timeout %d s")
+          % (sum(totals.values()), ", ".join("%s %d" % (m, len(ids)) for m, ids in chosen.items()), timeout))
     sys.stdout.flush()
 
     ordered = [job for module in MODULES for job in chosen.get(module, [])]

@@ -163,6 +163,8 @@ def _mutate(path, value):
     (("zones", "db", "colour"), "red", "zones.db.colour: unknown key"),
     (("zones", "ingress", "needs"), ["api_servr"], "zones.ingress.needs[0]: unknown peer 'api_servr' (did you mean 'api_server'?)"),
     (("zones",), {}, "zones: must define at least one zone"),
+    (("guards",), {"ingress_zone": "ingres"}, "guards.ingress_zone: unknown zone 'ingres' (did you mean 'ingress'?)"),
+    (("peers", "external_db"), {"except": ["192.0.2.0/25"]}, "peers.external_db.except: needs a 'cidr' to be taken from"),
     (("peers", "external_db"), {"cidr": "192.0.2.0/24", "except": ["192.0.2.0/25", "192.0.2.128/25"]},
      "peers.external_db: the except list covers all of 192.0.2.0/24: nothing is left of this block"),
     (("zones", "ingress", "needs"), ["external_db"],
