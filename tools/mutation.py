@@ -303,8 +303,9 @@ def report(sessions, totals, fail_under):
         row = per[module]
         count = row["killed"] + len(row["survived"])
         killed, tested, other = killed + row["killed"], tested + count, other + row["other"]
-        print("%-14s %8d %7d %7d %8d %7.1f%%" % (module, totals.get(module, 0), count, row["killed"],
-                                                  row["timeout"], 100.0 * row["killed"] / max(1, count)))
+        figures = (module, totals.get(module, 0), count, row["killed"], row["timeout"],
+                   100.0 * row["killed"] / max(1, count))
+        print("%-14s %8d %7d %7d %8d %7.1f%%" % figures)
     score = 100.0 * killed / max(1, tested)
     print("mutation score: %.1f%% (%d killed of %d)" % (score, killed, tested))
     if other:
