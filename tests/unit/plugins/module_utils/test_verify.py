@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
 from ansible_collections.netzone.segmentation.plugins.module_utils.verify import (
     cell_table,
     representative_cluster,
@@ -112,6 +112,22 @@ def test_cell_table_statuses_of_partial_and_unwanted_services():
     row = rows[("db", "internet", "http")]
     assert (row["expected"], row["actual"], row["status"]) == ("none", "some", "extra")
     assert rows[("backend", "db", "postgres")]["status"] == "ok"
+
+
+def test_a_range_split_by_other_services_is_expected_whole():
+    """A service range (8000-8100) that other services' ports (8050, 8080) cut into intervals is expected on
+    every one of them, the inner ones included."""
+    raw = default_matrix()
+    raw["services"].update(web=["8000-8100/tcp"], metrics=["8050/tcp"])
+    raw["flows"] += [{"from": "frontend", "to": "db", "services": ["web"]},
+                     {"from": "backend", "to": "db", "services": ["metrics"]}]
+    matrix = normalize_matrix(raw, INVENTORY)
+    result = verify_matrix(matrix)
+    assert result["mismatches"] == []
+    cells = {(c["from"], c["to"]): c for c in result["cells"]}
+    assert cells[("frontend", "db")]["expected"] == ["8000-8049/TCP", "8050/TCP", "8051-8079/TCP", "8080/TCP",
+                                                     "8081-8100/TCP"]
+    assert cells[("backend", "db")]["expected"] == ["5432/TCP", "8050/TCP"]
 
 
 def test_outside_probes_stay_inside_the_address_family():
