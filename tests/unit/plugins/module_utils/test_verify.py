@@ -105,12 +105,15 @@ def test_cell_table_statuses_of_partial_and_unwanted_services():
              and m["metadata"]["name"] == "netzone-ingress-from-frontend"][0]
     allow["spec"]["ingress"][0]["ports"] = [{"protocol": "TCP", "port": 80}]
     leak = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "leak", "namespace": "db"},
-            "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"ports": [{"port": 80}]}]}}
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [
+                {"ports": [{"port": 80}]}, {"to": [{"namespaceSelector": {}}], "ports": [{"port": 8080}]}]}}
     rows = {(r["from"], r["to"], r["service"]): r for r in cell_table(matrix, verify_matrix(matrix, manifests + [leak]))}
     row = rows[("frontend", "backend", "http")]
     assert (row["expected"], row["actual"], row["status"]) == ("all", "some", "missing")
     row = rows[("db", "internet", "http")]
     assert (row["expected"], row["actual"], row["status"]) == ("none", "some", "extra")
+    row = rows[("db", "@unmanaged", "http")]
+    assert (row["expected"], row["actual"], row["status"]) == ("none", "all", "extra")
     assert rows[("backend", "db", "postgres")]["status"] == "ok"
 
 
