@@ -12,7 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (
+    _distance,
+    default_matrix,
+    normalize_matrix,
+)
 
 from matrix_strategies import junk, valid_matrix
 
@@ -318,3 +322,11 @@ def test_overrides_read_every_value_of_a_lazy_mapping():
     merged = with_overrides(lazy, {"guards": {"nodeports": "warn"}})
     assert isinstance(merged, dict) and isinstance(merged["zones"], dict) and lazy.reads >= len(default_matrix())
     assert normalize_matrix(merged, INVENTORY)["guards"]["nodeports"] == "warn"
+
+
+@pytest.mark.parametrize("a, b, distance", [
+    ("", "db", 2), ("db", "", 2), ("", "", 0), ("bakend", "backend", 1), ("db", "bd", 2), ("frontend", "fronted", 1),
+])
+def test_hint_distance_is_the_edit_distance(a, b, distance):
+    """The 'did you mean' hints use the Levenshtein distance (insertions, deletions, substitutions)."""
+    assert _distance(a, b) == distance

@@ -175,6 +175,9 @@ def test_live_cluster_check():
     result = verify_cluster(matrix, namespaces, _live_pods(matrix, skip=("proxy",)), policies)
     assert result["mismatches"] == []
     assert result["summary"]["no_pods"] > 0
+    # a pair that expects nothing but has no pods to check is still listed, as unknown
+    rows = [r for r in cell_table(matrix, result) if (r["from"], r["to"]) == ("proxy", "db")]
+    assert rows and all((r["expected"], r["actual"], r["status"]) == ("none", "unknown", "no-pods") for r in rows)
     cells = {(c["from"], c["to"]): c for c in result["cells"]}
     assert cells[("frontend", "backend")]["pairs"] == 9
     assert cells[("backend", "proxy")]["status"] == "no-pods"
