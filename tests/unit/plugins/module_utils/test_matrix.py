@@ -181,6 +181,7 @@ def _mutate(path, value):
      "zones.external-db: 'external-db' is both a zone and a peer (names must differ, '-' and '_' alike)"),
     (("vhosts", 0, "zone"), "frontnd", "vhosts[0].zone: unknown zone 'frontnd'"),
     (("cluster", "api_server_port"), "16443", "cluster.api_server_port: must be an integer, got a string"),
+    (("cluster", "api_server_port"), 70000, "cluster.api_server_port: port 70000 out of range 1-65535"),
     (("guards", ), {"nodeports": "maybe"}, "guards.nodeports: must be 'deny' or 'warn' (staged rollout), got 'maybe'"),
     (("flows", 5), {"from": "frontend", "to": "internet", "services": ["https"]},
      "flows[5]: zone 'frontend' may not reach the internet peer 'internet' directly"),
