@@ -243,10 +243,11 @@ def parse_status(text, rc=0, host="this host"):
                           {"enabled": _yaml_bool(ha.get("enabled", False)), "nodes": nodes}, addons)
 
 
-def status_problem(status, host="this host", waited=None):
+def status_problem(status, host="this host", waited=None, bound=None):
     """None when ``status`` (of :func:`parse_status`) is ready; else one message saying what to do.
 
-    ``waited``: the seconds ``microk8s status --wait-ready --timeout`` waited, if it did.
+    ``waited``: the seconds ``microk8s status --wait-ready --timeout`` waited, if it did; ``bound``: what sets
+    that wait (the role variable), named in the message.
     """
     if status.get("state", "ready" if status.get("running") else "not-ready") == "ready":
         return None
@@ -255,9 +256,12 @@ def status_problem(status, host="this host", waited=None):
         return ("MicroK8s is stopped on %s (it says: %s): someone ran 'microk8s stop' and it stays stopped, "
                 "reboots included, until started. Run 'microk8s start' on %s, then re-run the play." % (host, said, host))
     after = " after waiting %s s" % waited if waited else ""
+    if waited and bound:
+        after += " (%s)" % bound
+    slow = ("raise %s and re-run the play" % bound) if bound else "re-run the play or wait longer"
     return ("MicroK8s on %s is not ready%s (it says: %s): its API server or its node is not up. Run 'microk8s "
-            "inspect' on %s and read the report (services, disk, memory); if it is only slow, re-run the play "
-            "or wait longer." % (host, after, said or NOT_READY_TEXT, host))
+            "inspect' on %s and read the report (services, disk, memory); if it is only slow, %s."
+            % (host, after, said or NOT_READY_TEXT, host, slow))
 
 
 def cli_failure(argv, rc, out, err, host="this host"):

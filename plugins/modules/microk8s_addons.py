@@ -67,6 +67,9 @@ options:
     description: How to call this host in messages (the inventory name).
     type: str
     default: this host
+  bound_label:
+    description: What sets O(timeout) (e.g. the role variable); the failure message says to raise it when the node is only slow.
+    type: str
 author:
   - netzone maintainers (@netzone)
 """
@@ -138,7 +141,7 @@ def run(module, cli):
     wanted = mk.normalize_addons(params["addons"], params["dns_upstream"])
     rc, out, err = cli.microk8s(["status", "--format", "yaml", "--wait-ready", "--timeout", str(params["timeout"])], check=False)
     status = mk.parse_status(out if out.strip() else err, rc, params["host_label"])
-    problem = mk.status_problem(status, params["host_label"], params["timeout"])
+    problem = mk.status_problem(status, params["host_label"], params["timeout"], params["bound_label"])
     if problem:
         raise mk.Microk8sError("addons cannot be read: " + problem)
     before = read_state(params["state_file"])
@@ -200,6 +203,7 @@ def main():
             bin_dir=dict(type="path", default="/snap/bin"),
             timeout=dict(type="int", default=300),
             host_label=dict(type="str", default="this host"),
+            bound_label=dict(type="str"),
         ),
         supports_check_mode=True,
     )

@@ -95,6 +95,11 @@ options:
         and fail with what to do if it is not ready by then or is stopped. V(0) reads the status as it is, without waiting.
     type: int
     default: 0
+  bound_label:
+    description:
+      - What sets the bound of a wait (O(ready_timeout), or O(retries) and O(delay)), e.g. the role variable; the failure
+        message says to raise it when the node is only slow.
+    type: str
   expect_nodes:
     description: Node names that must be in the cluster; with C(calico), RV(cluster_ready) is false until they are.
     type: list
@@ -213,7 +218,7 @@ def gather(module, cli):
         rc, out, err = cli.microk8s(argv, check=False)
         status = mk.parse_status(out if out.strip() else err, rc, params["host_label"])
         result["status"] = status
-        problem = mk.status_problem(status, params["host_label"], params["ready_timeout"])
+        problem = mk.status_problem(status, params["host_label"], params["ready_timeout"], params["bound_label"])
         if params["ready_timeout"] and problem:
             raise mk.Microk8sError(problem)
 
@@ -237,7 +242,9 @@ def gather(module, cli):
             result["calico"] = ready.pop("calico")
             result["cluster_ready"] = dict(ready, attempts=attempts)
             if params["wait"] and not ready["ok"]:
-                raise mk.Microk8sError("after %d checks %d s apart: %s" % (attempts, params["delay"], ready["message"]))
+                slow = (" If the nodes are only slow, raise %s and re-run the play." % params["bound_label"]
+                        if params["bound_label"] else "")
+                raise mk.Microk8sError("after %d checks %d s apart: %s%s" % (attempts, params["delay"], ready["message"], slow))
 
     for item in params["resolve"]:
         rc, out, err = module.run_command([params["getent_bin"], "hosts", item["name"]])
@@ -275,6 +282,7 @@ def main():
             api_address=dict(type="str"),
             api_port=dict(type="int", default=16443),
             ready_timeout=dict(type="int", default=0),
+            bound_label=dict(type="str"),
             expect_nodes=dict(type="list", elements="str", default=[]),
             wait=dict(type="bool", default=False),
             retries=dict(type="int", default=30),

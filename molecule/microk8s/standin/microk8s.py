@@ -17,27 +17,70 @@ WORKER_STATUS = "This MicroK8s deployment is acting as a node in a cluster.\nPle
 WORKER_LOCKED = "This MicroK8s deployment is acting as a node in a cluster.\nPlease use the master node."
 
 
+# kubectl drain blocked by a PodDisruptionBudget until its --timeout (wording after k8s.io/kubectl/pkg/drain;
+# the pod is illustrative)
+DRAIN_BLOCKED = ('error when evicting pods/"web-7d4b9c6f5-2xk8p" -n "frontend" (will retry after 5s): Cannot evict pod '
+                 "as it would violate the pod's disruption budget.\n"
+                 'error: unable to drain node "{0}" due to error: [error when evicting pods/"web-7d4b9c6f5-2xk8p" -n '
+                 '"frontend": global timeout reached: {1}], continuing command...\n'
+                 "There are pending nodes to be drained:\n {0}\n"
+                 'error when evicting pods/"web-7d4b9c6f5-2xk8p" -n "frontend": global timeout reached: {1}')
+
+
+def poll_all(st, names, kind):
+    """One poll of ``kind`` on every node: {name: ready}."""
+    ready = {}
+    for name in names:
+        other = st.node(name)
+        ready[name] = not s.poll(other, kind)
+        st.save(other)
+    return ready
+
+
+def drain(st, target, args):
+    other = st.node(target)
+    other["cordoned"] = True
+    st.save(other)
+    print("node/%s cordoned" % target)
+    settings = s.slow_settings()
+    if int(settings.get("drain_failures", 0)) > 0:
+        settings["drain_failures"] = int(settings["drain_failures"]) - 1
+        s.save_slow_settings(settings)
+        timeout = ([a.split("=", 1)[1] for a in args if a.startswith("--timeout=")] or ["0s"])[0]
+        print("evicting pod frontend/web-7d4b9c6f5-2xk8p")
+        s.die(DRAIN_BLOCKED.format(target, timeout), 1)
+    print("node/%s drained" % target)
+    return 0
+
+
 def kubectl(st, node, args):
     if node.get("worker"):
         s.die(WORKER_MSG % "kubectl", 0, sys.stdout)
+    if node.get("stopped"):
+        s.die(s.STOPPED_TEXT, 1)
+    if s.poll(node, "status_not_ready"):
+        st.save(node)
+        s.die(s.API_REFUSED, 1)
+    st.save(node)
     names = s.members(st, node)
     if args[:2] == ["get", "nodes"] and "json" in args:
-        print(s.kube_list([s.k8s_node(st.node(n)) for n in names]))
+        ready = poll_all(st, names, "node_not_ready")
+        print(s.kube_list([s.k8s_node(st.node(n), ready[n]) for n in names]))
         return 0
     if args[:2] == ["get", "pods"] and "k8s-app=calico-node" in args:
-        print(s.kube_list([s.calico_pod(st.node(n)) for n in names]))
+        ready = poll_all(st, names, "calico_not_ready")
+        print(s.kube_list([s.calico_pod(st.node(n), ready[n]) for n in names]))
         return 0
     if args[:1] in (["drain"], ["uncordon"]):
         target = args[1]
         if target not in names:
             s.die('Error from server (NotFound): nodes "%s" not found' % target)
-        other = st.node(target)
-        other["cordoned"] = args[0] == "drain"
-        st.save(other)
         if args[0] == "drain":
-            print("node/%s cordoned\nnode/%s drained" % (target, target))
-        else:
-            print("node/%s uncordoned" % target)
+            return drain(st, target, args)
+        other = st.node(target)
+        other["cordoned"] = False
+        st.save(other)
+        print("node/%s uncordoned" % target)
         return 0
     if args[:1] == ["apply"] and args[1] == "-f":
         with open(args[2], encoding="utf-8") as handle:
@@ -51,6 +94,26 @@ def kubectl(st, node, args):
     return 1
 
 
+def status(st, node, args):
+    """status.py: the worker wrapper first, then exit_if_stopped(), then (wait_for_ready()) and print."""
+    if node.get("worker"):
+        s.die(WORKER_STATUS, 0, sys.stdout)
+    if node.get("stopped"):
+        print(s.STOPPED_TEXT)
+        return 0
+    polls = 1
+    if "--wait-ready" in args or "-w" in args:
+        timeout = int(args[args.index("--timeout") + 1]) if "--timeout" in args else 0
+        polls = timeout // 2 + 1 if timeout else int(node.get("status_not_ready", 0)) + 1
+    ready = not s.poll(node, "status_not_ready", polls)
+    st.save(node)
+    if "--format" in args and args[args.index("--format") + 1] == "yaml":
+        sys.stdout.write(s.render_status(st, node, ready))
+    else:
+        print("microk8s is running" if ready else s.NOT_READY_TEXT)
+    return 0 if ready else 1
+
+
 def main(argv):
     s.log("microk8s", argv)
     if not argv:
@@ -61,13 +124,7 @@ def main(argv):
         if not node["installed"]:
             s.die("microk8s: command not found (stand-in: the snap is not installed)", 127)
         if cmd == "status":
-            if node.get("worker"):
-                s.die(WORKER_STATUS, 0, sys.stdout)
-            if "--format" in args and args[args.index("--format") + 1] == "yaml":
-                sys.stdout.write(s.render_status(st, node))
-            else:
-                print("microk8s is running")
-            return 0
+            return status(st, node, args)
         if cmd == "kubectl":
             return kubectl(st, node, args)
         if cmd in ("enable", "disable"):
@@ -125,6 +182,7 @@ def main(argv):
             lead.setdefault("members", [lead["name"]]).append(node["name"])
             st.save(lead)
             node.update(cluster=lead_name, worker=worker, members=[])
+            s.make_slow(node, ("node_not_ready", "calico_not_ready"))
             st.save(node)
             if worker:
                 sys.stdout.write(s.fixture("join-worker.txt").split("\n", 1)[1])

@@ -107,6 +107,7 @@ def main(argv):
             if first:
                 node.update(addons=list(s.DEFAULT_ENABLED), members=[node["name"]], held=False)
                 install_files(node)
+            s.make_slow(node)
             st.save(node)
             print("microk8s (%s) %s from Canonical\u2713 %s" % (channel, version, "installed" if first else "refreshed"))
             return 0
@@ -114,6 +115,7 @@ def main(argv):
             if not node["installed"]:
                 s.die('error: snap "microk8s" not found')
             node["restarts"] = node.get("restarts", 0) + 1
+            s.make_slow(node, ("status_not_ready", "node_not_ready"))
             st.save(node)
             print("Restarted.")
             return 0

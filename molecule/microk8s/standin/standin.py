@@ -9,6 +9,20 @@ $MICROK8S_STANDIN_ROOT/calls.log (one JSON object per line: node, argv), which v
 The node is $MICROK8S_STANDIN_NODE, its address $MICROK8S_STANDIN_ADDRESS (set per host through the role's
 microk8s_environment).  A cluster is the member list kept in its first node's state; join tokens live in
 tokens.json.
+
+Slowness (slow.json, written by the scenario with `slow --defaults`; `slow NODE key=value` sets one node):
+after an install, a refresh, a kubelite restart or a join, a node is not ready for a number of *polls*, not
+seconds, so the scenario stays fast:
+- status_not_ready: `microk8s status` answers `running: False` (exit 1) and `microk8s kubectl` on that node
+  is refused (its API server is not up), one poll per call; `status --wait-ready --timeout T` polls
+  T/2 + 1 times (status.py's wait_for_ready() checks every 2 s) without sleeping;
+- node_not_ready: the node is NotReady in `kubectl get nodes` (one poll per call, on any node);
+- calico_not_ready: its calico-node pod is Running but not Ready in `kubectl get pods` (one poll per call);
+- drain_failures (cluster-wide): that many `kubectl drain` calls cordon the node and fail (exit 1) as a
+  PodDisruptionBudget that allows no eviction makes them fail;
+- stopped: the node was stopped (`microk8s stop`): status prints "microk8s is not running, try microk8s
+  start" (exit 0), kubectl prints it on stderr (exit 1).
+Each node counts the not-ready answers it gave (`answers`), which verify.yml reads to show the role waited.
 """
 import fcntl
 import json
@@ -152,7 +166,49 @@ def render_status(st, node, ready=True):
     return "\n".join(out) + "\n"
 
 
-def k8s_node(other):
+SLOW_KINDS = ("status_not_ready", "node_not_ready", "calico_not_ready")
+API_REFUSED = "The connection to the server 127.0.0.1:16443 was refused - did you specify the right host or port?"
+NOT_READY_CONDITION = {"status": "False", "type": "Ready", "reason": "KubeletNotReady",
+                       "message": "container runtime network not ready: NetworkReady=false "
+                                  "reason:NetworkPluginNotReady message:Network plugin returns error: "
+                                  "cni plugin not initialized"}
+
+
+def slow_settings():
+    try:
+        with open(os.path.join(ROOT, "slow.json"), encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return {}
+
+
+def save_slow_settings(data):
+    with open(os.path.join(ROOT, "slow.json"), "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1, sort_keys=True)
+
+
+def make_slow(node, kinds=SLOW_KINDS):
+    """After an install, refresh, restart or join: not ready for the configured number of polls."""
+    settings = slow_settings()
+    for kind in kinds:
+        node[kind] = int(settings.get(kind, 0))
+
+
+def poll(node, kind, polls=1):
+    """Up to ``polls`` (>= 1) checks of ``kind`` on ``node``, stopping at the first ready answer.
+
+    The first N checks after make_slow() answer not ready. True when every check answered not ready.
+    """
+    left = int(node.get(kind, 0))
+    used = min(left, polls)
+    node[kind] = left - used
+    if used:
+        answers = node.setdefault("answers", {})
+        answers[kind] = answers.get(kind, 0) + used
+    return left >= polls
+
+
+def k8s_node(other, ready=True):
     labels = {"kubernetes.io/hostname": other["name"], "kubernetes.io/os": "linux", "microk8s.io/cluster": "true"}
     if other.get("worker"):
         labels["node.kubernetes.io/microk8s-worker"] = "microk8s-worker"
@@ -162,17 +218,19 @@ def k8s_node(other):
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"labels": labels, "name": other["name"]}, "spec": spec,
             "status": {"addresses": [{"address": other.get("address"), "type": "InternalIP"},
                                      {"address": other["name"], "type": "Hostname"}],
-                       "conditions": [{"status": "True", "type": "Ready", "reason": "KubeletReady"}],
+                       "conditions": [{"status": "True", "type": "Ready", "reason": "KubeletReady"}
+                                      if ready else NOT_READY_CONDITION],
                        "nodeInfo": {"kubeletVersion": other.get("version")}}}
 
 
-def calico_pod(other):
+def calico_pod(other, ready=True):
+    word = "True" if ready else "False"
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"labels": {"k8s-app": "calico-node"}, "name": "calico-node-" + other["name"][-5:],
                          "namespace": "kube-system"},
             "spec": {"nodeName": other["name"]},
-            "status": {"phase": "Running", "conditions": [{"status": "True", "type": "Ready"}],
-                       "containerStatuses": [{"name": "calico-node", "ready": True}]}}
+            "status": {"phase": "Running", "conditions": [{"status": word, "type": "Ready"}],
+                       "containerStatuses": [{"name": "calico-node", "ready": ready}]}}
 
 
 def kube_list(items):

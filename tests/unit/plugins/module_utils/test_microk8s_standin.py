@@ -120,3 +120,64 @@ def test_standin_knows_the_current_core_addons():
     assert len(names) == 23 and names == sorted(names)
     assert "dashboard" not in names  # removed from microk8s-core-addons in 1824e87e
     assert all(a[1] == "core" for a in standin.ADDONS)
+
+
+# --- slowness: what molecule uses to run the role's waits and retries --------------------------
+def test_slow_status_is_the_not_ready_fixture_until_its_polls_are_used(node):
+    node("slow", "--defaults", "status_not_ready=3")
+    node("snap", "install", "--classic", "--channel", "1.31/stable", "microk8s")
+    rc, out, err = node("microk8s", "status", "--format", "yaml")
+    assert (rc, out) == (1, fixture("status-not-ready.yaml"))
+    assert mk.parse_status(out, rc)["state"] == "not-ready"
+    rc, out, err = node("microk8s", "kubectl", "get", "nodes", "-o", "json")
+    assert rc == 1 and "127.0.0.1:16443 was refused" in err
+    # one poll left: --wait-ready --timeout 0 would wait for ever, --timeout 1 polls once (every 2 s)
+    rc, out, err = node("microk8s", "status", "--format", "yaml", "--wait-ready", "--timeout", "1")
+    assert rc == 1 and mk.parse_status(out, rc)["state"] == "not-ready"
+    rc, out, err = node("microk8s", "status", "--format", "yaml", "--wait-ready", "--timeout", "1")
+    assert (rc, out) == (0, fixture("status-fresh.yaml"))
+    rc, out, err = node("slow", "node1", "--answers")
+    assert json.loads(out) == {"status_not_ready": 3}
+
+
+def test_slow_wait_ready_polls_every_two_seconds(node):
+    node("slow", "--defaults", "status_not_ready=5")
+    node("snap", "install", "--classic", "--channel", "1.31/stable", "microk8s")
+    assert node("microk8s", "status", "--wait-ready", "--timeout", "8")[0] == 1  # 5 polls, all not ready
+    assert node("microk8s", "status", "--wait-ready", "--timeout", "8")[:2] == (0, "microk8s is running\n")
+
+
+def test_slow_nodes_and_calico_after_a_join(node):
+    node("slow", "--defaults", "node_not_ready=2", "calico_not_ready=1")
+    node("snap", "install", "--classic", "--channel", "1.31/stable", "microk8s")
+    node("snap", "install", "--classic", "--channel", "1.31/stable", "microk8s", MICROK8S_STANDIN_NODE="node2",
+         MICROK8S_STANDIN_ADDRESS="192.0.2.12")
+    token = mk.parse_add_node(node("microk8s", "add-node", "--format", "json")[1])
+    node("microk8s", "join", token["urls"][0], MICROK8S_STANDIN_NODE="node2")
+    ready = []
+    for _ in range(3):
+        nodes = mk.parse_nodes(node("microk8s", "kubectl", "get", "nodes", "-o", "json")[1])
+        pods = mk.parse_calico_pods(node("microk8s", "kubectl", "get", "pods", "-n", "kube-system", "-l",
+                                         "k8s-app=calico-node", "-o", "json")[1])
+        ready.append(mk.cluster_ready(nodes, pods, ["node1", "node2"])["ok"])
+    # NotReady for two polls (node1 since its install, node2 since its join), calico-node not Ready for one
+    assert ready == [False, False, True]
+
+
+def test_slow_drain_fails_once_and_leaves_the_node_cordoned(node):
+    node("slow", "--defaults", "drain_failures=1")
+    node("snap", "install", "--classic", "--channel", "1.31/stable", "microk8s")
+    rc, out, err = node("microk8s", "kubectl", "drain", "node1", "--ignore-daemonsets", "--timeout=300s")
+    assert rc == 1 and "node/node1 cordoned" in out
+    assert "would violate the pod's disruption budget" in err and 'unable to drain node "node1"' in err
+    assert mk.parse_nodes(node("microk8s", "kubectl", "get", "nodes", "-o", "json")[1])[0]["schedulable"] is False
+    rc, out, err = node("microk8s", "kubectl", "drain", "node1", "--ignore-daemonsets", "--timeout=300s")
+    assert rc == 0 and "node/node1 drained" in out
+
+
+def test_stopped_node_prints_the_stopped_fixture(node):
+    node("snap", "install", "--classic", "--channel", "1.31/stable", "microk8s")
+    node("slow", "node1", "stopped=true")
+    assert node("microk8s", "status", "--format", "yaml")[:2] == (0, fixture("status-stopped.txt"))
+    rc, out, err = node("microk8s", "kubectl", "get", "nodes", "-o", "json")
+    assert (rc, err) == (1, fixture("status-stopped.txt"))

@@ -228,3 +228,20 @@ def test_info_kubectl_on_a_stopped_node_says_start_it(bins, monkeypatch, capsys)
     result = run(microk8s_info, {"gather": ["nodes"], "bin_dir": str(bins), "host_label": "node1"}, fake, monkeypatch, capsys)
     assert result["failed"] is True
     assert result["msg"].startswith("MicroK8s is stopped on node1") and "Run 'microk8s start' on node1" in result["msg"]
+
+
+def test_info_waits_name_their_bound(bins, monkeypatch, capsys):
+    monkeypatch.setattr(microk8s_info.time, "sleep", lambda seconds: None)
+    fake = FakeCommands({
+        "kubectl get nodes -o json": (0, fixture("nodes-drained.json"), ""),
+        "kubectl get pods": (0, fixture("calico-pods-ready.json"), ""),
+        "status --format yaml": (1, fixture("status-not-ready-no-ha.yaml"), ""),
+    })
+    result = run(microk8s_info, {"gather": ["calico"], "bin_dir": str(bins), "wait": True, "retries": 1, "delay": 2,
+                                 "bound_label": "microk8s_calico_retries"}, fake, monkeypatch, capsys)
+    assert result["msg"].startswith("after 2 checks 2 s apart: ")
+    assert result["msg"].endswith("If the nodes are only slow, raise microk8s_calico_retries and re-run the play.")
+    result = run(microk8s_info, {"gather": ["status"], "bin_dir": str(bins), "ready_timeout": 300,
+                                 "bound_label": "microk8s_wait_ready_timeout", "host_label": "node1"}, fake, monkeypatch, capsys)
+    assert "not ready after waiting 300 s (microk8s_wait_ready_timeout)" in result["msg"]
+    assert "if it is only slow, raise microk8s_wait_ready_timeout and re-run the play." in result["msg"]
