@@ -39,7 +39,6 @@ ADDRESS = os.environ.get("MICROK8S_STANDIN_ADDRESS", "")
 RELEASES = {"1.31/stable": ("v1.31.9", "8148"), "1.32/stable": ("v1.32.3", "7964"), "1.33/stable": ("v1.33.1", "8205")}
 
 
-
 def fixture(name):
     with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
         return handle.read()
@@ -53,7 +52,7 @@ def fixture_addons(name):
             item = {"name": line[10:]}
             addons.append(item)
         elif item is not None and line.startswith("    ") and ":" in line:
-            key, _, value = line.strip().partition(":")
+            key, value = line.strip().split(":", 1)
             item[key] = value.strip()
     return [(a["name"], a["repository"], a["description"], a.get("version", "")) for a in addons]
 

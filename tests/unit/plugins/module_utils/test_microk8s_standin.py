@@ -155,13 +155,13 @@ def test_slow_nodes_and_calico_after_a_join(node):
     token = mk.parse_add_node(node("microk8s", "add-node", "--format", "json")[1])
     node("microk8s", "join", token["urls"][0], MICROK8S_STANDIN_NODE="node2")
     ready = []
-    for _ in range(3):
+    for poll in range(3):
         nodes = mk.parse_nodes(node("microk8s", "kubectl", "get", "nodes", "-o", "json")[1])
         pods = mk.parse_calico_pods(node("microk8s", "kubectl", "get", "pods", "-n", "kube-system", "-l",
                                          "k8s-app=calico-node", "-o", "json")[1])
-        ready.append(mk.cluster_ready(nodes, pods, ["node1", "node2"])["ok"])
+        ready.append((poll, mk.cluster_ready(nodes, pods, ["node1", "node2"])["ok"]))
     # NotReady for two polls (node1 since its install, node2 since its join), calico-node not Ready for one
-    assert ready == [False, False, True]
+    assert ready == [(0, False), (1, False), (2, True)]
 
 
 def test_slow_drain_fails_once_and_leaves_the_node_cordoned(node):
