@@ -344,6 +344,8 @@ def _with_rule(rule, direction="ingress"):
 
 @pytest.mark.parametrize("policies, message", [
     (["nope"], "policies[0]: must be a NetworkPolicy mapping, got a string"),
+    ([{"apiVersion": "networking.k8s.io/v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "x"}, "spec": {}}],
+     "policies[0].kind: expected NetworkPolicy, got 'Pod'"),
     ([{"metadata": {"name": "p"}, "spec": {}}], "policies[0].metadata.namespace: must be a non-empty string, got null"),
     ([{"metadata": {"namespace": "x"}, "spec": {}}], "policies[0].metadata.name: must be a non-empty string, got null"),
     ([{"apiVersion": "v1", "metadata": {"name": "p", "namespace": "x"}, "spec": {}}],
@@ -415,6 +417,7 @@ def test_invalid_policies(policies, message):
     ({"x": {}}, [{"namespace": "x", "name": "a", "ip": 5}], "pods[0].ip: invalid IP address 5"),
     ({"x": {}}, [{"namespace": "x", "name": "a", "labels": ["a"]}], "pods[0].labels: must be a mapping, got a list"),
     ({"x": {"a": None}}, [], "namespaces.x.a: label value must be a string, got null None"),
+    ({"x": {"": "a"}}, [], "namespaces.x: label keys must be non-empty strings, got a string"),
     ({"x": {}}, "pods", "pods: must be a list, got a string"),
 ])
 def test_invalid_cluster(namespaces, pods, message):

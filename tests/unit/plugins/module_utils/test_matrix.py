@@ -331,3 +331,10 @@ def test_overrides_read_every_value_of_a_lazy_mapping():
 def test_hint_distance_is_the_edit_distance(a, b, distance):
     """The 'did you mean' hints use the Levenshtein distance (insertions, deletions, substitutions)."""
     assert _distance(a, b) == distance
+
+
+def test_port_ranges_reach_65535():
+    raw = default_matrix()
+    raw["services"]["high"] = ["65000-65535/tcp", "65535/udp"]
+    services = normalize_matrix(raw, INVENTORY)["services"]["high"]
+    assert [(e["port"], e["end_port"], e["protocol"]) for e in services] == [(65000, 65535, "TCP"), (65535, None, "UDP")]

@@ -133,6 +133,19 @@ def test_a_range_split_by_other_services_is_expected_whole():
     assert cells[("backend", "db")]["expected"] == ["5432/TCP", "8050/TCP"]
 
 
+def test_the_internet_probe_is_an_address_only_the_internet_peer_holds():
+    """@internet stands for addresses the matrix takes for the internet: a candidate held by a peer that is
+    not the internet (1.1.1.1/32 'resolvers') or cut out of the internet peer is passed over."""
+    raw = default_matrix()
+    raw["peers"]["resolvers"] = {"cidr": "1.1.1.1/32"}
+    cut = default_matrix()
+    cut["peers"]["internet"]["except"] = cut["peers"]["internet"]["except"] + ["1.1.1.0/24"]
+    for changed in (raw, cut):
+        matrix = normalize_matrix(changed, INVENTORY)
+        outside = representative_cluster(matrix, compile_manifests(matrix))["outside"]
+        assert [str(a) for a in outside["@internet"]] == ["8.8.4.4"]
+
+
 def test_outside_probes_stay_inside_the_address_family():
     """The probes just outside a CIDR that ends at the top of the IPv4 space (0.0.0.0/0, 224.0.0.0/4) stop
     at 255.255.255.255: an IPv4-only matrix gets IPv4 probes only, both ends of the space included."""
