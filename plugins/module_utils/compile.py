@@ -6,8 +6,9 @@
 For every zone: its Namespace (zone label, managed-by label), a default-deny NetworkPolicy (Ingress and
 Egress, no rules), a DNS egress policy to the cluster DNS pods, and for each flow the egress rule at the
 source zone and the ingress rule at the destination zone.  Peers outside the cluster become ipBlocks.  Plus
-the ValidatingAdmissionPolicy (and binding) that refuses NodePort and LoadBalancer Services, and one Ingress
-per vhost in its zone's namespace.  Nothing is ever written in the DNS namespace (kube-system).
+the ValidatingAdmissionPolicy (and binding) that refuses NodePort and LoadBalancer Services, the one that keeps
+the ingress zone's pods off the host, and one Ingress per vhost in its zone's namespace.  Namespaces carry the
+zone's Pod Security Admission labels.  Nothing is ever written in the DNS namespace (kube-system).
 
 The output is deterministic: the same matrix gives the same list, in the same order, with the same keys.
 """
@@ -18,6 +19,7 @@ import copy
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.constants import (
     ADMISSION_POLICY_NAME,
+    INGRESS_POD_POLICY_NAME,
     DEFAULT_DENY_NAME,
     DNS_POLICY_NAME,
     MANAGED_BY_LABEL,
@@ -27,6 +29,10 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.constants imp
     POLICY_ROLE_DEFAULT_DENY,
     POLICY_ROLE_LABEL,
     ZONE_LABEL,
+)
+from ansible_collections.netzone.segmentation.plugins.module_utils.pod_security import (
+    BASELINE_CAPABILITIES,
+    namespace_labels,
 )
 
 #: CEL of the admission policy (run by the test API server with cel-python, see tests/apiserver/admission.py).
@@ -100,6 +106,7 @@ def compile_zone(matrix, zone, flows=None):
     spec = matrix["zones"][zone]
     namespace = spec["namespace"]
     labels = dict(spec["labels"])
+    labels.update(namespace_labels(spec["pod_security"]))
     labels[ZONE_LABEL] = zone
     out = [{"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(namespace, labels=labels)}]
     dns = matrix["cluster"]["dns"]
@@ -165,6 +172,90 @@ def compile_admission(matrix):
     return [policy, binding]
 
 
+#: CEL over a Pod: every container (init, regular, ephemeral), for the ingress pod policy's validations.
+INGRESS_POD_CONTAINERS = ("(has(object.spec.initContainers) ? object.spec.initContainers : []) + "
+                          "(has(object.spec.containers) ? object.spec.containers : []) + "
+                          "(has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : [])")
+INGRESS_POD_HOST_NAMESPACES = ("!(has(object.spec.hostNetwork) && object.spec.hostNetwork) && "
+                               "!(has(object.spec.hostPID) && object.spec.hostPID) && "
+                               "!(has(object.spec.hostIPC) && object.spec.hostIPC)")
+INGRESS_POD_PRIVILEGED = ("variables.containers.all(c, !has(c.securityContext) || "
+                          "!has(c.securityContext.privileged) || !c.securityContext.privileged)")
+INGRESS_POD_HOST_PATH = "!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.hostPath))"
+
+
+def ingress_pod_host_ports_expression(ports):
+    """CEL: every hostPort of every container is 0 (none) or one of ``ports``."""
+    return ("variables.containers.all(c, !has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0 || "
+            "p.hostPort in [%s]))" % ", ".join(str(p) for p in ports))
+
+
+def ingress_pod_capabilities_expression():
+    """CEL: no container adds a capability outside Pod Security's baseline set."""
+    return ("variables.containers.all(c, !has(c.securityContext) || !has(c.securityContext.capabilities) || "
+            "!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(x, x in [%s]))"
+            % ", ".join("'%s'" % c for c in sorted(BASELINE_CAPABILITIES)))
+
+
+def compile_ingress_pod_admission(matrix):
+    """The ValidatingAdmissionPolicy and binding that keep the ingress zone's pods off the host.
+
+    The ingress zone is Pod Security ``privileged`` by default because its controller needs hostPorts (MicroK8s'
+    ingress addon: a DaemonSet with hostPort 80 and 443); this policy admits there only the hostPorts of
+    ``guards.ingress_host_ports`` and refuses host namespaces (hostNetwork, hostPID, hostIPC), privileged
+    containers, hostPath volumes and capabilities beyond baseline's, on Pod create and update.  Empty without an
+    ingress zone."""
+    zone = matrix["guards"].get("ingress_zone")
+    if not zone:
+        return []
+    namespace = matrix["zones"][zone]["namespace"]
+    ports = matrix["guards"]["ingress_host_ports"]
+    suffix = " in the ingress zone (namespace %s, netzone.segmentation)." % namespace
+    policy = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": _meta(INGRESS_POD_POLICY_NAME),
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                "resources": ["pods"]}]},
+            "variables": [{"name": "containers", "expression": INGRESS_POD_CONTAINERS}],
+            "validations": [{
+                "expression": INGRESS_POD_HOST_NAMESPACES,
+                "message": "pods may not use the host's network, PID or IPC namespace (hostNetwork, hostPID, "
+                           "hostIPC)" + suffix,
+                "reason": "Forbidden",
+            }, {
+                "expression": INGRESS_POD_PRIVILEGED,
+                "message": "privileged containers are not allowed" + suffix,
+                "reason": "Forbidden",
+            }, {
+                "expression": ingress_pod_host_ports_expression(ports),
+                "message": "hostPorts other than %s are not allowed%s" % (
+                    ", ".join(str(p) for p in ports) or "none", suffix),
+                "reason": "Forbidden",
+            }, {
+                "expression": INGRESS_POD_HOST_PATH,
+                "message": "hostPath volumes are not allowed" + suffix,
+                "reason": "Forbidden",
+            }, {
+                "expression": ingress_pod_capabilities_expression(),
+                "message": "capabilities beyond Pod Security's baseline set are not allowed" + suffix,
+                "reason": "Forbidden",
+            }],
+        },
+    }
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": _meta(INGRESS_POD_POLICY_NAME),
+        "spec": {"policyName": INGRESS_POD_POLICY_NAME, "validationActions": ["Deny", "Audit"],
+                 "matchResources": {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}}}},
+    }
+    return [policy, binding]
+
+
 def ingress_name(vhost_name):
     """Stable Ingress name for a vhost (DNS-1123: dots are allowed, case folded)."""
     return "netzone-" + vhost_name.lower()
@@ -205,6 +296,7 @@ def compile_manifests(matrix):
     for vhost in sorted(matrix["vhosts"], key=lambda v: v["name"]):
         out.append(compile_ingress(matrix, vhost))
     out.extend(compile_admission(matrix))
+    out.extend(compile_ingress_pod_admission(matrix))
     return out
 
 

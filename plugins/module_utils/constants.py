@@ -33,6 +33,8 @@ ADOPTED_ANNOTATION = "netzone.io/adopted"
 DEFAULT_DENY_NAME = "netzone-default-deny"
 DNS_POLICY_NAME = "netzone-allow-dns"
 ADMISSION_POLICY_NAME = "netzone-deny-node-ports"
+#: The admission policy that keeps the ingress zone's pods off the host (but for the allowed hostPorts).
+INGRESS_POD_POLICY_NAME = "netzone-ingress-pods"
 
 #: The protocols of a NetworkPolicy port (and of a matrix service).
 PROTOCOLS = ("TCP", "UDP", "SCTP")

@@ -13,11 +13,13 @@ nothing: the article's model, :data:`DEFAULT_MATRIX`) and returns a fully explic
       "peers":    {name: {"internet": bool, "cidrs": [{"cidr": str, "except": [str]}], "from_group": str | None,
                           "services": [name] | None, "description": str,
                           "exclusions": [{"cidr": str, "reason": str}]}},   # what was cut out, and why
-      "zones":    {name: {"namespace": str, "labels": {str: str}, "description": str}},
+      "zones":    {name: {"namespace": str, "labels": {str: str}, "description": str,
+                          "pod_security": {"enforce", "warn", "audit": level, "version": "v1.N" | "latest"}}},
       "flows":    [{"from": name, "to": name, "services": [name]}],   # sorted, one per (from, to)
       "vhosts":   [...],                                              # see vhosts.normalize_vhosts
       "guards":   {"nodeports": "deny" | "warn", "nodeport_exempt_namespaces": [str],
-                   "internet_egress_zones": [zone], "ingress_zone": zone | None, "ingress_from": [name]},
+                   "internet_egress_zones": [zone], "ingress_zone": zone | None, "ingress_from": [name],
+                   "ingress_host_ports": [int]},
       "egress":   {...} | None,                                       # see egress.normalize_egress
     }
 
@@ -25,6 +27,14 @@ The guards are the article's rules that are not optional: a flow from a zone to 
 true``, or a ``0.0.0.0/0``/``::/0`` block) is refused unless the zone is one of ``internet_egress_zones``
 (default: the proxy zone); a flow into the ingress zone is refused unless its source is one of
 ``ingress_from`` (default: the load balancers), and the load balancers must have a flow into it.
+
+Every zone namespace gets Pod Security Admission labels from its ``pod_security`` (level ``privileged``,
+``baseline`` or ``restricted`` per mode, one ``version``): by default ``baseline`` enforced, warned and
+audited as Kubernetes v1.33 defines it (:data:`POD_SECURITY_DEFAULT`), which refuses hostNetwork, hostPID,
+hostIPC, hostPorts, privileged containers and hostPath volumes.  The ingress zone's controller needs
+hostPorts, so that zone defaults to ``privileged`` enforced with ``baseline`` warned and audited
+(:data:`POD_SECURITY_INGRESS_DEFAULT`), and an admission policy of its own admits only the hostPorts of
+``guards.ingress_host_ports`` (default 80 and 443) there, and no host namespace or privileged container.
 
 An internet peer is never wider than the internet: every block of it loses, on top of its own ``except``
 list, each IANA special-purpose range of its IP version (:mod:`netranges`: loopback, link-local and the
@@ -60,6 +70,12 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.constants imp
     MANAGED_BY_LABEL,
     NAMESPACE_NAME_LABEL,
     ZONE_LABEL,
+)
+from ansible_collections.netzone.segmentation.plugins.module_utils.pod_security import (
+    LABEL_PREFIX as PSA_LABEL_PREFIX,
+    PodSecurityError,
+    check_level,
+    parse_version,
 )
 from ansible_collections.netzone.segmentation.plugins.module_utils.validators import (
     is_dns_label,
@@ -447,7 +463,8 @@ def _zones(raw, services, peers, path="zones"):
         _name(name, zpath, is_dns_label, "a zone name")
         if name in peers or name.replace("-", "_") in peers:
             _fail(zpath, "%r is both a zone and a peer (names must differ, '-' and '_' alike)" % name)
-        spec = _mapping(raw[name], zpath, ("namespace", "labels", "intra_zone", "needs", "description"))
+        spec = _mapping(raw[name], zpath, ("namespace", "labels", "intra_zone", "needs", "description",
+                                           "pod_security"))
         namespace = _name(spec.get("namespace", name), zpath + ".namespace", is_dns_label, "a namespace name")
         if namespace in RESERVED_NAMESPACES:
             _fail(zpath + ".namespace", "%r is reserved: the collection never writes policies there" % namespace)
@@ -458,6 +475,9 @@ def _zones(raw, services, peers, path="zones"):
         for reserved in (ZONE_LABEL, MANAGED_BY_LABEL, NAMESPACE_NAME_LABEL):
             if reserved in labels:
                 _fail("%s.labels.%s" % (zpath, reserved), "is set by the collection")
+        for key in labels:
+            if key.startswith(PSA_LABEL_PREFIX):
+                _fail("%s.labels.%s" % (zpath, key), "is set by the collection: use %s.pod_security" % zpath)
         if "intra_zone" in spec:
             intra = _service_refs(spec["intra_zone"], services, zpath + ".intra_zone")
             extra_flows.append(({"from": name, "to": name, "services": intra}, zpath + ".intra_zone"))
@@ -470,8 +490,44 @@ def _zones(raw, services, peers, path="zones"):
                 _fail(npath, "peer %r has no default 'services'; write a flow instead" % need)
             extra_flows.append(({"from": name, "to": need, "services": peers[need]["services"]}, npath))
         description = _expect(spec.get("description", ""), str, zpath + ".description")
-        out[name] = {"namespace": namespace, "labels": labels, "description": description}
+        out[name] = {"namespace": namespace, "labels": labels, "description": description,
+                     "pod_security": spec.get("pod_security")}   # checked by _pod_security (needs the guards)
     return out, extra_flows
+
+
+#: Pod Security of a zone when the matrix says nothing: baseline (no hostNetwork, hostPort, privileged, ...),
+#: evaluated as Kubernetes 1.33 defines it; warn and audit follow enforce.
+POD_SECURITY_DEFAULT = {"enforce": "baseline", "version": "v1.33"}
+#: The ingress zone's: the controller needs hostPorts, which baseline forbids; the ingress pod admission policy
+#: (compile.compile_ingress_pod_admission) admits only the hostPorts of guards.ingress_host_ports instead and
+#: refuses host namespaces, privileged containers, hostPath volumes and extra capabilities; warn and audit stay
+#: baseline, so everything else baseline forbids is still reported.
+POD_SECURITY_INGRESS_DEFAULT = {"enforce": "privileged", "warn": "baseline", "audit": "baseline", "version": "v1.33"}
+
+
+def _pod_security(zones, ingress_zone, path="zones"):
+    """Normalise every zone's ``pod_security`` to ``{enforce, warn, audit, version}``."""
+    for name, zone in zones.items():
+        ppath = _key(path, name) + ".pod_security"
+        raw = _mapping(zone["pod_security"], ppath, ("enforce", "warn", "audit", "version"))
+        defaults = POD_SECURITY_INGRESS_DEFAULT if name == ingress_zone else POD_SECURITY_DEFAULT
+        enforce = raw.get("enforce", defaults["enforce"])
+        settings = {}
+        for mode in ("enforce", "warn", "audit"):
+            level = raw.get(mode, defaults.get(mode, enforce) if "enforce" not in raw else enforce)
+            _expect(level, str, "%s.%s" % (ppath, mode), "a Pod Security level")
+            try:
+                settings[mode] = check_level(level)
+            except PodSecurityError as exc:
+                _fail("%s.%s" % (ppath, mode), str(exc))
+        version = raw.get("version", defaults["version"])
+        _expect(version, str, ppath + ".version", "a Pod Security version")
+        try:
+            parse_version(version)
+        except PodSecurityError as exc:
+            _fail(ppath + ".version", str(exc))
+        settings["version"] = version
+        zone["pod_security"] = settings
 
 
 def _endpoints(value, zones, peers, path):
@@ -516,7 +572,7 @@ def _flows(raw, zones, peers, services, extra, path="flows"):
 
 def _guards(raw, zones, peers, flows, origins, path="guards"):
     raw = _mapping(raw, path, ("nodeports", "nodeport_exempt_namespaces", "internet_egress_zones",
-                               "ingress_zone", "ingress_from"))
+                               "ingress_zone", "ingress_from", "ingress_host_ports"))
     mode = _expect(raw.get("nodeports", "deny"), str, path + ".nodeports")
     if mode not in ("deny", "warn"):
         _fail(path + ".nodeports", "must be 'deny' or 'warn' (staged rollout), got %r" % mode)
@@ -552,9 +608,15 @@ def _guards(raw, zones, peers, flows, origins, path="guards"):
             f["to"] == ingress_zone and f["from"] in ingress_from for f in flows):
         _fail(path + ".ingress_from", "no flow from %s into the ingress zone %r: the platform would be unreachable"
               % (" or ".join(map(repr, ingress_from)), ingress_zone))
+    host_ports = _list(raw.get("ingress_host_ports", [80, 443]), path + ".ingress_host_ports")
+    for i, port in enumerate(host_ports):
+        ipath = "%s.ingress_host_ports[%d]" % (path, i)
+        _expect(port, int, ipath, "a port number")
+        if not 1 <= port <= 65535:
+            _fail(ipath, "port %d out of range 1-65535" % port)
     return {"nodeports": mode, "nodeport_exempt_namespaces": sorted(set(exempt)),
             "internet_egress_zones": sorted(set(egress_zones)), "ingress_zone": ingress_zone,
-            "ingress_from": sorted(set(ingress_from))}
+            "ingress_from": sorted(set(ingress_from)), "ingress_host_ports": sorted(set(host_ports))}
 
 
 #: Argument spec of the ``netzone.segmentation.matrix_input`` doc fragment (modules that check a cluster).
@@ -595,6 +657,7 @@ def normalize_matrix(raw=None, inventory=None):
     flows, origins = _flows(raw.get("flows"), zones, peers, services, extra)
     vhosts = normalize_vhosts(raw.get("vhosts"), set(zones))
     guards = _guards(raw.get("guards"), zones, peers, flows, origins)
+    _pod_security(zones, guards["ingress_zone"])
     return {"cluster": cluster, "services": services, "peers": peers, "zones": zones, "flows": flows,
             "vhosts": vhosts, "guards": guards, "egress": egress}
 

@@ -243,10 +243,12 @@ def _policy_decisions(policy, req):
 
 
 def _plain(value):
-    """A CEL value back to JSON-able Python (for variables)."""
-    if isinstance(value, celtypes.MapType):
+    """A CEL value back to JSON-able Python (for variables).  celpy answers some operations (list ``+``) with
+    plain Python lists of CEL values, so plain containers are walked too (a ``BoolType`` inside would otherwise
+    come back as the integer 1)."""
+    if isinstance(value, (celtypes.MapType, dict)):
         return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, celtypes.ListType):
+    if isinstance(value, (celtypes.ListType, list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, celtypes.BoolType):
         return bool(value)

@@ -148,7 +148,7 @@ def syncer(api, **kwargs):
 def test_first_run_creates_everything_in_order_second_run_lists_once_per_kind(api):
     manifests = article_manifests()
     out = syncer(api).sync(manifests)
-    assert out["changed"] and len(out["actions"]) == len(manifests) == 34
+    assert out["changed"] and len(out["actions"]) == len(manifests) == 36
     assert {a["action"] for a in out["actions"]} == {"create"}
     log = [e for e in api.recorder.snapshot()["log"] if e.startswith("create")]
     namespaces_done = max(i for i, e in enumerate(log) if e.startswith("create namespaces"))
@@ -159,7 +159,7 @@ def test_first_run_creates_everything_in_order_second_run_lists_once_per_kind(ap
     assert len(api.objects("networkpolicies")) == 26
     api.recorder.reset()
     again = syncer(api).sync(manifests)
-    assert again == {"changed": False, "actions": [], "unchanged": 34, "diff": []}
+    assert again == {"changed": False, "actions": [], "unchanged": 36, "diff": []}
     snap = api.recorder.snapshot()
     assert snap["writes"] == 0
     assert snap["counts"] == {"list namespaces": 1, "list networkpolicies": 1, "list validatingadmissionpolicies": 1,
@@ -202,7 +202,7 @@ def test_dry_run_changes_nothing_and_sends_dry_run_writes(api):
     syncer(api).sync([namespace("frontend")])
     api.recorder.reset()
     out = syncer(api, dry_run=True).sync(article_manifests())
-    assert out["changed"] and len(out["actions"]) == 34
+    assert out["changed"] and len(out["actions"]) == 36
     names = ("default", "frontend", "kube-node-lease", "kube-public", "kube-system")
     assert sorted(api.objects("namespaces")) == [(None, n) for n in names]
     assert api.objects("networkpolicies") == {}
@@ -310,7 +310,7 @@ def test_api_failure_mid_way_stops_and_a_rerun_converges(api):
                 if v["metadata"]["labels"][k8s_sync.POLICY_ROLE_LABEL] == "default-deny"]
     api.server.recorder.fail_after = None
     out = syncer(api).sync(manifests)
-    assert len(out["actions"]) == 34 - 12 and out["unchanged"] == 12
+    assert len(out["actions"]) == 36 - 12 and out["unchanged"] == 12
     assert syncer(api).sync(manifests)["changed"] is False
 
 
