@@ -29,6 +29,8 @@ It is *not* a Kubernetes API server: it implements the part of the API that the 
 * ValidatingAdmissionPolicies and their bindings are evaluated on every create, update (and patch) and delete,
   with a real CEL implementation (``admission.py``: what it models and what not); a Deny answers with the
   server's Status and code, Warn adds ``Warning`` headers, Audit keeps the violation (``/_test/audit``);
+  Pod Security Admission runs before them, from the namespaces' ``pod-security.kubernetes.io`` labels
+  (``podsecurity.py``: what it models and what not);
   admission webhooks are stored, never called; a ``status`` sent on create is kept (no controllers run here),
   so tests can seed running workloads; objects seeded through ``/_test/load`` skip admission (they existed
   before the policy).
@@ -67,6 +69,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import admission  # pylint: disable=import-error
+import podsecurity  # pylint: disable=import-error
 import schema  # pylint: disable=import-error
 
 SERVER_VERSION = {
@@ -854,7 +857,14 @@ class Store:
         return copy.deepcopy(obj)
 
     def admit(self, res, operation, namespace, name, obj, old, dry_run):
-        """Validating admission policies (see admission.py): raise the Deny, keep warnings and audits."""
+        """Pod Security Admission (podsecurity.py), then validating admission policies (admission.py): raise the
+        refusal, keep warnings and audits."""
+        ns_labels = ((self.objects.get(("namespaces", None, namespace)) or {}).get("metadata") or {}).get("labels")
+        try:
+            self.warnings.extend(podsecurity.review(res.kind, operation, namespace, name, obj, old, ns_labels, lambda: [
+                o for k, o in self.objects.items() if k[0] == "pods" and k[1] == name]))
+        except podsecurity.Refusal as exc:
+            raise ApiError(exc.code, exc.reason, exc.message, exc.details) from exc
         policies = [o for k, o in self.objects.items() if k[0] == "validatingadmissionpolicies"]
         bindings = [o for k, o in self.objects.items() if k[0] == "validatingadmissionpolicybindings"]
         if not policies or not bindings:
