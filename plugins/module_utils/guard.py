@@ -14,14 +14,20 @@ sentence that says what is wrong, what it would do, and what to do about it:
 * ``plan`` - the computed policies cut DNS from a zone, or the API server from a zone that needs it
   (evaluated with the collection's own NetworkPolicy engine over a representative cluster);
 * ``load_balancers`` - the addresses the ingress zone admits and the load balancers of the inventory
-  differ: a load balancer that could not reach the cluster, or an address no load balancer has.
+  differ: a load balancer that could not reach the cluster, or an address no load balancer has;
+* ``pod_security`` - pods already running in a zone namespace, and pod templates of its workloads, that the
+  zone's Pod Security level refuses (or, in the ingress zone, its pod admission policy): admission control
+  never looks at running pods again, so a host-network pod admitted before the labels keeps bypassing every
+  NetworkPolicy, and a workload whose next pod would be refused stops being able to replace its pods.
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-CHECKS = ("cni", "ingress_host_network", "dns_pods", "plan", "load_balancers")
+from ansible_collections.netzone.segmentation.plugins.module_utils import pod_security as ps
+
+CHECKS = ("cni", "ingress_host_network", "dns_pods", "plan", "load_balancers", "pod_security")
 
 #: DaemonSet name -> the policy-enforcing CNI it belongs to.
 POLICY_CNIS = {
@@ -161,4 +167,70 @@ def check_load_balancers(matrix, inventory, group="loadbalancers"):
         if not any(a is not None and a in net and not any(a in e for e in excluded) for _h, a in hosts):
             problems.append("peer %r admits %s into the ingress zone, but no host of inventory group %r has an "
                             "address there: a load balancer address that does not exist" % (peer, net, group))
+    return problems
+
+
+#: The baseline checks the ingress zone's pod admission policy enforces (hostPorts: only outside the allowed ones).
+INGRESS_POD_CHECKS = ("capabilities_baseline", "hostNamespaces", "hostPathVolumes", "privileged")
+
+
+def _ingress_violations(spec, allowed_ports):
+    """What the ingress pod admission policy (compile.compile_ingress_pod_admission) refuses in a pod spec."""
+    found = [v for v in ps.evaluate("baseline", "latest", {}, spec) if v[0] in INGRESS_POD_CHECKS]
+    ports = sorted({str(p.get("hostPort")) for c in ps._containers(spec)  # pylint: disable=protected-access
+                    for p in c.get("ports") or [] if isinstance(p, dict)
+                    and p.get("hostPort") and p.get("hostPort") not in allowed_ports})
+    if ports:
+        found.append(("hostPorts", "hostPort", "%s %s outside %s" % (
+            "hostPort" if len(ports) == 1 else "hostPorts", ", ".join(ports),
+            "guards.ingress_host_ports (%s)" % ", ".join(str(p) for p in allowed_ports))))
+    return sorted(found)
+
+
+def pod_security_violations(matrix, objects):
+    """Pods, and pod templates of workloads, in zone namespaces that their zone's Pod Security would refuse.
+
+    ``objects``: Pods and workloads (Deployments, DaemonSets, ...) of any namespace; others are ignored.  Each
+    finding: ``{zone, namespace, kind, name, policy, violations}`` where ``policy`` is ``baseline:v1.33`` (the
+    zone's enforce level) or ``netzone-ingress-pods`` (the ingress zone's admission policy) and ``violations``
+    reads like the API server's refusal.  Sorted by namespace, kind and name.
+    """
+    zones = {spec["namespace"]: (name, spec["pod_security"]) for name, spec in matrix["zones"].items()}
+    ingress = matrix["guards"].get("ingress_zone")
+    allowed = matrix["guards"].get("ingress_host_ports") or []
+    out = []
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        if meta.get("namespace") not in zones:
+            continue
+        template = ps.pod_template(obj)
+        if template is None:
+            continue
+        zone, settings = zones[meta["namespace"]]
+        found = ps.evaluate(settings["enforce"], settings["version"], template[0], template[1])
+        if found:
+            out.append({"zone": zone, "namespace": meta["namespace"], "kind": obj.get("kind"), "name": meta.get("name"),
+                        "policy": ps.level_version(settings["enforce"], settings["version"]),
+                        "violations": ps.detail(found)})
+        elif zone == ingress:
+            found = _ingress_violations(template[1], allowed)
+            if found:
+                out.append({"zone": zone, "namespace": meta["namespace"], "kind": obj.get("kind"),
+                            "name": meta.get("name"), "policy": "netzone-ingress-pods", "violations": ps.detail(found)})
+    return sorted(out, key=lambda f: (f["namespace"], f["kind"] != "Pod", f["kind"], f["name"]))
+
+
+def check_pod_security(matrix, objects):
+    """One sentence per pod or workload of :func:`pod_security_violations`."""
+    problems = []
+    for finding in pod_security_violations(matrix, objects):
+        if finding["kind"] == "Pod":
+            what = "is running although the zone's Pod Security (%s) refuses it: %s; admission control does not look " \
+                   "at running pods again, so it stays until it is removed" % (finding["policy"], finding["violations"])
+        else:
+            what = "has a pod template that the zone's Pod Security (%s) refuses: %s; its next pod will not be " \
+                   "admitted" % (finding["policy"], finding["violations"])
+        problems.append("%s %s/%s in zone %r %s (fix or remove it, or set zones.%s.pod_security)"
+                        % (finding["kind"], finding["namespace"], finding["name"], finding["zone"], what,
+                           finding["zone"]))
     return problems

@@ -21,6 +21,10 @@ description:
     and O(api_server_zones)); proven with the collection's NetworkPolicy engine."
   - "C(load_balancers): the load balancer addresses admitted into the ingress zone and the hosts of the inventory group
     O(load_balancer_group) differ."
+  - "C(pod_security): a pod running in a zone namespace, or the pod template of a DaemonSet or Deployment there, that the
+    zone's Pod Security level refuses (in the ingress zone, its pod admission policy). Admission control does not
+    look at running pods again, so a host-network pod admitted before the labels keeps bypassing every NetworkPolicy.
+    O(pod_security_violations) decides whether these fail the guard or are returned as warnings."
   - When the API cannot be reached, it fails with one message that says so.
 author:
   - netzone maintainers (@netzone)
@@ -57,8 +61,15 @@ options:
       - Checks not to run.
     type: list
     elements: str
-    choices: [cni, ingress_host_network, dns_pods, plan, load_balancers]
+    choices: [cni, ingress_host_network, dns_pods, plan, load_balancers, pod_security]
     default: []
+  pod_security_violations:
+    description:
+      - What the C(pod_security) check's findings do. C(fail) makes them problems (the guard fails); C(warn) returns
+        them in RV(pod_security) and as warnings, and the guard passes.
+    type: str
+    choices: [fail, warn]
+    default: fail
 seealso:
   - module: netzone.segmentation.zone_policies
 """
@@ -73,10 +84,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 checks:
-  description: Each check and its outcome (C(ok), C(failed) or C(skipped)).
+  description: Each check and its outcome (C(ok), C(failed), C(skipped), or C(warned) for C(pod_security) findings
+    under O(pod_security_violations=warn)).
   returned: always
   type: dict
-  sample: {cni: ok, ingress_host_network: ok, dns_pods: ok, plan: ok, load_balancers: failed}
+  sample: {cni: ok, ingress_host_network: ok, dns_pods: ok, plan: ok, load_balancers: failed, pod_security: ok}
 problems:
   description: One sentence per lockout found.
   returned: always
@@ -89,6 +101,14 @@ cni:
   type: list
   elements: str
   sample: [kube-system/calico-node]
+pod_security:
+  description: Pods and workload pod templates in zone namespaces that the zone's Pod Security would refuse.
+  returned: when the C(pod_security) check ran
+  type: list
+  elements: dict
+  sample:
+    - {zone: frontend, namespace: frontend, kind: Pod, name: debug, policy: "baseline:v1.33",
+       violations: "host namespaces (hostNetwork=true)"}
 requests:
   description: API requests this call made.
   returned: always
@@ -148,6 +168,17 @@ def run_checks(params, transport):
     if "load_balancers" not in skip:
         record("load_balancers", guard.check_load_balancers(matrix, params["inventory"] or {},
                                                             params["load_balancer_group"]))
+    if "pod_security" not in skip:
+        objects = list_objects(transport, "v1", "Pod", "pods")
+        objects += list_objects(transport, "apps/v1", "DaemonSet", "daemonsets")
+        objects += list_objects(transport, "apps/v1", "Deployment", "deployments")
+        extra["pod_security"] = guard.pod_security_violations(matrix, objects)
+        found = guard.check_pod_security(matrix, objects)
+        if params["pod_security_violations"] == "fail":
+            record("pod_security", found)
+        else:
+            checks["pod_security"] = "warned" if found else "ok"
+            extra["warnings"] = found
     for name in skip:
         checks[name] = "skipped"
     return checks, problems, extra
@@ -160,6 +191,7 @@ def main():
         api_server_peer=dict(type="str", default="api_server"),
         api_server_zones=dict(type="list", elements="str", default=[]),
         skip=dict(type="list", elements="str", default=[], choices=list(guard.CHECKS)),
+        pod_security_violations=dict(type="str", default="fail", choices=["fail", "warn"]),
     )
     argument_spec.update(K8S_CONNECTION_ARGS)
     argument_spec.update(MATRIX_INPUT_ARGS)
@@ -174,6 +206,8 @@ def main():
         module.fail_json(msg="cluster guard: %s" % exc, status=exc.status, requests=transport.requests)
     except (NetzoneError, K8sConnectionError) as exc:
         module.fail_json(msg="cluster guard: %s" % exc)
+    for warning in extra.pop("warnings", []):
+        module.warn("cluster guard: %s" % warning)
     result = dict(changed=False, checks=checks, problems=problems, requests=transport.requests, **extra)
     if problems:
         module.fail_json(msg="cluster guard refuses the plan, it would lock the platform out: %s" % "; ".join(problems),

@@ -29,8 +29,9 @@ def test_guard_passes_on_a_sound_platform_with_three_reads(apiserver, run_module
     result = run_module(cluster_guard.main, conn(apiserver))
     assert not result["failed"], result["msg"]
     assert result["checks"] == {"cni": "ok", "ingress_host_network": "ok", "dns_pods": "ok", "plan": "ok",
-                                "load_balancers": "ok"}
-    assert result["cni"] == ["kube-system/calico-node"] and result["requests"] == 4
+                                "load_balancers": "ok", "pod_security": "ok"}
+    assert result["cni"] == ["kube-system/calico-node"] and result["requests"] == 7
+    assert result["pod_security"] == []
     assert apiserver.recorder.snapshot()["writes"] == 0
 
 
@@ -56,7 +57,47 @@ def test_guard_refuses_each_lockout(apiserver, run_module):
         assert result["failed"], name
         assert result["msg"].startswith("cluster guard refuses the plan, it would lock the platform out: "), name
         assert message in result["msg"], (name, result["msg"])
-        assert list(result["checks"].values()).count("failed") == 1, (name, result["checks"])
+        # a host-network ingress controller is also what the ingress zone's pod admission policy refuses
+        assert list(result["checks"].values()).count("failed") == (2 if name == "host-network" else 1), \
+            (name, result["checks"])
+
+
+def _violators():
+    return [
+        harness.pod("frontend", "debug-shell", "10.1.2.9"),
+        harness.pod("db", "fine", "10.1.5.9"),
+        harness.pod("kube-system", "kube-proxy-x", "10.0.0.21"),
+        {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "node-exporter", "namespace": "backend"},
+         "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {
+             "containers": [{"name": "exporter", "image": "example.invalid/e:1",
+                             "securityContext": {"privileged": True}}]}}}},
+    ]
+
+
+def test_guard_reports_pods_and_workloads_that_their_zone_refuses(apiserver, run_module):
+    objects = harness.platform_objects() + [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
+                                            for n in ("frontend", "backend", "db")] + _violators()
+    objects[-4]["spec"]["hostNetwork"] = True        # frontend/debug-shell
+    objects[-2]["spec"]["hostPID"] = True            # kube-system: not a zone, never reported
+    objects[2]["spec"]["template"]["spec"]["containers"][0]["ports"].append({"containerPort": 22, "hostPort": 22})
+    harness.load(apiserver, objects)
+    result = run_module(cluster_guard.main, conn(apiserver))
+    assert result["failed"] and result["checks"]["pod_security"] == "failed"
+    assert [(f["namespace"], f["kind"], f["name"], f["policy"]) for f in result["pod_security"]] == [
+        ("backend", "DaemonSet", "node-exporter", "baseline:v1.33"),
+        ("frontend", "Pod", "debug-shell", "baseline:v1.33"),
+        ("ingress", "DaemonSet", "nginx-ingress-microk8s-controller", "netzone-ingress-pods")]
+    assert "Pod frontend/debug-shell in zone 'frontend' is running although the zone's Pod Security (baseline:v1.33) " \
+           "refuses it: host namespaces (hostNetwork=true)" in result["msg"]
+    assert "DaemonSet backend/node-exporter in zone 'backend' has a pod template that the zone's Pod Security " \
+           "(baseline:v1.33) refuses: privileged (container \"exporter\" must not set securityContext.privileged=true)" \
+           in result["msg"]
+    assert "hostPort (hostPort 22 outside guards.ingress_host_ports (80, 443))" in result["msg"]
+    warned = run_module(cluster_guard.main, conn(apiserver, pod_security_violations="warn"))
+    assert not warned["failed"] and warned["checks"]["pod_security"] == "warned"
+    assert len(warned["pod_security"]) == 3 and not warned["problems"]
+    skipped = run_module(cluster_guard.main, conn(apiserver, skip=["pod_security"]))
+    assert not skipped["failed"] and skipped["checks"]["pod_security"] == "skipped"
 
 
 def test_guard_skip_and_unreachable(apiserver, run_module):
