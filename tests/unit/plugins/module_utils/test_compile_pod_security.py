@@ -202,3 +202,19 @@ def test_configured_host_ports_and_other_namespaces():
     # the binding selects the ingress namespace only: other zones are Pod Security baseline's
     assert _decide(_policy(), _p(hostNetwork=True), namespace="frontend") is None
     assert _decide(_policy(), _p(hostNetwork=True), operation="UPDATE", old=_p()) is not None
+
+
+def test_the_collections_own_proxy_zone_workload_passes_restricted():
+    """The egress proxies the collection runs in the proxy zone: the zone's baseline, and even restricted, admit
+    them (the guard would otherwise report the collection's own Deployments)."""
+    from ansible_collections.netzone.segmentation.plugins.module_utils import guard  # pylint: disable=import-outside-toplevel
+    from ansible_collections.netzone.segmentation.plugins.module_utils import pod_security as ps  # pylint: disable=import-outside-toplevel
+    from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import compile_egress  # pylint: disable=import-outside-toplevel
+
+    matrix = normalize_matrix(None, INVENTORY)
+    deployments = [o for o in compile_egress(matrix, secrets=False) if o["kind"] == "Deployment"]
+    assert deployments
+    for obj in deployments:
+        meta, spec = ps.pod_template(obj)
+        assert ps.evaluate("restricted", "v1.33", meta, spec) == [], obj["metadata"]["name"]
+    assert guard.pod_security_violations(matrix, deployments) == []
