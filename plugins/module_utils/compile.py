@@ -172,29 +172,37 @@ def compile_admission(matrix):
     return [policy, binding]
 
 
-#: CEL over a Pod: every container (init, regular, ephemeral), for the ingress pod policy's validations.
+#: CEL over a Pod: its init and regular containers (one type, Container), and apart its ephemeral containers (another
+#: type, EphemeralContainer: a typed CEL environment does not add lists of two types), for the ingress pod policy.
 INGRESS_POD_CONTAINERS = ("(has(object.spec.initContainers) ? object.spec.initContainers : []) + "
-                          "(has(object.spec.containers) ? object.spec.containers : []) + "
-                          "(has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : [])")
+                          "(has(object.spec.containers) ? object.spec.containers : [])")
+INGRESS_POD_EPHEMERAL = "has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : []"
+
+
+def _every_container(predicate):
+    """CEL: ``predicate`` (over ``c``) holds for every container, ephemeral ones included."""
+    return "variables.containers.all(c, %s) && variables.ephemeral.all(c, %s)" % (predicate, predicate)
+
+
 INGRESS_POD_HOST_NAMESPACES = ("!(has(object.spec.hostNetwork) && object.spec.hostNetwork) && "
                                "!(has(object.spec.hostPID) && object.spec.hostPID) && "
                                "!(has(object.spec.hostIPC) && object.spec.hostIPC)")
-INGRESS_POD_PRIVILEGED = ("variables.containers.all(c, !has(c.securityContext) || "
-                          "!has(c.securityContext.privileged) || !c.securityContext.privileged)")
+INGRESS_POD_PRIVILEGED = _every_container("!has(c.securityContext) || !has(c.securityContext.privileged) || "
+                                          "!c.securityContext.privileged")
 INGRESS_POD_HOST_PATH = "!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.hostPath))"
 
 
 def ingress_pod_host_ports_expression(ports):
     """CEL: every hostPort of every container is 0 (none) or one of ``ports``."""
-    return ("variables.containers.all(c, !has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0 || "
-            "p.hostPort in [%s]))" % ", ".join(str(p) for p in ports))
+    return _every_container("!has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0 || "
+                            "p.hostPort in [%s])" % ", ".join(str(p) for p in ports))
 
 
 def ingress_pod_capabilities_expression():
     """CEL: no container adds a capability outside Pod Security's baseline set."""
-    return ("variables.containers.all(c, !has(c.securityContext) || !has(c.securityContext.capabilities) || "
-            "!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(x, x in [%s]))"
-            % ", ".join("'%s'" % c for c in sorted(BASELINE_CAPABILITIES)))
+    return _every_container("!has(c.securityContext) || !has(c.securityContext.capabilities) || "
+                            "!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(x, "
+                            "x in [%s])" % ", ".join("'%s'" % c for c in sorted(BASELINE_CAPABILITIES)))
 
 
 def compile_ingress_pod_admission(matrix):
@@ -203,7 +211,8 @@ def compile_ingress_pod_admission(matrix):
     The ingress zone is Pod Security ``privileged`` by default because its controller needs hostPorts (MicroK8s'
     ingress addon: a DaemonSet with hostPort 80 and 443); this policy admits there only the hostPorts of
     ``guards.ingress_host_ports`` and refuses host namespaces (hostNetwork, hostPID, hostIPC), privileged
-    containers, hostPath volumes and capabilities beyond baseline's, on Pod create and update.  Empty without an
+    containers, hostPath volumes and capabilities beyond baseline's, on Pod create and update (the
+    ``pods/ephemeralcontainers`` subresource too: ``kubectl debug`` adds containers through it).  Empty without an
     ingress zone."""
     zone = matrix["guards"].get("ingress_zone")
     if not zone:
@@ -219,8 +228,9 @@ def compile_ingress_pod_admission(matrix):
             "failurePolicy": "Fail",
             "matchConstraints": {"resourceRules": [{
                 "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                "resources": ["pods"]}]},
-            "variables": [{"name": "containers", "expression": INGRESS_POD_CONTAINERS}],
+                "resources": ["pods", "pods/ephemeralcontainers"]}]},
+            "variables": [{"name": "containers", "expression": INGRESS_POD_CONTAINERS},
+                          {"name": "ephemeral", "expression": INGRESS_POD_EPHEMERAL}],
             "validations": [{
                 "expression": INGRESS_POD_HOST_NAMESPACES,
                 "message": "pods may not use the host's network, PID or IPC namespace (hostNetwork, hostPID, "
