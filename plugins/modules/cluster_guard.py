@@ -145,6 +145,7 @@ def run_checks(params, transport):
         checks[name] = "failed" if found else "ok"
         problems.extend(found)
 
+    daemonsets = None
     if "cni" not in skip:
         daemonsets = list_objects(transport, "apps/v1", "DaemonSet", "daemonsets")
         extra["cni"] = sorted("%s/%s" % (d["metadata"].get("namespace"), d["metadata"]["name"]) for d in daemonsets
@@ -170,7 +171,8 @@ def run_checks(params, transport):
                                                             params["load_balancer_group"]))
     if "pod_security" not in skip:
         objects = list_objects(transport, "v1", "Pod", "pods")
-        objects += list_objects(transport, "apps/v1", "DaemonSet", "daemonsets")
+        objects += daemonsets if daemonsets is not None else list_objects(transport, "apps/v1", "DaemonSet",
+                                                                          "daemonsets")
         objects += list_objects(transport, "apps/v1", "Deployment", "deployments")
         extra["pod_security"] = guard.pod_security_violations(matrix, objects)
         found = guard.check_pod_security(matrix, objects)

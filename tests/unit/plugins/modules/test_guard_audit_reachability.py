@@ -30,7 +30,7 @@ def test_guard_passes_on_a_sound_platform_with_three_reads(apiserver, run_module
     assert not result["failed"], result["msg"]
     assert result["checks"] == {"cni": "ok", "ingress_host_network": "ok", "dns_pods": "ok", "plan": "ok",
                                 "load_balancers": "ok", "pod_security": "ok"}
-    assert result["cni"] == ["kube-system/calico-node"] and result["requests"] == 7
+    assert result["cni"] == ["kube-system/calico-node"] and result["requests"] == 6
     assert result["pod_security"] == []
     assert apiserver.recorder.snapshot()["writes"] == 0
 
