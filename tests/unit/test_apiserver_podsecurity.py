@@ -135,8 +135,8 @@ def test_the_ingress_controller_is_admitted_in_the_ingress_zone_with_a_baseline_
     assert code == 201
     assert warnings and 'would violate PodSecurity "baseline:v1.33": hostPort (container "traefik" uses hostPorts ' \
                         '443, 80)' in warnings[0]
-    code, _body, warnings = create_pod(api, "ingress", {"apiVersion": "v1", "kind": "Pod",
-                                                         "metadata": {"name": "traefik-x7k2p"}, "spec": TRAEFIK})
+    controller_pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "traefik-x7k2p"}, "spec": TRAEFIK}
+    code, _body, warnings = create_pod(api, "ingress", controller_pod)
     assert code == 201 and "would violate PodSecurity" in warnings[0]
 
 

@@ -165,8 +165,8 @@ def test_labels_round_trip_and_unparseable_labels_fail_closed():
 def test_pod_templates_of_workloads():
     template = {"metadata": {"labels": {"a": "b"}}, "spec": {"hostNetwork": True}}
     for kind in ("Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job"):
-        assert ps.pod_template({"kind": kind, "spec": {"template": template}}) == ({"labels": {"a": "b"}},
-                                                                                  {"hostNetwork": True})
+        expected = ({"labels": {"a": "b"}}, {"hostNetwork": True})
+        assert ps.pod_template({"kind": kind, "spec": {"template": template}}) == expected
     assert ps.pod_template({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": template}}}})[1] == \
         {"hostNetwork": True}
     assert ps.pod_template({"kind": "Service"}) is None
