@@ -197,14 +197,6 @@ def _network(value, path):
         _fail(path, "invalid CIDR %r" % value)
 
 
-def _address(value, path):
-    _expect(value, str, path, "an IP address")
-    try:
-        return ipaddress.ip_address(value.strip())
-    except ValueError:
-        _fail(path, "invalid IP address %r" % value)
-
-
 def _labels(value, path):
     labels = _mapping(value, path)
     out = {}

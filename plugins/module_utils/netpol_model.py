@@ -323,10 +323,6 @@ class Rule(object):
         self.ports = ports
         self.rid = None
 
-    @property
-    def ref(self):
-        return "%s.%s[%d]" % ("spec", self.direction, self.index)
-
 
 class Policy(object):
     __slots__ = ("index", "namespace", "name", "ref", "pod_sel", "ingress", "egress", "ingress_rules", "egress_rules")

@@ -465,6 +465,12 @@ def test_grouping_merges_indistinguishable_pods():
         reach[("z/p0", "x/p1", 81, "TCP")]
     group_rows = list(reach.group_rows())
     assert len(group_rows) == 3 * 3 * 2
+    # Each group row answers like every pair of its members, allowed and denied rows alike.
+    assert {row[4] for row in group_rows} == {True, False}
+    for srcs, dsts, port, protocol, allowed in group_rows:
+        for src in srcs:
+            for dst in dsts:
+                assert reach[(src, dst, port, protocol)] is allowed, (src, dst, port, protocol)
 
 
 def test_ipblocks_split_groups_by_address():

@@ -170,6 +170,10 @@ def _mutate(path, value):
     (("zones", "ingress", "needs"), ["api_servr"], "zones.ingress.needs[0]: unknown peer 'api_servr' (did you mean 'api_server'?)"),
     (("zones",), {}, "zones: must define at least one zone"),
     (("guards",), {"ingress_zone": "ingres"}, "guards.ingress_zone: unknown zone 'ingres' (did you mean 'ingress'?)"),
+    (("guards",), {"internet_egress_zones": ["proxy", "prxy"]},
+     "guards.internet_egress_zones[1]: unknown zone 'prxy' (did you mean 'proxy'?)"),
+    (("zones", "db", "namespace"), "d" * 64, "zones.db.namespace: '%s' is not a namespace name" % ("d" * 64)),
+    (("services", "s" * 64), ["80/tcp"], "services.%s: '%s' is not a service name" % ("s" * 64, "s" * 64)),
     (("peers", "external_db"), {"except": ["192.0.2.0/25"]}, "peers.external_db.except: needs a 'cidr' to be taken from"),
     (("peers", "external_db"), {"cidr": "192.0.2.0/24", "except": ["192.0.2.0/25", "192.0.2.128/25"]},
      "peers.external_db: the except list covers all of 192.0.2.0/24: nothing is left of this block"),
@@ -338,3 +342,11 @@ def test_port_ranges_reach_65535():
     raw["services"]["high"] = ["65000-65535/tcp", "65535/udp"]
     services = normalize_matrix(raw, INVENTORY)["services"]["high"]
     assert [(e["port"], e["end_port"], e["protocol"]) for e in services] == [(65000, 65535, "TCP"), (65535, None, "UDP")]
+
+
+def test_names_up_to_63_characters_are_valid():
+    """Namespace and service names of 63 characters are accepted (64 are refused above)."""
+    m = normalize_matrix(_mutate(("zones", "db", "namespace"), "d" * 63), INVENTORY)
+    assert m["zones"]["db"]["namespace"] == "d" * 63
+    m = normalize_matrix(_mutate(("services", "s" * 63), ["80/tcp"]), INVENTORY)
+    assert m["services"]["s" * 63] == [{"port": 80, "end_port": None, "protocol": "TCP"}]

@@ -156,6 +156,25 @@ def test_outside_probes_stay_inside_the_address_family():
     assert {"0.0.0.0", "255.255.255.255"} <= {str(a) for a in addresses}
 
 
+def test_outside_probes_sit_on_both_sides_of_each_block():
+    """For a peer's block the proof probes its first and last address and the addresses just outside it."""
+    matrix = _matrix()
+    outside = representative_cluster(matrix, compile_manifests(matrix))["outside"]
+    addresses = {str(a) for addrs in outside.values() for a in addrs}
+    assert {"192.0.1.255", "192.0.2.0", "192.0.2.255", "192.0.3.0"} <= addresses
+
+
+def test_outside_probes_stop_at_the_top_of_the_ipv6_space():
+    """A peer block that ends at ffff:...:ffff gets probes up to that address, none past the end of the space."""
+    raw = default_matrix()
+    raw["peers"]["external_db"]["cidrs"] = ["192.0.2.0/24", "ffff::/16"]
+    matrix = normalize_matrix(raw, INVENTORY)
+    outside = representative_cluster(matrix, compile_manifests(matrix))["outside"]
+    addresses = {str(a) for addrs in outside.values() for a in addrs}
+    assert {"fffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ffff::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"} <= addresses
+    assert verify_matrix(matrix)["mismatches"] == []
+
+
 @settings(max_examples=300, deadline=None)
 @given(valid_matrix())
 def test_random_valid_matrices_are_proven(raw):
