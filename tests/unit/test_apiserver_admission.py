@@ -37,13 +37,6 @@ def policy_objects(mode="deny", exempt=(EXEMPT,)):
     return compile_admission(matrix)
 
 
-@pytest.fixture(scope="module")
-def server():
-    running = harness.RunningServer()
-    yield running
-    running.stop()
-
-
 @pytest.fixture
 def api(server):
     server.reset()

@@ -9,26 +9,13 @@ writes filled in (so that a second run of the modules writes nothing against the
 from __future__ import annotations
 
 import json
-import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apiserver"))
-
-import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
-
 NP = "/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies"
 SVC = "/api/v1/namespaces/shop/services"
-
-
-@pytest.fixture(scope="module")
-def server():
-    running = harness.RunningServer()
-    yield running
-    running.stop()
 
 
 @pytest.fixture

@@ -128,13 +128,6 @@ def test_plan_prunes_only_the_kinds_it_is_given():
 
 
 # --- against the test API server, over HTTP, with the real kubernetes client ---------------------
-@pytest.fixture(scope="module")
-def server():
-    running = harness.RunningServer()
-    yield running
-    running.stop()
-
-
 @pytest.fixture
 def api(server):
     server.reset()
