@@ -174,6 +174,8 @@ def _mutate(path, value):
      "guards.internet_egress_zones[1]: unknown zone 'prxy' (did you mean 'proxy'?)"),
     (("zones", "db", "namespace"), "d" * 64, "zones.db.namespace: '%s' is not a namespace name" % ("d" * 64)),
     (("services", "s" * 64), ["80/tcp"], "services.%s: '%s' is not a service name" % ("s" * 64, "s" * 64)),
+    (("zones", "db", "labels"), {"tier": "bad value!"},
+     "zones.db.labels.tier: invalid label value 'bad value!' (at most 63 letters, digits, '-', '_', '.')"),
     (("peers", "external_db"), {"except": ["192.0.2.0/25"]}, "peers.external_db.except: needs a 'cidr' to be taken from"),
     (("peers", "external_db"), {"cidr": "192.0.2.0/24", "except": ["192.0.2.0/25", "192.0.2.128/25"]},
      "peers.external_db: the except list covers all of 192.0.2.0/24: nothing is left of this block"),
@@ -350,3 +352,9 @@ def test_names_up_to_63_characters_are_valid():
     assert m["zones"]["db"]["namespace"] == "d" * 63
     m = normalize_matrix(_mutate(("services", "s" * 63), ["80/tcp"]), INVENTORY)
     assert m["services"]["s" * 63] == [{"port": 80, "end_port": None, "protocol": "TCP"}]
+
+
+def test_a_range_may_end_at_port_1():
+    """``1-1`` is the one port 1 (the range's end is checked against 1-65535 inclusive)."""
+    m = normalize_matrix(_mutate(("services", "one"), ["1-1/tcp"]), INVENTORY)
+    assert m["services"]["one"] == [{"port": 1, "end_port": None, "protocol": "TCP"}]

@@ -175,6 +175,42 @@ def test_outside_probes_stop_at_the_top_of_the_ipv6_space():
     assert verify_matrix(matrix)["mismatches"] == []
 
 
+def test_outside_probes_of_an_ipv6_block_low_in_the_space_are_ipv6():
+    """A block near the bottom of the IPv6 space (``::100/120``) is probed with IPv6 addresses, never with the
+    IPv4 addresses of the same numbers."""
+    raw = default_matrix()
+    raw["peers"]["external_db"]["cidrs"] = ["192.0.2.0/24", "::100/120"]
+    matrix = normalize_matrix(raw, INVENTORY)
+    outside = representative_cluster(matrix, compile_manifests(matrix))["outside"]
+    addresses = {str(a) for addrs in outside.values() for a in addrs}
+    assert {"::ff", "::100", "::1ff", "::200"} <= addresses
+    assert not {"0.0.0.255", "0.0.1.0", "0.0.1.255", "0.0.2.0"} & addresses
+
+
+def test_summary_counts_missing_and_extra_apart():
+    """The proof's summary counts each kind of mismatch by itself."""
+    matrix = _matrix()
+    manifests = compile_manifests(matrix)
+    # one rule removed: only "missing" mismatches
+    cut = copy.deepcopy(manifests)
+    allow = next(m for m in cut if m["kind"] == "NetworkPolicy" and m["spec"].get("ingress"))
+    allow["spec"]["ingress"] = []
+    result = verify_matrix(matrix, manifests=cut)
+    kinds = [m["kind"] for m in result["mismatches"]]
+    assert kinds and set(kinds) == {"missing"}
+    assert (result["summary"]["missing"], result["summary"]["extra"]) == (len(kinds), 0)
+    # db opened to every pod of the cluster: only "extra" mismatches
+    opened = copy.deepcopy(manifests)
+    opened.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                   "metadata": {"name": "open-db", "namespace": matrix["zones"]["db"]["namespace"]},
+                   "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
+                            "ingress": [{"from": [{"namespaceSelector": {}}]}]}})
+    result = verify_matrix(matrix, manifests=opened)
+    kinds = [m["kind"] for m in result["mismatches"]]
+    assert kinds and set(kinds) == {"extra"}
+    assert (result["summary"]["missing"], result["summary"]["extra"]) == (0, len(kinds))
+
+
 @settings(max_examples=300, deadline=None)
 @given(valid_matrix())
 def test_random_valid_matrices_are_proven(raw):
