@@ -187,6 +187,20 @@ def test_outside_probes_of_an_ipv6_block_low_in_the_space_are_ipv6():
     assert not {"0.0.0.255", "0.0.1.0", "0.0.1.255", "0.0.2.0"} & addresses
 
 
+def test_cells_count_ordered_pairs_of_distinct_pods():
+    """A cell's ``pairs`` is the number of ordered (source, destination) pod pairs, a pod never with itself."""
+    matrix = _matrix()
+    result = verify_matrix(matrix)
+    cluster = representative_cluster(matrix, compile_manifests(matrix))
+    per_zone = {name: sum(1 for p in cluster["pods"] if p["namespace"] == spec["namespace"])
+                for name, spec in matrix["zones"].items()}
+    cells = {(c["from"], c["to"]): c["pairs"] for c in result["cells"]}
+    assert per_zone["frontend"] > 1
+    for zone, count in per_zone.items():
+        assert cells[(zone, zone)] == count * (count - 1), zone
+    assert cells[("frontend", "backend")] == per_zone["frontend"] * per_zone["backend"]
+
+
 def test_summary_counts_missing_and_extra_apart():
     """The proof's summary counts each kind of mismatch by itself."""
     matrix = _matrix()
