@@ -170,6 +170,8 @@ def _mutate(path, value):
     (("zones", "ingress", "needs"), ["api_servr"], "zones.ingress.needs[0]: unknown peer 'api_servr' (did you mean 'api_server'?)"),
     (("zones",), {}, "zones: must define at least one zone"),
     (("guards",), {"ingress_zone": "ingres"}, "guards.ingress_zone: unknown zone 'ingres' (did you mean 'ingress'?)"),
+    (("guards",), {"ingress_from": ["load_balancrs"]},
+     "guards.ingress_from[0]: unknown zone or peer 'load_balancrs' (did you mean 'load_balancers'?)"),
     (("guards",), {"internet_egress_zones": ["proxy", "prxy"]},
      "guards.internet_egress_zones[1]: unknown zone 'prxy' (did you mean 'proxy'?)"),
     (("zones", "db", "namespace"), "d" * 64, "zones.db.namespace: '%s' is not a namespace name" % ("d" * 64)),

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
 from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
 from ansible_collections.netzone.segmentation.plugins.module_utils.verify import (
+    PROBE_LABEL,
     cell_table,
     representative_cluster,
     verify_cluster,
@@ -115,6 +116,19 @@ def test_cell_table_statuses_of_partial_and_unwanted_services():
     row = rows[("db", "@unmanaged", "http")]
     assert (row["expected"], row["actual"], row["status"]) == ("none", "all", "extra")
     assert rows[("backend", "db", "postgres")]["status"] == "ok"
+
+
+def test_partial_lists_the_ports_only_some_pairs_reach():
+    """A port that some pods of a cell reach and others do not is ``partial``, not ``actual``."""
+    matrix = _matrix()
+    leak = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "leak", "namespace": "db"},
+            "spec": {"podSelector": {"matchExpressions": [{"key": PROBE_LABEL, "operator": "DoesNotExist"}]},
+                     "policyTypes": ["Egress"], "egress": [{"to": [{"namespaceSelector": {}}], "ports": [{"port": 8080}]}]}}
+    result = verify_matrix(matrix, manifests=compile_manifests(matrix) + [leak])
+    cell = {(c["from"], c["to"]): c for c in result["cells"]}[("db", "@unmanaged")]
+    assert (cell["actual"], cell["partial"], cell["status"]) == ([], ["8080/TCP"], "extra")
+    ok = {(c["from"], c["to"]): c for c in result["cells"]}[("frontend", "backend")]
+    assert ok["partial"] == [] and ok["actual"] == ["80/TCP", "8080/TCP"]
 
 
 def test_a_range_split_by_other_services_is_expected_whole():
