@@ -321,6 +321,7 @@ def test_endpoints():
     assert Endpoint.parse("x/a") == Endpoint.pod("x", "a")
     assert Endpoint.parse("ip:2001:DB8::1").ref == "ip:2001:db8::1"
     assert Endpoint.address("203.0.113.5").ref == OUTSIDE
+    assert (str(Endpoint.pod("x", "a")), repr(Endpoint.pod("x", "a"))) == ("x/a", "Endpoint('x/a')")
     eng = engine()
     with pytest.raises(ObjectError, match=r"^src: unknown pod 'x/nope'$"):
         eng.verdict("x/nope", "x/a", 80)
