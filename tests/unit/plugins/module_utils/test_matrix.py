@@ -152,6 +152,7 @@ def _mutate(path, value):
     (("flows", 3, "to"), "bakend", "flows[3].to: unknown zone or peer 'bakend' (did you mean 'backend'?)"),
     (("flows", 0, "services"), ["htp"], "flows[0].services[0]: unknown service 'htp' (did you mean 'http'?)"),
     (("flows", 1, "from"), KeyError, "flows[1].from: is required"),
+    (("flows", 1, "to"), KeyError, "flows[1].to: is required"),
     (("flows", 0, "services"), KeyError, "flows[0].services: is required (the destination has no default services)"),
     (("services", "http"), ["80/tcp", "99999/tcp"], "services.http[1]: port 99999 out of range 1-65535"),
     (("services", "http"), ["8000-70000/tcp"], "services.http[0]: port 70000 out of range 1-65535"),
