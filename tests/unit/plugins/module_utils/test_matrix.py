@@ -177,6 +177,7 @@ def _mutate(path, value):
      "guards.internet_egress_zones[1]: unknown zone 'prxy' (did you mean 'proxy'?)"),
     (("zones", "db", "namespace"), "d" * 64, "zones.db.namespace: '%s' is not a namespace name" % ("d" * 64)),
     (("services", "s" * 64), ["80/tcp"], "services.%s: '%s' is not a service name" % ("s" * 64, "s" * 64)),
+    (("zones", "db", "labels"), {"netzone.io/zone": "x"}, "zones.db.labels.netzone.io/zone: is set by the collection"),
     (("zones", "db", "labels"), {"tier": "bad value!"},
      "zones.db.labels.tier: invalid label value 'bad value!' (at most 63 letters, digits, '-', '_', '.')"),
     (("peers", "external_db"), {"except": ["192.0.2.0/25"]}, "peers.external_db.except: needs a 'cidr' to be taken from"),
