@@ -7,8 +7,11 @@ build manifests of a given number of zones."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import tempfile
+import urllib.error
+import urllib.request
 
 from kube_test_api import ApiServerDouble, write_kubeconfig  # pylint: disable=import-error
 
@@ -122,3 +125,16 @@ def load(running, objects):
             res = _resource_for(obj)
             namespace = obj["metadata"].get("namespace") if res.namespaced else None
             store.create(res, namespace, copy.deepcopy(obj), False, admit=False)
+
+
+def call(server, method, path, body=None, query="", ctype=None):
+    """``(status, body, Warning header)`` of one raw HTTP request to a running server (PATCH as a merge patch
+    unless ``ctype`` says otherwise)."""
+    data = json.dumps(body).encode() if body is not None else None
+    ctype = ctype or ("application/merge-patch+json" if method == "PATCH" else "application/json")
+    req = urllib.request.Request(server.url + path + query, data=data, method=method, headers={"Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read()), resp.headers.get("Warning")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read()), exc.headers.get("Warning")

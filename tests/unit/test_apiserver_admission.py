@@ -6,10 +6,7 @@
 from __future__ import annotations
 
 import copy
-import json
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apiserver"))
 
 import admission  # noqa: E402  pylint: disable=import-error,wrong-import-position
 import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
+from harness import call  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_admission  # noqa: E402
 from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (  # noqa: E402
@@ -44,19 +42,6 @@ def api(server):
         call(server, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                     "metadata": {"name": name}})
     return server
-
-
-def call(server, method, path, body=None, query=""):
-    """(code, body, warnings) of one request."""
-    data = json.dumps(body).encode() if body is not None else None
-    ctype = "application/merge-patch+json" if method == "PATCH" else "application/json"
-    req = urllib.request.Request(server.url + path + query, data=data, method=method,
-                                 headers={"Content-Type": ctype})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read()), resp.headers.get("Warning")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read()), exc.headers.get("Warning")
 
 
 def install(server, objects):

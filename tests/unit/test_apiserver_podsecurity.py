@@ -25,13 +25,6 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.compile impor
 from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def server():
-    running = harness.RunningServer()
-    yield running
-    running.stop()
-
-
 def call(server, method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
     ctype = "application/merge-patch+json" if method == "PATCH" else "application/json"

@@ -8,11 +8,9 @@ writes filled in (so that a second run of the modules writes nothing against the
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
+# tests/apiserver is put on the path by tests/unit/conftest.py
+from harness import call  # pylint: disable=import-error
 
 NP = "/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies"
 SVC = "/api/v1/namespaces/shop/services"
@@ -24,19 +22,6 @@ def api(server):
     assert call(server, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                        "metadata": {"name": "shop"}})[0] == 201
     return server
-
-
-def call(server, method, path, body=None, query="", ctype=None):
-    """(code, body, warnings) of one request."""
-    data = json.dumps(body).encode() if body is not None else None
-    ctype = ctype or ("application/merge-patch+json" if method == "PATCH" else "application/json")
-    req = urllib.request.Request(server.url + path + query, data=data, method=method,
-                                 headers={"Content-Type": ctype})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read()), resp.headers.get("Warning")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read()), exc.headers.get("Warning")
 
 
 def netpol(name="allow-web", **spec):
