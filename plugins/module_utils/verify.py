@@ -429,7 +429,7 @@ def _mismatch(evaluated, cell, key, want, wrong, count, services):
                                                           "denied" if want else "allowed",
                                                           "allowed" if want else "denied"),
             "src": s, "dst": d, "explanation": verdict.explain(),
-            "bad_pairs": ["%s -> %s" % p for p in wrong[:10]], "bad_pair_count": count}
+            "bad_pairs": ["%s -> %s" % p for p in wrong], "bad_pair_count": count}
 
 
 def _group_pairs(evaluated, src_groups, dst_groups):

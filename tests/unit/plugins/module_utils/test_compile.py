@@ -16,6 +16,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.compile impor
     DEFAULT_DENY_NAME,
     DNS_POLICY_NAME,
     compile_manifests,
+    compile_zone,
     group_manifests,
 )
 from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
@@ -121,6 +122,29 @@ def test_deterministic_bytes():
     shuffled["services"] = dict(reversed(list(shuffled["services"].items())))
     second = yaml.safe_dump_all(compile_manifests(normalize_matrix(shuffled, INVENTORY)), sort_keys=False)
     assert first == second
+
+
+def test_a_flow_inside_a_zone_selects_the_zone_own_pods():
+    """A flow from a zone to itself names the zone's own pods with ``podSelector: {}`` on both sides; the
+    matrix is read from YAML text, as users write it (zone names are then separate string objects)."""
+    raw = yaml.safe_load(yaml.safe_dump(default_matrix()) + "\n")
+    raw["flows"].extend(yaml.safe_load("- {from: backend, to: backend, services: [http]}\n"))
+    manifests = compile_manifests(normalize_matrix(raw, INVENTORY))
+    policies = {name: m["spec"] for name, m in _by(manifests, "NetworkPolicy", "backend").items()}
+    assert policies["netzone-egress-to-backend"]["egress"][0]["to"] == [{"podSelector": {}}]
+    assert policies["netzone-ingress-from-backend"]["ingress"][0]["from"] == [{"podSelector": {}}]
+    assert policies["netzone-ingress-from-frontend"]["ingress"][0]["from"][0]["namespaceSelector"] == {
+        "matchLabels": {"kubernetes.io/metadata.name": "frontend"}}
+
+
+def test_compile_zone_alone_equals_its_share_of_the_whole():
+    matrix = normalize_matrix(None, INVENTORY)
+    whole = compile_manifests(matrix)
+    for zone in matrix["zones"]:
+        alone = compile_zone(matrix, zone)
+        namespace = matrix["zones"][zone]["namespace"]
+        assert alone == [m for m in whole if m["kind"] in ("Namespace", "NetworkPolicy")
+                         and namespace in (m["metadata"].get("namespace"), m["metadata"]["name"] if m["kind"] == "Namespace" else None)]
 
 
 def test_group_manifests():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ObjectError
+from ansible_collections.netzone.segmentation.plugins.module_utils import evaluate_bulk
 from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Endpoint, Engine
 
 NAMESPACES = {
@@ -303,6 +304,8 @@ def test_named_probe_port_resolves_on_destination():
     eng = engine(policy("p", "x", ingress=[{"ports": [{"port": 8080}]}]))
     v = eng.verdict("y/a", "x/b", "http")
     assert v.allowed and v.port == 8080
+    assert eng.verdict("y/a", "x/b", "8080").port == 8080 and bool(eng.verdict("y/a", "x/b", "8080"))
+    assert not eng.verdict("y/a", "x/b", 8081)
     with pytest.raises(ObjectError, match="x/a has no TCP container port named 'nope'"):
         eng.verdict("y/a", "x/a", "nope")
 
@@ -322,6 +325,11 @@ def test_endpoints():
     assert Endpoint.parse("ip:2001:DB8::1").ref == "ip:2001:db8::1"
     assert Endpoint.address("203.0.113.5").ref == OUTSIDE
     assert (str(Endpoint.pod("x", "a")), repr(Endpoint.pod("x", "a"))) == ("x/a", "Endpoint('x/a')")
+    pod = Endpoint.pod("x", "a")
+    assert Endpoint.parse(pod) is pod and len({pod, Endpoint.parse("x/a"), Endpoint.parse("ip:10.0.0.1")}) == 2
+    assert pod != "x/a" and pod != Endpoint.parse("x/b")
+    with pytest.raises(ValueError, match="kind must be 'pod' or 'ip'"):
+        Endpoint("node", name="a")
     eng = engine()
     with pytest.raises(ObjectError, match=r"^src: unknown pod 'x/nope'$"):
         eng.verdict("x/nope", "x/a", 80)
@@ -400,6 +408,14 @@ def _with_rule(rule, direction="ingress"):
      "policies[1].spec.ingress[0].ports[0].endPort: endPort may not be used with the named port 'http'"),
     (_with_rule({"ports": [{"port": 80, "endPort": 65536}]}), "policies[1].spec.ingress[0].ports[0].endPort: port 65536 out of range 1-65535"),
     (_with_rule("all"), "policies[1].spec.ingress[0]: must be a mapping, got a string"),
+    ([{"metadata": "p", "spec": {}}], "policies[0].metadata: must be a mapping with name and namespace, got a string"),
+    ([{"apiVersion": "extensions/v1beta1", "metadata": {"name": "p", "namespace": "x"}, "spec": {}}],
+     "policies[0].apiVersion: expected networking.k8s.io/v1, got 'extensions/v1beta1'"),
+    (_with_rule({"from": [{"podSelector": {"matchExpressions": ["a"]}}]}),
+     "policies[1].spec.ingress[0].from[0].podSelector.matchExpressions[0]: must be a mapping, got a string"),
+    (_with_rule({"from": [{"podSelector": {"matchExpressions": [{"key": "a", "operator": "In", "values": ["b", 1]}]}}]}),
+     "policies[1].spec.ingress[0].from[0].podSelector.matchExpressions[0].values[1]: must be a string, got an integer 1"),
+    (_with_rule({"ports": [80]}), "policies[1].spec.ingress[0].ports[0]: must be a mapping, got an integer"),
 ])
 def test_invalid_policies(policies, message):
     with pytest.raises(ObjectError) as info:
@@ -493,6 +509,55 @@ def test_reachability_rejects_bad_requests():
         eng.reachability(["x/a"], ["x/b"], [(0, "TCP")])
     reach = eng.reachability(["x/a"], ["x/b"], [80])
     assert reach.ports == [(80, "TCP")]
+
+
+def test_reachability_lookups():
+    """Endpoints are looked up as given or in their canonical form; anything not requested is a KeyError."""
+    eng = engine(policy("p", "x", ingress=[{"from": [{"namespaceSelector": {"matchLabels": {"ns": "y"}}}]}]))
+    reach = eng.reachability(["x/a", "y/a", "ip:2001:db8::1"], ["x/b", "y/b", "z/a"], [(80, "TCP"), (53, "UDP")])
+    assert reach.index(Endpoint.pod("x", "a")) == reach.index("x/a")
+    assert reach.index("ip:2001:DB8::1") == reach.index("ip:2001:db8::1") != reach.index("x/a")
+    for bad in ("x/zz", "nope", 5):
+        with pytest.raises(KeyError):
+            reach.index(bad)
+    assert reach.allowed("y/a", "x/b", 80, "tcp") is reach[("y/a", "x/b", 80, "TCP")] is True
+    assert reach.allowed("x/a", "x/b", 53, "udp") is False
+    assert reach.row("y/a", 80) >> reach.index("x/b") & 1 == 1
+    assert reach.row("x/a", 80) >> reach.index("x/b") & 1 == 0
+    assert reach.row("x/a", 80) >> reach.index("y/b") & 1 == 1
+    # z/a is only a destination, in a group of its own: it has no row
+    for call in (lambda: reach.row("x/a", 81), lambda: reach.row("z/a", 80), lambda: reach.allowed("x/a", "x/b", 81),
+                 lambda: reach.allowed("x/a", "x/b", 80, 6), lambda: reach.allowed("z/a", "x/a", 80),
+                 lambda: reach[("x/a", "x/b")], lambda: reach[5]):
+        with pytest.raises(KeyError):
+            call()
+    keys = list(reach)
+    assert len(keys) == len(reach) == 3 * 3 * 2
+    assert keys[:3] == [("x/a", "x/b", 80, "TCP"), ("x/a", "x/b", 53, "UDP"), ("x/a", "y/b", 80, "TCP")]
+    assert set(keys) == {(s, d, p, proto) for s in ("x/a", "y/a", "ip:2001:db8::1") for d in ("x/b", "y/b", "z/a")
+                         for p, proto in ((80, "TCP"), (53, "UDP"))}
+
+
+def test_popcount_fallback_counts_bits():
+    assert [evaluate_bulk._popcount_fallback(v) for v in (0, 1, 0b1011, (1 << 70) | 1)] == [0, 1, 3, 2]
+
+
+def test_named_port_of_another_protocol_is_not_matched():
+    """A named port matches only a container port of that name *and* the rule's protocol: the policy's
+    TCP "dns" does not open x/a's UDP port named "dns" (grouped and per-pod paths alike)."""
+    eng = engine(policy("p", "x", ingress=[{"ports": [{"port": "dns", "protocol": "TCP"}]}]))
+    check(eng, "y/a", "x/a", 53, False, "UDP")
+    check(eng, "y/a", "x/a", 53, False, "TCP")
+    eng = engine(policy("p", "x", ingress=[{"ports": [{"port": "dns", "protocol": "UDP"}]}]))
+    check(eng, "y/a", "x/a", 53, True, "UDP")
+    check(eng, "y/a", "x/a", 53, False, "TCP")
+    # the name in both protocols, from different peers: y gets TCP "dns" only, z UDP "dns" only
+    eng = engine(policy("tcp", "x", ingress=[{"from": [{"namespaceSelector": {"matchLabels": {"ns": "y"}}}],
+                                              "ports": [{"port": "dns", "protocol": "TCP"}]}]),
+                 policy("udp", "x", ingress=[{"from": [{"namespaceSelector": {"matchLabels": {"ns": "z"}}}],
+                                              "ports": [{"port": "dns", "protocol": "UDP"}]}]))
+    check(eng, "y/a", "x/a", 53, False, "UDP")
+    check(eng, "z/a", "x/a", 53, True, "UDP")
 
 
 def test_port_names_up_to_15_characters_are_valid():

@@ -136,6 +136,19 @@ def test_flow_lists_expand_and_merge():
     assert pairs[("backend", "db")] == ["http", "postgres"]
 
 
+def test_flow_to_a_peer_takes_its_default_services():
+    raw = default_matrix()
+    raw["flows"].append({"from": "backend", "to": "api_server"})
+    m = normalize_matrix(raw, INVENTORY)
+    assert {"from": "backend", "to": "api_server", "services": ["kube_api"]} in m["flows"]
+
+
+def test_ingress_host_ports_take_the_whole_range():
+    raw = default_matrix()
+    raw["guards"] = {"ingress_host_ports": [1, 65535]}
+    assert normalize_matrix(raw, INVENTORY)["guards"]["ingress_host_ports"] == [1, 65535]
+
+
 def _mutate(path, value):
     raw = default_matrix()
     target = raw
@@ -199,6 +212,15 @@ def _mutate(path, value):
      "flows[0]: only 'load_balancers' may reach the ingress zone 'ingress' (guards.ingress_from)"),
     (("flows", 4), {"from": "internet", "to": "external_db", "services": ["http"]},
      "flows[4]: flow internet -> external_db joins two peers outside the cluster"),
+    (("cluster", "dns"), {"pod_labels": {}}, "cluster.dns.pod_labels: must select the DNS pods (e.g. {k8s-app: kube-dns})"),
+    (("cluster", "dns"), {"ports": []}, "cluster.dns.ports: must list at least one port"),
+    (("zones", "db", "labels"), {"bad key!": "x"}, "zones.db.labels['bad key!']: invalid label key"),
+    (("peers", "external-db"), {"cidr": "192.0.2.0/24"},
+     "peers.external_db: 'external-db' and 'external_db' differ only by '-' and '_' (policy names would clash)"),
+    (("peers", "external_db"), {"cidrs": [{"cidr": "192.0.2.0/24", "exept": []}]},
+     "peers.external_db.cidrs[0].exept: unknown key (expected one of: cidr, except)"),
+    (("guards",), {"ingress_host_ports": [443, 70000]}, "guards.ingress_host_ports[1]: port 70000 out of range 1-65535"),
+    (("guards",), {"ingress_host_ports": [0]}, "guards.ingress_host_ports[0]: port 0 out of range 1-65535"),
 ])
 def test_errors_name_the_path(path, value, message):
     with pytest.raises(MatrixError) as info:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import copy
 
 import pytest
+import yaml
 
 from hypothesis import given, settings
 
 from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
 from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
 from ansible_collections.netzone.segmentation.plugins.module_utils.verify import (
     PROBE_LABEL,
@@ -72,6 +74,11 @@ def test_missing_policy_is_reported_with_explanation():
     assert all(m["kind"] == "missing" for m in result["mismatches"])
     assert "backend" in result["mismatches"][0]["explanation"]
     assert "denied" in result["mismatches"][0]["explanation"]
+    # every pair of the cell is wrong; at most 10 are listed
+    pairs = {(c["from"], c["to"]): c["pairs"] for c in result["cells"]}[("frontend", "backend")]
+    assert pairs > 10
+    for mismatch in result["mismatches"]:
+        assert mismatch["bad_pair_count"] == pairs and len(mismatch["bad_pairs"]) == 10
 
 
 def test_extra_flow_is_reported():
@@ -145,6 +152,72 @@ def test_a_range_split_by_other_services_is_expected_whole():
     assert cells[("frontend", "db")]["expected"] == ["8000-8049/TCP", "8050/TCP", "8051-8079/TCP", "8080/TCP",
                                                      "8081-8100/TCP"]
     assert cells[("backend", "db")]["expected"] == ["5432/TCP", "8050/TCP"]
+
+
+def test_a_dns_port_range_split_by_other_services_is_expected_whole():
+    """DNS ports given as a range (1000-2000/UDP) that a service port (1500/UDP) cuts into three intervals:
+    every zone is expected to reach the DNS pods on all three, and the compiled policies are proven."""
+    raw = default_matrix()
+    raw["cluster"]["dns"] = {"ports": ["1000-2000/udp"]}
+    raw["services"]["stats"] = ["1500/udp"]
+    raw["flows"].append({"from": "backend", "to": "db", "services": ["stats"]})
+    matrix = normalize_matrix(raw, INVENTORY)
+    result = verify_matrix(matrix)
+    assert result["mismatches"] == []
+    cells = {(c["from"], c["to"]): c for c in result["cells"]}
+    assert cells[("db", "kube-dns")]["expected"] == cells[("db", "kube-dns")]["actual"] == [
+        "1000-1499/UDP", "1500/UDP", "1501-2000/UDP"]
+
+
+def test_an_extra_policy_read_from_yaml_with_an_in_selector_is_caught():
+    """A user's policy file (YAML, so its operator strings are not the collection's own) that opens db's
+    egress to the pods ``app In [debug]`` is an extra flow: the proof's cluster has a pod that matches it."""
+    matrix = _matrix()
+    leak = yaml.safe_load("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: debug-out, namespace: db}
+spec:
+  podSelector:
+    matchExpressions: [{key: app, operator: In, values: [debug]}]
+  policyTypes: [Egress]
+  egress: [{}]
+""")
+    result = verify_matrix(matrix, manifests=compile_manifests(matrix) + [leak])
+    extra = [m for m in result["mismatches"] if (m["from"], m["to"]) == ("db", "@internet")]
+    assert extra and extra[0]["kind"] == "extra" and "db/debug-out" in extra[0]["explanation"]
+
+
+def test_a_pod_cidr_too_small_for_the_probes_is_named():
+    raw = default_matrix()
+    raw["cluster"]["pod_cidr"] = "10.1.0.0/30"
+    matrix = normalize_matrix(raw, INVENTORY)
+    with pytest.raises(MatrixError, match=r"^cluster.pod_cidr: 10.1.0.0/30 is too small for the representative cluster$"):
+        verify_matrix(matrix)
+
+
+def test_named_probes_skip_addresses_of_the_cluster():
+    """An internet or private candidate inside the pod or service CIDR is passed over."""
+    raw = default_matrix()
+    raw["cluster"]["pod_cidr"] = "1.1.1.0/24"
+    raw["cluster"]["service_cidr"] = "10.254.0.0/16"
+    matrix = normalize_matrix(raw, INVENTORY)
+    outside = representative_cluster(matrix, compile_manifests(matrix))["outside"]
+    assert [str(a) for a in outside["@internet"]] == ["8.8.4.4"]
+    assert [str(a) for a in outside["@private"]] == ["172.31.254.254"]
+
+
+def test_a_block_probe_that_is_also_a_named_probe_is_probed_once():
+    """1.1.1.1 is both the @internet probe and the address just below the peer block 1.1.1.2/31: it is
+    probed once, as @internet."""
+    raw = default_matrix()
+    raw["peers"]["resolvers"] = {"cidr": "1.1.1.2/31"}
+    matrix = normalize_matrix(raw, INVENTORY)
+    outside = representative_cluster(matrix, compile_manifests(matrix))["outside"]
+    assert [str(a) for a in outside["@internet"]] == ["1.1.1.1"]
+    flat = [str(a) for addrs in outside.values() for a in addrs]
+    assert flat.count("1.1.1.1") == 1
+    assert [str(a) for a in outside["internet+resolvers"]] == ["1.1.1.2", "1.1.1.3"]
 
 
 def test_the_internet_probe_is_an_address_only_the_internet_peer_holds():
@@ -309,3 +382,8 @@ def test_an_allow_narrowed_by_a_selector_expression_is_caught(expression):
     result = verify_matrix(matrix, manifests)
     assert {(m["kind"], m["from"], m["to"], m["port"]) for m in result["mismatches"]} == {
         ("missing", "frontend", "backend", 80), ("missing", "frontend", "backend", 8080)}
+    # only the pairs whose source the selector leaves out are wrong, each counted once
+    pairs = {(c["from"], c["to"]): c["pairs"] for c in result["cells"]}[("frontend", "backend")]
+    for mismatch in result["mismatches"]:
+        assert 0 < mismatch["bad_pair_count"] < pairs
+        assert len(mismatch["bad_pairs"]) == min(10, mismatch["bad_pair_count"])
