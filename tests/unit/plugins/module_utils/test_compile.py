@@ -137,6 +137,28 @@ def test_a_flow_inside_a_zone_selects_the_zone_own_pods():
         "matchLabels": {"kubernetes.io/metadata.name": "frontend"}}
 
 
+def test_ports_of_one_start_stay_apart():
+    """Ranges and a single port that start on the same port (8000, 8000-8010, 8000-8020) are each kept, in
+    order: single port first, then the ranges by their end."""
+    raw = default_matrix()
+    raw["services"].update(a=["8000-8020/tcp"], b=["8000-8010/tcp", "8000/tcp"])
+    raw["flows"].append({"from": "backend", "to": "db", "services": ["a", "b"]})
+    manifests = compile_manifests(normalize_matrix(raw, INVENTORY))
+    spec = _by(manifests, "NetworkPolicy", "db")["netzone-ingress-from-backend"]["spec"]
+    assert spec["ingress"][0]["ports"] == [
+        {"protocol": "TCP", "port": 5432}, {"protocol": "TCP", "port": 8000},
+        {"protocol": "TCP", "port": 8000, "endPort": 8010}, {"protocol": "TCP", "port": 8000, "endPort": 8020}]
+
+
+def test_a_path_with_its_own_backend_port():
+    raw = default_matrix()
+    raw["vhosts"][0]["paths"] = [{"path": "/api", "service": "api", "port": 8080}, "/"]
+    manifests = compile_manifests(normalize_matrix(raw, INVENTORY))
+    paths = _by(manifests, "Ingress", "frontend")["netzone-shop.example.com"]["spec"]["rules"][0]["http"]["paths"]
+    assert [(p["path"], p["backend"]["service"]) for p in paths] == [
+        ("/api", {"name": "api", "port": {"number": 8080}}), ("/", {"name": "web", "port": {"number": 80}})]
+
+
 def test_compile_zone_alone_equals_its_share_of_the_whole():
     matrix = normalize_matrix(None, INVENTORY)
     whole = compile_manifests(matrix)

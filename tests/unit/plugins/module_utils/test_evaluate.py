@@ -337,6 +337,9 @@ def test_endpoints():
         eng.verdict("x/a", "ip:300.1.1.1", 80)
     with pytest.raises(ObjectError, match=r"^src: invalid endpoint 'nope'"):
         eng.verdict("nope", "x/a", 80)
+    for bad in ("/a", "x/", "x/a/b"):
+        with pytest.raises(ObjectError, match=r"^src: invalid endpoint '%s' \(expected 'namespace/pod' or 'ip:address'\)$" % bad):
+            eng.verdict(bad, "x/a", 80)
     with pytest.raises(ObjectError, match=r"^dst: must be 'namespace/pod' or 'ip:address', got an integer$"):
         eng.verdict("x/a", 5, 80)
     with pytest.raises(ObjectError, match=r"^protocol: unsupported protocol 'ICMP'"):
@@ -536,6 +539,11 @@ def test_reachability_lookups():
     assert keys[:3] == [("x/a", "x/b", 80, "TCP"), ("x/a", "x/b", 53, "UDP"), ("x/a", "y/b", 80, "TCP")]
     assert set(keys) == {(s, d, p, proto) for s in ("x/a", "y/a", "ip:2001:db8::1") for d in ("x/b", "y/b", "z/a")
                          for p, proto in ((80, "TCP"), (53, "UDP"))}
+
+
+def test_reachability_defaults_to_tcp_80():
+    reach = evaluate_bulk.Reachability(engine())
+    assert reach.ports == [(80, "TCP")] and reach.sources == reach.destinations == [p["namespace"] + "/" + p["name"] for p in PODS]
 
 
 def test_popcount_fallback_counts_bits():

@@ -143,6 +143,19 @@ def test_flow_to_a_peer_takes_its_default_services():
     assert {"from": "backend", "to": "api_server", "services": ["kube_api"]} in m["flows"]
 
 
+def test_no_hint_beyond_two_edits():
+    with pytest.raises(MatrixError) as info:
+        normalize_matrix(_mutate(("flows", 3, "to"), "xbakcend"), INVENTORY)
+    assert str(info.value) == "flows[3].to: unknown zone or peer 'xbakcend'"
+
+
+def test_api_server_port_takes_the_whole_range():
+    for port in (1, 65535):
+        raw = default_matrix()
+        raw["cluster"]["api_server_port"] = port
+        assert normalize_matrix(raw, INVENTORY)["cluster"]["api_server_port"] == port
+
+
 def test_ingress_host_ports_take_the_whole_range():
     raw = default_matrix()
     raw["guards"] = {"ingress_host_ports": [1, 65535]}
@@ -221,6 +234,8 @@ def _mutate(path, value):
      "peers.external_db.cidrs[0].exept: unknown key (expected one of: cidr, except)"),
     (("guards",), {"ingress_host_ports": [443, 70000]}, "guards.ingress_host_ports[1]: port 70000 out of range 1-65535"),
     (("guards",), {"ingress_host_ports": [0]}, "guards.ingress_host_ports[0]: port 0 out of range 1-65535"),
+    # a hint for a name two edits away ('bakcend': two letters swapped)
+    (("flows", 3, "to"), "bakcend", "flows[3].to: unknown zone or peer 'bakcend' (did you mean 'backend'?)"),
 ])
 def test_errors_name_the_path(path, value, message):
     with pytest.raises(MatrixError) as info:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 
 import pytest
 import yaml
@@ -186,6 +187,15 @@ spec:
     result = verify_matrix(matrix, manifests=compile_manifests(matrix) + [leak])
     extra = [m for m in result["mismatches"] if (m["from"], m["to"]) == ("db", "@internet")]
     assert extra and extra[0]["kind"] == "extra" and "db/debug-out" in extra[0]["explanation"]
+
+
+def test_probe_pods_take_the_pod_cidr_hosts_in_order():
+    """Probe pods get the pod CIDR's host addresses in order: never its network or broadcast address."""
+    matrix = _matrix()
+    pods = representative_cluster(matrix, compile_manifests(matrix))["pods"]
+    hosts = ipaddress.ip_network(matrix["cluster"]["pod_cidr"]).hosts()
+    assert [p["ip"] for p in pods] == [str(next(hosts)) for _ in pods]
+    assert pods[0]["ip"] == "10.1.0.1"
 
 
 def test_a_pod_cidr_too_small_for_the_probes_is_named():
