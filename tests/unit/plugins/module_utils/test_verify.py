@@ -17,6 +17,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import
 from ansible_collections.netzone.segmentation.plugins.module_utils.verify import (
     PROBE_LABEL,
     cell_table,
+    port_intervals,
     representative_cluster,
     verify_cluster,
     verify_matrix,
@@ -124,6 +125,41 @@ def test_cell_table_statuses_of_partial_and_unwanted_services():
     row = rows[("db", "@unmanaged", "http")]
     assert (row["expected"], row["actual"], row["status"]) == ("none", "all", "extra")
     assert rows[("backend", "db", "postgres")]["status"] == "ok"
+
+
+def test_cell_table_rows_of_a_missing_service_and_of_a_service_allowed_beyond_the_matrix():
+    """A service expected on all its ports and allowed on none is 'missing'; a service the matrix allows on
+    some of its ports (80 of web's 80 and 8443) and the policies on all is 'extra'.  Pairs with nothing
+    expected and nothing allowed get no row."""
+    raw = default_matrix()
+    raw["services"]["web"] = ["80/tcp", "8443/tcp"]
+    matrix = normalize_matrix(raw, INVENTORY)
+    manifests = [m for m in copy.deepcopy(compile_manifests(matrix))
+                 if not (m["kind"] == "NetworkPolicy" and m["metadata"]["name"] == "netzone-ingress-from-backend"
+                         and m["metadata"]["namespace"] == "db")]
+    allow = [m for m in manifests if m["kind"] == "NetworkPolicy" and m["metadata"]["namespace"] == "backend"
+             and m["metadata"]["name"] == "netzone-ingress-from-frontend"][0]
+    allow["spec"]["ingress"][0]["ports"].append({"protocol": "TCP", "port": 8443})
+    egress = [m for m in manifests if m["kind"] == "NetworkPolicy" and m["metadata"]["namespace"] == "frontend"
+              and m["metadata"]["name"] == "netzone-egress-to-backend"][0]
+    egress["spec"]["egress"][0]["ports"].append({"protocol": "TCP", "port": 8443})
+    rows = cell_table(matrix, verify_matrix(matrix, manifests))
+    by_key = {(r["from"], r["to"], r["service"]): r for r in rows}
+    row = by_key[("backend", "db", "postgres")]
+    assert (row["expected"], row["actual"], row["status"]) == ("all", "none", "missing")
+    row = by_key[("frontend", "backend", "web")]
+    assert (row["expected"], row["actual"], row["status"]) == ("some", "all", "extra")
+    assert not [r for r in rows if r["expected"] == r["actual"] == "none"]
+    assert ("frontend", "db", "postgres") not in by_key
+
+
+def test_port_intervals_cut_at_a_container_port_of_1():
+    """A named container port at 1 or 65535 cuts the intervals there like any other port."""
+    matrix = _matrix()
+    pods = [{"namespace": "db", "name": "a", "ports": [{"name": "low", "containerPort": 1, "protocol": "SCTP"},
+                                                       {"name": "high", "containerPort": 65535, "protocol": "SCTP"}]}]
+    sctp = [k for k in port_intervals(matrix, (), pods) if k[2] == "SCTP"]
+    assert sctp == [(1, 1, "SCTP"), (2, 65534, "SCTP"), (65535, 65535, "SCTP")]
 
 
 def test_partial_lists_the_ports_only_some_pairs_reach():
