@@ -324,6 +324,7 @@ class Reachability(Mapping):
         for i, group in enumerate(self.universe):
             group.idx = i
         self._index_of = dict((ref, g.idx) for ref, g in self._group_of.items())
+        self._source_refs, self._dest_refs = frozenset(self.sources), frozenset(self.destinations)
         bits = _Bitsets(self.universe, grouping, len(engine.policies))
         source_groups = set(self._group_of[ref].idx for ref in self.sources)
         src_keys = bits.source_keys(self.universe, source_groups)
@@ -359,44 +360,42 @@ class Reachability(Mapping):
         """Number of groups evaluated (pod groups plus outside-address groups)."""
         return len(self.universe)
 
-    def _idx(self, value):
-        idx = self._index_of.get(value)
-        if idx is None:
+    def _idx(self, value, requested):
+        """Group index of ``value`` (a ref as given or in any form :meth:`Endpoint.parse` reads), which must
+        be in ``requested`` (a set of refs); KeyError otherwise."""
+        ref = value if isinstance(value, str) and value in requested else None
+        if ref is None:
             try:
-                idx = self._index_of.get(Endpoint.parse(value).ref)
+                ref = Endpoint.parse(value).ref
             except ObjectError:
-                idx = None
-            if idx is None:
+                ref = None
+            if ref is None or ref not in requested:
                 raise KeyError(value)
-        return idx
+        return self._index_of[ref]
 
     def index(self, endpoint):
         """Bit position of a requested endpoint's group in the bitsets that :meth:`row` returns."""
-        return self._idx(endpoint)
+        return self._idx(endpoint, self._index_of)
 
     def row(self, src, port, protocol="TCP"):
         """Bitset of destination groups that a requested source may reach on (port, protocol): test a
-        destination with ``row >> reach.index(dst) & 1``.  KeyError when it was not requested."""
+        destination with ``row >> reach.index(dst) & 1``.  KeyError when ``src`` was not requested as a
+        source or the port was not requested."""
         rows = self._rows.get((port, protocol))
         if rows is None:
             raise KeyError((port, protocol))
-        row = rows[self._idx(src)]
-        if row is None:
-            raise KeyError(src)
-        return row
+        return rows[self._idx(src, self._source_refs)]
 
     def allowed(self, src, dst, port, protocol="TCP"):
-        """The verdict of one requested connection (KeyError when it was not requested)."""
-        src_idx, dst_idx = self._idx(src), self._idx(dst)
+        """The verdict of one requested connection: KeyError unless ``src`` was requested as a source,
+        ``dst`` as a destination and the port with its protocol."""
+        src_idx, dst_idx = self._idx(src, self._source_refs), self._idx(dst, self._dest_refs)
         rows = self._rows.get((port, protocol))
         if rows is None:
             if not isinstance(protocol, str) or (port, protocol.upper()) not in self._rows:
                 raise KeyError((port, protocol))
             rows = self._rows[(port, protocol.upper())]
-        row = rows[src_idx]
-        if row is None:
-            raise KeyError(src)
-        return bool((row >> dst_idx) & 1)
+        return bool((rows[src_idx] >> dst_idx) & 1)
 
     def __getitem__(self, key):
         try:

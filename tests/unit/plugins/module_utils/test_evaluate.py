@@ -528,12 +528,18 @@ def test_reachability_lookups():
     assert reach.row("y/a", 80) >> reach.index("x/b") & 1 == 1
     assert reach.row("x/a", 80) >> reach.index("x/b") & 1 == 0
     assert reach.row("x/a", 80) >> reach.index("y/b") & 1 == 1
-    # z/a is only a destination, in a group of its own: it has no row
-    for call in (lambda: reach.row("x/a", 81), lambda: reach.row("z/a", 80), lambda: reach.allowed("x/a", "x/b", 81),
-                 lambda: reach.allowed("x/a", "x/b", 80, 6), lambda: reach.allowed("z/a", "x/a", 80),
-                 lambda: reach[("x/a", "x/b")], lambda: reach[5]):
+    # only what was requested has an answer: z/a and x/b are destinations only (x/b shares x/a's engine
+    # group, z/a has a group of its own), x/a a source only
+    for call in (lambda: reach.row("x/a", 81), lambda: reach.row("z/a", 80), lambda: reach.row("x/b", 80),
+                 lambda: reach.allowed("x/a", "x/b", 81), lambda: reach.allowed("x/a", "x/b", 80, 6),
+                 lambda: reach.allowed("z/a", "x/a", 80), lambda: reach.allowed("x/b", "y/b", 80),
+                 lambda: reach.allowed("x/a", "x/a", 80), lambda: reach.allowed(Endpoint.pod("x", "b"), "y/b", 80),
+                 lambda: reach[("x/a", "x/b")], lambda: reach[5], lambda: reach[(["x/a"], "x/b", 80, "TCP")]):
         with pytest.raises(KeyError):
             call()
+    assert ("x/b", "y/b", 80, "TCP") not in reach and ("x/a", "y/b", 80, "TCP") in reach
+    assert reach.allowed(Endpoint.pod("y", "a"), Endpoint.pod("x", "b"), 80) is True
+    assert all(key in reach for key in reach)
     keys = list(reach)
     assert len(keys) == len(reach) == 3 * 3 * 2
     assert keys[:3] == [("x/a", "x/b", 80, "TCP"), ("x/a", "x/b", 53, "UDP"), ("x/a", "y/b", 80, "TCP")]
