@@ -117,6 +117,18 @@ def _user_namespace(spec):
     return spec.get("hostUsers") is False
 
 
+def _offending(spec, values_of):
+    """The containers (all kinds) for which ``values_of(container)`` finds something: (their names, in
+    order, and the set of everything found)."""
+    names, found = [], set()
+    for c in _containers(spec):
+        values = values_of(c)
+        if values:
+            names.append(c.get("name", ""))
+            found.update(values)
+    return names, found
+
+
 def _setters(pod_bad, containers):
     out = ["pod"] if pod_bad else []
     if containers:
@@ -132,12 +144,15 @@ def _apparmor(meta, spec, _version):
         if kind not in ("RuntimeDefault", "Localhost"):
             setters.append("pod")
             values.add(kind)
-    bad = []
-    for c in _containers(spec):
+
+    def bad_profile(c):
         profile = _get(c, "securityContext", "appArmorProfile")
-        if profile is not None and (profile.get("type") or "") not in ("RuntimeDefault", "Localhost"):
-            bad.append(c.get("name", ""))
-            values.add(profile.get("type") or "")
+        if profile is None or (profile.get("type") or "") in ("RuntimeDefault", "Localhost"):
+            return []
+        return [profile.get("type") or ""]
+
+    bad, kinds = _offending(spec, bad_profile)
+    values.update(kinds)
     if bad:
         setters.append("%s %s" % (_plural("container", "containers", len(bad)), _quote(bad)))
     annotations = sorted('%s="%s"' % (k, v) for k, v in (meta.get("annotations") or {}).items()
@@ -153,13 +168,8 @@ def _apparmor(meta, spec, _version):
 
 
 def _capabilities_baseline(_meta, spec, _version):
-    bad, caps = [], set()
-    for c in _containers(spec):
-        added = _get(c, "securityContext", "capabilities", "add") or []
-        extra = [x for x in added if x not in BASELINE_CAPABILITIES]
-        if extra:
-            bad.append(c.get("name", ""))
-            caps.update(extra)
+    bad, caps = _offending(spec, lambda c: [x for x in _get(c, "securityContext", "capabilities", "add") or []
+                                            if x not in BASELINE_CAPABILITIES])
     if bad:
         return ("non-default capabilities", "%s %s must not include %s in securityContext.capabilities.add"
                 % (_plural("container", "containers", len(bad)), _quote(bad), _quote(sorted(caps))))
@@ -179,12 +189,8 @@ def _host_path_volumes(_meta, spec, _version):
 
 
 def _host_ports(_meta, spec, _version):
-    bad, ports = [], set()
-    for c in _containers(spec):
-        used = [p.get("hostPort") for p in c.get("ports") or [] if isinstance(p, dict) and p.get("hostPort")]
-        if used:
-            bad.append(c.get("name", ""))
-            ports.update(str(p) for p in used)
+    bad, ports = _offending(spec, lambda c: [str(p.get("hostPort")) for p in c.get("ports") or []
+                                             if isinstance(p, dict) and p.get("hostPort")])
     if bad:
         return ("hostPort", "%s %s %s %s %s" % (
             _plural("container", "containers", len(bad)), _quote(bad), _plural("uses", "use", len(bad)),
@@ -199,19 +205,15 @@ def _handler_hosts(handler):
 
 
 def _host_probes(_meta, spec, _version):
-    bad, hosts = set(), set()
-    for c in _containers(spec):
-        found = []
-        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-            found += _handler_hosts(c.get(probe))
-        for hook in ("postStart", "preStop"):
-            found += _handler_hosts(_get(c, "lifecycle", hook))
-        if found:
-            bad.add(c.get("name", ""))
-            hosts.update(found)
+    def hosts_of(c):
+        return ([h for probe in ("livenessProbe", "readinessProbe", "startupProbe") for h in _handler_hosts(c.get(probe))]
+                + [h for hook in ("postStart", "preStop") for h in _handler_hosts(_get(c, "lifecycle", hook))])
+
+    names, hosts = _offending(spec, hosts_of)
+    bad = sorted(set(names))
     if bad:
         return ("probe or lifecycle host", "%s %s %s %s %s" % (
-            _plural("container", "containers", len(bad)), _quote(sorted(bad)), _plural("uses", "use", len(bad)),
+            _plural("container", "containers", len(bad)), _quote(bad), _plural("uses", "use", len(bad)),
             _plural("probe or lifecycle host", "probe or lifecycle hosts", len(hosts)), _quote(sorted(hosts))))
     return None
 
@@ -231,12 +233,8 @@ def _proc_mount(_meta, spec, version):
 
 
 def _proc_mount_strict(spec):
-    bad, kinds = [], set()
-    for c in _containers(spec):
-        mount = _get(c, "securityContext", "procMount")
-        if mount is not None and mount != "Default":
-            bad.append(c.get("name", ""))
-            kinds.add(mount)
+    bad, kinds = _offending(spec, lambda c: [m for m in [_get(c, "securityContext", "procMount")]
+                                             if m is not None and m != "Default"])
     if bad:
         return ("procMount", "%s %s must not set securityContext.procMount to %s"
                 % (_plural("container", "containers", len(bad)), _quote(bad), _quote(sorted(kinds))))
