@@ -8,7 +8,7 @@
 
 Runs in cosmic-ray's own virtualenv (``build/cr-venv``, pinned in ``requirements-mutation.txt``) on a copy of
 the tracked tree (``build/mutation/w0/tree``, so the checkout is never touched), over ``matrix.py``,
-``compile.py``, ``netpol_model.py``, ``evaluate.py``, ``evaluate_bulk.py`` and ``verify.py``.
+``compile.py``, ``netpol_model.py``, ``evaluate.py``, ``evaluate_bulk.py`` and ``proof.py`` (all in ``plugins/module_utils/_model/``).
 
 Each mutant runs only the tests that can see the mutated module: the unit test files under
 ``tests/unit/plugins`` that import it, directly or through other modules, plugins or test helpers (found
@@ -46,13 +46,13 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 WORK = os.path.join(ROOT, "build", "mutation")
 PROJECT_PY = os.path.join(ROOT, ".venv", "bin", "python")
 SHARED = os.environ.get("SHARED", os.path.abspath(os.path.join(ROOT, "..", "shared")))
-MODULES = ["matrix", "compile", "netpol_model", "evaluate", "evaluate_bulk", "verify"]
+MODULES = ["matrix", "compile", "netpol_model", "evaluate", "evaluate_bulk", "proof"]
 EVALUATOR = {"netpol_model", "evaluate", "evaluate_bulk"}
-CORE = "plugins/module_utils/%s.py"
+PATHS = {module: "plugins/module_utils/_model/%s.py" % module for module in MODULES}
 TEST_GLOB = "tests/unit/plugins/**/test_*.py"
 _PLUGIN_IMPORT = re.compile(
-    r"segmentation\.plugins\.(module_utils|modules|filter)"
-    r"(?:\.(\w+)|\s+import\s+(\([^)]*\)|[^\n]*))")
+    r"segmentation\.plugins\.(module_utils|modules|filter)((?:\.\w+)*)"
+    r"(?:\s+import\s+(\([^)]*\)|[^\n]*))?")
 _LOCAL_IMPORT = re.compile(r"^(?:from|import)\s+(\w+)", re.M)
 
 
@@ -65,13 +65,12 @@ def _imports(path):
         text = handle.read()
     found = set()
     for kind, dotted, names in _PLUGIN_IMPORT.findall(text):
-        if dotted:
-            found.add("plugins/%s/%s.py" % (kind, dotted))
-        else:
-            for name in names.strip("()").replace("\n", " ").split(","):
-                name = name.split("#")[0].strip().split(" ")[0]
-                if name:
-                    found.add("plugins/%s/%s.py" % (kind, name))
+        base = "plugins/%s%s" % (kind, dotted.replace(".", "/"))
+        found.add(base + ".py")
+        for name in (names or "").strip("()").replace("\n", " ").split(","):
+            name = name.split("#")[0].strip().split(" ")[0]
+            if name:
+                found.add("%s/%s.py" % (base, name))
     folder = os.path.dirname(path)
     for name in _LOCAL_IMPORT.findall(text):
         helper = os.path.join(folder, name + ".py")
@@ -99,8 +98,8 @@ def test_map():
 
     tests = sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, TEST_GLOB), recursive=True))
     reach = {test: closure(test) for test in tests}
-    return ({module: [test for test in tests if CORE % module in reach[test]] for module in MODULES},
-            {module: {test for test in tests if CORE % module in cache[test]} for module in MODULES})
+    return ({module: [test for test in tests if PATHS[module] in reach[test]] for module in MODULES},
+            {module: {test for test in tests if PATHS[module] in cache[test]} for module in MODULES})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -130,7 +129,7 @@ def run_tests():
         plan = json.load(handle)
     mutated = []
     for module in MODULES:
-        with open(CORE % module, "rb") as handle:
+        with open(PATHS[module], "rb") as handle:
             current = handle.read()
         with open(os.path.join(work, "pristine", module + ".py"), "rb") as handle:
             if handle.read() != current:
@@ -196,7 +195,7 @@ def baseline(tests, examples):
 
 def write_config(timeout, examples):
     command = "env NZ_MUTATION_EXAMPLES=%d %s tools/mutation.py --run-tests" % (examples, PROJECT_PY)
-    paths = ", ".join('"%s"' % (CORE % m) for m in MODULES)
+    paths = ", ".join('"%s"' % (PATHS[m]) for m in MODULES)
     path = os.path.join(WORK, "cosmic-ray.toml")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write('[cosmic-ray]\nmodule-path = [%s]\ntimeout = %d\nexcluded-modules = []\n'
@@ -343,7 +342,7 @@ def main(argv=None):
     make_worker(0)
     os.makedirs(os.path.join(WORK, "pristine"))
     for module in MODULES:
-        shutil.copy(os.path.join(ROOT, CORE % module), os.path.join(WORK, "pristine", module + ".py"))
+        shutil.copy(os.path.join(ROOT, PATHS[module]), os.path.join(WORK, "pristine", module + ".py"))
     tests, direct = test_map()
     times = baseline(tests, args.examples)
     for module in MODULES:

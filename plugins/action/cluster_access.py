@@ -2,13 +2,13 @@
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action ``cluster_access``: the kubeconfig and render directory rules read on the controller, then the
-module's check on the target (see ``module_utils/cluster_access.py``)."""
+module's check on the target (see ``module_utils/_k8s/cluster_access.py``)."""
 
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.cluster_access import kubeconfig_path, render_dir
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.cluster_access import kubeconfig_path, render_dir
 
 
 class ActionModule(ActionBase):

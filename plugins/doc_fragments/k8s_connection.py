@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Connection options shared by every module that talks to the Kubernetes API.
 
-Kept equal to ``plugins/module_utils/k8s_connection.py:K8S_CONNECTION_ARGS`` (sanity checks the pair).
+Kept equal to ``plugins/module_utils/_k8s/connection.py:K8S_CONNECTION_ARGS`` (sanity checks the pair).
 """
 
 from __future__ import annotations

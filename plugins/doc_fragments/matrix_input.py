@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The matrix and inventory options of the modules that check a cluster against the matrix.
 
-Kept in step with ``MATRIX_INPUT_ARGS`` in ``plugins/module_utils/matrix.py``. A module that takes the matrix
+Kept in step with ``MATRIX_INPUT_ARGS`` in ``plugins/module_utils/_model/matrix.py``. A module that takes the matrix
 or objects computed from it (``zone_policies``) documents its own ``matrix`` option, which replaces this one."""
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ _value:
   type: raw
 """
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import compile_egress
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import compile_egress
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import filter_error, run
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.matrix_input import require_normalized
 

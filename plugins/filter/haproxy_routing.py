@@ -64,7 +64,7 @@ _value:
   type: dict
 """
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import haproxy_routing as _haproxy_routing
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import haproxy_routing as _haproxy_routing
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import run
 
 

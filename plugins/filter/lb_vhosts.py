@@ -50,7 +50,7 @@ _value:
   elements: dict
 """
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import normalize_vhosts
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import normalize_vhosts
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import run
 
 

@@ -59,7 +59,7 @@ _value:
   type: dict
 """
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import inventory_from, run
 
 

@@ -45,7 +45,7 @@ _value:
   type: dict
 """
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import with_overrides
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import with_overrides
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import run
 
 

@@ -59,7 +59,7 @@ _value:
   elements: dict
 """
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.ports import port_conflicts as _port_conflicts
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.ports import port_conflicts as _port_conflicts
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import run
 
 

@@ -60,9 +60,9 @@ _value:
   elements: dict
 """
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import parse_port
-from ansible_collections.netzone.segmentation.plugins.module_utils.objects import cluster_state
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import parse_port
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.objects import cluster_state
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import run
 
 

@@ -63,7 +63,7 @@ _value:
   elements: dict
 """
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.report_sections import report_sections as _sections
+from ansible_collections.netzone.segmentation.plugins.module_utils._report.sections import report_sections as _sections
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import filter_error, run
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.matrix_input import require_normalized
 

@@ -54,7 +54,7 @@ _value:
   type: dict
 """
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.verify import cell_table, verify_matrix as _verify
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import cell_table, verify_matrix as _verify
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import run
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.matrix_input import require_normalized
 

@@ -68,7 +68,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.keepalived import interfaces_from_facts, vrrp_instances
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.keepalived import interfaces_from_facts, vrrp_instances
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import run
 
 

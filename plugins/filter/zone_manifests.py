@@ -58,7 +58,7 @@ _value:
   type: raw
 """
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests, group_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests, group_manifests
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import filter_error, run
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.matrix_input import require_normalized
 

@@ -87,9 +87,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.cluster_access import no_cluster_reason
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.cluster_access import no_cluster_reason
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import (
     HAS_KUBERNETES,
     connect,
     list_objects,

@@ -118,10 +118,10 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import guard
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import MATRIX_INPUT_ARGS, matrix_from_params
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import guard
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import MATRIX_INPUT_ARGS, matrix_from_params
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import (
     HAS_KUBERNETES,
     K8S_CONNECTION_ARGS,
     KUBERNETES_IMPORT_ERROR,
@@ -129,13 +129,13 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connectio
     connect,
     list_objects,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import ApiFailure
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.sync import ApiFailure
 
 
 def run_checks(params, transport):
     # Imported here: the compiler and the engine are only needed once the connection works.
-    from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-    from ansible_collections.netzone.segmentation.plugins.module_utils.verify import verify_matrix
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_matrix
 
     matrix = matrix_from_params(params)
     skip = set(params["skip"])

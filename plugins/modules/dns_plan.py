@@ -152,7 +152,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.dns_records import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.dns_records import (
     DnsError, desired_records, plan_updates)
 
 try:

@@ -61,8 +61,8 @@ stdout:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import microk8s as mk
-from ansible_collections.netzone.segmentation.plugins.module_utils.microk8s_cli import Cli
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s import microk8s as mk
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.microk8s_cli import Cli
 
 
 def main():

@@ -83,10 +83,10 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.constants import MANAGED_BY_LABEL, MANAGED_BY_VALUE
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import MATRIX_INPUT_ARGS, matrix_from_params
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import MATRIX_INPUT_ARGS, matrix_from_params
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import (
     HAS_KUBERNETES,
     K8S_CONNECTION_ARGS,
     KUBERNETES_IMPORT_ERROR,
@@ -94,15 +94,15 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connectio
     connect,
     list_objects,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import ApiFailure
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.sync import ApiFailure
 
 
 ALLOWED_BY = re.compile(r"([a-z0-9][-a-z0-9.]*/[a-z0-9][-a-z0-9.]*) rule (?:ingress|egress)\[\d+\]")
 
 
 def check(params, transport):
-    from ansible_collections.netzone.segmentation.plugins.module_utils.objects import cluster_state
-    from ansible_collections.netzone.segmentation.plugins.module_utils.verify import verify_cluster
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.objects import cluster_state
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_cluster
 
     matrix = matrix_from_params(params)
     objects = list_objects(transport, "v1", "Namespace", "namespaces")

@@ -107,9 +107,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import fileset
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
-from ansible_collections.netzone.segmentation.plugins.module_utils.report import build_files, render_dot
+from ansible_collections.netzone.segmentation.plugins.module_utils._common import fileset
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils._report.report import build_files, render_dot
 
 try:
     import yaml

@@ -65,8 +65,8 @@ violations:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import audit
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import service_audit as audit
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import (
     HAS_KUBERNETES,
     K8S_CONNECTION_ARGS,
     KUBERNETES_IMPORT_ERROR,
@@ -74,7 +74,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connectio
     connect,
     list_objects,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import ApiFailure
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.sync import ApiFailure
 
 
 def main():

@@ -169,15 +169,15 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import (
     HAS_KUBERNETES,
     K8S_CONNECTION_ARGS,
     KUBERNETES_IMPORT_ERROR,
     K8sConnectionError,
     connect,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import KINDS, Syncer, SyncError, fill_secrets
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.sync import KINDS, Syncer, SyncError, fill_secrets
 
 KIND_NAMES = [k.kind for k in KINDS]
 
@@ -186,9 +186,9 @@ def computed_manifests(params):
     if params["manifests"] is not None:
         return params["manifests"]
     # Imported here: only this path needs the compiler.
-    from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-    from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import compile_egress
-    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import matrix_from_params
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import compile_egress
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import matrix_from_params
     matrix = matrix_from_params(params)
     return compile_manifests(matrix) + compile_egress(matrix, params.get("egress_files"), params.get("egress_options"))
 

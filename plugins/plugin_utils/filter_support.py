@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError
 
 
 def filter_error(name, exc):

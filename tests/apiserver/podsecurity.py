@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pod Security Admission for the test API server, after ``k8s.io/pod-security-admission/admission``.
 
-The checks themselves are the collection's ``module_utils/pod_security.py`` (tested against upstream's own test
+The checks themselves are the collection's ``module_utils/_model/pod_security.py`` (tested against upstream's own test
 data); this module applies them the way the API server's PodSecurity plugin does:
 
 * a namespace's ``pod-security.kubernetes.io/<mode>`` and ``<mode>-version`` labels make its policy (no label:
@@ -35,7 +35,7 @@ from pathlib import Path
 def _load_checks():
     """The collection's checks, loaded from the checkout by path (the server runs as a script, with or without
     the collection on its path; pod_security.py imports nothing of the collection)."""
-    path = Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "pod_security.py"
+    path = Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "_model" / "pod_security.py"
     spec = importlib.util.spec_from_file_location("netzone_pod_security", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

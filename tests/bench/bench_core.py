@@ -15,9 +15,9 @@ import tracemalloc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "collections"))
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.verify import verify_matrix  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_matrix  # noqa: E402
 
 
 def generated(zones, flows_per_zone=10, seed=7):

@@ -51,11 +51,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "build" / "collections"))
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import (  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import (  # noqa: E402
     haproxy_config,
     squid_config,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import (  # noqa: E402
     default_matrix,
     normalize_matrix,
 )

@@ -37,10 +37,10 @@ import tracemalloc
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 try:
-    from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine
 except ImportError:  # run directly: use <repo>/build/collections (made by `make collection`)
     sys.path.insert(0, os.path.join(REPO, "build", "collections"))
-    from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine
 
 sys.path.insert(0, os.path.join(REPO, "tests", "unit", "plugins", "module_utils"))
 import netpol_oracle  # noqa: E402  (tests only: the independent oracle)

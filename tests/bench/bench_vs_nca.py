@@ -52,7 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "build", "collections"))
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine  # noqa: E402
 
 NCA_VERSION = "network-config-analyzer==2.1.0"
 NCA_VENV = os.path.join(REPO, "build", "nca-venv")

@@ -44,8 +44,8 @@ sys.path.insert(0, str(ROOT / "build" / "collections"))
 
 import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix  # noqa: E402
 
 # Each play stamps the time right before and right after its one task and writes the difference to
 # ``timing_file``: the task's own time, without ansible-playbook's start-up.

@@ -22,12 +22,12 @@ import sys
 import yaml
 
 try:
-    from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
-    from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
+    from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine
 except ImportError:  # run directly: use <repo>/build/collections (made by `make collection`)
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "collections"))
-    from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError
-    from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
+    from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -17,8 +17,8 @@ import admission  # noqa: E402  pylint: disable=import-error,wrong-import-positi
 import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
 from harness import call  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_admission  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_admission  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import (  # noqa: E402
     default_matrix,
     normalize_matrix,
 )

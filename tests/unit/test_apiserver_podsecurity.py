@@ -18,11 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apiserver"))
 
 import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import (  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import (  # noqa: E402
     compile_ingress_pod_admission,
     compile_manifests,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix  # noqa: E402
 
 
 def call(server, method, path, body=None):

@@ -16,10 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apiserver"))
 
 import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import compile_egress  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import prepare_desired  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import compile_egress  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.sync import prepare_desired  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import (  # noqa: E402
     default_matrix,
     normalize_matrix,
 )

@@ -23,11 +23,11 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
-from ansible_collections.netzone.segmentation.plugins.module_utils.report import build_files, render_dot
-from ansible_collections.netzone.segmentation.plugins.module_utils.report_sections import report_sections
-from ansible_collections.netzone.segmentation.plugins.module_utils.verify import verify_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._report.report import build_files, render_dot
+from ansible_collections.netzone.segmentation.plugins.module_utils._report.sections import report_sections
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_matrix
 
 INVENTORY = {"groups": {"loadbalancers": ["lb1"], "microk8s": ["n1", "n2"]},
              "addresses": {"lb1": "203.0.113.10", "n1": "198.51.100.21", "n2": "198.51.100.22"}}

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.cluster_access import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.cluster_access import (
     kubeconfig_path,
     no_cluster_reason,
     render_dir,

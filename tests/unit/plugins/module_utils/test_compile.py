@@ -12,14 +12,14 @@ import pytest
 import yaml
 from hypothesis import given, settings
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import (
     DEFAULT_DENY_NAME,
     DNS_POLICY_NAME,
     compile_manifests,
     compile_zone,
     group_manifests,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
 
 from matrix_strategies import valid_matrix
 

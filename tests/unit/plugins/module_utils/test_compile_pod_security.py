@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import (
     compile_ingress_pod_admission,
     compile_manifests,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "apiserver"))
 
@@ -207,9 +207,9 @@ def test_configured_host_ports_and_other_namespaces():
 def test_the_collections_own_proxy_zone_workload_passes_restricted():
     """The egress proxies the collection runs in the proxy zone: the zone's baseline, and even restricted, admit
     them (the guard would otherwise report the collection's own Deployments)."""
-    from ansible_collections.netzone.segmentation.plugins.module_utils import guard  # pylint: disable=import-outside-toplevel
-    from ansible_collections.netzone.segmentation.plugins.module_utils import pod_security as ps  # pylint: disable=import-outside-toplevel
-    from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import compile_egress  # pylint: disable=import-outside-toplevel
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import guard  # pylint: disable=import-outside-toplevel
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import pod_security as ps  # pylint: disable=import-outside-toplevel
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import compile_egress  # pylint: disable=import-outside-toplevel
 
     matrix = normalize_matrix(None, INVENTORY)
     deployments = [o for o in compile_egress(matrix, secrets=False) if o["kind"] == "Deployment"]

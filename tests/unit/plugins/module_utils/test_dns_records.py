@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.dns_records import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.dns_records import (
     DnsError, desired_records, owner_name, owner_value, plan_updates)
-from ansible_collections.netzone.segmentation.plugins.module_utils.report_sections import dns_records
-from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import normalize_vhosts
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.dns_records import dns_records
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import normalize_vhosts
 
 VHOSTS = normalize_vhosts([
     {"name": "shop.example.com", "aliases": ["www.example.com"], "service": "web"},

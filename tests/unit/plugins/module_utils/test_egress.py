@@ -8,10 +8,10 @@ import copy
 
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
-from ansible_collections.netzone.segmentation.plugins.module_utils.verify import verify_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_matrix
 
 INVENTORY = {"groups": {"loadbalancers": ["lb1"], "microk8s": ["n1"]},
              "addresses": {"lb1": "10.0.0.11", "n1": "10.0.0.21"}}

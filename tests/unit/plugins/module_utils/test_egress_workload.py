@@ -11,16 +11,16 @@ import subprocess
 import kubernetes_validate
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import (
     CHECKSUM_ANNOTATION,
     compile_egress,
     egress_files,
     haproxy_config,
     squid_config,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError, NetzoneError
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import clean, fill_secrets, prepare_desired
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.sync import clean, fill_secrets, prepare_desired
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix
 
 from test_egress import INVENTORY, two_zones
 
@@ -187,7 +187,7 @@ def test_a_diff_never_shows_secret_values(matrix):
 
 
 def test_report_section_lists_zones_ports_domains_and_originations(matrix):
-    from ansible_collections.netzone.segmentation.plugins.module_utils.report_sections import report_sections
+    from ansible_collections.netzone.segmentation.plugins.module_utils._report.sections import report_sections
     section = {s["title"]: s for s in report_sections(matrix)}["Egress"]
     assert "| backend | http://egress-proxy.proxy.svc:3128 | api.example.com, *.example.org | 80, 443 | enforce |" \
         in section["markdown"]

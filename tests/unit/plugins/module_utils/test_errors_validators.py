@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import errors, validators
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import K8sConnectionError, connect
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_sync import ApiFailure, SyncError, prepare_desired
-from ansible_collections.netzone.segmentation.plugins.module_utils.microk8s import Microk8sError
-from ansible_collections.netzone.segmentation.plugins.module_utils.objects import cluster_state
-from ansible_collections.netzone.segmentation.plugins.module_utils.report_sections import ReportError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common import errors
+from ansible_collections.netzone.segmentation.plugins.module_utils._common import validators
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import K8sConnectionError, connect
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.sync import ApiFailure, SyncError, prepare_desired
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.microk8s import Microk8sError
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.objects import cluster_state
+from ansible_collections.netzone.segmentation.plugins.module_utils._report.sections import ReportError
 
 
 def test_every_error_is_a_netzone_error_and_still_importable_where_it_was():

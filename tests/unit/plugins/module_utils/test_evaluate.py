@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ObjectError
-from ansible_collections.netzone.segmentation.plugins.module_utils import evaluate_bulk
-from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Endpoint, Engine
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ObjectError
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import evaluate_bulk
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Endpoint, Engine
 
 NAMESPACES = {
     "x": {"ns": "x", "team": "red"},

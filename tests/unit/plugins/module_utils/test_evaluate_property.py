@@ -8,7 +8,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine
 
 NS_LABELS = {"zone": ["a", "b"], "env": ["prod", "dev"]}
 POD_LABELS = {"app": ["web", "db", "api"], "tier": ["front", "back"]}

@@ -14,7 +14,7 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 RUNNER = os.path.join(REPO, "tests", "conformance", "run_netpol.py")

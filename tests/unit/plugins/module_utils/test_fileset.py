@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import fileset
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import InputError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common import fileset
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import InputError
 
 
 def test_plan_write_and_prune(tmp_path):

@@ -13,13 +13,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "apiserver"))
 
 import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import audit, guard  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import service_audit as audit  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import guard  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import (  # noqa: E402
     default_matrix,
     normalize_matrix,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.verify import verify_matrix  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_matrix  # noqa: E402
 
 MATRIX = normalize_matrix(None, harness.INVENTORY)
 

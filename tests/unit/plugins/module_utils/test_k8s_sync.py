@@ -15,11 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "apiserver"))
 
 import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import k8s_sync  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import NetzoneError  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import connect  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s import sync as k8s_sync  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import connect  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix  # noqa: E402
 
 OWNED = {k8s_sync.MANAGED_BY_LABEL: k8s_sync.MANAGED_BY_VALUE}
 
@@ -27,7 +27,7 @@ OWNED = {k8s_sync.MANAGED_BY_LABEL: k8s_sync.MANAGED_BY_VALUE}
 def article_manifests(**changes):
     raw = normalize_matrix(None, harness.INVENTORY) if not changes else None
     if changes:
-        from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix
+        from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix
         base = default_matrix()
         base.update(changes)
         raw = normalize_matrix(base, harness.INVENTORY)
@@ -164,7 +164,7 @@ def test_first_run_creates_everything_in_order_second_run_lists_once_per_kind(ap
 def test_matrix_change_updates_and_prunes_exactly_what_changed(api):
     syncer(api).sync(article_manifests())
     base = normalize_matrix(None, harness.INVENTORY)
-    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix
     raw = default_matrix()
     raw["flows"] = [f for f in raw["flows"] if f["to"] != "external_db"]
     raw["services"]["http"] = ["80/tcp"]
@@ -395,7 +395,7 @@ def test_server_defaults_never_make_a_no_op_write(api):
 
 
 def default_matrix_with(**guards):
-    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix
     raw = default_matrix()
     raw["guards"] = dict(raw.get("guards") or {}, **guards)
     return raw

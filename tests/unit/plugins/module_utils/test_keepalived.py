@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.keepalived import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.keepalived import (
     KeepalivedError, interfaces_from_facts, vrrp_instances)
 
 

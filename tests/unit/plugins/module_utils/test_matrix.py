@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import (
     _distance,
     default_matrix,
     normalize_matrix,
@@ -329,7 +329,7 @@ def test_non_string_keys_are_named(raw, message):
 
 
 def test_overrides_go_into_the_raw_matrix_and_are_validated_with_it():
-    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import with_overrides
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import with_overrides
 
     raw = default_matrix()
     merged = with_overrides(raw, {"guards": {"nodeports": "warn"}, "cluster": {}})
@@ -348,7 +348,7 @@ def test_overrides_read_every_value_of_a_lazy_mapping():
     """Ansible hands filters mappings that compute their values when read: the result holds plain values."""
     from collections.abc import Mapping
 
-    from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import with_overrides
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import with_overrides
 
     class Lazy(Mapping):
         def __init__(self, data):

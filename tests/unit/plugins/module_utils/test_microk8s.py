@@ -12,8 +12,8 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import microk8s as mk
-from ansible_collections.netzone.segmentation.plugins.module_utils.microk8s import Microk8sError
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s import microk8s as mk
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.microk8s import Microk8sError
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "microk8s")

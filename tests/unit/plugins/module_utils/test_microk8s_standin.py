@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import microk8s as mk
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s import microk8s as mk
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 STANDIN = os.path.join(ROOT, "molecule", "microk8s", "standin")

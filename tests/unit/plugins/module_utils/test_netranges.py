@@ -3,7 +3,7 @@
 
 import ipaddress
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import netranges
+from ansible_collections.netzone.segmentation.plugins.module_utils._common import netranges
 
 
 def test_every_v4_range_is_not_global():

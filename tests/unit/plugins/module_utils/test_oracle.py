@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine
 
 import netpol_oracle
 from test_evaluate_property import OUTSIDE, clusters

@@ -17,11 +17,11 @@ import os
 
 from hypothesis import HealthCheck, given, settings
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import compile as compile_mod
-from ansible_collections.netzone.segmentation.plugins.module_utils import netpol_model
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
-from ansible_collections.netzone.segmentation.plugins.module_utils.verify import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import compile as compile_mod
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import netpol_model
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import (
     DNS_ENDPOINT,
     DNS_NAMESPACE_ENDPOINT,
     UNMANAGED_ENDPOINT,

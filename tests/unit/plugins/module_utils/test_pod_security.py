@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import pod_security as ps
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import pod_security as ps
 
 DATA = json.loads((Path(__file__).resolve().parents[3] / "fixtures" / "pod_security" / "testdata.json").read_text())
 REPLACED = {replaced.lower(): check[0].lower() for check in ps.CHECKS for replaced in check[4]}

@@ -9,7 +9,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netzone.segmentation.plugins.filter.port_conflicts import port_conflicts as conflicts_filter
-from ansible_collections.netzone.segmentation.plugins.module_utils.ports import port_conflicts
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.ports import port_conflicts
 
 LISTENING = [
     {"address": "0.0.0.0", "port": 22, "name": "sshd", "pid": 10, "protocol": "tcp"},

@@ -26,10 +26,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import verify
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import NAMESPACE_NAME_LABEL, normalize_matrix
-from ansible_collections.netzone.segmentation.plugins.module_utils.verify import representative_cluster, verify_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import proof as verify
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import NAMESPACE_NAME_LABEL, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import representative_cluster, verify_matrix
 
 import netpol_oracle
 from matrix_strategies import valid_matrix

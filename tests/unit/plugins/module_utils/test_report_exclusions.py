@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
-from ansible_collections.netzone.segmentation.plugins.module_utils.report import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._report.report import (
     internet_exclusions, render_html, render_markdown)
-from ansible_collections.netzone.segmentation.plugins.module_utils.verify import verify_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_matrix
 
 INVENTORY = {"groups": {"loadbalancers": ["lb1"], "microk8s": ["n1"]},
              "addresses": {"lb1": "5.6.7.8", "n1": "10.0.0.21"}}

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
-from ansible_collections.netzone.segmentation.plugins.module_utils.report_sections import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._report.sections import (
     ReportError, dns_records, edge_section, nodeport_section, report_sections)
 
 INVENTORY = {"groups": {"loadbalancers": ["lb1", "lb2"], "microk8s": ["n1"]},

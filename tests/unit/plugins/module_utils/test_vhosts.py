@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, HealthCheck
 from hypothesis import strategies as st
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
-from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import normalize_vhosts
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import normalize_vhosts
 
 ZONES = {"frontend", "backend", "ingress"}
 

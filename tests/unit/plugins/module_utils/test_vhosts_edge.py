@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import (
     FORGEABLE_HEADERS, RESTRICTED_EXTENSIONS, bypass_match, edge_rules)
 
 

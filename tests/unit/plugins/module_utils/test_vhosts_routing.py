@@ -12,7 +12,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netzone.segmentation.plugins.filter.haproxy_routing import FilterModule
 from ansible_collections.netzone.segmentation.plugins.filter.haproxy_routing import haproxy_routing as routing_filter
-from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import haproxy_routing, normalize_vhosts, vhost_id
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import haproxy_routing, normalize_vhosts, vhost_id
 
 LISTENERS = {
     "public": {"address": "192.0.2.1", "https_port": 443, "http_port": 80},

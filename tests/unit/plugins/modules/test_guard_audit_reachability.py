@@ -9,7 +9,7 @@ import copy
 
 import harness  # pylint: disable=import-error
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix
 from ansible_collections.netzone.segmentation.plugins.modules import (
     cluster_guard,
     reachability,

@@ -14,7 +14,7 @@ import pytest
 
 import harness  # pylint: disable=import-error
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import connect, list_objects
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import connect, list_objects
 from ansible_collections.netzone.segmentation.plugins.modules import (
     cluster_guard,
     service_audit,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import harness  # pylint: disable=import-error
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix
 from ansible_collections.netzone.segmentation.plugins.modules import zone_policies
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import harness  # pylint: disable=import-error
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import compile_egress
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import compile_egress
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
 from ansible_collections.netzone.segmentation.plugins.modules import zone_policies
 
 

@@ -12,8 +12,8 @@ import copy
 import harness  # pylint: disable=import-error
 
 from ansible_collections.netzone.segmentation.plugins.filter.egress_workload import FilterModule
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
 from ansible_collections.netzone.segmentation.plugins.modules import zone_policies
 
 egress_workload = FilterModule().filters()["egress_workload"]

@@ -25,18 +25,18 @@ import hashlib
 import ipaddress
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.egress import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress import (
     ORIGINATION_DEPLOYMENT,
     PROXY_SERVICE_NAME,
     RESERVED_PORTS,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
-from ansible_collections.netzone.segmentation.plugins.module_utils.constants import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import (
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
     ZONE_LABEL,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.netranges import SPECIAL_PURPOSE_V4, SPECIAL_PURPOSE_V6
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.netranges import SPECIAL_PURPOSE_V4, SPECIAL_PURPOSE_V6
 
 #: Pinned defaults (override with the zones role's ``zones_egress_*`` variables).
 DEFAULT_OPTIONS = {

@@ -36,7 +36,7 @@ import hashlib
 import json
 import time
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.constants import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import (
     ADOPTED_ANNOTATION,
     HASH_ANNOTATION,
     MANAGED_BY_LABEL,
@@ -45,8 +45,8 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.constants imp
     POLICY_ROLE_DEFAULT_DENY,
     POLICY_ROLE_LABEL,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ApiError, ObjectError, SyncError
-from ansible_collections.netzone.segmentation.plugins.module_utils.k8s_connection import PAGE_SIZE, list_all
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ApiError, ObjectError, SyncError
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import PAGE_SIZE, list_all
 
 SERVER_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink",
                "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "finalizers")
@@ -81,7 +81,7 @@ KINDS = [
     KindInfo("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding",
              "validatingadmissionpolicybindings", False, 31, 50),
     KindInfo("networking.k8s.io/v1", "Ingress", "ingresses", True, 40, 55),
-    # the proxy zone's workload (module_utils/egress_workload.py): configuration before the pods that read it
+    # the proxy zone's workload (module_utils/_model/egress_workload.py): configuration before the pods that read it
     KindInfo("v1", "ConfigMap", "configmaps", True, 41, 48),
     KindInfo("v1", "Secret", "secrets", True, 41, 48),
     KindInfo("v1", "Service", "services", True, 42, 47),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import traceback
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ApiError, K8sConnectionError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ApiError, K8sConnectionError
 
 try:
     from kubernetes import client as k8s_client

@@ -56,34 +56,34 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.egress import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress import (
     check_written_flows,
     egress_flows,
     egress_services,
     normalize_egress,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError, key_path as _key
-from ansible_collections.netzone.segmentation.plugins.module_utils.netranges import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path as _key
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.netranges import (
     PRIVATE_RANGES, SPECIAL_PURPOSE_V4, SPECIAL_PURPOSE_V6)
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.constants import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import (
     MANAGED_BY_LABEL,
     NAMESPACE_NAME_LABEL,
     ZONE_LABEL,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.pod_security import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.pod_security import (
     LABEL_PREFIX as PSA_LABEL_PREFIX,
     PodSecurityError,
     check_level,
     parse_version,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.validators import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import (
     is_dns_label,
     is_label_key,
     is_label_value,
     protocol,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.vhosts import normalize_vhosts
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import normalize_vhosts
 RESERVED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
 TOP_LEVEL_KEYS = ("cluster", "services", "peers", "zones", "flows", "vhosts", "guards", "egress")
 

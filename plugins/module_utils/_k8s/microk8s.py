@@ -15,7 +15,7 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import Microk8sError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import Microk8sError
 
 try:
     import yaml

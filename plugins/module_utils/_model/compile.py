@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.constants import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import (
     ADMISSION_POLICY_NAME,
     INGRESS_POD_POLICY_NAME,
     DEFAULT_DENY_NAME,
@@ -30,7 +30,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.constants imp
     POLICY_ROLE_LABEL,
     ZONE_LABEL,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.pod_security import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.pod_security import (
     BASELINE_CAPABILITIES,
     namespace_labels,
 )

@@ -25,8 +25,8 @@ public names of all three are importable from here.
 
 from __future__ import annotations
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate_bulk import Grouping, Reachability
-from ansible_collections.netzone.segmentation.plugins.module_utils.netpol_model import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate_bulk import Grouping, Reachability
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.netpol_model import (
     OPERATORS,
     POLICY_TYPES,
     PROTOCOLS,
@@ -47,7 +47,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils.netpol_model 
     port_number,
     probe_protocol,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ObjectError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ObjectError
 
 __all__ = ["Direction", "Endpoint", "Engine", "Grouping", "IPBlock", "OPERATORS", "POLICY_TYPES", "PROTOCOLS",
            "Peer", "Pod", "Policy", "Port", "Reachability", "Rule", "Selector", "Verdict"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.constants import PROTOCOLS
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import PROTOCOLS
 
 # RFC 1123 label (namespace names, zone names, labels of a host name): lowercase letters, digits, '-'.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

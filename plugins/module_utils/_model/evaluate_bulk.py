@@ -18,8 +18,8 @@ import bisect
 
 from collections.abc import Mapping
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ObjectError
-from ansible_collections.netzone.segmentation.plugins.module_utils.netpol_model import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ObjectError
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.netpol_model import (
     Endpoint,
     as_list,
     ip_key,

@@ -12,10 +12,10 @@ import yaml
 
 from hypothesis import given, settings
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import default_matrix, normalize_matrix
-from ansible_collections.netzone.segmentation.plugins.module_utils.verify import (
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import (
     PROBE_LABEL,
     cell_table,
     port_intervals,

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import InputError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import InputError
 
 INDEX = ".netzone-files"
 

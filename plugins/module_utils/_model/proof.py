@@ -37,11 +37,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils.constants import NAMESPACE_NAME_LABEL
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError
-from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine
-from ansible_collections.netzone.segmentation.plugins.module_utils.netpol_model import PROTOCOLS, parse_policy
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import NAMESPACE_NAME_LABEL
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.netpol_model import PROTOCOLS, parse_policy
 
 DNS_ENDPOINT = "kube-dns"
 DNS_NAMESPACE_ENDPOINT = "@dns-namespace"

@@ -10,7 +10,7 @@ installs or starts anything.
 
 from __future__ import annotations
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import InputError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import InputError
 
 #: Addresses that mean "every address" in a listener or in a setting.
 WILDCARDS = ("", "*", "0.0.0.0", "::", "[::]")

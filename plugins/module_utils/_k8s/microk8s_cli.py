@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.microk8s import Microk8sError, cli_failure
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.microk8s import Microk8sError, cli_failure
 
 COMMON_ARGS = dict(
     bin_dir=dict(type="path", default="/snap/bin"),

@@ -28,7 +28,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError, key_path as _key
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path as _key
 
 SECTION_KEYS = ("zone", "internet_peer", "zones", "originations")
 ZONE_KEYS = ("port", "domains", "ports", "report_only")

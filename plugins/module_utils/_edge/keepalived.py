@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import KeepalivedError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import KeepalivedError
 
 EXPOSURES = ("public", "internal")
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import MatrixError, key_path
-from ansible_collections.netzone.segmentation.plugins.module_utils.validators import is_dns1035_label, is_dns_label
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import is_dns1035_label, is_dns_label
 
 DEFAULT_ZONE = "frontend"
 DEFAULT_PORT = 80

@@ -11,54 +11,9 @@ module's ``sections`` option takes; ``report.render_markdown``/``render_html`` a
 from __future__ import annotations
 
 import html
-import ipaddress
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ReportError
-
-WILDCARDS = ("", "*", "0.0.0.0", "::", "[::]")
-
-
-def _record_type(address):
-    try:
-        return "AAAA" if ipaddress.ip_address(str(address)).version == 6 else "A"
-    except ValueError:
-        return "CNAME"
-
-
-def lb_address(lb, exposure):
-    """The address a DNS record of ``exposure`` (public/internal) points to on load balancer ``lb``: the
-    exposure's virtual address (keepalived) when there is one, else the load balancer's own address."""
-    vip = str(lb.get("%s_vip" % exposure) or "")
-    if vip:
-        return vip
-    if exposure == "internal":
-        return str(lb.get("internal_address") or "")
-    address = str(lb.get("public_address") or "")
-    if address in WILDCARDS:  # HAProxy binds every address: publish the host's own address
-        address = str(lb.get("host_address") or "")
-    return address
-
-
-def dns_records(matrix, loadbalancers):
-    """One record per host name of every vhost and per load balancer: ``{name, type, address, exposure,
-    load_balancer, vhost}``; a load balancer without an address for the vhost's exposure gives ``address: None``.
-    Load balancers that share a virtual address give one record (``load_balancer`` names them all)."""
-    if not isinstance(loadbalancers, list):
-        raise ReportError("loadbalancers must be a list of mappings")
-    records = []
-    for vhost in matrix.get("vhosts") or []:
-        for host in [vhost["name"]] + list(vhost.get("aliases") or []):
-            for lb in loadbalancers:
-                if not isinstance(lb, dict) or "name" not in lb:
-                    raise ReportError("each load balancer must be a mapping with a 'name'")
-                address = lb_address(lb, vhost["exposure"]) or None
-                same = [r for r in records if address and r["name"] == host and r["address"] == address]
-                if same:
-                    same[0]["load_balancer"] += ", %s" % lb["name"]
-                    continue
-                records.append({"name": host, "type": _record_type(address) if address else None, "address": address,
-                                "exposure": vhost["exposure"], "load_balancer": lb["name"], "vhost": vhost["name"]})
-    return records
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ReportError
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.dns_records import dns_records
 
 
 def _md_cell(value):
@@ -183,7 +138,7 @@ def live_section(live):
 def egress_section(matrix):
     """``(markdown, html)`` of the egress proxies: who reaches which domains and ports through which port."""
     # imported here: the report works without the egress module's dependencies being loaded elsewhere
-    from ansible_collections.netzone.segmentation.plugins.module_utils.egress_workload import egress_report
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import egress_report
     rows = egress_report(matrix)
     if not rows["zones"] and not rows["originations"]:
         text = "No egress section in the matrix: the proxy zone runs no proxy of this collection."

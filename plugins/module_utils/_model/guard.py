@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.netzone.segmentation.plugins.module_utils import pod_security as ps
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import pod_security as ps
 
 CHECKS = ("cni", "ingress_host_network", "dns_pods", "plan", "load_balancers", "pod_security")
 
@@ -99,7 +99,7 @@ def api_server_zones(matrix):
 
 def check_plan(matrix, verify_result, api_peer="api_server", api_zones=None):
     """``verify_result``: :func:`verify.verify_matrix` over the computed manifests."""
-    from ansible_collections.netzone.segmentation.plugins.module_utils.verify import DNS_ENDPOINT
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import DNS_ENDPOINT
 
     problems = []
     for mismatch in verify_result["mismatches"]:

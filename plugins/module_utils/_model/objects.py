@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ObjectError
-from ansible_collections.netzone.segmentation.plugins.module_utils.constants import NAMESPACE_NAME_LABEL
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ObjectError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import NAMESPACE_NAME_LABEL
 
 
 def pod_record(obj, path="pod"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.errors import ObjectError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ObjectError
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 POLICY_TYPES = ("Ingress", "Egress")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import html
 import ipaddress
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.constants import ZONE_LABEL
-from ansible_collections.netzone.segmentation.plugins.module_utils.verify import DNS_ENDPOINT, cell_table
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import ZONE_LABEL
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import DNS_ENDPOINT, cell_table
 
 _STATUS_COLOUR = {"ok": "#d9f2d9", "missing": "#f8c9c4", "extra": "#f8c9c4", "no-pods": "#eeeeee"}
 
