@@ -6,6 +6,8 @@ module's check on the target (see ``module_utils/_k8s/cluster_access.py``)."""
 
 from __future__ import annotations
 
+import os
+
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.cluster_access import kubeconfig_path, render_dir
@@ -27,7 +29,10 @@ class ActionModule(ActionBase):
         playbook_dir = self._var(task_vars, "playbook_dir")
         args["kubeconfig"] = args.get("kubeconfig") or kubeconfig_path(
             self._var(task_vars, "netzone_kubeconfig"), self._var(task_vars, "microk8s_kubeconfig_dest"), playbook_dir)
-        args["render_dir"] = args.get("render_dir") or render_dir(self._var(task_vars, "netzone_render_dir"), playbook_dir)
+        # A relative directory is relative to where the user runs ansible-playbook (this process's directory),
+        # made absolute here, on the controller, so the path the play prints is the one written.
+        args["render_dir"] = os.path.abspath(os.path.expanduser(str(
+            args.get("render_dir") or render_dir(self._var(task_vars, "netzone_render_dir"), playbook_dir))))
         group = args.setdefault("node_group", "microk8s")
         args["has_nodes"] = bool((task_vars.get("groups") or {}).get(group))
         result.update(self._execute_module(module_name="netzone.segmentation.cluster_access", module_args=args,

@@ -10,19 +10,25 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Options ``matrix`` and ``inventory``."""
+    """Options ``plan``, ``matrix`` and ``inventory``."""
 
     DOCUMENTATION = r"""
 options:
+  plan:
+    description:
+      - The plan (P(netzone.segmentation.plan#filter)): its normalised matrix and its inventory are used, and nothing
+        is normalised or proven again. A plan changed since it was built (its digest) is refused.
+      - One of O(plan) and O(matrix) is required.
+    type: dict
   matrix:
     description:
-      - The traffic matrix (C(netzone_matrix)). An empty mapping means the article's model.
+      - The traffic matrix as written (C(netzone_matrix)), when there is no O(plan). An empty mapping means the article's model.
     type: dict
-    required: true
   inventory:
     description:
       - "C({groups: {name: [host]}, addresses: {host: ip}}): resolves C(from_group) peers (and the load balancer hosts)."
       - P(netzone.segmentation.inventory#filter) builds it from C(groups) and C(hostvars).
+      - Not used with O(plan), which carries its inventory.
     type: dict
     default: {}
 """

@@ -15,7 +15,8 @@ description:
   - "The kubeconfig: O(kubeconfig), else C(netzone_kubeconfig), else the MicroK8s role's C(microk8s_kubeconfig_dest),
     else C(microk8s-kubeconfig.yaml) beside the playbook."
   - "The render directory: O(render_dir), else C(netzone_render_dir), else C(build/) of the collection checkout the
-    playbook is in, else C(build) in the current directory."
+    playbook is in, else C(build) in the current directory. A relative directory is relative to the directory
+    C(ansible-playbook) runs from (the action plugin makes it absolute on the controller)."
   - "Why there is no cluster: no host in O(node_group), no kubeconfig file, or an API server that does not answer
     one read-only request (the first that applies)."
   - The action plugin reads the variables on the controller; the module checks the kubeconfig and asks the API
@@ -78,7 +79,7 @@ kubeconfig:
   returned: always
   type: str
 render_dir:
-  description: Where plans and reports go.
+  description: Where plans and reports go (an absolute path).
   returned: always
   type: str
 """

@@ -38,6 +38,7 @@ options:
   manifests:
     description:
       - The objects to be applied, when they are not simply the compiled O(matrix) (used by the C(plan) check).
+      - Not with O(plan), whose manifests were proven when it was built.
     type: list
     elements: dict
   load_balancer_group:
@@ -77,8 +78,13 @@ seealso:
 EXAMPLES = r"""
 - name: Refuse a plan that would lock the platform out
   netzone.segmentation.cluster_guard:
+    plan: "{{ netzone_matrix | netzone.segmentation.plan(groups=groups, hostvars=hostvars) }}"
+    kubeconfig: /root/.kube/microk8s.config
+
+- name: The same from the matrix as written (normalised and proven here)
+  netzone.segmentation.cluster_guard:
     matrix: "{{ netzone_matrix }}"
-    inventory: "{{ zones_inventory }}"
+    inventory: "{{ groups | netzone.segmentation.inventory(hostvars) }}"
     kubeconfig: /root/.kube/microk8s.config
 """
 
@@ -120,7 +126,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._model import guard
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import MATRIX_INPUT_ARGS, matrix_from_params
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import MATRIX_INPUT_ARGS, MATRIX_INPUT_RULES
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import matrix_from_params
 from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import (
     HAS_KUBERNETES,
     K8S_CONNECTION_ARGS,
@@ -137,7 +144,8 @@ def run_checks(params, transport):
     from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
     from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_matrix
 
-    matrix = matrix_from_params(params)
+    matrix, inventory = matrix_from_params(params)
+    plan = params.get("plan")
     skip = set(params["skip"])
     checks, problems, extra = {}, [], {}
 
@@ -163,12 +171,16 @@ def run_checks(params, transport):
         pods = list_objects(transport, "v1", "Pod", "pods", namespace=dns["namespace"], label_selector=selector)
         record("dns_pods", guard.check_dns_pods(matrix, pods))
     if "plan" not in skip:
-        manifests = params["manifests"] if params["manifests"] is not None else compile_manifests(matrix)
         api_zones = guard.api_server_zones(matrix) | set(params["api_server_zones"])
-        record("plan", guard.check_plan(matrix, verify_matrix(matrix, manifests), params["api_server_peer"], api_zones))
+        if plan is not None:
+            # The plan was proven when it was built: its proof, not a second one.
+            record("plan", guard.check_plan(matrix, plan["proof"], params["api_server_peer"], api_zones))
+        else:
+            manifests = params["manifests"] if params["manifests"] is not None else compile_manifests(matrix)
+            record("plan", guard.check_plan(matrix, verify_matrix(matrix, manifests), params["api_server_peer"],
+                                            api_zones))
     if "load_balancers" not in skip:
-        record("load_balancers", guard.check_load_balancers(matrix, params["inventory"] or {},
-                                                            params["load_balancer_group"]))
+        record("load_balancers", guard.check_load_balancers(matrix, inventory, params["load_balancer_group"]))
     if "pod_security" not in skip:
         objects = list_objects(transport, "v1", "Pod", "pods")
         objects += daemonsets if daemonsets is not None else list_objects(transport, "apps/v1", "DaemonSet",
@@ -197,7 +209,9 @@ def main():
     )
     argument_spec.update(K8S_CONNECTION_ARGS)
     argument_spec.update(MATRIX_INPUT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=MATRIX_INPUT_RULES["mutually_exclusive"] + [("plan", "manifests")],
+                           required_one_of=MATRIX_INPUT_RULES["required_one_of"])
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     transport = None

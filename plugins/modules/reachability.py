@@ -37,10 +37,15 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Prove the live cluster allows exactly the matrix
+- name: Prove the live cluster allows exactly the matrix of the plan
+  netzone.segmentation.reachability:
+    plan: "{{ netzone_plan }}"
+    kubeconfig: /root/.kube/microk8s.config
+
+- name: The same from the matrix as written
   netzone.segmentation.reachability:
     matrix: "{{ netzone_matrix }}"
-    inventory: "{{ zones_inventory }}"
+    inventory: "{{ groups | netzone.segmentation.inventory(hostvars) }}"
     kubeconfig: /root/.kube/microk8s.config
 """
 
@@ -85,7 +90,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import MATRIX_INPUT_ARGS, matrix_from_params
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import MATRIX_INPUT_ARGS, MATRIX_INPUT_RULES
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import matrix_from_params
 from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import (
     HAS_KUBERNETES,
     K8S_CONNECTION_ARGS,
@@ -104,7 +110,7 @@ def check(params, transport):
     from ansible_collections.netzone.segmentation.plugins.module_utils._model.objects import cluster_state
     from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_cluster
 
-    matrix = matrix_from_params(params)
+    matrix = matrix_from_params(params)[0]
     objects = list_objects(transport, "v1", "Namespace", "namespaces")
     objects += [p for p in list_objects(transport, "v1", "Pod", "pods")
                 if (p.get("status") or {}).get("podIP") and (p.get("status") or {}).get("phase", "Running") == "Running"]
@@ -132,7 +138,7 @@ def main():
     )
     argument_spec.update(K8S_CONNECTION_ARGS)
     argument_spec.update(MATRIX_INPUT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **MATRIX_INPUT_RULES)
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     try:

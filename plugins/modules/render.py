@@ -16,7 +16,12 @@ description:
     (C(diagram.dot), and C(diagram.svg) when Graphviz C(dot) is installed) into O(dest).
   - Every file is staged first and then moved into place, so a failure leaves the previous files as they
     were. Files it wrote before and no longer produces are removed; nothing else in O(dest) is touched.
-  - Refuses to write when the proof has mismatches, unless O(allow_mismatches=true).
+  - Writes a plan (P(netzone.segmentation.plan#filter)): its normalised matrix, its manifests (Secrets are never
+    written: their data stays in the controller's files) and its proof. A plan changed since it was built (its
+    C(digest)) is refused.
+  - Refuses to write when the proof has mismatches or the plan's offline checks found a problem, unless
+    O(allow_mismatches=true).
+  - A relative O(dest) is relative to the directory the play runs from; RV(dest) and RV(report) are absolute.
 extends_documentation_fragment:
   - netzone.segmentation.attributes
   - netzone.segmentation.attributes.full
@@ -25,19 +30,15 @@ options:
     description: Directory to write into (created when missing).
     type: path
     required: true
-  matrix:
-    description: The normalised matrix (output of the P(netzone.segmentation.matrix#filter) filter).
+  plan:
+    description: The plan (output of the P(netzone.segmentation.plan#filter) filter).
     type: dict
-    required: true
-  manifests:
-    description: The compiled manifests (output of P(netzone.segmentation.zone_manifests#filter)).
-    type: list
-    elements: dict
     required: true
   proof:
-    description: The proof (output of P(netzone.segmentation.verify_matrix#filter)).
+    description:
+      - A proof to report instead of the plan's, for example the live check's cells (module
+        P(netzone.segmentation.reachability#module)) with the plan's summary.
     type: dict
-    required: true
   group_by:
     description: One manifest file per V(zone) or per V(kind).
     type: str
@@ -50,14 +51,14 @@ options:
     elements: dict
     default: []
   allow_mismatches:
-    description: Write even when the proof has mismatches (the report then says NOT PROVEN).
+    description: Write even when the proof has mismatches or the plan a problem (the report then says NOT PROVEN).
     type: bool
     default: false
 requirements:
   - PyYAML
   - Graphviz C(dot) for the SVG diagram (optional; without it the report shows the diagram source)
 seealso:
-  - plugin: netzone.segmentation.verify_matrix
+  - plugin: netzone.segmentation.plan
     plugin_type: filter
 """
 
@@ -65,9 +66,7 @@ EXAMPLES = r"""
 - name: Write manifests and report
   netzone.segmentation.render:
     dest: build/
-    matrix: "{{ __matrix }}"
-    manifests: "{{ __manifests }}"
-    proof: "{{ __proof }}"
+    plan: "{{ netzone_matrix | netzone.segmentation.plan(groups=groups, hostvars=hostvars) }}"
 """
 
 RETURN = r"""
@@ -93,7 +92,11 @@ files:
       type: list
       elements: str
 report:
-  description: Path of the HTML report.
+  description: Absolute path of the HTML report.
+  returned: always
+  type: str
+dest:
+  description: Absolute path of the directory written.
   returned: always
   type: str
 diagram:
@@ -109,6 +112,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common import fileset
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import check_digest
 from ansible_collections.netzone.segmentation.plugins.module_utils._report.report import build_files, render_dot
 
 try:
@@ -127,9 +131,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             dest=dict(type="path", required=True),
-            matrix=dict(type="dict", required=True),
-            manifests=dict(type="list", elements="dict", required=True),
-            proof=dict(type="dict", required=True),
+            plan=dict(type="dict", required=True),
+            proof=dict(type="dict"),
             group_by=dict(type="str", choices=["zone", "kind"], default="zone"),
             sections=dict(type="list", elements="dict", default=[]),
             allow_mismatches=dict(type="bool", default=False),
@@ -139,35 +142,46 @@ def main():
     if YAML_ERROR:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_ERROR)
     params = module.params
-    proof = params["proof"]
+    try:
+        plan = check_digest(params["plan"])
+    except NetzoneError as exc:
+        module.fail_json(msg="%s; nothing was written" % exc)
+    proof = params["proof"] or plan["proof"]
     if proof.get("mismatches") and not params["allow_mismatches"]:
         module.fail_json(msg="the policies do not allow exactly the matrix (%d mismatches); nothing was written. "
                              "First: %s" % (len(proof["mismatches"]), proof["mismatches"][0].get("explanation")),
                          mismatches=proof["mismatches"])
+    if plan.get("problems") and not params["allow_mismatches"]:
+        module.fail_json(msg="the plan is refused, it would lock the platform out: %s; nothing was written"
+                             % "; ".join(plan["problems"]), problems=plan["problems"])
+    matrix = plan["matrix"]
+    manifests = [obj for obj in plan["manifests"] if obj.get("kind") != "Secret"]
     svg = None
     dot = module.get_bin_path("dot")
     if dot:
-        rc, out, err = module.run_command([dot, "-Tsvg"], data=render_dot(params["matrix"]), binary_data=True)
+        rc, out, err = module.run_command([dot, "-Tsvg"], data=render_dot(matrix), binary_data=True)
         if rc != 0:
             module.fail_json(msg="Graphviz dot failed to draw the diagram: %s" % err.strip())
         svg = out
     sections = params["sections"]
-    files = build_files(params["matrix"], params["manifests"], proof, _dump, svg=svg, group_by=params["group_by"],
+    files = build_files(matrix, manifests, proof, _dump, svg=svg, group_by=params["group_by"],
                         sections_md=[(s.get("title", ""), s.get("markdown", "")) for s in sections if s.get("markdown")],
                         sections_html=[(s.get("title", ""), s.get("html", "")) for s in sections if s.get("html")])
-    dest = params["dest"]
+    # type=path expands ~ and variables but keeps a relative path relative to the module's working directory,
+    # the directory ansible-playbook runs from (a local play); say the real one.
+    dest = os.path.abspath(params["dest"])
     try:
         planned = fileset.plan(dest, files)
         changed = bool(planned["create"] or planned["update"] or planned["remove"])
+        diff = fileset.diff(dest, files, planned) if module._diff else None
         if changed and not module.check_mode:
             planned = fileset.write(dest, files)
     except (IOError, OSError, NetzoneError) as exc:
         module.fail_json(msg="cannot write %s: %s" % (dest, exc))
-    result = dict(changed=changed, files=planned, report=os.path.join(dest, "report.html"),
+    result = dict(changed=changed, files=planned, dest=dest, report=os.path.join(dest, "report.html"),
                   diagram="svg" if svg else "dot-source")
     if module._diff:
-        result["diff"] = dict(before={"files": sorted(planned["update"] + planned["remove"] + planned["unchanged"])},
-                              after={"files": sorted(files)})
+        result["diff"] = diff
     module.exit_json(**result)
 
 

@@ -10,8 +10,8 @@ module: zone_policies
 short_description: Make the cluster's zone namespaces, NetworkPolicies, admission policy, Ingresses and egress proxies equal to the computed set
 version_added: 0.1.0
 description:
-  - Takes the whole computed set of objects (from O(matrix), or O(manifests) compiled by the
-    P(netzone.segmentation.zone_manifests#filter) filter) and makes the cluster equal to it in one call.
+  - Takes the whole computed set of objects, a proven plan (P(netzone.segmentation.plan#filter)), and makes the cluster
+    equal to it in one call.
   - Reads the live objects with ONE label-selected LIST per kind (label C(app.kubernetes.io/managed-by=netzone.segmentation)),
     paged through with C(limit) and C(continue) (500 items a page, fewer if the server caps its pages),
     creates what is missing, updates what differs, leaves equal objects alone, and prunes the
@@ -34,7 +34,6 @@ extends_documentation_fragment:
   - netzone.segmentation.attributes
   - netzone.segmentation.k8s_connection
   - netzone.segmentation.attributes.action_group_k8s
-  - netzone.segmentation.matrix_input
 attributes:
   check_mode:
     support: full
@@ -45,42 +44,29 @@ attributes:
   idempotent:
     support: full
 options:
-  manifests:
+  plan:
     description:
-      - The computed objects, for example the output of the P(netzone.segmentation.zone_manifests#filter) filter.
+      - The plan to apply, the output of the P(netzone.segmentation.plan#filter) filter: its C(manifests) are applied.
       - "Kinds: C(v1/Namespace), C(networking.k8s.io/v1) C(NetworkPolicy) and C(Ingress),
         C(admissionregistration.k8s.io/v1) C(ValidatingAdmissionPolicy) and C(ValidatingAdmissionPolicyBinding),
         and the proxy zone's workload: C(v1) C(ConfigMap), C(Secret) and C(Service), C(apps/v1) C(Deployment),
         C(policy/v1) C(PodDisruptionBudget)."
-      - Mutually exclusive with O(matrix).
-    type: list
-    elements: dict
-  matrix:
-    description:
-      - The traffic matrix (C(netzone_matrix)); compiled here into the objects. An empty mapping means the article's model.
-      - Mutually exclusive with O(manifests).
+      - "Nothing unproven is applied: the module refuses, before any request, a plan whose proof has a mismatch, whose
+        offline checks found a problem, or that changed after it was built (its C(digest) no longer matches its
+        content)."
     type: dict
-    required: false
+    required: true
   secret_data:
     description:
-      - "The data of the Secret objects in O(manifests), as C({namespace/name: {key: base64}}), passed apart
-        (C(no_log)) so that keys and certificates never appear in the task's arguments or output. Diffs show a
+      - "The data of the Secret objects of the plan, as C({namespace/name: {key: base64}}), passed apart
+        (C(no_log)) so that keys and certificates never appear in the task's arguments or output (the
+        P(netzone.segmentation.egress_workload#filter) filter with C(secrets=apart) gives it). Diffs show a
         digest of each value instead of the value."
-    type: dict
-  egress_files:
-    description:
-      - "With O(matrix), the contents of the files the matrix C(egress.originations) name (CA, client certificate
-        and key), as C({path: PEM text}), read on the controller. They become Secrets of the proxy zone."
-    type: dict
-  egress_options:
-    description:
-      - With O(matrix), overrides of the egress workload's defaults (C(squid_image), C(haproxy_image), C(replicas),
-        C(resources)).
     type: dict
   kinds:
     description:
       - The kinds this call manages. Owned objects of these kinds that are not computed are pruned.
-      - Every object of O(manifests) must be of one of these kinds.
+      - Every object of the plan must be of one of these kinds.
     type: list
     elements: str
     choices: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, Ingress, ConfigMap,
@@ -125,13 +111,12 @@ seealso:
 EXAMPLES = r"""
 - name: Apply the zones of the matrix
   netzone.segmentation.zone_policies:
-    matrix: "{{ netzone_matrix }}"
-    inventory: "{{ groups | netzone.segmentation.inventory(hostvars) }}"
+    plan: "{{ netzone_matrix | netzone.segmentation.plan(groups=groups, hostvars=hostvars) }}"
     kubeconfig: /root/.kube/microk8s.config
 
-- name: Apply precompiled manifests, without pruning, through an explicit API URL
+- name: Apply a plan built earlier, without pruning, through an explicit API URL
   netzone.segmentation.zone_policies:
-    manifests: "{{ netzone_matrix | netzone.segmentation.zone_manifests }}"
+    plan: "{{ netzone_plan }}"
     host: https://10.0.0.10:16443
     api_key: "{{ k8s_token }}"
     ca_cert: /etc/netzone/ca.crt
@@ -178,29 +163,15 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connecti
     connect,
 )
 from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.sync import KINDS, Syncer, SyncError, fill_secrets
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import check_plan
 
 KIND_NAMES = [k.kind for k in KINDS]
 
 
-def computed_manifests(params):
-    if params["manifests"] is not None:
-        return params["manifests"]
-    # Imported here: only this path needs the compiler.
-    from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
-    from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import compile_egress
-    from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import matrix_from_params
-    matrix = matrix_from_params(params)
-    return compile_manifests(matrix) + compile_egress(matrix, params.get("egress_files"), params.get("egress_options"))
-
-
 def main():
     argument_spec = dict(
-        manifests=dict(type="list", elements="dict"),
-        matrix=dict(type="dict"),
-        inventory=dict(type="dict", default={}),
+        plan=dict(type="dict", required=True),
         secret_data=dict(type="dict", no_log=True),
-        egress_files=dict(type="dict", no_log=True),
-        egress_options=dict(type="dict"),
         kinds=dict(type="list", elements="str", choices=KIND_NAMES, default=KIND_NAMES),
         prune=dict(type="bool", default=True),
         prune_namespaces=dict(type="bool", default=False),
@@ -208,15 +179,14 @@ def main():
         namespace_terminating_timeout=dict(type="int", default=120),
     )
     argument_spec.update(K8S_CONNECTION_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[("manifests", "matrix")],
-                           required_one_of=[("manifests", "matrix")])
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     result = dict(changed=False, actions=[], unchanged=0, counts={}, requests=0)
     transport = None
     try:
-        manifests = fill_secrets(computed_manifests(module.params), module.params["secret_data"])
+        plan = check_plan(module.params["plan"])
+        manifests = fill_secrets(plan["manifests"], module.params["secret_data"])
         transport = connect(module.params)
         syncer = Syncer(transport, dry_run=module.check_mode, conflict_retries=module.params["conflict_retries"],
                         terminating_timeout=module.params["namespace_terminating_timeout"])

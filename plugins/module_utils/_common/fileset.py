@@ -74,3 +74,16 @@ def write(dest, files, mode=0o644):
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return result
+
+
+def diff(dest, files, planned):
+    """Ansible's ``diff`` for a :func:`plan`: one before/after entry with the content of each file created,
+    updated or removed (an empty side for a file that does not exist yet or any more)."""
+    out = []
+    for name in sorted(planned["create"] + planned["update"] + planned["remove"]):
+        path = os.path.join(dest, name)
+        before = _read(path) if name not in planned["create"] else ""
+        out.append({"before_header": path if name not in planned["create"] else "%s (absent)" % path,
+                    "after_header": path if name not in planned["remove"] else "%s (removed)" % path,
+                    "before": before or "", "after": files.get(name, "")})
+    return out

@@ -63,6 +63,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress
     normalize_egress,
 )
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path as _key
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.trace import count
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.netranges import (
     PRIVATE_RANGES, SPECIAL_PURPOSE_V4, SPECIAL_PURPOSE_V6)
 
@@ -613,9 +614,12 @@ def _guards(raw, zones, peers, flows, origins, path="guards"):
 
 #: Argument spec of the ``netzone.segmentation.matrix_input`` doc fragment (modules that check a cluster).
 MATRIX_INPUT_ARGS = {
-    "matrix": {"type": "dict", "required": True},
+    "plan": {"type": "dict"},
+    "matrix": {"type": "dict"},
     "inventory": {"type": "dict", "default": {}},
 }
+#: What a module with :data:`MATRIX_INPUT_ARGS` passes to ``AnsibleModule``: a plan or a matrix.
+MATRIX_INPUT_RULES = {"mutually_exclusive": [("plan", "matrix")], "required_one_of": [("plan", "matrix")]}
 
 
 def matrix_from_params(params):
@@ -629,6 +633,7 @@ def normalize_matrix(raw=None, inventory=None):
     ``inventory`` resolves ``from_group`` peers: ``{"groups": {group: [host, ...]}, "addresses": {host: ip}}``
     (a host missing from ``addresses`` must itself be an IP address).
     """
+    count("normalise")
     if raw is None:
         raw = default_matrix()
     _mapping(raw, "netzone_matrix", TOP_LEVEL_KEYS)

@@ -40,6 +40,7 @@ import ipaddress
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import NAMESPACE_NAME_LABEL
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.trace import count
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.netpol_model import PROTOCOLS, parse_policy
 
@@ -505,6 +506,7 @@ def _prove(matrix, engine, members, classes, outside, keys, zones_without_pods=(
 
 def verify_matrix(matrix, manifests=None):
     """Prove that ``manifests`` (default: the compiled matrix) allow exactly the matrix's flows."""
+    count("prove")
     if manifests is None:
         manifests = compile_manifests(matrix)
     rep = representative_cluster(matrix, manifests)
@@ -518,6 +520,7 @@ def verify_cluster(matrix, namespaces, pods, policies):
 
     ``namespaces``: {name: labels}; ``pods``: [{namespace, name, labels, ip, ports}]; ``policies``: objects.
     """
+    count("prove_live")
     parsed = _policy_objects(policies)
     members, classes = _pod_classes(matrix, pods)
     empty = [zone for zone in matrix["zones"] if not members.get(zone)]
