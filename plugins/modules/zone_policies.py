@@ -66,7 +66,7 @@ options:
   kinds:
     description:
       - The kinds this call manages. Owned objects of these kinds that are not computed are pruned.
-      - Every object of the plan must be of one of these kinds.
+      - Only the plan's objects of these kinds are applied.
     type: list
     elements: str
     choices: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, Ingress, ConfigMap,
@@ -186,7 +186,8 @@ def main():
     transport = None
     try:
         plan = check_plan(module.params["plan"])
-        manifests = fill_secrets(plan["manifests"], module.params["secret_data"])
+        manifests = fill_secrets([obj for obj in plan["manifests"] if obj.get("kind") in module.params["kinds"]],
+                                 module.params["secret_data"])
         transport = connect(module.params)
         syncer = Syncer(transport, dry_run=module.check_mode, conflict_retries=module.params["conflict_retries"],
                         terminating_timeout=module.params["namespace_terminating_timeout"])

@@ -10,6 +10,7 @@ import copy
 import harness  # pylint: disable=import-error
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import build_plan
 from ansible_collections.netzone.segmentation.plugins.modules import (
     cluster_guard,
     reachability,
@@ -147,7 +148,8 @@ def zone_pods():
 
 def _applied_zones_with_pods(apiserver, run_module):
     harness.load(apiserver, harness.platform_objects())
-    assert not run_module(zone_policies.main, conn(apiserver))["failed"]
+    assert not run_module(zone_policies.main, {"plan": build_plan(default_matrix(), harness.INVENTORY),
+                                               "kubeconfig": apiserver.kubeconfig})["failed"]
     harness.load(apiserver, zone_pods())
 
 

@@ -15,6 +15,7 @@ import pytest
 import harness  # pylint: disable=import-error
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import connect, list_objects
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import build_plan
 from ansible_collections.netzone.segmentation.plugins.modules import (
     cluster_guard,
     service_audit,
@@ -74,9 +75,13 @@ def test_a_stale_or_foreign_token_is_refused(api):
     assert stale.value.code == 410 and json.loads(stale.value.read())["reason"] == "Expired"
 
 
+def plan_of(matrix):
+    return build_plan(matrix, harness.INVENTORY, guard_settings={"skip": ["plan", "load_balancers"]})
+
+
 def test_zone_policies_pages_through_300_zones(api, run_module):
     matrix = harness.zones_matrix(ZONES, vhosts=False)
-    args = {"matrix": matrix, "inventory": harness.INVENTORY, "kubeconfig": api.kubeconfig}
+    args = {"plan": plan_of(matrix), "kubeconfig": api.kubeconfig}
     first = run_module(zone_policies.main, args)
     assert not first["failed"], first.get("msg")
     owned_ns = [k for k, o in api.objects("namespaces").items() if "app.kubernetes.io/managed-by" in
@@ -92,7 +97,7 @@ def test_zone_policies_pages_through_300_zones(api, run_module):
     assert snap["counts"]["list networkpolicies"] == math.ceil(policies / PAGE)
     # pruning sees the last pages too: drop the last 5 zones of the chain
     fewer = harness.zones_matrix(ZONES - 5, vhosts=False)
-    pruned = run_module(zone_policies.main, dict(args, matrix=fewer, prune_namespaces=True))
+    pruned = run_module(zone_policies.main, dict(args, plan=plan_of(fewer), prune_namespaces=True))
     assert not pruned["failed"], pruned.get("msg")
     gone = {(a["kind"], a["name"]) for a in pruned["actions"] if a["action"] == "delete"}
     assert {("Namespace", "zone%03d" % i) for i in range(ZONES - 5, ZONES)} <= gone

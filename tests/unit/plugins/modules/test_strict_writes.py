@@ -7,9 +7,13 @@ with the field named, instead of being dropped by the API server and changing wh
 from __future__ import annotations
 
 import harness  # pylint: disable=import-error
+import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ObjectError, SyncError
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import connect
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.sync import Syncer
+
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import build_plan
 from ansible_collections.netzone.segmentation.plugins.modules import zone_policies
 
 
@@ -23,13 +27,17 @@ def typo_policy():
 
 
 def test_an_unknown_field_is_refused_not_dropped(apiserver, run_module):
-    platform = compile_manifests(normalize_matrix(None, harness.INVENTORY))
-    assert not run_module(zone_policies.main, {"manifests": platform, "kubeconfig": apiserver.kubeconfig})["failed"]
-    manifests = platform + [typo_policy()]
-    for check_mode in (True, False):  # the server's dry run refuses it too
-        result = run_module(zone_policies.main, {"manifests": manifests, "kubeconfig": apiserver.kubeconfig},
-                            check_mode=check_mode)
-        assert result["failed"] and result["status"] == 400, result
-        assert "NetworkPolicy backend/allow-metrics failed: 400 BadRequest" in result["msg"], result["msg"]
-        assert 'strict decoding error: unknown field "spec.ingress[0].form"' in result["msg"], result["msg"]
+    """The plan refuses the typo first (the proof parses every policy); behind it, the writes are Strict."""
+    with pytest.raises(ObjectError, match=r"spec\.ingress\[0\]: unknown field 'form' \(expected one of: from, ports\)"):
+        build_plan(None, harness.INVENTORY, extra_policies=[typo_policy()])
+    platform = build_plan(None, harness.INVENTORY)
+    assert not run_module(zone_policies.main, {"plan": platform, "kubeconfig": apiserver.kubeconfig})["failed"]
+    manifests = platform["manifests"] + [typo_policy()]
+    for dry_run in (True, False):  # the server's dry run refuses it too
+        syncer = Syncer(connect({"kubeconfig": apiserver.kubeconfig}), dry_run=dry_run)
+        with pytest.raises(SyncError) as refused:
+            syncer.sync(manifests)
+        assert refused.value.status == 400, refused.value.message
+        assert "NetworkPolicy backend/allow-metrics failed: 400 BadRequest" in refused.value.message
+        assert 'strict decoding error: unknown field "spec.ingress[0].form"' in refused.value.message
     assert ("backend", "allow-metrics") not in apiserver.objects("networkpolicies", "backend")

@@ -14,6 +14,7 @@ import urllib.request
 
 import harness  # pylint: disable=import-error
 
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import build_plan
 from ansible_collections.netzone.segmentation.plugins.modules import zone_policies
 
 NP = "/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies"
@@ -72,7 +73,8 @@ def test_termination_zero_keeps_deleting_at_once(apiserver):
 
 
 def args(api, matrix, **extra):
-    out = {"matrix": matrix, "inventory": harness.INVENTORY, "kubeconfig": api.kubeconfig}
+    out = {"plan": build_plan(matrix, harness.INVENTORY, guard_settings={"skip": ["plan", "load_balancers"]}),
+           "kubeconfig": api.kubeconfig}
     out.update(extra)
     return out
 

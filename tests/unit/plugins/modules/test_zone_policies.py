@@ -5,16 +5,18 @@
 
 from __future__ import annotations
 
+import copy
+
 import harness  # pylint: disable=import-error
 
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import compile_egress
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import build_plan
 from ansible_collections.netzone.segmentation.plugins.modules import zone_policies
 
 
-def args(api, **extra):
-    out = {"matrix": default_matrix(), "inventory": harness.INVENTORY, "kubeconfig": api.kubeconfig}
+def args(api, matrix=None, **extra):
+    """What the zones role passes: the plan of the matrix (default: the article's)."""
+    out = {"plan": build_plan(matrix or default_matrix(), harness.INVENTORY), "kubeconfig": api.kubeconfig}
     out.update(extra)
     return out
 
@@ -35,10 +37,8 @@ def test_check_real_idempotent_check_idempotent(apiserver, run_module):
     assert apiserver.recorder.snapshot()["writes"] == 0
 
 
-def test_manifests_input_diff_and_prune(apiserver, run_module):
-    matrix = normalize_matrix(None, harness.INVENTORY)
-    manifests = compile_manifests(matrix) + compile_egress(matrix)
-    run_module(zone_policies.main, {"manifests": manifests, "kubeconfig": apiserver.kubeconfig})
+def test_diff_and_prune(apiserver, run_module):
+    run_module(zone_policies.main, args(apiserver))
     raw = default_matrix()
     raw["vhosts"] = []
     result = run_module(zone_policies.main, args(apiserver, matrix=raw), diff=True)
@@ -52,9 +52,7 @@ def test_manifests_input_diff_and_prune(apiserver, run_module):
 def test_kinds_limits_what_is_read_and_pruned(apiserver, run_module):
     run_module(zone_policies.main, args(apiserver))
     apiserver.recorder.reset()
-    manifests = [m for m in compile_manifests(normalize_matrix(None, harness.INVENTORY)) if m["kind"] == "Namespace"]
-    result = run_module(zone_policies.main, {"manifests": manifests, "kinds": ["Namespace"],
-                                             "kubeconfig": apiserver.kubeconfig})
+    result = run_module(zone_policies.main, args(apiserver, kinds=["Namespace"]))
     assert result["changed"] is False and result["requests"] == 1
     assert len(apiserver.objects("networkpolicies")) == 26
 
@@ -71,16 +69,30 @@ def test_api_failure_reports_progress_and_a_rerun_converges(apiserver, run_modul
     assert run_module(zone_policies.main, args(apiserver))["changed"] is False
 
 
-def test_bad_matrix_is_one_clear_message(apiserver, run_module):
-    raw = default_matrix()
-    raw["flows"].append({"from": "frontend", "to": "bakend", "services": ["http"]})
-    result = run_module(zone_policies.main, args(apiserver, matrix=raw))
-    assert result["failed"] and result["msg"].startswith("flows[6].to: unknown zone or peer 'bakend'")
+def test_only_a_proven_unchanged_plan_is_applied(apiserver, run_module):
+    """Never applied unproven: a plan with a mismatch, with an offline check's problem, changed after it was built,
+    or no plan at all is refused before any request."""
+    good = build_plan(default_matrix(), harness.INVENTORY)
+    opened = copy.deepcopy(good)             # a policy slipped in after the proof: db open to everything
+    opened["manifests"].append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                                "metadata": {"name": "open", "namespace": "db"},
+                                "spec": {"podSelector": {}, "ingress": [{}]}})
+    extra = build_plan(default_matrix(), harness.INVENTORY, extra_policies=[opened["manifests"][-1]])
+    no_lb = build_plan(default_matrix(), harness.INVENTORY, guard_settings={"load_balancer_group": "nobody"})
+    cases = [(opened, "plan.digest: the plan changed after it was built and proven"),
+             (dict(good, proof={"cells": [], "summary": {}}), "plan.digest: the plan changed after it was built"),
+             (extra, "plan.proof: the policies do not allow exactly the matrix"),
+             (no_lb, "plan.checks: refused, it would lock the platform out: load_balancers: the inventory has no host"),
+             ({"manifests": good["manifests"]}, "plan: not a plan")]
+    assert extra["proof"]["mismatches"] and no_lb["problems"]
+    for plan, message in cases:
+        result = run_module(zone_policies.main, {"plan": plan, "kubeconfig": apiserver.kubeconfig})
+        assert result["failed"] and result["msg"].startswith(message), result["msg"]
     assert apiserver.recorder.snapshot()["total"] == 0
 
 
 def test_unreachable_api_fails_cleanly(run_module):
-    result = run_module(zone_policies.main, {"matrix": default_matrix(), "inventory": harness.INVENTORY,
+    result = run_module(zone_policies.main, {"plan": build_plan(default_matrix(), harness.INVENTORY),
                                              "host": "http://127.0.0.1:9", "request_timeout": 2})
     assert result["failed"] and "cannot be reached" in result["msg"] and result["requests"] == 1
 
@@ -88,5 +100,5 @@ def test_unreachable_api_fails_cleanly(run_module):
 def test_bad_kubeconfig_fails_cleanly(tmp_path, run_module):
     path = tmp_path / "kubeconfig"
     path.write_text("not: [a kubeconfig")
-    result = run_module(zone_policies.main, {"matrix": {}, "inventory": harness.INVENTORY, "kubeconfig": str(path)})
+    result = run_module(zone_policies.main, {"plan": build_plan({}, harness.INVENTORY), "kubeconfig": str(path)})
     assert result["failed"] and result["msg"].startswith("cannot load kubeconfig %s" % path)

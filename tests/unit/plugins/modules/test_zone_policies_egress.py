@@ -12,8 +12,8 @@ import copy
 import harness  # pylint: disable=import-error
 
 from ansible_collections.netzone.segmentation.plugins.filter.egress_workload import FilterModule
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import build_plan
 from ansible_collections.netzone.segmentation.plugins.modules import zone_policies
 
 egress_workload = FilterModule().filters()["egress_workload"]
@@ -28,11 +28,10 @@ def raw_matrix(ca=CA):
 
 
 def role_args(api, raw, files):
-    """What the zones role passes: the manifests without Secret data, the data apart."""
-    matrix = normalize_matrix(raw, harness.INVENTORY)
-    split = egress_workload(matrix, files=files, secrets="apart")
-    return {"manifests": compile_manifests(matrix) + split["manifests"], "secret_data": split["secret_data"],
-            "kubeconfig": api.kubeconfig}
+    """What the zones role passes: the plan (its Secrets without data), the data apart."""
+    plan = build_plan(raw, harness.INVENTORY, egress={"files": files, "secrets": "apart"})
+    split = egress_workload(plan["matrix"], files=files, secrets="apart")
+    return {"plan": plan, "secret_data": split["secret_data"], "kubeconfig": api.kubeconfig}
 
 
 def test_workload_applied_idempotent_rolled_and_pruned(apiserver, run_module):

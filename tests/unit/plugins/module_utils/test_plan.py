@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plan: built once from what the user wrote, proven, checked offline, sealed by a digest."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from ansible_collections.netzone.segmentation.plugins.module_utils._common import fileset
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import (
+    PlanError, build_plan, check_digest, check_plan, matrix_from_params)
+
+INVENTORY = {"groups": {"loadbalancers": ["lb1"], "microk8s": ["n1"]},
+             "addresses": {"lb1": "10.0.0.11", "n1": "10.0.0.21"}}
+CA = "-----BEGIN CERTIFICATE-----\nMIIca\n-----END CERTIFICATE-----\n"
+OPEN_DB = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "open", "namespace": "db"},
+           "spec": {"podSelector": {}, "ingress": [{}]}}
+
+
+def test_the_plan_of_the_default_matrix_is_proven_and_checked():
+    plan = build_plan(None, INVENTORY)
+    assert plan["matrix"] == normalize_matrix(None, INVENTORY)
+    assert plan["manifests"][:len(compile_manifests(plan["matrix"]))] == compile_manifests(plan["matrix"])
+    assert {m["kind"] for m in plan["manifests"]} >= {"Namespace", "NetworkPolicy", "Ingress", "ConfigMap", "Deployment"}
+    assert plan["proof"]["mismatches"] == [] and plan["proof"]["summary"]["cells"] > 100
+    assert plan["checks"] == {"plan": [], "load_balancers": []} and plan["problems"] == []
+    assert plan["digest"].startswith("sha256:") and len(plan["digest"]) == 7 + 64
+    assert check_plan(plan) is plan
+
+
+def test_the_digest_survives_json_and_sees_any_change():
+    plan = build_plan(None, INVENTORY)
+    check_plan(json.loads(json.dumps(plan)))          # what a module gets through Ansible
+    for change in (lambda p: p["manifests"].append(OPEN_DB),
+                   lambda p: p["manifests"][5]["spec"].update(podSelector={"matchLabels": {"x": "y"}}),
+                   lambda p: p["matrix"]["flows"].pop(),
+                   lambda p: p["proof"]["mismatches"].append({"explanation": "x"}),
+                   lambda p: p["checks"]["plan"].append("x")):
+        changed = copy.deepcopy(plan)
+        change(changed)
+        with pytest.raises(PlanError, match=r"^plan\.digest: the plan changed after it was built and proven"):
+            check_plan(changed)
+
+
+def test_unproven_or_refused_plans_are_refused():
+    extra = build_plan(None, INVENTORY, extra_policies=[OPEN_DB])
+    assert extra["proof"]["mismatches"] and OPEN_DB in extra["manifests"]
+    with pytest.raises(PlanError, match=r"^plan\.proof: the policies do not allow exactly the matrix \(\d+ mismatch"):
+        check_plan(extra)
+    check_digest(extra)                               # sealed as built: the report may still show it
+    refused = build_plan(None, INVENTORY, guard_settings={"load_balancer_group": "nobody"})
+    assert refused["problems"] and refused["problems"][0].startswith("load_balancers: the inventory has no host in "
+                                                                     "group 'nobody'")
+    with pytest.raises(PlanError, match=r"^plan\.checks: refused, it would lock the platform out: load_balancers: "):
+        check_plan(refused)
+    skipped = build_plan(None, INVENTORY, guard_settings={"load_balancer_group": "nobody", "skip": ["load_balancers"]})
+    assert skipped["checks"] == {"plan": []} and check_plan(skipped)
+    with pytest.raises(PlanError, match=r"^plan: not a plan"):
+        check_plan({"manifests": []})
+
+
+def test_a_matrix_that_renders_is_refused_at_render_too_when_apply_would():
+    """The API server check of the guard (a zone that needs the API server with no peer for it) is offline: the
+    plan has it, so rendering refuses what applying would."""
+    raw = {"services": {"http": ["80/tcp"]}, "peers": {"load_balancers": {"from_group": "loadbalancers"}},
+           "zones": {"ingress": {}, "web": {}},
+           "flows": [{"from": "load_balancers", "to": "ingress", "services": ["http"]},
+                     {"from": "ingress", "to": "web", "services": ["http"]}]}
+    plan = build_plan(raw, INVENTORY)
+    assert plan["proof"]["mismatches"] == []
+    assert plan["problems"] == ["plan: zones 'ingress' need the API server, but the matrix has no peer 'api_server'"]
+
+
+def test_extra_policies_and_inputs_are_checked_with_their_path():
+    with pytest.raises(PlanError, match=r"^extra_policies\[1\]: must be a NetworkPolicy"):
+        build_plan(None, INVENTORY, extra_policies=[OPEN_DB, {"kind": "Service"}])
+    with pytest.raises(PlanError, match=r"^egress: unknown key 'secret'"):
+        build_plan(None, INVENTORY, egress={"secret": "omit"})
+    with pytest.raises(PlanError, match=r"^egress\.secrets: must be omit or apart"):
+        build_plan(None, INVENTORY, egress={"secrets": "include"})
+    raw = default_matrix()
+    raw["flows"].append({"from": "frontend", "to": "bakend", "services": ["http"]})
+    with pytest.raises(MatrixError, match=r"^flows\[6\]\.to: unknown zone or peer 'bakend'"):
+        build_plan(raw, INVENTORY)
+
+
+def test_overrides_go_in_before_validation():
+    plan = build_plan(None, INVENTORY, overrides={"guards": {"nodeports": "warn"}})
+    assert plan["matrix"]["guards"]["nodeports"] == "warn"
+    with pytest.raises(MatrixError, match=r"^guards\.nodeports"):
+        build_plan(None, INVENTORY, overrides={"guards": {"nodeports": "sometimes"}})
+
+
+def test_reuse_only_for_the_same_inputs_and_an_unchanged_plan():
+    plan = build_plan(None, INVENTORY)
+    assert build_plan({}, INVENTORY, reuse=plan) is plan          # {} and None are both the article's model
+    assert build_plan(None, INVENTORY, extra_policies=[OPEN_DB], reuse=plan) is not plan
+    assert build_plan(None, INVENTORY, egress={"replicas": 3}, reuse=plan) is not plan
+    changed = copy.deepcopy(plan)
+    changed["manifests"].append(OPEN_DB)
+    rebuilt = build_plan(None, INVENTORY, reuse=changed)
+    assert rebuilt is not changed and rebuilt["digest"] == plan["digest"]
+
+
+def test_secrets_apart_leave_no_key_material_in_the_plan():
+    raw = default_matrix()
+    raw["egress"]["originations"] = [{"name": "payments", "from": ["backend"], "upstream": "https://pay.example.com",
+                                      "ca": "ca.pem", "port": 8080}]
+    plan = build_plan(raw, INVENTORY, egress={"secrets": "apart", "files": {"ca.pem": CA}})
+    secrets = [m for m in plan["manifests"] if m["kind"] == "Secret"]
+    assert [s["metadata"]["name"] for s in secrets] == ["egress-origination-payments"] and "data" not in secrets[0]
+    assert "MIIca" not in json.dumps(plan)
+    rendered = build_plan(raw, INVENTORY)                        # omit: no Secret, no file needed
+    assert not [m for m in rendered["manifests"] if m["kind"] == "Secret"]
+
+
+def test_modules_take_the_plans_matrix_without_normalising_again():
+    plan = build_plan(None, INVENTORY)
+    assert matrix_from_params({"plan": plan}) == (plan["matrix"], INVENTORY)
+    assert matrix_from_params({"matrix": {}, "inventory": INVENTORY})[0] == plan["matrix"]
+    with pytest.raises(PlanError, match=r"^plan\.digest"):
+        matrix_from_params({"plan": dict(plan, matrix=default_matrix())})
+
+
+def test_fileset_diff_shows_content(tmp_path):
+    (tmp_path / "old.yaml").write_text("a: 1\n")
+    (tmp_path / "keep.yaml").write_text("b: 1\n")
+    (tmp_path / fileset.INDEX).write_text("old.yaml\nkeep.yaml\n")
+    files = {"keep.yaml": "b: 2\n", "new.yaml": "c: 3\n"}
+    planned = fileset.plan(str(tmp_path), files)
+    diff = {d["after_header"]: d for d in fileset.diff(str(tmp_path), files, planned)}
+    assert diff[str(tmp_path / "keep.yaml")]["before"] == "b: 1\n" and diff[str(tmp_path / "keep.yaml")]["after"] == "b: 2\n"
+    assert diff[str(tmp_path / "new.yaml")]["before"] == "" and diff[str(tmp_path / "new.yaml")]["after"] == "c: 3\n"
+    assert diff["%s (removed)" % (tmp_path / "old.yaml")]["before"] == "a: 1\n"
