@@ -12,13 +12,16 @@ SHARED    ?= $(abspath $(ROOT)/../shared)
 BUILD     := $(ROOT)/build
 # The checkout seen as an installed collection (symlink) for ansible, molecule and pytest.
 COLLROOT  := $(BUILD)/collections
-SITE      := $(VENV)/lib/python3.11/site-packages
+# The venv's own site-packages and Python version, asked from its python (any 3.10-3.12), not assumed.
+PYTHON    ?= python3
+SITE       = $(shell test -x $(PY) && $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+PYVERSION  = $(shell test -x $(PY) && $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 # ansible-test needs the collection physically under ansible_collections/<ns>/<name>.
 ATROOT    ?= $(BUILD)/ansible-test/ansible_collections
 ATCOLL    := $(ATROOT)/netzone/segmentation
 
 export PATH := $(BIN):$(PATH)
-export ANSIBLE_COLLECTIONS_PATH := $(COLLROOT):$(SITE)
+export ANSIBLE_COLLECTIONS_PATH = $(COLLROOT):$(SITE)
 export PYTHONPATH := $(COLLROOT)
 export ANSIBLE_FORCE_COLOR := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -51,7 +54,7 @@ $(BUILD)/.deps-stamp: bindep.txt
 
 venv: $(VENV)/.stamp collection
 $(VENV)/.stamp: requirements.txt | deps
-	test -x $(PY) || python3 -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	@touch $@
@@ -76,7 +79,7 @@ sanity: venv
 	git ls-files -co --exclude-standard -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C $(ATCOLL)
 	for ns in ansible community kubernetes; do ln -sfn $(SITE)/ansible_collections/$$ns $(ATROOT)/$$ns; done
 	cd $(ATCOLL) && git init -q . && git add -A && \
-	  ansible-test sanity --venv --python 3.11 --color no
+	  ansible-test sanity --venv --python $(PYVERSION) --color no
 
 unit: venv
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration

@@ -123,8 +123,8 @@ FLOORS = {"ping": PING, "pass manifests": PASS_MANIFESTS}
 def environment():
     env = dict(os.environ)
     env["PATH"] = "%s:%s" % (ROOT / ".venv" / "bin", env.get("PATH", ""))
-    env["ANSIBLE_COLLECTIONS_PATH"] = "%s:%s" % (ROOT / "build" / "collections",
-                                                 ROOT / ".venv" / "lib" / "python3.11" / "site-packages")
+    env["ANSIBLE_COLLECTIONS_PATH"] = ":".join(
+        [str(ROOT / "build" / "collections")] + [str(p) for p in (ROOT / ".venv" / "lib").glob("python3.*/site-packages")])
     env["PYTHONPATH"] = str(ROOT / "build" / "collections")
     env["ANSIBLE_PYTHON_INTERPRETER"] = sys.executable
     env["ANSIBLE_FORCE_COLOR"] = "0"

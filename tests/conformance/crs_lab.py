@@ -11,6 +11,7 @@ back. ``StandinBackend`` is an HTTP server in a thread that answers 200 to any r
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -33,7 +34,7 @@ def ansible_env():
     env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
     env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join([
         os.path.join(ROOT, "build", "collections"),
-        os.path.join(ROOT, ".venv", "lib", "python3.11", "site-packages"),
+        *glob.glob(os.path.join(ROOT, ".venv", "lib", "python3.*", "site-packages")),
     ])
     env["PYTHONPATH"] = os.path.join(ROOT, "build", "collections")
     env["ANSIBLE_FORCE_COLOR"] = "0"
