@@ -10,6 +10,7 @@ naming the path of the value, with its own wording.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import PROTOCOLS
 
@@ -61,3 +62,16 @@ def protocol(value, case_insensitive=False):
         return None
     text = value.upper() if case_insensitive else value
     return text if text in PROTOCOLS else None
+
+
+def json_type(value):
+    """The JSON (YAML) type of ``value`` as messages name it: ``a mapping``, ``a list``, ``a string``, ``an integer``,
+    ``a number``, ``a boolean``, ``null``.  Checked with ``isinstance``, so that the values Ansible hands over (its
+    tagged subclasses of str, dict, int...) are named by what they are, never by their class name."""
+    if value is None:
+        return "null"
+    for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
+                       (Mapping, "a mapping"), ((list, tuple), "a list")):
+        if isinstance(value, kind):
+            return name
+    return "a value of type %s" % type(value).__name__

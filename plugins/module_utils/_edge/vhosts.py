@@ -15,6 +15,7 @@ import re
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import is_dns1035_label, is_dns_label
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import json_type
 
 DEFAULT_ZONE = "frontend"
 DEFAULT_PORT = 80
@@ -37,7 +38,7 @@ _PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
 
 
 def _describe(value):
-    return type(value).__name__
+    return json_type(value)
 
 
 def _is_int(value):

@@ -29,6 +29,7 @@ import ipaddress
 import re
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path as _key
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import json_type
 
 SECTION_KEYS = ("zone", "internet_peer", "zones", "originations")
 ZONE_KEYS = ("port", "domains", "ports", "report_only")
@@ -51,8 +52,7 @@ def _fail(path, message):
 
 
 def _type_name(value):
-    return {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "a boolean",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    return json_type(value)
 
 
 def _expect(value, kind, path, what):

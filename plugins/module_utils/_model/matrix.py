@@ -85,6 +85,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._common.valid
     protocol,
 )
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import normalize_vhosts
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import json_type
 RESERVED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
 TOP_LEVEL_KEYS = ("cluster", "services", "peers", "zones", "flows", "vhosts", "guards", "egress")
 
@@ -146,8 +147,7 @@ def _fail(path, message):
 
 
 def _type_name(value):
-    return {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "a boolean",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    return json_type(value)
 
 
 def _expect(value, kind, path, what=None):

@@ -16,6 +16,7 @@ import ipaddress
 import re
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ObjectError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import json_type
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 POLICY_TYPES = ("Ingress", "Egress")
@@ -27,19 +28,7 @@ _V6_OFFSET = 1 << 32  # IPv4 addresses map to [0, 2**32), IPv6 ones above: one i
 
 def _kind(value):
     """Name the YAML type of a value for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, str):
-        return "a string"
-    return "a %s" % type(value).__name__
+    return json_type(value)
 
 
 def _check_keys(raw, allowed, path):

@@ -28,6 +28,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._model.compil
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import compile_egress
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix, with_overrides
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import json_type
 
 PLAN_VERSION = 1
 #: The guard checks that need no cluster; the plan runs them, so rendering refuses what applying would.
@@ -45,7 +46,7 @@ def _options(value, path, allowed):
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise PlanError(path, "must be a mapping, got %s" % type(value).__name__)
+        raise PlanError(path, "must be a mapping, got %s" % json_type(value))
     unknown = sorted(str(k) for k in value if k not in allowed)
     if unknown:
         raise PlanError(path, "unknown key %s (expected one of: %s)" % (", ".join(map(repr, unknown)), ", ".join(allowed)))

@@ -139,3 +139,20 @@ def test_fileset_diff_shows_content(tmp_path):
     assert diff[str(tmp_path / "keep.yaml")]["before"] == "b: 1\n" and diff[str(tmp_path / "keep.yaml")]["after"] == "b: 2\n"
     assert diff[str(tmp_path / "new.yaml")]["before"] == "" and diff[str(tmp_path / "new.yaml")]["after"] == "c: 3\n"
     assert diff["%s (removed)" % (tmp_path / "old.yaml")]["before"] == "a: 1\n"
+
+
+def test_messages_name_json_types_not_ansibles_tagged_classes():
+    """What Ansible passes is tagged (_AnsibleTaggedStr, _AnsibleTaggedDict...): messages name the JSON type."""
+    from ansible._internal._datatag._tags import Origin  # pylint: disable=import-outside-toplevel
+
+    tag = Origin(path="/inventory/group_vars/all.yml")
+    for key, value, message in (("flows", tag.tag("x"), "flows: must be a list, got a string"),
+                                ("vhosts", [tag.tag("x")], "vhosts[0]: must be a mapping, got a string"),
+                                ("egress", tag.tag("x"), "egress: must be a mapping, got a string"),
+                                ("services", tag.tag(["80/tcp"]), "services: must be a mapping, got a list"),
+                                ("peers", {"p": tag.tag(3)}, "peers.p: must be a mapping, got an integer")):
+        raw = default_matrix()
+        raw[key] = value
+        with pytest.raises(MatrixError) as error:
+            build_plan(raw, INVENTORY)
+        assert str(error.value) == message
