@@ -81,20 +81,29 @@ _value:
   description:
     - C(matrix) (normalised), C(inventory), C(manifests) (in apply order), C(proof) (C(cells), C(mismatches),
       C(summary)), C(checks) (offline check to problems), C(problems) (all of them, one sentence each),
+      C(warnings) (valid but probably not meant, shown as warnings: a peer CIDR with host bits set),
       C(version), C(inputs) (a digest of what it was built from) and C(digest) (C(sha256:...) over the matrix, the
       manifests, the mismatches and the checks).
   type: dict
 """
 
+from ansible.utils.display import Display
+
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import build_plan
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import inventory_from, run
+
+display = Display()
 
 
 def plan(data, groups=None, hostvars=None, inventory=None, overrides=None, extra_policies=None, egress=None, guard=None,
          reuse=None):
     """The plan of the zones."""
-    return run("plan", build_plan, data, inventory_from(groups, hostvars, inventory), overrides, extra_policies, egress,
-               guard, reuse)
+    built = run("plan", build_plan, data, inventory_from(groups, hostvars, inventory), overrides, extra_policies, egress,
+                guard, reuse)
+    if built is not reuse:
+        for warning in built.get("warnings") or []:
+            display.warning("netzone.segmentation.plan: %s" % warning)
+    return built
 
 
 class FilterModule:

@@ -75,3 +75,45 @@ def json_type(value):
         if isinstance(value, kind):
             return name
     return "a value of type %s" % type(value).__name__
+
+
+def did_you_mean(name, known):
+    """`` (did you mean 'x'?)`` for the closest of ``known`` within two edits of ``name``, else ``""``: every
+    message about an unknown name ends with it."""
+    if not isinstance(name, str):
+        return ""
+    close = [k for k in sorted(known) if _distance(name, k) <= 2]
+    return " (did you mean %r?)" % close[0] if close else ""
+
+
+def _distance(a, b):
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+_PORT_TEXT = re.compile(r"^\s*(\d+)(?:\s*-\s*\d+)?\s*(?:/\s*[A-Za-z]+)?\s*$")
+
+
+def port_instead_of_name(value, services):
+    """A hint for a port written where a service name belongs (``80``, ``'80/tcp'``): which services have that
+    port, or how to name one.  ``services``: the normalised ``{name: [{port, end_port, protocol}]}``."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return ""
+    match = _PORT_TEXT.match(str(value))
+    if not match:
+        return ""
+    port = int(match.group(1))
+    having = sorted(name for name, ports in services.items()
+                    if any(p["port"] <= port <= (p["end_port"] or p["port"]) for p in ports))
+    if having:
+        return " (%r is a port: flows name services; %s %s it)" % (
+            value, " or ".join(repr(n) for n in having), "has" if len(having) == 1 else "have")
+    return " (%r is a port: flows name services; define one under 'services', for example app: [%s/tcp])" % (
+        value, port)

@@ -15,7 +15,7 @@ import re
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import is_dns1035_label, is_dns_label
-from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import json_type
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import did_you_mean, json_type
 
 DEFAULT_ZONE = "frontend"
 DEFAULT_PORT = 80
@@ -220,7 +220,7 @@ def _vhost(raw, path, zones):
     if not isinstance(zone, str) or not zone:
         raise MatrixError(path + ".zone", "must be a zone name")
     if zones is not None and zone not in zones:
-        raise MatrixError(path + ".zone", "unknown zone %r" % zone)
+        raise MatrixError(path + ".zone", "unknown zone %r%s" % (zone, did_you_mean(zone, zones)))
     if raw.get("service") is None:
         raise MatrixError(path + ".service", "is required (the Kubernetes Service the Ingress points to)")
     service = _service(raw["service"], path + ".service")

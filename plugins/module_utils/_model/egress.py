@@ -29,7 +29,7 @@ import ipaddress
 import re
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path as _key
-from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import json_type
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import did_you_mean, json_type
 
 SECTION_KEYS = ("zone", "internet_peer", "zones", "originations")
 ZONE_KEYS = ("port", "domains", "ports", "report_only")
@@ -133,7 +133,7 @@ def _proxy_zone(raw, zones, guards_egress, path):
             _fail(path + ".zone", "is required (no zone named 'proxy')")
     _expect(zone, str, path + ".zone", "a zone name")
     if zone not in zones:
-        _fail(path + ".zone", "unknown zone %r" % zone)
+        _fail(path + ".zone", "unknown zone %r%s" % (zone, did_you_mean(zone, zones)))
     return zone
 
 
@@ -176,7 +176,7 @@ def normalize_egress(raw, zones, peers, path="egress"):
             _fail(zpath, "keys must be zone names (strings), got %s" % _type_name(name))
         spath = _key(zpath, name)
         if name not in zones:
-            _fail(spath, "unknown zone %r" % name)
+            _fail(spath, "unknown zone %r%s" % (name, did_you_mean(name, zones)))
         if name == zone:
             _fail(spath, "the proxy zone %r does not go through its own proxy" % name)
         spec = raw_zones[name]
@@ -241,7 +241,7 @@ def normalize_egress(raw, zones, peers, path="egress"):
             fpath = "%s.from[%d]" % (ipath, j) if isinstance(spec["from"], list) else ipath + ".from"
             _expect(src, str, fpath, "a zone name")
             if src not in zones:
-                _fail(fpath, "unknown zone %r" % src)
+                _fail(fpath, "unknown zone %r%s" % (src, did_you_mean(src, zones)))
             if src == zone:
                 _fail(fpath, "the proxy zone %r does not call its own originations" % src)
         upstream = _expect(spec["upstream"], str, ipath + ".upstream", "a URL like https://api.example.com[:port]")

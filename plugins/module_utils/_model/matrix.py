@@ -85,7 +85,8 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._common.valid
     protocol,
 )
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import normalize_vhosts
-from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import json_type
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import (
+    did_you_mean, json_type, port_instead_of_name)
 RESERVED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
 TOP_LEVEL_KEYS = ("cluster", "services", "peers", "zones", "flows", "vhosts", "guards", "egress")
 
@@ -423,27 +424,16 @@ def _service_refs(value, services, path):
     if not refs:
         _fail(path, "must list at least one service")
     for i, ref in enumerate(refs):
-        _expect(ref, str, "%s[%d]" % (path, i), "a service name")
+        hint = port_instead_of_name(ref, services)
+        if not isinstance(ref, str):
+            _fail("%s[%d]" % (path, i), "must be a service name, got %s%s" % (_type_name(ref), hint))
         if ref not in services:
-            _fail("%s[%d]" % (path, i), "unknown service %r%s" % (ref, _hint(ref, services)))
+            _fail("%s[%d]" % (path, i), "unknown service %r%s" % (ref, hint or _hint(ref, services)))
     return sorted(set(refs))
 
 
 def _hint(name, known):
-    close = [k for k in sorted(known) if _distance(name, k) <= 2]
-    return " (did you mean %r?)" % close[0] if close else ""
-
-
-def _distance(a, b):
-    if abs(len(a) - len(b)) > 2:
-        return 3
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
+    return did_you_mean(name, known)
 
 
 def _zones(raw, services, peers, path="zones"):

@@ -19,6 +19,7 @@ signature: whoever can run the collection's code can build a plan.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from collections.abc import Mapping
 
@@ -92,6 +93,42 @@ def offline_checks(matrix, proof, inventory, settings=None):
     return checks
 
 
+def _host_bits(value, path):
+    if not isinstance(value, str):
+        return []
+    try:
+        written = ipaddress.ip_interface(value.strip())
+    except ValueError:
+        return []  # the matrix's validation names it
+    if written.ip == written.network.network_address:
+        return []
+    return ["%s: %s has host bits set; it is taken as %s" % (path, value.strip(), written.network)]
+
+
+def matrix_warnings(raw):
+    """What is valid but probably not meant: a peer CIDR with host bits set (``192.0.2.5/24`` is 192.0.2.0/24)."""
+    out = []
+    peers = raw.get("peers") if isinstance(raw, Mapping) else None
+    for name, spec in sorted((peers or {}).items(), key=lambda kv: str(kv[0])) if isinstance(peers, Mapping) else ():
+        if not isinstance(spec, Mapping):
+            continue
+        path = "peers.%s" % name
+        out += _host_bits(spec.get("cidr"), path + ".cidr")
+        for j, exc in enumerate(spec.get("except") or [] if isinstance(spec.get("except"), list) else []):
+            out += _host_bits(exc, "%s.except[%d]" % (path, j))
+        cidrs = spec.get("cidrs") if isinstance(spec.get("cidrs"), list) else []
+        for i, entry in enumerate(cidrs):
+            epath = "%s.cidrs[%d]" % (path, i)
+            if isinstance(entry, Mapping):
+                out += _host_bits(entry.get("cidr"), epath + ".cidr")
+                excepts = entry.get("except") if isinstance(entry.get("except"), list) else []
+                for j, exc in enumerate(excepts):
+                    out += _host_bits(exc, "%s.except[%d]" % (epath, j))
+            else:
+                out += _host_bits(entry, epath)
+    return out
+
+
 def plan_digest(plan):
     """SHA-256 over a canonical JSON (sorted keys, no spaces) of what the plan applies and was proven against."""
     content = {key: plan.get(key) for key in ("version", "matrix", "manifests", "checks")}
@@ -153,7 +190,7 @@ def build_plan(raw=None, inventory=None, overrides=None, extra_policies=None, eg
     manifests += _egress(matrix, egress)
     proof = verify_matrix(matrix, manifests)
     checks = offline_checks(matrix, proof, inventory, guard_settings)
-    plan = {"version": PLAN_VERSION, "inputs": inputs, "matrix": matrix, "inventory": inventory or {}, "manifests": manifests,
+    plan = {"version": PLAN_VERSION, "inputs": inputs, "warnings": matrix_warnings(raw or {}), "matrix": matrix, "inventory": inventory or {}, "manifests": manifests,
             "proof": proof, "checks": checks,
             "problems": ["%s: %s" % (name, problem) for name, found in sorted(checks.items()) for problem in found]}
     plan["digest"] = plan_digest(plan)

@@ -156,3 +156,30 @@ def test_messages_name_json_types_not_ansibles_tagged_classes():
         with pytest.raises(MatrixError) as error:
             build_plan(raw, INVENTORY)
         assert str(error.value) == message
+
+
+def test_hints_a_port_where_a_service_belongs_a_close_name_and_host_bits():
+    def refused(change):
+        raw = default_matrix()
+        change(raw)
+        with pytest.raises(MatrixError) as error:
+            build_plan(raw, INVENTORY)
+        return str(error.value)
+
+    assert refused(lambda r: r["flows"][0].update(services=["80/tcp"])) == (
+        "flows[0].services[0]: unknown service '80/tcp' ('80/tcp' is a port: flows name services; 'http' has it)")
+    assert refused(lambda r: r["flows"][0].update(services=[5432])).endswith(
+        "must be a service name, got an integer (5432 is a port: flows name services; 'postgres' has it)")
+    assert refused(lambda r: r["flows"][0].update(services=["7777"])).endswith(
+        "('7777' is a port: flows name services; define one under 'services', for example app: [7777/tcp])")
+    assert refused(lambda r: r["vhosts"][0].update(zone="frontnd")) == (
+        "vhosts[0].zone: unknown zone 'frontnd' (did you mean 'frontend'?)")
+    assert refused(lambda r: r["egress"].update(zone="proxi")) == (
+        "egress.zone: unknown zone 'proxi' (did you mean 'proxy'?)")
+    raw = default_matrix()
+    raw["peers"]["backup"] = {"cidrs": ["192.0.2.7/24", {"cidr": "198.51.100.0/24", "except": ["198.51.100.9/28"]}]}
+    raw["flows"].append({"from": "db", "to": "backup", "services": ["postgres"]})
+    assert build_plan(raw, INVENTORY)["warnings"] == [
+        "peers.backup.cidrs[0]: 192.0.2.7/24 has host bits set; it is taken as 192.0.2.0/24",
+        "peers.backup.cidrs[1].except[0]: 198.51.100.9/28 has host bits set; it is taken as 198.51.100.0/28"]
+    assert build_plan(None, INVENTORY)["warnings"] == []
