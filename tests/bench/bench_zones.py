@@ -44,8 +44,7 @@ sys.path.insert(0, str(ROOT / "build" / "collections"))
 
 import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import build_plan  # noqa: E402
 
 # Each play stamps the time right before and right after its one task and writes the difference to
 # ``timing_file``: the task's own time, without ansible-playbook's start-up.
@@ -68,7 +67,7 @@ _END = """
 ZONE_POLICIES = _START + """
     - name: Apply the whole set
       netzone.segmentation.zone_policies:
-        manifests: "{{ manifests }}"
+        plan: "{{ plan }}"
         kubeconfig: "{{ kubeconfig }}"
 """ + _END
 
@@ -192,9 +191,13 @@ def main(argv=None):
             header = ("zones", "objects", "method", "run", "wall s", "task s", "writes", "requests")
             print("%-6s %-8s %-22s %-10s %8s %8s %7s   %s" % header)
             for size in sizes:
-                manifests = compile_manifests(normalize_matrix(harness.zones_matrix(size), harness.INVENTORY))
+                # zone_policies takes the plan (its manifests, proven, and the digest it checks); the baselines the
+                # same manifests
+                plan = build_plan(harness.zones_matrix(size), harness.INVENTORY,
+                                  guard_settings={"skip": ["plan", "load_balancers"]})
+                manifests = plan["manifests"]
                 varsfile = workdir / ("vars-%d.json" % size)
-                varsfile.write_text(json.dumps({"manifests": manifests, "kubeconfig": server.kubeconfig}))
+                varsfile.write_text(json.dumps({"plan": plan, "manifests": manifests, "kubeconfig": server.kubeconfig}))
                 results = {"zone_policies": measure(server, workdir, ZONE_POLICIES, varsfile, env, args.repeats)}
                 if size in list_sizes:
                     results["k8s list"] = measure(server, workdir, K8S_LIST, varsfile, env, args.repeats)
