@@ -16,8 +16,8 @@ class ModuleDocFragment:
 options:
   plan:
     description:
-      - The plan (P(netzone.segmentation.plan#filter)): its normalised matrix and its inventory are used, and nothing
-        is normalised or proven again. A plan changed since it was built (its digest) is refused.
+      - "The plan (P(netzone.segmentation.plan#filter)): its normalised matrix and its inventory are used, and nothing
+        is normalised or proven again. A plan changed since it was built (its digest) is refused."
       - One of O(plan) and O(matrix) is required.
     type: dict
   matrix:

@@ -18,8 +18,8 @@ description:
   - The result is what P(netzone.segmentation.render#module) writes and P(netzone.segmentation.zone_policies#module)
     applies; C(zone_policies) refuses a plan with a mismatch, with a problem, or changed since it was built
     (its C(digest) no longer matches).
-  - An invalid matrix fails with one message naming the path, for example
-    C(flows[3].to: unknown zone or peer 'bakend' (did you mean 'backend'?)).
+  - "An invalid matrix fails with one message naming the path, for example
+    C(flows[3].to: unknown zone or peer 'bakend' (did you mean 'backend'?))."
 options:
   _input:
     description: The matrix as the user wrote it, or V(null) for the article's model.
@@ -79,11 +79,11 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - C(matrix) (normalised), C(inventory), C(manifests) (in apply order), C(proof) (C(cells), C(mismatches),
+    - "C(matrix) (normalised), C(inventory), C(manifests) (in apply order), C(proof) (C(cells), C(mismatches),
       C(summary)), C(checks) (offline check to problems), C(problems) (all of them, one sentence each),
-      C(warnings) (valid but probably not meant, shown as warnings: a peer CIDR with host bits set),
+      C(warnings) (valid but probably not meant, shown as warnings, such as a peer CIDR with host bits set),
       C(version), C(inputs) (a digest of what it was built from) and C(digest) (C(sha256:...) over the matrix, the
-      manifests, the mismatches and the checks).
+      manifests, the mismatches and the checks)."
   type: dict
 """
 

@@ -16,9 +16,9 @@ description:
     (C(diagram.dot), and C(diagram.svg) when Graphviz C(dot) is installed) into O(dest).
   - Every file is staged first and then moved into place, so a failure leaves the previous files as they
     were. Files it wrote before and no longer produces are removed; nothing else in O(dest) is touched.
-  - Writes a plan (P(netzone.segmentation.plan#filter)): its normalised matrix, its manifests (Secrets are never
-    written: their data stays in the controller's files) and its proof. A plan changed since it was built (its
-    C(digest)) is refused.
+  - "Writes a plan (P(netzone.segmentation.plan#filter)): its normalised matrix, its manifests (Secrets are never
+    written, their data stays in the controller's files) and its proof. A plan changed since it was built (its
+    C(digest)) is refused."
   - Refuses to write when the proof has mismatches or the plan's offline checks found a problem, unless
     O(allow_mismatches=true).
   - A relative O(dest) is relative to the directory the play runs from; RV(dest) and RV(report) are absolute.
