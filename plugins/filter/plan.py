@@ -55,7 +55,7 @@ options:
     type: dict
   reuse:
     description:
-      - A plan built before in the same run (for example C(netzone_plan)). It is returned as it is when it was built
+      - A plan built before in the same run (for example C(zones_plan)). It is returned as it is when it was built
         from the same inputs and has not changed since, so the matrix is normalised and proven once per run.
     type: dict
 seealso:

@@ -39,7 +39,7 @@ seealso:
 EXAMPLES = r"""
 - name: Prove the live cluster allows exactly the matrix of the plan
   netzone.segmentation.reachability:
-    plan: "{{ netzone_plan }}"
+    plan: "{{ zones_plan }}"
     kubeconfig: /root/.kube/microk8s.config
 
 - name: The same from the matrix as written

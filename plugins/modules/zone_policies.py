@@ -116,7 +116,7 @@ EXAMPLES = r"""
 
 - name: Apply a plan built earlier, without pruning, through an explicit API URL
   netzone.segmentation.zone_policies:
-    plan: "{{ netzone_plan }}"
+    plan: "{{ zones_plan }}"
     host: https://10.0.0.10:16443
     api_key: "{{ k8s_token }}"
     ca_cert: /etc/netzone/ca.crt
