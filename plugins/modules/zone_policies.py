@@ -46,7 +46,7 @@ attributes:
 options:
   plan:
     description:
-      - The plan to apply, the output of the P(netzone.segmentation.plan#filter) filter: its C(manifests) are applied.
+      - The plan to apply, the output of the P(netzone.segmentation.plan#filter) filter; its C(manifests) are applied.
       - "Kinds: C(v1/Namespace), C(networking.k8s.io/v1) C(NetworkPolicy) and C(Ingress),
         C(admissionregistration.k8s.io/v1) C(ValidatingAdmissionPolicy) and C(ValidatingAdmissionPolicyBinding),
         and the proxy zone's workload: C(v1) C(ConfigMap), C(Secret) and C(Service), C(apps/v1) C(Deployment),

@@ -190,8 +190,8 @@ def build_plan(raw=None, inventory=None, overrides=None, extra_policies=None, eg
     manifests += _egress(matrix, egress)
     proof = verify_matrix(matrix, manifests)
     checks = offline_checks(matrix, proof, inventory, guard_settings)
-    plan = {"version": PLAN_VERSION, "inputs": inputs, "warnings": matrix_warnings(raw or {}), "matrix": matrix, "inventory": inventory or {}, "manifests": manifests,
-            "proof": proof, "checks": checks,
+    plan = {"version": PLAN_VERSION, "inputs": inputs, "warnings": matrix_warnings(raw or {}), "matrix": matrix,
+            "inventory": inventory or {}, "manifests": manifests, "proof": proof, "checks": checks,
             "problems": ["%s: %s" % (name, problem) for name, found in sorted(checks.items()) for problem in found]}
     plan["digest"] = plan_digest(plan)
     return plan
@@ -199,8 +199,8 @@ def build_plan(raw=None, inventory=None, overrides=None, extra_policies=None, eg
 
 def check_digest(plan, where="plan"):
     """Return ``plan`` if it is a plan unchanged since :func:`build_plan` built it, else raise :class:`PlanError`."""
-    if not isinstance(plan, Mapping) or any(key not in plan for key in ("version", "matrix", "manifests", "proof",
-                                                                         "checks", "digest")):
+    keys = ("version", "matrix", "manifests", "proof", "checks", "digest")
+    if not isinstance(plan, Mapping) or any(key not in plan for key in keys):
         raise PlanError(where, "not a plan: build it with the netzone.segmentation.plan filter")
     if plan["version"] != PLAN_VERSION:
         raise PlanError(where + ".version", "plan version %r, this collection reads %d" % (plan["version"], PLAN_VERSION))
