@@ -430,7 +430,7 @@ def test_invalid_policies(policies, message):
     ({"x": {}}, [{"namespace": "q", "name": "a"}], "pods[0].namespace: unknown namespace 'q'"),
     ({"x": {}}, ["x/a"], "pods[0]: must be a mapping, got a string"),
     ({"x": {}}, [["x", "a"]], "pods[0]: must be a mapping, got a list"),
-    ({"x": {}}, [1.5], "pods[0]: must be a mapping, got a float"),
+    ({"x": {}}, [1.5], "pods[0]: must be a mapping, got a number"),
     ({"x": {}}, [{"namespace": "x", "name": "a"}, {"namespace": "x", "name": "a"}], "pods[1]: duplicate pod x/a"),
     ({"x": {}}, [{"namespace": "x", "name": "a", "ip": "10.0.0.256"}], "pods[0].ip: invalid IP address '10.0.0.256'"),
     ({"x": {}}, [{"namespace": "x", "name": "a", "ports": [{"containerPort": 0}]}], "pods[0].ports[0].containerPort: port 0 out of range 1-65535"),

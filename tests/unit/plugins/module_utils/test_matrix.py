@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import _distance
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import (
-    _distance,
     default_matrix,
     normalize_matrix,
 )
