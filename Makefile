@@ -26,12 +26,13 @@ export PYTHONPATH := $(COLLROOT)
 export ANSIBLE_FORCE_COLOR := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help deps venv collection test lint sanity unit conformance molecule lab bench mutation clean
+.PHONY: help deps venv collection test lint sanity unit fuzz conformance molecule lab bench mutation clean
 
 help:
 	@echo "make lab    - install everything and run site.yml on the lab inventory (this machine)"
 	@echo "make test   - lint, sanity, unit, conformance and molecule"
 	@echo "make bench  - benchmarks (figures and ratios, side by side)"
+	@echo "make fuzz   - the property tests with random draws, NZ_FUZZ_FACTOR (20) times their examples"
 	@echo "make mutation - mutation testing of the core with cosmic-ray (sampled; MUTATION_ARGS='--sample N')"
 
 ## --- setup -----------------------------------------------------------------------------------
@@ -81,8 +82,15 @@ sanity: venv
 	cd $(ATCOLL) && git init -q . && git add -A && \
 	  ansible-test sanity --venv --python $(PYVERSION) --color no
 
+# Hypothesis derandomized, no example database (tests/conftest.py): the same draws on every run and clone.
 unit: venv
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
+
+# Not part of `make test`: longer random runs of the property tests; a failure prints its reproduction blob.
+FUZZ_ARGS ?=
+fuzz: venv
+	HYPOTHESIS_PROFILE=fuzz NZ_FUZZ_FACTOR=$${NZ_FUZZ_FACTOR:-20} $(BIN)/pytest -q -p no:cacheprovider \
+	  $(FUZZ_ARGS) tests/unit tests/integration
 
 conformance: venv
 	$(PY) tests/conformance/run_netpol.py $(SHARED)/conformance/netpol tests/conformance/netpol
