@@ -17,8 +17,12 @@ balancer's own HAProxy by its command line (``haproxy -f DIR/lbN/haproxy.cfg``, 
 keepalived is started from the root namespace with ``--namespace nzha-lbN``: under ``ip netns exec`` its
 process-events connector fails (errno 111) and track_process never reaches quorum.
 
-Run as root: ``ha_lab.py --conf-dir DIR [--json FILE]``. It prints each check and figure, and exits 1 when a
-check fails. Every process it starts is ended by its PID; the namespaces are deleted on any exit.
+Run as root: ``ha_lab.py --conf-dir DIR [--work-dir DIR] [--json FILE]``. It prints each check and figure, and
+exits 1 when a check fails. Every process it starts is ended by its PID; the namespaces are deleted on any exit.
+The work directory (logs, PID files; a new temporary one by default) records each namespace the lab made
+(``namespaces``) and each process it started (``pids``, every one the leader of its own session, started from
+``/``): ``ha_lab.py --work-dir DIR --teardown`` ends those sessions by PID and deletes those namespaces, for
+molecule's destroy after a run that was itself killed before its own teardown.
 """
 
 import argparse
@@ -107,6 +111,8 @@ class Lab:
                 raise RuntimeError("namespace %s exists already (another run?); delete it first" % name)
         for name in NAMESPACES:
             sh("ip", "netns", "add", name)
+            with open(os.path.join(self.work, "namespaces"), "a", encoding="ascii") as handle:
+                handle.write(name + "\n")
         sh("ip", "-n", "nzha-br", "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", "nzha-br", "link", "set", "br0", "up")
         hosts = dict(LBS, cl=CLIENT)
@@ -126,15 +132,16 @@ class Lab:
     def teardown(self):
         for key in list(self.procs):
             self.stop(key)
-        for name in NAMESPACES:
-            sh("ip", "netns", "delete", name, check=False)
+        teardown_recorded(self.work)
 
     # --- processes -------------------------------------------------------------------------------------
     def start(self, key, namespace, argv, log):
         with open(os.path.join(self.work, log), "ab") as out:
             prefix = ["ip", "netns", "exec", namespace] if namespace else []
-            self.procs[key] = subprocess.Popen(prefix + argv, stdout=out,
-                                               stderr=subprocess.STDOUT, start_new_session=True)
+            self.procs[key] = subprocess.Popen(prefix + argv, stdout=out, stderr=subprocess.STDOUT,
+                                               start_new_session=True, cwd="/")
+        with open(os.path.join(self.work, "pids"), "a", encoding="ascii") as handle:
+            handle.write("%d %s\n" % (self.procs[key].pid, argv[0]))
 
     def stop(self, key, sig=signal.SIGTERM):
         proc = self.procs.pop(key, None)
@@ -352,14 +359,66 @@ class Lab:
                        self.holders() == [other] and changes == 0, "holder %s, %d changes" % (self.holders(), changes))
 
 
+def _session(sid, word):
+    """The processes of session SID (started by us as its leader) whose command line has WORD."""
+    out = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % entry, encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z" and word in cmdline:
+            out.append(int(entry))
+    return out
+
+
+def teardown_recorded(work):
+    """End every recorded session (SIGTERM, then SIGKILL after 5 s) and delete every recorded namespace."""
+    pids = os.path.join(work, "pids")
+    if os.path.exists(pids):
+        with open(pids, encoding="ascii") as handle:
+            sessions = [(int(line.split()[0]), line.split()[1]) for line in handle if line.strip()]
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            members = [pid for sid, word in sessions for pid in _session(sid, word)]
+            for pid in members:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            end = time.monotonic() + 5
+            while time.monotonic() < end and any(_session(sid, word) for sid, word in sessions):
+                time.sleep(0.1)
+        os.unlink(pids)
+    names = os.path.join(work, "namespaces")
+    if os.path.exists(names):
+        with open(names, encoding="ascii") as handle:
+            for name in handle.read().split():
+                sh("ip", "netns", "delete", name, check=False)
+        os.unlink(names)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    parser.add_argument("--conf-dir", required=True)
+    parser.add_argument("--conf-dir")
+    parser.add_argument("--work-dir")
+    parser.add_argument("--teardown", action="store_true")
     parser.add_argument("--json")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("ha_lab.py: needs root (network namespaces)")
-    work = tempfile.mkdtemp(prefix="nzha-")
+    if args.teardown:
+        if not args.work_dir:
+            sys.exit("ha_lab.py: --teardown needs --work-dir")
+        teardown_recorded(args.work_dir)
+        return 0
+    if not args.conf_dir:
+        sys.exit("ha_lab.py: --conf-dir is required")
+    if args.work_dir:
+        os.makedirs(args.work_dir, exist_ok=True)
+    work = os.path.abspath(args.work_dir) if args.work_dir else tempfile.mkdtemp(prefix="nzha-")
     lab = Lab(os.path.abspath(args.conf_dir), work)
 
     def on_signal(signum, _frame):

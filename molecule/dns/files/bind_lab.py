@@ -71,7 +71,7 @@ def start(directory):
         handle.write("\n".join(added))
     with open(os.path.join(directory, "named.log"), "ab") as log:
         proc = subprocess.Popen(["/usr/sbin/named", "-g", "-4", "-c", conf_file, "-n", "1"], stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, cwd="/")
     with open(os.path.join(directory, "lab.pid"), "w", encoding="utf-8") as handle:
         handle.write(str(proc.pid))
     for _attempt in range(100):

@@ -3,9 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Helpers of the egress scenario (and benchmark), loopback only.
 
-    egress_lab.py start PIDFILE LOGFILE USER CMD...   run CMD as USER in its own session, stdout+stderr appended
-                                                      to LOGFILE, its PID in PIDFILE
-    egress_lab.py stop PIDFILE WORD                   SIGTERM the PID of PIDFILE if its command line has WORD
+    egress_lab.py start PIDFILE LOGFILE USER CMD...   run CMD as USER in its own session, from / (a directory
+                                                      every user may enter, never the clone), stdout+stderr
+                                                      appended to LOGFILE, its PID in PIDFILE
+    egress_lab.py stop PIDFILE WORD                   end the session of the PID of PIDFILE: every process of
+                                                      that session whose command line has WORD gets SIGTERM,
+                                                      then SIGKILL if it still runs after STOP_WAIT seconds;
+                                                      returns once they are gone
     egress_lab.py probe JSON                          run the probes of the JSON list, print the results as JSON
 
 A probe: {"name", "via": "proxy"|"direct"|"plain", "proxy": "addr:port", "target": "host:port", "ca": file,
@@ -22,8 +26,10 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 
 TIMEOUT = 10
+STOP_WAIT = 5
 
 
 def _loopback(host):
@@ -38,24 +44,61 @@ def start(pidfile, logfile, user, cmd):
     log = os.open(logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.fchown(log, entry.pw_uid, entry.pw_gid)
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,  # noqa: S603
-                            user=entry.pw_uid, group=entry.pw_gid, extra_groups=[], close_fds=True)
+                            user=entry.pw_uid, group=entry.pw_gid, extra_groups=[], close_fds=True, cwd="/")
     with open(pidfile, "w", encoding="ascii") as handle:
         handle.write("%d\n" % proc.pid)
+
+
+def _session_members(sid, word):
+    """The PIDs of the processes of session SID whose command line has WORD (the leader is SID itself)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == sid and word in cmdline:   # fields[3]: the session id (man 5 proc)
+            pids.append(int(entry))
+    return pids
 
 
 def stop(pidfile, word):
     try:
         with open(pidfile, encoding="ascii") as handle:
             pid = int(handle.read().strip())
-        with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            cmdline = handle.read().replace(b"\0", b" ").decode()
     except (OSError, ValueError):
-        cmdline, pid = "", None
-    if pid and word in cmdline:
-        os.kill(pid, signal.SIGTERM)
+        pid = None
+    members = _session_members(pid, word) if pid else []
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for member in members:
+            try:
+                os.kill(member, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + STOP_WAIT
+        while members and time.monotonic() < deadline:
+            time.sleep(0.1)
+            members = [m for m in members if _alive(m)]
+        if not members:
+            break
+    if pid:
         print("stopped %d" % pid)
     if os.path.exists(pidfile):
         os.unlink(pidfile)
+
+
+def _alive(pid):
+    """Not a zombie (an ended child of a process that has not reaped it yet counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _read_head(sock):

@@ -91,6 +91,7 @@ def main():
     if os.fork():
         os._exit(0)
     os.setsid()
+    os.chdir("/")   # a daemon holds no directory of the clone
     with open(pidfile, "w", encoding="ascii") as handle:
         handle.write("%d\n" % os.getpid())
     devnull = os.open(os.devnull, os.O_RDWR)
