@@ -42,7 +42,10 @@ def test_four_runs(tmp_path):
     assert sorted(p.name for p in (out / "manifests").iterdir()) == [
         "all.yaml", "backend.yaml", "cluster.yaml", "db.yaml", "frontend.yaml", "ingress.yaml", "proxy.yaml"]
     html = (out / "report.html").read_text()
-    assert 'id="cells"' in html and "PROVEN" in html
+    assert 'id="cells"' in html
+    # the whole verdict (a substring "PROVEN" would also match "NOT PROVEN")
+    assert re.findall(r'<p id="verdict" class="verdict (\w+)">(PROVEN|NOT PROVEN)[^<]* \(\d+ cells over \d+ endpoints; '
+                      r'(\d+) missing, (\d+) extra\)</p>', html) == [("proven", "PROVEN", "0", "0")]
     report_md = (out / "report.md").read_text()
     assert "| load_balancers | ingress | http | all | all | ok |" in report_md
     assert "The live cluster was not checked (render.yml works offline)" in report_md

@@ -91,6 +91,13 @@ def _report(matrix, tmp_path, mismatching=False):
     return page, proof, files
 
 
+def _verdict(dom):
+    """The verdict paragraph of the page, whole: (its class, its text)."""
+    found = re.findall(r'<p id="verdict" class="verdict (\w+)">([^<]*)</p>', dom)
+    assert len(found) == 1, found
+    return found[0]
+
+
 def _open(page, tmp_path):
     chromium = _binary("chromium")
     cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -123,7 +130,10 @@ def test_diagram_and_table_render_in_chromium(matrix, tmp_path):
     # The extra sections are there too, and nothing was fetched from anywhere: the page is self-contained.
     assert seen["dns"] == len(matrix["vhosts"]) * len(LBS) and seen["edge"] == len(LBS)
     assert seen["resources"] == 0
-    assert "PROVEN" in dom and not proof["mismatches"]
+    # the whole verdict, written out (a substring "PROVEN" would also match "NOT PROVEN")
+    assert not proof["mismatches"]
+    assert _verdict(dom) == ("proven", "PROVEN: the policies allow exactly the matrix (%d cells over %d endpoints; "
+                             "0 missing, 0 extra)" % (proof["summary"]["cells"], proof["summary"]["endpoints"]))
     assert "## DNS records to publish" in files["report.md"] and "```mermaid" in files["report.md"]
 
 
@@ -134,4 +144,7 @@ def test_mismatch_shows_red_with_explanation(matrix, tmp_path):
     red = [r for r in seen["rows"] if r["cells"][6] == "missing"]
     assert red and {r["background"] for r in red} == {"rgb(248, 201, 196)"}
     assert [r["cells"][:3] for r in red] == [["frontend", "backend", "http"]]
-    assert "NOT PROVEN" in dom and 'id="mismatches"' in dom and "denied" in dom
+    # http is 80/tcp and 8080/tcp: two missing intervals of the one red cell
+    assert _verdict(dom) == ("failed", "NOT PROVEN: 2 mismatches (%d cells over %d endpoints; 2 missing, 0 extra)"
+                             % (proof["summary"]["cells"], proof["summary"]["endpoints"]))
+    assert len(proof["mismatches"]) == 2 and 'id="mismatches"' in dom and "denied" in dom

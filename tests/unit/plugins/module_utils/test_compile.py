@@ -210,3 +210,21 @@ def test_schema_check_can_fail():
     bad["spec"]["podSelectr"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(bad, "1.33.0", strict=True)
+
+
+def test_admission_policies_match_what_they_must_written_out():
+    """What each admission policy is called for and what happens when it cannot answer, written out by hand:
+    a dropped subresource (``kubectl debug`` adds containers through ``pods/ephemeralcontainers``), a dropped
+    operation or an ``Ignore`` failure policy would each let a forbidden object in."""
+    raw = default_matrix()   # its ingress zone is "ingress"
+    policies = dict((m["metadata"]["name"], m["spec"]) for m in compile_manifests(normalize_matrix(raw, INVENTORY))
+                    if m["kind"] == "ValidatingAdmissionPolicy")
+    assert sorted(policies) == ["netzone-deny-node-ports", "netzone-ingress-pods"]
+    assert {name: (spec["failurePolicy"], spec["matchConstraints"]) for name, spec in policies.items()} == {
+        "netzone-ingress-pods": ("Fail", {"resourceRules": [{
+            "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+            "resources": ["pods", "pods/ephemeralcontainers"]}]}),
+        "netzone-deny-node-ports": ("Fail", {"resourceRules": [{
+            "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+            "resources": ["services"]}]}),
+    }

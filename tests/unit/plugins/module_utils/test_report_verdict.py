@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The report's verdict, matched whole (a substring "PROVEN" is also in "NOT PROVEN"): PROVEN only when the
+proof has no mismatch, NOT PROVEN with the counts when a cell is over-allowed (extra) or under-allowed
+(missing). The expected lines are written out here, not produced by the renderer."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._report.report import render_html, render_markdown
+
+RAW = {
+    "services": {"pg": ["5432/tcp"], "web": ["80/tcp"]},
+    "zones": {"backend": {}, "db": {}, "frontend": {}},
+    "peers": {},
+    "flows": [{"from": "backend", "to": "db", "services": ["pg"]},
+              {"from": "frontend", "to": "backend", "services": ["web"]}],
+    "vhosts": [], "guards": {"internet_egress_zones": [], "ingress_zone": None},
+}
+
+
+def _verdicts(matrix, proof):
+    markdown = [line for line in render_markdown(matrix, proof).splitlines() if line.startswith("**")]
+    page = re.findall(r'<p id="verdict" class="verdict (\w+)">([^<]*)</p>', render_html(matrix, proof))
+    return markdown, page
+
+
+def _counts(proof):
+    return proof["summary"]["cells"], proof["summary"]["endpoints"]
+
+
+def test_exact_policies_are_proven():
+    matrix = normalize_matrix(copy.deepcopy(RAW))
+    proof = verify_matrix(matrix)
+    cells, endpoints = _counts(proof)
+    assert _verdicts(matrix, proof) == (
+        ["**PROVEN: the policies allow exactly the matrix** (%d cells over %d endpoints; 0 missing, 0 extra)."
+         % (cells, endpoints)],
+        [("proven", "PROVEN: the policies allow exactly the matrix (%d cells over %d endpoints; 0 missing, 0 extra)"
+          % (cells, endpoints))])
+
+
+def test_an_over_allowed_cell_is_not_proven():
+    """db's pg policy widened to every namespace: the zones' own egress policies still hold, so the pods of
+    the namespaces without one (DNS, any unmanaged namespace) reach db on TCP 5432, expected denied."""
+    matrix = normalize_matrix(copy.deepcopy(RAW))
+    manifests = compile_manifests(matrix)
+    widened = 0
+    for obj in manifests:
+        if obj["kind"] == "NetworkPolicy" and obj["metadata"]["namespace"] == "db":
+            for rule in obj["spec"].get("ingress") or []:
+                if any(port.get("port") == 5432 for port in rule.get("ports") or []):
+                    rule["from"] = [{"namespaceSelector": {}}]
+                    widened += 1
+    assert widened == 1
+    proof = verify_matrix(matrix, manifests)
+    assert sorted((m["kind"], m["text"]) for m in proof["mismatches"]) == [
+        ("extra", "@dns-namespace \u2192 db TCP 5432: allowed, expected denied"),
+        ("extra", "@unmanaged \u2192 db TCP 5432: allowed, expected denied"),
+        ("extra", "kube-dns \u2192 db TCP 5432: allowed, expected denied")]
+    count = 3
+    cells, endpoints = _counts(proof)
+    assert _verdicts(matrix, proof) == (
+        ["**NOT PROVEN: %d mismatches** (%d cells over %d endpoints; 0 missing, %d extra)."
+         % (count, cells, endpoints, count)],
+        [("failed", "NOT PROVEN: %d mismatches (%d cells over %d endpoints; 0 missing, %d extra)"
+          % (count, cells, endpoints, count))])
+
+
+def test_an_under_allowed_cell_is_not_proven():
+    """backend's web policy dropped: frontend -> backend TCP 80 is denied, expected allowed."""
+    matrix = normalize_matrix(copy.deepcopy(RAW))
+    manifests = [obj for obj in compile_manifests(matrix)
+                 if not (obj["kind"] == "NetworkPolicy" and obj["metadata"]["namespace"] == "backend"
+                         and any(port.get("port") == 80 for rule in obj["spec"].get("ingress") or []
+                                 for port in rule.get("ports") or []))]
+    proof = verify_matrix(matrix, manifests)
+    assert [(m["kind"], m["text"]) for m in proof["mismatches"]] == [
+        ("missing", "frontend \u2192 backend TCP 80: denied, expected allowed")]
+    cells, endpoints = _counts(proof)
+    assert _verdicts(matrix, proof) == (
+        ["**NOT PROVEN: 1 mismatches** (%d cells over %d endpoints; 1 missing, 0 extra)." % (cells, endpoints)],
+        [("failed", "NOT PROVEN: 1 mismatches (%d cells over %d endpoints; 1 missing, 0 extra)" % (cells, endpoints))])
