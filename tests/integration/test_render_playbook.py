@@ -36,7 +36,8 @@ def test_four_runs(tmp_path):
     assert (failed, changed) == (0, 1) and not out.exists()
     proc, changed, failed = _run(tmp_path)
     assert (failed, changed) == (0, 1), proc.stdout
-    assert "Proven:" in proc.stdout and "0 mismatches" in proc.stdout
+    assert re.search(r"(?m)^    msg: 'Proven: [1-9][0-9]* cells, 0 mismatches\. Report: /\S+/report\.html'$", proc.stdout), \
+        proc.stdout
     manifests = list(yaml.safe_load_all((out / "manifests" / "all.yaml").read_text()))
     assert {m["kind"] for m in manifests} >= {"Namespace", "NetworkPolicy", "Ingress", "ValidatingAdmissionPolicy"}
     assert sorted(p.name for p in (out / "manifests").iterdir()) == [

@@ -20,7 +20,8 @@ VHOSTS = normalize_vhosts([
 LBS = [{"name": "lb1", "host_address": "203.0.113.10", "public_address": "*", "internal_address": "10.20.0.10"},
        {"name": "lb2", "host_address": "203.0.113.11", "public_address": "203.0.113.11",
         "internal_address": "10.20.0.11"}]
-TAG = '"%s"' % owner_value("netzone")
+# Written out (not owner_value's output): the external-dns style ownership text for owner "netzone".
+TAG = '"heritage=netzone,netzone/owner=netzone"'
 
 
 def with_vip(lbs, public="", internal=""):
@@ -74,13 +75,14 @@ def test_missing_internal_address_is_named():
 def test_ownership_record_names():
     assert owner_name("shop.example.com") == "_netzone-owner.shop.example.com."
     assert owner_name("*.apps.example.com.") == "_netzone-owner._wildcard.apps.example.com."
+    assert owner_value("netzone") == "heritage=netzone,netzone/owner=netzone"
 
 
 def test_empty_zone_creates_owner_record_before_each_name():
     wanted = {"shop.example.com.": {"A": ["192.0.2.10"], "AAAA": []}}
     plan = plan_updates(wanted, {}, "netzone", 300)
     assert plan["updates"] == [
-        {"record": "_netzone-owner.shop.example.com.", "type": "TXT", "value": [owner_value("netzone")], "state": "present"},
+        {"record": "_netzone-owner.shop.example.com.", "type": "TXT", "value": ["heritage=netzone,netzone/owner=netzone"], "state": "present"},
         {"record": "shop.example.com.", "type": "A", "value": ["192.0.2.10"], "state": "present"}]
     assert plan["before"] == ""
     assert "shop.example.com. 300 IN A 192.0.2.10" in plan["after"]
@@ -175,3 +177,23 @@ def test_a_planted_ownership_bug_is_caught():
                "_netzone-owner.other.example.com.": {"TXT": {"values": ['"heritage=netzone,netzone/owner=x"'], "ttl": 300}}}
     assert plan_updates({}, current, "netzone", 300)["updates"] == []
     assert len(plan_updates({}, current, "x", 300)["updates"]) == 2
+
+
+@pytest.mark.parametrize("txt", [
+    '"heritage=netzone,netzone/owner=netzone-2"',     # another owner whose name starts with ours
+    '"heritage=netzone,netzone/owner=netzon"',        # a prefix of ours
+    '"heritage=netzone,netzone/owner=NETZONE"',       # not the same name
+    '"heritage=external-dns,netzone/owner=netzone"',  # not our heritage
+    '"netzone/owner=netzone"',                        # no heritage at all
+    '"x heritage=netzone,netzone/owner=netzone"',     # ours inside a longer text
+])
+def test_ownership_is_matched_exactly(txt):
+    """Only the exact ownership text (an optional ``,netzone/vhost=...`` after it) makes a name ours: a
+    loose match would let one deployment delete another's records."""
+    current = {"old.example.com.": {"A": {"values": ["192.0.2.7"], "ttl": 300}},
+               "_netzone-owner.old.example.com.": {"TXT": {"values": [txt], "ttl": 300}}}
+    assert plan_updates({}, current, "netzone", 300)["updates"] == []
+    owned = dict(current, **{"_netzone-owner.old.example.com.": {"TXT": {
+        "values": ['"heritage=netzone,netzone/owner=netzone,netzone/vhost=old.example.com"'], "ttl": 300}}})
+    assert [(u["record"], u["type"], u["state"]) for u in plan_updates({}, owned, "netzone", 300)["updates"]] == [
+        ("old.example.com.", "A", "absent"), ("_netzone-owner.old.example.com.", "TXT", "absent")]

@@ -409,3 +409,28 @@ def test_drift_lists_paths_and_ignores_foreign_labels():
     live["spec"]["egress"] = [{}]
     del live["spec"]["podSelector"]
     assert k8s_sync.drift(want, live) == ["spec.egress (added)", "spec.podSelector (removed)"]
+
+
+def _deployment():
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "egress-proxy", "namespace": "proxy"},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "squid", "image": "squid:6", "ports": [{"containerPort": 3128}]},
+                {"name": "origination", "image": "haproxy:2.6", "ports": [{"containerPort": 8080}]}]}}}}
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda c: c[1].update(image="haproxy:evil"), ["spec (changed)"]),             # the second item's field
+    (lambda c: c[0]["ports"].append({"containerPort": 22}), ["spec (changed)"]),   # a nested list grew
+    (lambda c: c.pop(), ["spec (changed)"]),                                       # an item dropped
+    (lambda c: c.append({"name": "sidecar", "image": "x"}), ["spec (changed)"]),   # an item added
+    (lambda c: c.reverse(), ["spec (changed)"]),                                   # the order changed
+    (lambda c: c[1].update(resources={}), []),                                     # a field the server may add
+])
+def test_drift_in_a_list_of_containers_is_seen(change, expected):
+    """Drift anywhere in a list of containers, written out per case (a Deployment is compared field by
+    field, so fields the API server adds are not drift, but a changed, dropped, added or moved item is)."""
+    want = k8s_sync.prepare_desired([_deployment()])[("Deployment", "proxy", "egress-proxy")]
+    live = copy.deepcopy(want)
+    change(live["spec"]["template"]["spec"]["containers"])
+    assert k8s_sync.drift(want, live) == expected

@@ -429,3 +429,24 @@ def test_role_uses_the_tested_autodetection_regex():
 def test_fixtures_are_json_where_kubectl_prints_json():
     for name in ("nodes-single.json", "nodes-three.json", "calico-pods-ready.json", "add-node.json"):
         json.loads(fixture(name))
+
+
+def _calico_pod(node, phase="Running", ready="True", containers=(True,)):
+    return {"metadata": {"name": "calico-node-" + node}, "spec": {"nodeName": node},
+            "status": {"phase": phase, "conditions": [{"type": "Ready", "status": ready}],
+                       "containerStatuses": [{"name": "c%d" % i, "ready": r} for i, r in enumerate(containers)]}}
+
+
+@pytest.mark.parametrize("pod, ready", [
+    (_calico_pod("node1"), True),
+    (_calico_pod("node1", ready="False"), False),                 # the pod's Ready condition is False
+    (_calico_pod("node1", containers=(True, False)), False),      # one container of two not ready
+    (_calico_pod("node1", containers=()), False),                 # no container status yet
+    (_calico_pod("node1", phase="Pending"), False),               # Ready but not Running
+])
+def test_calico_counted_ready_only_when_its_pod_is(pod, ready):
+    """Each not-ready shape written out: Calico is never counted ready when its pod is not."""
+    text = json.dumps({"apiVersion": "v1", "kind": "PodList", "items": [pod]})
+    check = mk.calico_check(mk.parse_calico_pods(text), ["node1"])
+    assert check["ok"] is ready
+    assert check["not_ready"] == ([] if ready else ["node1 (calico-node-node1 %s)" % pod["status"]["phase"]])
