@@ -4,11 +4,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Mutation testing of the core with cosmic-ray (``make mutation``; not part of ``make test``).
 
-    mutation.py [--sample N] [--seed S] [--jobs J] [--examples E] [--timeout SECONDS] [--fail-under P]
+    mutation.py [--modules core|all|NAME,...] [--sample N] [--seed S] [--jobs J] [--examples E]
+                [--timeout SECONDS] [--fail-under P]
 
 Runs in cosmic-ray's own virtualenv (``build/cr-venv``, pinned in ``requirements-mutation.txt``) on a copy of
 the tracked tree (``build/mutation/w0/tree``, so the checkout is never touched), over ``matrix.py``,
-``compile.py``, ``netpol_model.py``, ``evaluate.py``, ``evaluate_bulk.py`` and ``proof.py`` (all in ``plugins/module_utils/_model/``).
+``compile.py``, ``netpol_model.py``, ``evaluate.py``, ``evaluate_bulk.py`` and ``proof.py`` (all in ``plugins/module_utils/_model/``);
+``--modules all`` takes every module under ``plugins/module_utils`` (each layer's package), ``--modules a,b``
+the modules named (file names without ``.py``, unique across the layers).
 
 Each mutant runs only the tests that can see the mutated module: the unit test files under
 ``tests/unit/plugins`` that import it, directly or through other modules, plugins or test helpers (found
@@ -46,9 +49,35 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 WORK = os.path.join(ROOT, "build", "mutation")
 PROJECT_PY = os.path.join(ROOT, ".venv", "bin", "python")
 SHARED = os.environ.get("SHARED", os.path.abspath(os.path.join(ROOT, "..", "shared")))
-MODULES = ["matrix", "compile", "netpol_model", "evaluate", "evaluate_bulk", "proof"]
+CORE = ["matrix", "compile", "netpol_model", "evaluate", "evaluate_bulk", "proof"]
+MODULES = list(CORE)
 EVALUATOR = {"netpol_model", "evaluate", "evaluate_bulk"}
 PATHS = {module: "plugins/module_utils/_model/%s.py" % module for module in MODULES}
+
+
+def every_module():
+    """{name: relative path} of every module under plugins/module_utils (names are unique file names)."""
+    found = {}
+    for path in sorted(glob.glob(os.path.join(ROOT, "plugins", "module_utils", "**", "*.py"), recursive=True)):
+        name = os.path.splitext(os.path.basename(path))[0]
+        if name != "__init__":
+            if name in found:
+                raise SystemExit("mutation.py: two modules named %s" % name)
+            found[name] = os.path.relpath(path, ROOT)
+    return found
+
+
+def use_modules(spec):
+    """Set the modules under test: ``core`` (the six of the proof), ``all``, or a comma-separated list."""
+    known = every_module()
+    names = CORE if spec == "core" else sorted(known) if spec == "all" else [n.strip() for n in spec.split(",")]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise SystemExit("mutation.py: --modules: unknown module(s) %s (known: %s)" % (
+            ", ".join(unknown), ", ".join(sorted(known))))
+    MODULES[:] = names
+    PATHS.clear()
+    PATHS.update((name, known[name]) for name in names)
 TEST_GLOB = "tests/unit/plugins/**/test_*.py"
 _PLUGIN_IMPORT = re.compile(
     r"segmentation\.plugins\.(module_utils|modules|filter)((?:\.\w+)*)"
@@ -127,6 +156,7 @@ def run_tests():
     work = os.path.dirname(worker)
     with open(os.path.join(work, "plan.json"), encoding="utf-8") as handle:
         plan = json.load(handle)
+    use_modules(",".join(plan["modules"]))
     mutated = []
     for module in MODULES:
         with open(PATHS[module], "rb") as handle:
@@ -138,6 +168,9 @@ def run_tests():
         print("mutation.py: expected exactly one mutated module, found %s" % (mutated or "none"))
         return 3
     module = mutated[0]
+    if not plan["tests"][module]:
+        print("mutation.py: no unit test imports %s: the mutant survives" % module)
+        return 0
     env = _test_env(worker)
     if module in EVALUATOR and subprocess.run(_conformance_command(sys.executable, plan["shared"]), env=env,
                                               check=False).returncode:
@@ -296,7 +329,7 @@ def report(sessions, totals, fail_under):
                     row["survived"].append((item, result))
                 else:
                     row["other"] += 1
-    print("\n%-14s %8s %7s %7s %8s %8s" % ("module", "mutants", "tested", "killed", "(timeout)", "score"))
+    print("\n%-16s %8s %7s %7s %8s %8s" % ("module", "mutants", "tested", "killed", "(timeout)", "score"))
     killed = tested = other = 0
     for module in MODULES:
         row = per[module]
@@ -304,7 +337,7 @@ def report(sessions, totals, fail_under):
         killed, tested, other = killed + row["killed"], tested + count, other + row["other"]
         figures = (module, totals.get(module, 0), count, row["killed"], row["timeout"],
                    100.0 * row["killed"] / max(1, count))
-        print("%-14s %8d %7d %7d %8d %7.1f%%" % figures)
+        print("%-16s %8d %7d %7d %8d %7.1f%%" % figures)
     score = 100.0 * killed / max(1, tested)
     print("mutation score: %.1f%% (%d killed of %d)" % (score, killed, tested))
     if other:
@@ -322,6 +355,9 @@ def report(sessions, totals, fail_under):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--modules", default="core",
+                        help="core (default: the six modules of the proof), all (every module under "
+                             "plugins/module_utils), or a comma-separated list of module names")
     parser.add_argument("--sample", type=int, default=200, help="mutants tested (default 200)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="tree copies tested side by side (default 1)")
@@ -335,6 +371,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.run_tests:
         return run_tests()
+    use_modules(args.modules)
 
     began = time.time()
     previous = survivors_of_last_run() if args.retest_survivors else None
@@ -348,7 +385,7 @@ def main(argv=None):
     for module in MODULES:
         tests[module].sort(key=lambda test, mine=direct[module]: (test not in mine, times[test], test))
     with open(os.path.join(WORK, "plan.json"), "w", encoding="utf-8") as handle:
-        json.dump({"tests": tests, "shared": SHARED}, handle, indent=1)
+        json.dump({"tests": tests, "shared": SHARED, "modules": MODULES}, handle, indent=1)
     print("baseline on the unmutated tree (%d Hypothesis examples per property test; seconds a surviving mutant "
           "costs, then per file; pytest start-up %.1f s, conformance %.1f s):"
           % (args.examples, times["startup"], times["conformance"]))
@@ -356,7 +393,7 @@ def main(argv=None):
     for module in MODULES:
         cost[module] = times["startup"] + sum(times[test] for test in tests[module]) + (
             times["conformance"] if module in EVALUATOR else 0.0)
-        print("  %-14s %6.1f s  %s%s" % (module, cost[module], "conformance, " if module in EVALUATOR else "",
+        print("  %-16s %6.1f s  %s%s" % (module, cost[module], "conformance, " if module in EVALUATOR else "",
                                          ", ".join("%s %.1f" % (os.path.basename(t)[5:-3], times[t])
                                                    for t in tests[module])))
     timeout = args.timeout or max(60, int(3 * max(cost.values())))
