@@ -53,6 +53,11 @@ CORE = ["matrix", "compile", "netpol_model", "evaluate", "evaluate_bulk", "proof
 MODULES = list(CORE)
 EVALUATOR = {"netpol_model", "evaluate", "evaluate_bulk"}
 PATHS = {module: "plugins/module_utils/_model/%s.py" % module for module in MODULES}
+TEST_GLOB = "tests/unit/plugins/**/test_*.py"
+_PLUGIN_IMPORT = re.compile(
+    r"segmentation\.plugins\.(module_utils|modules|filter)((?:\.\w+)*)"
+    r"(?:\s+import\s+(\([^)]*\)|[^\n]*))?")
+_LOCAL_IMPORT = re.compile(r"^(?:from|import)\s+(\w+)", re.M)
 
 
 def every_module():
@@ -78,11 +83,6 @@ def use_modules(spec):
     MODULES[:] = names
     PATHS.clear()
     PATHS.update((name, known[name]) for name in names)
-TEST_GLOB = "tests/unit/plugins/**/test_*.py"
-_PLUGIN_IMPORT = re.compile(
-    r"segmentation\.plugins\.(module_utils|modules|filter)((?:\.\w+)*)"
-    r"(?:\s+import\s+(\([^)]*\)|[^\n]*))?")
-_LOCAL_IMPORT = re.compile(r"^(?:from|import)\s+(\w+)", re.M)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -450,3 +450,11 @@ def test_calico_counted_ready_only_when_its_pod_is(pod, ready):
     check = mk.calico_check(mk.parse_calico_pods(text), ["node1"])
     assert check["ok"] is ready
     assert check["not_ready"] == ([] if ready else ["node1 (calico-node-node1 %s)" % pod["status"]["phase"]])
+
+
+def test_unreadable_kubectl_output_is_one_message_quoting_it():
+    """Not JSON (a kubectl error on stdout): one message naming the command and quoting what came back."""
+    with pytest.raises(Microk8sError) as caught:
+        mk.parse_calico_pods("error: the server doesn't have a resource type \"pods\"")
+    assert str(caught.value) == ("cannot read the output of 'microk8s kubectl get pods -o json': "
+                                 "'error: the server doesn\\'t have a resource type \"pods\"'")
