@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 import yaml
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/sb
 
 def _env():
     venv_bin = os.path.dirname(sys.executable)
-    site = os.path.join(os.path.dirname(venv_bin), "lib", "python3.11", "site-packages")
+    site = sysconfig.get_paths()["purelib"]
     collections = os.path.join(ROOT, "build", "collections")
     return dict(os.environ, PATH=venv_bin + os.pathsep + os.environ.get("PATH", ""), ANSIBLE_NOCOLOR="1",
                 ANSIBLE_FORCE_COLOR="0", PY_COLORS="0", NO_COLOR="1",
