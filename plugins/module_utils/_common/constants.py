@@ -38,3 +38,9 @@ INGRESS_POD_POLICY_NAME = "netzone-ingress-pods"
 
 #: The protocols of a NetworkPolicy port (and of a matrix service).
 PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+#: The pods that alone reach outside the cluster from an internet-egress zone (the proxy zone): the labels every pod
+#: of the egress workload carries (egress_workload.py); ``guards.internet_egress_pods`` overrides them.
+EGRESS_POD_LABELS = {"app.kubernetes.io/component": "egress"}
+#: The inventory group of the load balancers: their addresses are the only ones admitted into the ingress zone.
+LOAD_BALANCER_GROUP = "loadbalancers"

@@ -5,7 +5,9 @@
 
 For every zone: its Namespace (zone label, managed-by label), a default-deny NetworkPolicy (Ingress and
 Egress, no rules), a DNS egress policy to the cluster DNS pods, and for each flow the egress rule at the
-source zone and the ingress rule at the destination zone.  Peers outside the cluster become ipBlocks.  Plus
+source zone and the ingress rule at the destination zone.  Peers outside the cluster become ipBlocks; in an
+internet-egress zone (the proxy zone) the egress rules to them select only the egress proxies' pods
+(``guards.internet_egress_pods``), so that no other pod there reaches outside.  Plus
 the ValidatingAdmissionPolicy (and binding) that refuses NodePort and LoadBalancer Services, the one that keeps
 the ingress zone's pods off the host, and one Ingress per vhost in its zone's namespace.  Namespaces carry the
 zone's Pod Security Admission labels.  Nothing is ever written in the DNS namespace (kube-system).
@@ -82,13 +84,22 @@ def _peer_selectors(matrix, name, own_zone):
     return out
 
 
+def outside_pod_labels(matrix, zone, other):
+    """The labels of the only pods of ``zone`` that reach the outside peer ``other``: in an internet-egress
+    zone (the proxy zone) the egress proxies' (``guards.internet_egress_pods``), elsewhere None (every pod)."""
+    guards = matrix["guards"]
+    if other in matrix["zones"] or zone not in (guards.get("internet_egress_zones") or ()):
+        return None
+    return guards.get("internet_egress_pods") or None
+
+
 def policy_name(direction, other):
     """Stable name of the policy of one zone for one direction and one other endpoint."""
     return "netzone-%s-%s-%s" % (direction, "to" if direction == "egress" else "from", other.replace("_", "-"))
 
 
-def _policy(name, namespace, zone, role, policy_types, ingress=None, egress=None):
-    spec = {"podSelector": {}, "policyTypes": list(policy_types)}
+def _policy(name, namespace, zone, role, policy_types, ingress=None, egress=None, pod_labels=None):
+    spec = {"podSelector": {"matchLabels": dict(pod_labels)} if pod_labels else {}, "policyTypes": list(policy_types)}
     if ingress is not None:
         spec["ingress"] = ingress
     if egress is not None:
@@ -122,7 +133,8 @@ def compile_zone(matrix, zone, flows=None):
         ports = _k8s_ports(matrix, flow["services"])
         if flow["from"] == zone:
             out.append(_policy(policy_name("egress", flow["to"]), namespace, zone, POLICY_ROLE_ALLOW, ["Egress"],
-                               egress=[{"to": _peer_selectors(matrix, flow["to"], zone), "ports": ports}]))
+                               egress=[{"to": _peer_selectors(matrix, flow["to"], zone), "ports": ports}],
+                               pod_labels=outside_pod_labels(matrix, zone, flow["to"])))
         if flow["to"] == zone:
             out.append(_policy(policy_name("ingress", flow["from"]), namespace, zone, POLICY_ROLE_ALLOW, ["Ingress"],
                                ingress=[{"from": _peer_selectors(matrix, flow["from"], zone), "ports": ports}]))

@@ -14,7 +14,8 @@ sentence that says what is wrong, what it would do, and what to do about it:
 * ``plan`` - the computed policies cut DNS from a zone, or the API server from a zone that needs it
   (evaluated with the collection's own NetworkPolicy engine over a representative cluster);
 * ``load_balancers`` - the addresses the ingress zone admits and the load balancers of the inventory
-  differ: a load balancer that could not reach the cluster, or an address no load balancer has;
+  differ: a load balancer that could not reach the cluster, or an address no load balancer has (every range
+  is checked, whatever its size; peers named in ``guards.ingress_exemptions`` aside);
 * ``pod_security`` - pods already running in a zone namespace, and pod templates of its workloads, that the
   zone's Pod Security level refuses (or, in the ingress zone, its pod admission policy): admission control
   never looks at running pods again, so a host-network pod admitted before the labels keeps bypassing every
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import coverage
 from ansible_collections.netzone.segmentation.plugins.module_utils._model import pod_security as ps
 
 CHECKS = ("cni", "ingress_host_network", "dns_pods", "plan", "load_balancers", "pod_security")
@@ -161,12 +163,20 @@ def check_load_balancers(matrix, inventory, group="loadbalancers"):
         if not any(addr in net and not any(addr in e for e in ex) for _p, net, ex in nets):
             problems.append("load balancer %s (%s) is not admitted into the ingress zone (%s): it could not reach "
                             "the cluster" % (host, addr, ", ".join(sorted({p for p, _n, _e in nets}))))
-    for peer, net, excluded in nets:
-        if net.num_addresses > 65536:
-            continue  # a wide range is a policy choice, not an address of a host
-        if not any(a is not None and a in net and not any(a in e for e in excluded) for _h, a in hosts):
-            problems.append("peer %r admits %s into the ingress zone, but no host of inventory group %r has an "
-                            "address there: a load balancer address that does not exist" % (peer, net, group))
+    # Every range, whatever its size: what a peer admits beyond the load balancers' own addresses is a hole in
+    # the rule "only the load balancers reach the ingress zone" (a named exemption in the matrix aside).
+    exempt = {e["peer"] for e in matrix["guards"].get("ingress_exemptions") or ()}
+    lb_space = coverage.networks_space([ipaddress.ip_network(a) for _h, a in hosts if a is not None])
+    for peer in peers:
+        if peer in exempt:
+            continue
+        beyond = coverage.networks(coverage.minus(coverage.peer_space(matrix["peers"][peer]), lb_space))
+        if beyond:
+            problems.append("peer %r admits %s into the ingress zone, where no host of inventory group %r has an "
+                            "address: addresses that are not the load balancers' (narrow the peer, or name it in "
+                            "guards.ingress_exemptions with its reason)"
+                            % (peer, ", ".join(str(n) for n in beyond[:4]) + (", ..." if len(beyond) > 4 else ""),
+                               group))
     return problems
 
 

@@ -64,10 +64,13 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress
 )
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path as _key
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.trace import count
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import coverage
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.netranges import (
     PRIVATE_RANGES, SPECIAL_PURPOSE_V4, SPECIAL_PURPOSE_V6)
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import (
+    EGRESS_POD_LABELS,
+    LOAD_BALANCER_GROUP,
     MANAGED_BY_LABEL,
     NAMESPACE_NAME_LABEL,
     ZONE_LABEL,
@@ -311,7 +314,8 @@ def _resolve_group(group, inventory, path):
     return nets
 
 
-def _peers(raw, cluster, services, inventory, path="peers"):
+def _peers(raw, cluster, services, inventory, bound=None, path="peers"):
+    bound = bound or coverage.DEFAULT_INTERNET_BOUND
     raw = _mapping(raw, path)
     cluster_nets = [ipaddress.ip_network(cluster["pod_cidr"]), ipaddress.ip_network(cluster["service_cidr"])]
     inventory_hosts = _inventory_hosts(inventory)
@@ -350,13 +354,22 @@ def _peers(raw, cluster, services, inventory, path="peers"):
         if not blocks:
             _fail(ppath, "needs 'cidr', 'cidrs' or 'from_group'")
         include_cluster = _expect(spec.get("include_cluster", False), bool, ppath + ".include_cluster")
-        internet = _expect(spec.get("internet", any(block[0].prefixlen == 0 for block in blocks)), bool,
-                           ppath + ".internet")
-        cidrs, exclusions = [], []
         for net, excepts, bpath in blocks:
             for j, exc in enumerate(excepts):
                 if exc.version != net.version or not exc.subnet_of(net) or exc == net:
                     _fail("%s.except[%d]" % (bpath, j), "%s is not strictly inside %s" % (exc, net))
+        wide = _internet_by_coverage(blocks, [] if include_cluster else cluster_nets, bound)
+        internet = _expect(spec.get("internet", bool(wide)), bool, ppath + ".internet")
+        if wide and not internet:
+            _fail(ppath + ".internet", "is false, but the peer covers %s, more than %s (guards.internet_bound): "
+                  "that is the internet, however it is written; give a named external service a narrow peer of "
+                  "its own addresses, or raise guards.internet_bound deliberately"
+                  % (wide[1], coverage.bound_text(bound, wide[0])))
+        dropped = []
+        if internet and len(blocks) > 1:
+            blocks, dropped = _drop_special_blocks(blocks)
+        cidrs, exclusions = [], dropped
+        for net, excepts, bpath in blocks:
             automatic = []
             if not include_cluster:
                 automatic += [(c, "the cluster's %s" % what) for c, what in zip(cluster_nets, ("pod CIDR", "service CIDR"))
@@ -380,6 +393,30 @@ def _peers(raw, cluster, services, inventory, path="peers"):
                      "from_group": group, "services": peer_services, "description": description,
                      "exclusions": exclusions}
     return out
+
+
+def _internet_by_coverage(blocks, cluster_nets, bound):
+    """``(version, "N public IPvV addresses")`` when the blocks (minus their excepts and the cluster's CIDRs)
+    cover more public addresses than ``bound`` allows, else ``None``: the internet by coverage, not spelling."""
+    space = coverage.minus(coverage.blocks_space([(net, excepts) for net, excepts, _path in blocks]),
+                           coverage.networks_space(cluster_nets))
+    over = coverage.exceeds(space, bound)
+    return (over[0], coverage.describe(space, over[0])) if over else None
+
+
+def _drop_special_blocks(blocks):
+    """An internet peer written as several blocks loses those that lie wholly inside a special-purpose range
+    (``0.0.0.0/1`` cut into /8s includes ``10.0.0.0/8``): they are not the internet, the rest is.  A peer whose
+    every block is special-purpose keeps them, and is refused by :func:`_not_internet`."""
+    kept, dropped = [], []
+    for block in blocks:
+        special = [(c, n) for c, n in SPECIAL_PURPOSE_V4 + SPECIAL_PURPOSE_V6
+                   if ipaddress.ip_network(c).version == block[0].version and block[0].subnet_of(ipaddress.ip_network(c))]
+        if special:
+            dropped.append({"cidr": str(block[0]), "reason": "IANA special-purpose: %s" % special[0][1]})
+        else:
+            kept.append(block)
+    return (kept, dropped) if kept else (blocks, [])
 
 
 def _inventory_hosts(inventory):
@@ -553,9 +590,117 @@ def _flows(raw, zones, peers, services, extra, path="flows"):
     return flows, origins
 
 
-def _guards(raw, zones, peers, flows, origins, path="guards"):
-    raw = _mapping(raw, path, ("nodeports", "nodeport_exempt_namespaces", "internet_egress_zones",
-                               "ingress_zone", "ingress_from", "ingress_host_ports"))
+GUARD_KEYS = ("nodeports", "nodeport_exempt_namespaces", "internet_egress_zones", "internet_bound",
+              "internet_egress_pods", "ingress_zone", "ingress_from", "ingress_exemptions", "ingress_host_ports")
+
+
+def _internet_bound(raw, path="guards"):
+    """``guards.internet_bound``: {ipv4: prefix length, ipv6: prefix length} (read before the peers)."""
+    raw = _mapping(raw, path, GUARD_KEYS)
+    bpath = path + ".internet_bound"
+    given = _mapping(raw.get("internet_bound"), bpath, ("ipv4", "ipv6"))
+    out = {}
+    for key, top in (("ipv4", 32), ("ipv6", 128)):
+        value = _expect(given.get(key, coverage.DEFAULT_INTERNET_BOUND[key]), int, "%s.%s" % (bpath, key),
+                        "a prefix length")
+        if not 0 <= value <= top:
+            _fail("%s.%s" % (bpath, key), "prefix length %d out of range 0-%d" % (value, top))
+        out[key] = value
+    return out
+
+
+def _internet_message(src, what, egress_zones):
+    return ("zone %r may not reach the internet %s: internet egress goes through %s "
+            "(guards.internet_egress_zones); to permit a named external service, give it a narrow peer of "
+            "its own addresses (cidrs), or list its domain for the zone in the egress section"
+            % (src, what, " or ".join(map(repr, egress_zones)) or "no zone"))
+
+
+def _check_internet_reach(zones, peers, flows, origins, egress_zones, bound, spaces):
+    """Every zone but the internet-egress zones: no internet peer, and not the internet as a union of peers."""
+    reach = {}
+    for flow in flows:
+        src, dst = flow["from"], flow["to"]
+        if src in zones and dst in peers and src not in egress_zones:
+            if peers[dst]["internet"]:
+                _fail(origins[(src, dst)], _internet_message(src, "peer %r directly" % dst, egress_zones))
+            reach.setdefault(src, []).append(dst)
+    for src in sorted(reach):
+        names = [name for name in reach[src] if any(coverage.public(spaces[name]).values())]
+        space = coverage.union(*[spaces[name] for name in names]) if names else coverage.empty()
+        over = coverage.exceeds(space, bound)
+        if over:
+            where = sorted(origins[(src, name)] for name in names)
+            _fail(where[-1], _internet_message(
+                src, "through peers %s together (%s: %s, more than %s, guards.internet_bound)"
+                % (", ".join(map(repr, names)), ", ".join(where), coverage.describe(space, over[0]),
+                   coverage.bound_text(bound, over[0])), egress_zones))
+
+
+def _load_balancer_space(inventory):
+    """The load balancers' own addresses (inventory group ``loadbalancers``), or None when not known."""
+    hosts = ((inventory or {}).get("groups") or {}).get(LOAD_BALANCER_GROUP) or []
+    addresses = (inventory or {}).get("addresses") or {}
+    nets = []
+    for host in hosts:
+        try:
+            nets.append(ipaddress.ip_network(ipaddress.ip_address(str(addresses.get(host, host)).strip())))
+        except ValueError:
+            continue
+    return coverage.networks_space(nets) if nets else None
+
+
+def _ingress_exemptions(raw, peers, path):
+    out = []
+    for i, entry in enumerate(_list(raw, path)):
+        epath = "%s[%d]" % (path, i)
+        _mapping(entry, epath, ("peer", "reason"), allow_none=False)
+        name = _expect(entry.get("peer"), str, epath + ".peer", "a peer name")
+        if name not in peers:
+            _fail(epath + ".peer", "unknown peer %r%s" % (name, _hint(name, peers)))
+        reason = _expect(entry.get("reason"), str, epath + ".reason", "a reason (why this peer may be wider "
+                                                                       "than the load balancers)")
+        if not reason.strip():
+            _fail(epath + ".reason", "must say why this peer may reach the ingress zone")
+        out.append({"peer": name, "reason": reason.strip()})
+    return sorted(out, key=lambda e: e["peer"])
+
+
+def _check_ingress_sources(ingress_zone, peers, flows, origins, exemptions, lb_space, spaces):
+    """A peer that reaches the ingress zone covers the load balancers' addresses only (no public address
+    besides theirs, nothing wider), unless a named exemption says otherwise."""
+    exempt = {e["peer"] for e in exemptions}
+    for flow in flows:
+        src = flow["from"]
+        if flow["to"] != ingress_zone or src not in peers or src in exempt:
+            continue
+        space = spaces[src]
+        beyond = coverage.minus(space, lb_space) if lb_space is not None else coverage.public(space)
+        public = coverage.public(beyond)
+        wrong = public if any(public.values()) else beyond if lb_space is not None else coverage.empty()
+        if any(wrong.values()):
+            nets = coverage.networks(wrong)
+            shown = ", ".join(str(n) for n in nets[:4]) + (", ..." if len(nets) > 4 else "")
+            what = "public addresses" if wrong is public else "addresses"
+            _fail(origins[(src, ingress_zone)],
+                  "peer %r would let %s that are not the load balancers' (%s) into the ingress zone %r: only the "
+                  "load balancers reach it (inventory group %r); narrow the peer to their addresses, or add a "
+                  "named exemption with its reason to guards.ingress_exemptions"
+                  % (src, what, shown, ingress_zone, LOAD_BALANCER_GROUP))
+
+
+def _egress_pods(raw, path):
+    labels = _labels(raw, path)
+    if not labels:
+        _fail(path, "must select the egress proxies' pods by label (e.g. {%s: %s}): in an internet-egress zone "
+              "only they reach outside" % next(iter(EGRESS_POD_LABELS.items())))
+    return dict(sorted(labels.items()))
+
+
+def _guards(raw, zones, peers, flows, origins, inventory=None, has_egress=False, path="guards"):
+    raw = _mapping(raw, path, GUARD_KEYS)
+    bound = _internet_bound(raw, path)
+    spaces = dict((name, coverage.peer_space(peer)) for name, peer in peers.items())
     mode = _expect(raw.get("nodeports", "deny"), str, path + ".nodeports")
     if mode not in ("deny", "warn"):
         _fail(path + ".nodeports", "must be 'deny' or 'warn' (staged rollout), got %r" % mode)
@@ -578,15 +723,19 @@ def _guards(raw, zones, peers, flows, origins, path="guards"):
         _expect(name, str, "%s.ingress_from[%d]" % (path, i), "a zone or peer name")
         if name not in zones and name not in peers:
             _fail("%s.ingress_from[%d]" % (path, i), "unknown zone or peer %r%s" % (name, _hint(name, list(zones) + list(peers))))
+    _check_internet_reach(zones, peers, flows, origins, egress_zones, bound, spaces)
     for flow in flows:
         src, dst = flow["from"], flow["to"]
         where = origins[(src, dst)]
-        if dst in peers and peers[dst]["internet"] and src not in egress_zones:
-            _fail(where, "zone %r may not reach the internet peer %r directly: internet egress goes through %s "
-                  "(guards.internet_egress_zones)" % (src, dst, " or ".join(map(repr, egress_zones)) or "no zone"))
         if ingress_zone is not None and dst == ingress_zone and src != dst and src not in ingress_from:
             _fail(where, "only %s may reach the ingress zone %r (guards.ingress_from)"
                   % (" and ".join(map(repr, ingress_from)) or "nobody", ingress_zone))
+    exemptions = _ingress_exemptions(raw.get("ingress_exemptions"), peers, path + ".ingress_exemptions")
+    if ingress_zone is not None:
+        _check_ingress_sources(ingress_zone, peers, flows, origins, exemptions, _load_balancer_space(inventory),
+                               spaces)
+    egress_pods = _egress_pods(raw["internet_egress_pods"], path + ".internet_egress_pods") \
+        if raw.get("internet_egress_pods") is not None else dict(EGRESS_POD_LABELS) if has_egress else {}
     if ingress_zone is not None and ingress_from and not any(
             f["to"] == ingress_zone and f["from"] in ingress_from for f in flows):
         _fail(path + ".ingress_from", "no flow from %s into the ingress zone %r: the platform would be unreachable"
@@ -598,8 +747,10 @@ def _guards(raw, zones, peers, flows, origins, path="guards"):
         if not 1 <= port <= 65535:
             _fail(ipath, "port %d out of range 1-65535" % port)
     return {"nodeports": mode, "nodeport_exempt_namespaces": sorted(set(exempt)),
-            "internet_egress_zones": sorted(set(egress_zones)), "ingress_zone": ingress_zone,
-            "ingress_from": sorted(set(ingress_from)), "ingress_host_ports": sorted(set(host_ports))}
+            "internet_egress_zones": sorted(set(egress_zones)), "internet_bound": bound,
+            "internet_egress_pods": egress_pods, "ingress_zone": ingress_zone,
+            "ingress_from": sorted(set(ingress_from)), "ingress_exemptions": exemptions,
+            "ingress_host_ports": sorted(set(host_ports))}
 
 
 #: Argument spec of the ``netzone.segmentation.matrix_input`` doc fragment (modules that check a cluster).
@@ -631,7 +782,7 @@ def normalize_matrix(raw=None, inventory=None):
         _mapping(inventory, "inventory", ("groups", "addresses"))
     cluster = _cluster(raw.get("cluster"))
     services = _services(raw.get("services"), cluster)
-    peers = _peers(raw.get("peers"), cluster, services, inventory)
+    peers = _peers(raw.get("peers"), cluster, services, inventory, _internet_bound(raw.get("guards")))
     zones, extra = _zones(raw.get("zones"), services, peers)
     egress = normalize_egress(raw.get("egress"), zones, peers)
     if egress is not None:
@@ -643,7 +794,7 @@ def normalize_matrix(raw=None, inventory=None):
         extra = extra + egress_flows(egress)
     flows, origins = _flows(raw.get("flows"), zones, peers, services, extra)
     vhosts = normalize_vhosts(raw.get("vhosts"), set(zones))
-    guards = _guards(raw.get("guards"), zones, peers, flows, origins)
+    guards = _guards(raw.get("guards"), zones, peers, flows, origins, inventory, egress is not None)
     _pod_security(zones, guards["ingress_zone"])
     return {"cluster": cluster, "services": services, "peers": peers, "zones": zones, "flows": flows,
             "vhosts": vhosts, "guards": guards, "egress": egress}

@@ -12,7 +12,9 @@ a cluster (every pod of every namespace).  Why the classes below are exhaustive 
 * **Ports.**  Per protocol (TCP, UDP, SCTP), 1-65535 is cut at every boundary that occurs in the matrix's
   services, in the policies under proof (each ``port`` and each ``endPort`` + 1) and in the pods' named
   container ports.  No verdict can change inside such an interval, so one probe per interval decides it.
-* **Pods.**  In every zone namespace, in the DNS namespace and in namespaces the collection does not manage
+* **Pods.**  (In an internet-egress zone, the pods that are not egress proxies, ``guards.internet_egress_pods``,
+  are an endpoint of their own, ``proxy:other-pods``, that the matrix lets reach nothing outside.)
+  In every zone namespace, in the DNS namespace and in namespaces the collection does not manage
   (one bare, one on each side of every namespace selector used): two probe pods with different labels, a
   pod with the DNS pods' labels, for every pod selector that the policies use a pod on each side of it, and
   the compatible unions of those label sets.  The DNS pods are the DNS namespace's pods with the DNS labels; the
@@ -51,6 +53,8 @@ INTERNET_ENDPOINT = "@internet"
 PRIVATE_ENDPOINT = "@private"
 METADATA_ENDPOINT = "@metadata"
 OUTSIDE_ENDPOINT = "@unlisted"
+#: The pods of an internet-egress zone that are not egress proxies: endpoint ``<zone>:other-pods``.
+OTHER_PODS = "other-pods"
 UNMANAGED_NAMESPACE = "netzone-proof-unmanaged"
 PROBE_LABEL = "netzone.io/probe"
 METADATA_ADDRESS = "169.254.169.254"
@@ -159,6 +163,8 @@ class _Model:
         if src[0] == "zone" and dst[0] == "dns":
             return set(self.dns)
         if src[0] == "zone" and dst[0] == "outside":
+            if src[2:] == (OTHER_PODS,):
+                return set()  # an internet-egress zone's pods but the egress proxies: nothing outside
             return set().union(*[self.by_pair.get((src[1], peer), ()) for peer in dst[1]])
         if src[0] == "outside" and dst[0] == "zone":
             return set().union(*[self.by_pair.get((peer, dst[1]), ()) for peer in src[1]])
@@ -349,11 +355,16 @@ def _pod_classes(matrix, pods):
     members, classes = {}, {}
     for zone in matrix["zones"]:
         members[zone], classes[zone] = [], ("zone", zone)
+    egress_pods = matrix["guards"].get("internet_egress_pods") or {}
+    egress_zones = set(matrix["guards"].get("internet_egress_zones") or ()) if egress_pods else set()
     for pod in pods:
         ref = "%s/%s" % (pod["namespace"], pod["name"])
         labels = pod.get("labels") or {}
         if pod["namespace"] in zone_of:
             name = zone_of[pod["namespace"]]
+            if name in egress_zones and not all(labels.get(k) == v for k, v in egress_pods.items()):
+                zone, name = name, "%s:%s" % (name, OTHER_PODS)
+                classes[name] = ("zone", zone, OTHER_PODS)
         elif pod["namespace"] == dns["namespace"]:
             is_dns = all(labels.get(k) == v for k, v in dns["pod_labels"].items())
             name = DNS_ENDPOINT if is_dns else DNS_NAMESPACE_ENDPOINT

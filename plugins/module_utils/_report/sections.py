@@ -159,6 +159,36 @@ def egress_section(matrix):
     return markdown, body
 
 
+def guardrails_section(matrix):
+    """``(markdown, html)`` of the rules that hold whatever the flows say, and the named exemptions from them."""
+    guards = matrix["guards"]
+    bound = guards.get("internet_bound") or {"ipv4": 8, "ipv6": 16}
+    pods = ", ".join("%s=%s" % kv for kv in sorted((guards.get("internet_egress_pods") or {}).items())) or "(every pod)"
+    lines = [
+        "The internet is recognised by coverage: a peer, or all the peers one zone may reach together, that covers "
+        "more public addresses than a /%d of IPv4 or a /%d of IPv6 (guards.internet_bound) is the internet, "
+        "however it is written." % (bound["ipv4"], bound["ipv6"]),
+        "Only %s reach it (guards.internet_egress_zones), and there only the pods labelled %s "
+        "(guards.internet_egress_pods): every other pod of those zones reaches nothing outside the cluster."
+        % (", ".join(guards.get("internet_egress_zones") or []) or "no zone", pods),
+    ]
+    if guards.get("ingress_zone"):
+        lines.append("The ingress zone %s admits only the load balancers' own addresses (inventory group "
+                     "loadbalancers), from %s (guards.ingress_from)." % (
+                         guards["ingress_zone"], ", ".join(guards.get("ingress_from") or []) or "nobody"))
+    exemptions = guards.get("ingress_exemptions") or []
+    rows = [(e["peer"], ", ".join(b["cidr"] + ("" if not b["except"] else " except " + ", ".join(b["except"]))
+                                  for b in matrix["peers"][e["peer"]]["cidrs"]), e["reason"]) for e in exemptions]
+    headers = ["exempt peer", "addresses admitted into the ingress zone", "reason"]
+    tail = "Exemptions (guards.ingress_exemptions): none." if not rows else \
+        "Exemptions (guards.ingress_exemptions), wider than the load balancers by a deliberate choice:"
+    markdown = "\n\n".join(lines + [tail] + ([_md_table(headers, rows)] if rows else []))
+    body = "".join("<p>%s</p>" % html.escape(line) for line in lines + [tail])
+    if rows:
+        body += _html_table(headers, rows, "ingress-exemptions", [_BAD] * len(rows))
+    return markdown, body
+
+
 def report_sections(matrix, loadbalancers=None, audit=None, live=None):
     """Every extra section, in order, as ``[{"title", "markdown", "html"}]``."""
     if not isinstance(matrix, dict) or "vhosts" not in matrix:
@@ -166,6 +196,7 @@ def report_sections(matrix, loadbalancers=None, audit=None, live=None):
     loadbalancers = loadbalancers or []
     out = []
     for title, (markdown, body) in (("Live check", live_section(live)),
+                                    ("Guardrails", guardrails_section(matrix)),
                                     ("DNS records to publish", dns_section(matrix, loadbalancers)),
                                     ("NodePort audit", nodeport_section(dict(audit or {}, mode=(audit or {}).get("mode")
                                                                              or matrix["guards"]["nodeports"]))),

@@ -212,4 +212,5 @@ def test_the_proof_catches_a_policy_that_lets_a_zone_use_another_zones_port():
     _plant(manifests, "frontend", "netzone-egress-to-proxy", "egress")
     proof = verify_matrix(m, manifests)
     bad = [(c["from"], c["to"], c["port"], c["kind"], c["services"]) for c in proof["mismatches"]]
-    assert bad == [("frontend", "proxy", 3128, "extra", ["egress-proxy-backend"])]
+    assert bad == [("frontend", "proxy", 3128, "extra", ["egress-proxy-backend"]),
+                   ("frontend", "proxy:other-pods", 3128, "extra", ["egress-proxy-backend"])]

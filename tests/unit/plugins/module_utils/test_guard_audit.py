@@ -12,6 +12,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "apiserver"))
 
 import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
+import pytest  # noqa: E402
+
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError  # noqa: E402
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._model import service_audit as audit  # noqa: E402
 from ansible_collections.netzone.segmentation.plugins.module_utils._model import guard  # noqa: E402
@@ -78,13 +81,19 @@ def test_load_balancer_addresses_must_be_inventory_hosts():
     assert guard.check_load_balancers(MATRIX, harness.INVENTORY) == []
     raw = default_matrix()
     raw["peers"]["load_balancers"] = {"cidrs": ["127.0.0.2/32", "127.0.0.9/32"]}
-    wrong = normalize_matrix(raw, harness.INVENTORY)
+    with pytest.raises(MatrixError, match=r"peer 'load_balancers' would let addresses that are not the load "
+                                          r"balancers' \(127.0.0.9/32\)"):
+        normalize_matrix(raw, harness.INVENTORY)      # the matrix refuses it where it knows the load balancers
+    unknown = {"groups": {k: v for k, v in harness.INVENTORY["groups"].items() if k != "loadbalancers"},
+               "addresses": harness.INVENTORY["addresses"]}
+    wrong = normalize_matrix(raw, unknown)            # the guard sees the real ones
     problems = guard.check_load_balancers(wrong, harness.INVENTORY)
     assert problems == [
         "load balancer lb2 (127.0.0.3) is not admitted into the ingress zone (load_balancers): it could not reach "
         "the cluster",
-        "peer 'load_balancers' admits 127.0.0.9/32 into the ingress zone, but no host of inventory group "
-        "'loadbalancers' has an address there: a load balancer address that does not exist"]
+        "peer 'load_balancers' admits 127.0.0.9/32 into the ingress zone, where no host of inventory group "
+        "'loadbalancers' has an address: addresses that are not the load balancers' (narrow the peer, or name it "
+        "in guards.ingress_exemptions with its reason)"]
     assert "has no host in group 'loadbalancers'" in guard.check_load_balancers(MATRIX, {"groups": {}})[0]
 
 

@@ -46,7 +46,7 @@ def test_guard_refuses_each_lockout(apiserver, run_module):
         "no-api-server": (platform, dict(default_matrix(), zones=dict(default_matrix()["zones"], ingress={})),
                           "zone 'ingress' needs the API server (port 16443) but no flow opens it"),
         "unknown-lb": (platform, dict(default_matrix(), peers=dict(default_matrix()["peers"], load_balancers={
-            "cidrs": ["127.0.0.2/32", "127.0.0.3/32", "127.0.0.99/32"]})), "a load balancer address that does not exist"),
+            "cidrs": ["127.0.0.2/32"]})), "load balancer lb2 (127.0.0.3) is not admitted into the ingress zone"),
     }
     hosted = copy.deepcopy(platform)
     hosted[2]["spec"]["template"]["spec"]["hostNetwork"] = True
@@ -61,6 +61,15 @@ def test_guard_refuses_each_lockout(apiserver, run_module):
         # a host-network ingress controller is also what the ingress zone's pod admission policy refuses
         assert list(result["checks"].values()).count("failed") == (2 if name == "host-network" else 1), \
             (name, result["checks"])
+    # an address no load balancer has: the matrix itself refuses it, before the guard, and nothing is written
+    apiserver.reset()
+    harness.load(apiserver, platform)
+    wider = dict(default_matrix(), peers=dict(default_matrix()["peers"], load_balancers={
+        "cidrs": ["127.0.0.2/32", "127.0.0.3/32", "127.0.0.99/32"]}))
+    result = run_module(cluster_guard.main, conn(apiserver, matrix=wider))
+    assert result["failed"] and "peer 'load_balancers' would let addresses that are not the load balancers' " \
+        "(127.0.0.99/32) into the ingress zone 'ingress'" in result["msg"], result["msg"]
+    assert apiserver.recorder.snapshot()["writes"] == 0
 
 
 def _violators():
@@ -140,9 +149,14 @@ def test_service_audit_modes(apiserver, run_module):
 def zone_pods():
     pods, n = [], 10
     for ns in ("ingress", "frontend", "backend", "proxy", "db"):
-        for i in range(2):
+        for i in range(4 if ns == "proxy" else 2):
             n += 1
-            pods.append(harness.pod(ns, "%s-%d" % (ns, i), "10.1.0.%d" % n, ports=(80, 8080, 3128, 5432)))
+            # the proxy zone: two egress proxies (the egress workload's labels) and two other pods, which the
+            # proof takes as "proxy:other-pods" (nothing outside)
+            labels = {"app": "egress-proxy", "app.kubernetes.io/component": "egress"} if ns == "proxy" and i < 2 \
+                else None
+            pods.append(harness.pod(ns, "%s-%d" % (ns, i), "10.1.0.%d" % n, labels=labels,
+                                    ports=(80, 8080, 3128, 5432)))
     return pods
 
 
