@@ -658,8 +658,8 @@ def _ingress_exemptions(raw, peers, path):
         name = _expect(entry.get("peer"), str, epath + ".peer", "a peer name")
         if name not in peers:
             _fail(epath + ".peer", "unknown peer %r%s" % (name, _hint(name, peers)))
-        reason = _expect(entry.get("reason"), str, epath + ".reason", "a reason (why this peer may be wider "
-                                                                       "than the load balancers)")
+        reason = _expect(entry.get("reason"), str, epath + ".reason",
+                         "a reason (why this peer may be wider than the load balancers)")
         if not reason.strip():
             _fail(epath + ".reason", "must say why this peer may reach the ingress zone")
         out.append({"peer": name, "reason": reason.strip()})
