@@ -26,13 +26,15 @@ export PYTHONPATH := $(COLLROOT)
 export ANSIBLE_FORCE_COLOR := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help deps venv collection test lint sanity unit fuzz conformance molecule lab bench mutation clean
+.PHONY: help deps venv collection test lint sanity unit fuzz conformance molecule lab bench mutation clean cluster-build cluster-proof
+>>>>>>> 347bb05 (cluster: harness (control plane on loopback, node namespace with kube-proxy and kube-router, pod agent, peers), the live proof and its unit tests (work in progress))
 
 help:
 	@echo "make lab    - install everything and run site.yml on the lab inventory (this machine)"
 	@echo "make test   - lint, sanity, unit, conformance and molecule"
 	@echo "make bench  - benchmarks (figures and ratios, side by side)"
 	@echo "make fuzz   - the property tests with random draws, NZ_FUZZ_FACTOR (20) times their examples"
+	@echo "make cluster-proof - build the real components if needed, start them, apply the matrix, probe with packets"
 	@echo "make mutation - mutation testing of the core with cosmic-ray (sampled; MUTATION_ARGS='--sample N')"
 
 ## --- setup -----------------------------------------------------------------------------------
@@ -101,6 +103,16 @@ molecule: venv
 	  echo "=== molecule scenario $$s"; \
 	  molecule test -s $$s || exit 1; \
 	done
+
+# The real control plane and policy dataplane (tests/cluster/): binaries and Go caches outside the clone,
+# in $(NETZONE_CACHE); a second run rebuilds nothing. Versions: tests/cluster/versions.env.
+NETZONE_CACHE ?= /var/cache/netzone-segmentation
+export NETZONE_CACHE
+cluster-build: deps
+	nice -n 5 python3 tools/build_cluster.py
+
+cluster-proof: venv cluster-build
+	$(PY) tests/cluster/proof.py --json $(BUILD)/cluster-proof.json
 
 ## --- the main job -----------------------------------------------------------------------------
 lab: venv

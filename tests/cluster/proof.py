@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The live dataplane proof (``make cluster-proof``).
+
+Start the real cluster (tests/cluster/cluster.py), apply the example matrix with the zones role, put a probe
+pod in every zone namespace and a DNS pod in kube-system, then send real packets: from every zone pod and every
+outside peer to every zone pod, every peer, the DNS Service and 169.254.169.254, on every service port of the
+matrix and the port just above each one. Each probe's outcome is compared with what the matrix says (read here,
+independently of the collection's code) and with the collection's evaluator on the live objects.
+
+Then the two faults the proof must catch: a hand-added allow-all NetworkPolicy in db, and a deleted
+default-deny; each must show up as mismatches, and the zones role run again must bring the count back to 0.
+
+Ends with ``live dataplane: N probes, M mismatches (...)``; exit status 0 only if the clean runs have no
+mismatch and each fault has at least one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+
+import cluster as C  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (  # noqa: E402
+    default_matrix, normalize_matrix)
+
+INVENTORY = {"groups": {"loadbalancers": ["lb1", "lb2"], "microk8s": ["node1"]},
+             "addresses": {"lb1": "203.0.113.10", "lb2": "203.0.113.11", "node1": "198.51.100.21"}}
+# Outside peers: namespaces holding these addresses, linked only to the node namespace (no link to the
+# machine's own network at all, so no packet can leave): the inventory's hosts, one address of external_db,
+# one of the internet peer (a public address that exists only inside that namespace) and the cloud metadata address.
+PEERS = {"lb1": "203.0.113.10", "lb2": "203.0.113.11", "api-server": "198.51.100.21",
+         "external-db": "192.0.2.10", "internet": "11.22.33.44", "metadata": "169.254.169.254"}
+PROBE_TIMEOUT = 1.0
+ZONE_POD = "probe"
+DNS_POD = ("kube-system", "coredns-probe")
+
+
+def probe_ports(matrix):
+    """Every service port of the matrix and the port just above each range: [(port, proto)]."""
+    ports = set()
+    for entries in list(matrix["services"].values()) + [matrix["cluster"]["dns"]["ports"]]:
+        for e in entries:
+            ports.add((e["port"], e["protocol"]))
+            ports.add(((e["end_port"] or e["port"]) + 1, e["protocol"]))
+    return sorted(ports, key=lambda p: (p[1], p[0]))
+
+
+# --- what the matrix says (read directly from the normalized matrix) ---------------------------------------
+
+def peers_of(matrix, addr):
+    ip = ipaddress.ip_address(addr)
+    out = set()
+    for name, peer in matrix["peers"].items():
+        excluded = [ipaddress.ip_network(x["cidr"]) for x in peer.get("exclusions") or []]
+        for block in peer["cidrs"]:
+            if ip in ipaddress.ip_network(block["cidr"]) and not any(
+                    ip in ipaddress.ip_network(e) for e in block["except"]) and not any(ip in n for n in excluded):
+                out.add(name)
+    return out
+
+
+def matrix_allows(matrix, src, dst, port, proto):
+    """``src``/``dst``: ("zone", name) | ("dns",) | ("peer", {names})."""
+    def covered(services):
+        for name in services:
+            for e in matrix["services"][name]:
+                if e["protocol"] == proto and e["port"] <= port <= (e["end_port"] or e["port"]):
+                    return True
+        return False
+
+    def flows(a, b):
+        return [s for f in matrix["flows"] if f["from"] == a and f["to"] == b for s in f["services"]]
+
+    if src[0] == "zone" and dst[0] == "zone":
+        return covered(flows(src[1], dst[1]))
+    if src[0] == "zone" and dst[0] == "dns":
+        return any(e["protocol"] == proto and e["port"] <= port <= (e["end_port"] or e["port"])
+                   for e in matrix["cluster"]["dns"]["ports"])
+    if src[0] == "zone" and dst[0] == "peer":
+        return any(covered(flows(src[1], p)) for p in dst[1])
+    if src[0] == "peer" and dst[0] == "zone":
+        return any(covered(flows(p, dst[1])) for p in src[1])
+    return False
+
+
+# --- the run --------------------------------------------------------------------------------------------------
+
+class Proof:
+    def __init__(self, cluster: C.Cluster, matrix):
+        self.cluster = cluster
+        self.api = cluster.api
+        self.matrix = matrix
+        self.ports = probe_ports(matrix)
+        self.zone_ns = {z: spec["namespace"] for z, spec in matrix["zones"].items()}
+
+    def run_role(self, label):
+        env = dict(os.environ)
+        cmd = [os.environ.get("ANSIBLE_PLAYBOOK", "ansible-playbook"), str(HERE / "zones.yml"),
+               "-e", json.dumps({"cluster_kubeconfig": str(self.cluster.kubeconfig), "cluster_inventory": INVENTORY})]
+        t0 = time.monotonic()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, cwd=str(ROOT))
+        log = self.cluster.state / "logs" / ("zones-%s.log" % label)
+        log.write_text(proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+            raise C.ClusterError("zones role (%s) failed, exit %d; see %s\n%s" % (label, proc.returncode, log, tail))
+        recap = [l for l in proc.stdout.splitlines() if "changed=" in l]
+        print("zones role (%s): %.1fs  %s" % (label, time.monotonic() - t0, recap[-1].strip() if recap else ""))
+        return proc.stdout
+
+    def pod_spec(self, namespace, name, labels, ports):
+        return {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": namespace, "labels": labels},
+                "spec": {"nodeName": C.NODE, "automountServiceAccountToken": False,
+                         "securityContext": {"runAsNonRoot": True, "runAsUser": 65534,
+                                             "seccompProfile": {"type": "RuntimeDefault"}},
+                         "containers": [{"name": "responder", "image": "registry.k8s.io/pause:3.10",
+                                         "ports": [{"containerPort": p, "protocol": proto} for p, proto in ports],
+                                         "securityContext": {"allowPrivilegeEscalation": False,
+                                                             "capabilities": {"drop": ["ALL"]}}}]}}
+
+    def create_pods(self):
+        keys = []
+        for zone, ns in sorted(self.zone_ns.items()):
+            self.cluster.wait_for("ServiceAccount default in %s" % ns, lambda ns=ns: self.api.request(
+                "GET", "/api/v1/namespaces/%s/serviceaccounts/default" % ns)[0] == 200, 60)
+            self.api.apply("/api/v1/namespaces/%s/pods" % ns,
+                           self.pod_spec(ns, ZONE_POD, {"app": "probe", "zone": zone}, self.ports))
+            keys.append((ns, ZONE_POD))
+        dns_ports = [(e["port"], e["protocol"]) for e in self.matrix["cluster"]["dns"]["ports"]]
+        self.api.apply("/api/v1/namespaces/kube-system/pods", self.pod_spec(
+            DNS_POD[0], DNS_POD[1], dict(self.matrix["cluster"]["dns"]["pod_labels"]), dns_ports))
+        keys.append(DNS_POD)
+        self.cluster.wait_pods_ready(keys, 60)
+
+        def dns_endpoints_ready():
+            _s, obj = self.api.request("GET", "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices"
+                                       "?labelSelector=kubernetes.io%2Fservice-name%3Dkube-dns")
+            return any(ep.get("conditions", {}).get("ready") for s in obj.get("items", [])
+                       for ep in s.get("endpoints") or [])
+        self.cluster.wait_for("the kube-dns EndpointSlice", dns_endpoints_ready, 60)
+        self.cluster.wait_for("kube-proxy's rule for the kube-dns Service", lambda: C.DNS_SERVICE_IP in C.nsexec(
+            C.NODE_NS, ["iptables-save", "-t", "nat"], check=False).stdout and "KUBE-SEP" in C.nsexec(
+            C.NODE_NS, ["iptables-save", "-t", "nat"], check=False).stdout, 60)
+
+    # -- the probes --
+
+    def targets(self):
+        """{source name: (netns, src class, src endpoint, [probe])}."""
+        pods = {key: info for key, info in self.cluster.pods.items()}
+        dsts = []  # (name, class, evaluator endpoint, address, identity, ports)
+        for zone, ns in sorted(self.zone_ns.items()):
+            info = pods[(ns, ZONE_POD)]
+            dsts.append((zone, ("zone", zone), "%s/%s" % (ns, ZONE_POD), info["ip"], "%s/%s" % (ns, ZONE_POD), self.ports))
+        for peer, addr in sorted(PEERS.items()):
+            dsts.append((peer, ("peer", frozenset(peers_of(self.matrix, addr))), "ip:" + addr, addr,
+                         "peer/" + peer, self.ports))
+        dns_ports = [(e["port"], e["protocol"]) for e in self.matrix["cluster"]["dns"]["ports"]]
+        dns_ports += [(p + 1, proto) for p, proto in dns_ports]
+        dns_ref = "%s/%s" % DNS_POD
+        dsts.append(("kube-dns-service", ("dns",), dns_ref, C.DNS_SERVICE_IP, dns_ref, dns_ports))
+
+        sources = {}
+        for zone, ns in sorted(self.zone_ns.items()):
+            sources[zone] = (pods[(ns, ZONE_POD)]["netns"], ("zone", zone), "%s/%s" % (ns, ZONE_POD))
+        for peer, addr in sorted(PEERS.items()):
+            if peer != "metadata":
+                sources[peer] = (C.NS_PREFIX + peer, ("peer", frozenset(peers_of(self.matrix, addr))), "ip:" + addr)
+        plan = {}
+        for sname, (netns, scls, sref) in sources.items():
+            probes = []
+            for dname, dcls, dref, addr, ident, ports in dsts:
+                if dname == sname or (scls[0] == "peer" and dcls[0] == "peer"):
+                    continue
+                if scls[0] == "peer" and dcls[0] == "dns":
+                    continue  # peers have no route to the Service range's DNAT (no kube-proxy on their side)
+                for port, proto in ports:
+                    probes.append({"id": len(probes), "dst": dname, "dcls": dcls, "dref": dref, "addr": addr,
+                                   "ident": ident, "port": port, "proto": proto, "dns": dcls[0] == "dns"})
+            plan[sname] = (netns, scls, sref, probes)
+        return plan
+
+    def _safety_check(self, plan):
+        """Every probe address must route, in the node namespace, to an interface this harness made."""
+        addrs = {p["addr"] for _n, _c, _r, probes in plan.values() for p in probes}
+        ours = ("cali", "nzx", "nzc-node0")
+        for addr in addrs:
+            if ipaddress.ip_address(addr) in ipaddress.ip_network(C.SERVICE_CIDR):
+                continue  # DNATed by kube-proxy to a pod before routing
+            out = C.nsexec(C.NODE_NS, ["ip", "-o", "route", "get", addr], check=False).stdout
+            dev = out.split(" dev ", 1)[1].split()[0] if " dev " in out else ""
+            if not dev.startswith(ours) and " local " not in " " + out:
+                raise C.ClusterError("refusing to probe %s: in %s it routes via %r, not a link of the harness"
+                                     % (addr, C.NODE_NS, out.strip()))
+        links = C.nsexec(C.NODE_NS, ["ip", "-o", "link"], check=False).stdout
+        for line in links.splitlines():
+            name = line.split(":")[1].strip().split("@")[0]
+            if name != "lo" and not name.startswith(ours):
+                raise C.ClusterError("unexpected interface %r in %s" % (name, C.NODE_NS))
+
+    def probe_all(self, label):
+        plan = self.targets()
+        self._safety_check(plan)
+        engine = self.engine()
+        t0 = time.monotonic()
+
+        def run_source(item):
+            sname, (netns, _scls, _sref, probes) = item
+            wire = [{k: p[k] for k in ("id", "addr", "port", "proto", "dns")} for p in probes]
+            proc = subprocess.run(["ip", "netns", "exec", netns, sys.executable, str(HERE / "podnet.py"), "probe",
+                                   "--timeout", str(PROBE_TIMEOUT), "--parallel", "48"],
+                                  input=json.dumps(wire), capture_output=True, text=True, timeout=300)
+            if proc.returncode != 0:
+                raise C.ClusterError("probes from %s failed: %s" % (sname, proc.stderr.strip()))
+            return sname, {r["id"]: r for r in json.loads(proc.stdout)}
+
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            results = dict(pool.map(run_source, plan.items()))
+        seconds = time.monotonic() - t0
+        rows, total = [], 0
+        for sname, (_netns, scls, sref, probes) in plan.items():
+            for p in probes:
+                total += 1
+                r = results[sname][p["id"]]
+                live = bool(r["ok"]) and r["answer"].startswith(p["ident"] + " ")
+                want = matrix_allows(self.matrix, scls, p["dcls"], p["port"], p["proto"])
+                evaluated = bool(engine.verdict(sref, p["dref"], p["port"], p["proto"]))
+                if live != want or live != evaluated or (r["ok"] and not live):
+                    rows.append({"from": sname, "to": p["dst"], "port": "%d/%s" % (p["port"], p["proto"]),
+                                 "live": live, "matrix": want, "evaluator": evaluated, "answer": r["answer"]})
+        return {"label": label, "probes": total, "mismatches": rows, "seconds": round(seconds, 1)}
+
+    def engine(self):
+        namespaces = {n["metadata"]["name"]: n["metadata"].get("labels") or {}
+                      for n in self.api.ok("GET", "/api/v1/namespaces")["items"]}
+        pods = []
+        for pod in self.api.ok("GET", "/api/v1/pods")["items"]:
+            ip = (pod.get("status") or {}).get("podIP")
+            if not ip:
+                continue
+            ports = [{"name": p.get("name"), "containerPort": p["containerPort"], "protocol": p.get("protocol", "TCP")}
+                     for c in pod["spec"]["containers"] for p in c.get("ports") or []]
+            pods.append({"namespace": pod["metadata"]["namespace"], "name": pod["metadata"]["name"],
+                         "labels": pod["metadata"].get("labels") or {}, "ip": ip, "ports": ports})
+        policies = self.api.ok("GET", "/apis/networking.k8s.io/v1/networkpolicies")["items"]
+        return Engine(namespaces, pods, policies)
+
+    def wait_dataplane(self, seconds=4.0):
+        """kube-router applies a policy change on the watch event; give it a moment, bounded."""
+        time.sleep(seconds)
+
+
+def report(result):
+    rows = result["mismatches"]
+    print("%-28s %5d probes in %5.1fs, %d mismatches" % (result["label"], result["probes"], result["seconds"], len(rows)))
+    for row in rows[:15]:
+        print("   %(from)s -> %(to)s %(port)s: live %(live)s, matrix %(matrix)s, evaluator %(evaluator)s (%(answer)s)" % row)
+    if len(rows) > 15:
+        print("   ... %d more" % (len(rows) - 15))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--state", type=Path, default=C.DEFAULT_STATE)
+    ap.add_argument("--bindir", type=Path)
+    ap.add_argument("--keep", action="store_true", help="leave the cluster running (stop it with cluster.py stop)")
+    ap.add_argument("--json", type=Path, help="write every run's results here")
+    args = ap.parse_args(argv)
+    started = time.monotonic()
+    cluster = C.Cluster(args.state, args.bindir or C.default_bindir())
+    results = []
+    ok = True
+    try:
+        cluster.start()
+        print("cluster up in %.1fs (etcd, kube-apiserver, kube-controller-manager, kube-proxy, kube-router)"
+              % cluster.start_seconds)
+        matrix = normalize_matrix(default_matrix(), INVENTORY)
+        for peer, addr in PEERS.items():
+            ports = probe_ports(matrix)
+            cluster.add_peer(peer, addr, tcp=sorted({p for p, proto in ports if proto == "TCP"}),
+                             udp=sorted({p for p, proto in ports if proto == "UDP"}))
+        proof = Proof(cluster, matrix)
+        proof.run_role("apply")
+        proof.create_pods()
+        proof.wait_dataplane()
+        clean = proof.probe_all("applied matrix")
+        results.append(clean)
+        report(clean)
+        ok &= not clean["mismatches"]
+
+        # Fault 1: an allow-all policy in db, added by hand.
+        db = proof.zone_ns["db"]
+        proof.api.apply("/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies" % db, {
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "hand-added-allow-all", "namespace": db},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{}], "egress": [{}]}})
+        proof.wait_dataplane()
+        fault1 = proof.probe_all("fault: allow-all in %s" % db)
+        results.append(fault1)
+        report(fault1)
+        ok &= bool(fault1["mismatches"]) and all(
+            m["live"] and not m["matrix"] and m["evaluator"] for m in fault1["mismatches"])
+        proof.run_role("prune allow-all")
+
+        # Fault 2: a zone's default-deny deleted.
+        pols = proof.api.ok("GET", "/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies" % db)["items"]
+        deny = [p for p in pols if "deny" in p["metadata"]["name"]]
+        if not deny:
+            raise C.ClusterError("no default-deny policy found in %s (policies: %s)"
+                                 % (db, [p["metadata"]["name"] for p in pols]))
+        proof.api.ok("DELETE", "/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/%s"
+                     % (db, deny[0]["metadata"]["name"]))
+        proof.wait_dataplane()
+        fault2 = proof.probe_all("fault: %s deleted" % deny[0]["metadata"]["name"])
+        results.append(fault2)
+        report(fault2)
+        ok &= bool(fault2["mismatches"])
+
+        proof.run_role("restore")
+        proof.wait_dataplane()
+        final = proof.probe_all("restored by the role")
+        results.append(final)
+        report(final)
+        ok &= not final["mismatches"]
+    finally:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1, default=list) + "\n")
+        if not args.keep:
+            cluster.stop()
+    probes = sum(r["probes"] for r in results)
+    mism = sum(len(r["mismatches"]) for r in results if not r["label"].startswith("fault"))
+    pins = C.read_pins()
+    print("proof took %.1fs; faults caught: %s" % (time.monotonic() - started,
+          ", ".join("%s (%d)" % (r["label"], len(r["mismatches"])) for r in results if r["label"].startswith("fault"))))
+    print("live dataplane: %d probes, %d mismatches (policy engine kube-router %s, kube-apiserver %s; "
+          "calico-felix: not buildable here, see docs/cluster-harness.md)"
+          % (probes, mism, pins["KUBE_ROUTER_VERSION"], pins["KUBERNETES_VERSION"]))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
