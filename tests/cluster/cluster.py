@@ -52,7 +52,7 @@ DEFAULT_STATE = Path(os.environ.get("NETZONE_CLUSTER_STATE", "/var/tmp/netzone-c
 ETCD_PORT, ETCD_PEER_PORT, API_PORT = 23790, 23800, 26443
 NODE = "node1"
 NODE_NS = "nzc-node"
-NODE_IP = "198.51.100.1"        # the Node's InternalIP (a dummy interface in the node namespace)
+NODE_IP = "198.51.100.1"        # the Node's InternalIP (on the node namespace's loopback)
 POD_CIDR = "10.1.0.0/16"        # MicroK8s' defaults
 SERVICE_CIDR = "10.152.183.0/24"
 DNS_SERVICE_IP = "10.152.183.10"
@@ -389,7 +389,7 @@ class Cluster:
             "--kubeconfig", str(self.state / "controller-manager.kubeconfig"),
             "--controllers", "namespace,garbagecollector,serviceaccount,serviceaccount-token,endpointslice",
             "--service-account-private-key-file", str(pki / "sa.key"), "--root-ca-file", str(pki / "ca.crt"),
-            "--use-service-account-credentials=false", "--leader-elect=false", "--secure-port", "0",
+            "--use-service-account-credentials=true", "--leader-elect=false", "--secure-port", "0",
             "--profiling=false", "--v", "1"])
         self.wait_for("the default ServiceAccount", lambda: self.api.request(
             "GET", "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200, 60, proc="kube-controller-manager")
@@ -436,9 +436,10 @@ class Cluster:
     def _start_node(self) -> None:
         run(["ip", "netns", "add", NODE_NS])
         nsexec(NODE_NS, ["ip", "link", "set", "lo", "up"])
-        nsexec(NODE_NS, ["ip", "link", "add", "nzc-node0", "type", "dummy"])
-        nsexec(NODE_NS, ["ip", "addr", "add", NODE_IP + "/32", "dev", "nzc-node0"])
-        nsexec(NODE_NS, ["ip", "link", "set", "nzc-node0", "up"])
+        nsexec(NODE_NS, ["ip", "addr", "add", NODE_IP + "/32", "dev", "lo"])  # no dummy driver in this kernel
+        # Calico's hosts answer the workloads' ARP for 169.254.1.1 by proxy ARP because they have a default
+        # route; the node namespace has none (nothing may leave it), so the gateway address is local instead.
+        nsexec(NODE_NS, ["ip", "addr", "add", GATEWAY + "/32", "dev", "lo"])
         for key, val in (("net.ipv4.ip_forward", "1"), ("net.ipv4.conf.all.rp_filter", "0"),
                          ("net.ipv4.conf.default.rp_filter", "0")):
             nsexec(NODE_NS, ["sysctl", "-qw", "%s=%s" % (key, val)])
@@ -458,7 +459,7 @@ class Cluster:
             str(b / "kube-router"), "--kubeconfig", str(self.state / "policy.kubeconfig"),
             "--hostname-override", NODE, "--run-firewall=true", "--run-router=false", "--run-service-proxy=false",
             "--enable-cni=false", "--enable-ipv4=true", "--enable-ipv6=false",
-            "--service-cluster-ip-range", SERVICE_CIDR, "--cluster-cidr", POD_CIDR,
+            "--service-cluster-ip-range", SERVICE_CIDR,
             "--iptables-sync-period", "5m", "--health-port", "20244", "--metrics-port", "0", "--v", "1"],
             netns=NODE_NS)
         self.wait_for("kube-proxy's KUBE-SERVICES chain", lambda: "KUBE-SERVICES" in nsexec(
