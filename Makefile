@@ -112,7 +112,7 @@ cluster-build: deps
 	nice -n 5 python3 tools/build_cluster.py
 
 cluster-proof: venv cluster-build
-	$(PY) tests/cluster/proof.py --json $(BUILD)/cluster-proof.json
+	$(PY) -u tests/cluster/proof.py --json $(BUILD)/cluster-proof.json
 
 ## --- the main job -----------------------------------------------------------------------------
 lab: venv

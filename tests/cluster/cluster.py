@@ -21,7 +21,9 @@
 Every process is started by this module, its PID written to the state directory, and stopped by that PID;
 every namespace is named nzc-* and removed by :meth:`Cluster.stop`, also after a failed start.
 
-CLI: ``cluster.py start|stop|status [--state DIR]``; ``start`` prints the kubeconfig path.
+CLI: ``cluster.py start [--for SECONDS]`` runs in the foreground (the pod agent is a thread of it) and stops
+everything on Ctrl-C, SIGTERM or after SECONDS (default 3600); ``cluster.py stop`` cleans up after a killed run
+(processes by their recorded PIDs, nzc-* namespaces); ``cluster.py status`` lists both.
 """
 
 from __future__ import annotations
@@ -628,6 +630,7 @@ def main(argv=None) -> int:
     ap.add_argument("action", choices=("start", "stop", "status"))
     ap.add_argument("--state", type=Path, default=DEFAULT_STATE)
     ap.add_argument("--bindir", type=Path)
+    ap.add_argument("--for", dest="seconds", type=float, default=3600, help="start: stop after this many seconds")
     args = ap.parse_args(argv)
     if args.action == "stop":
         Cluster(args.state).stop()
@@ -638,8 +641,18 @@ def main(argv=None) -> int:
             print(p.name, p.read_text(), "up" if pid_alive(int(p.read_text())) else "down")
         print("namespaces:", " ".join(n for n in netns_list() if n.startswith(NS_PREFIX)))
         return 0
+    # start: runs in the foreground (the pod agent is a thread of this process) until SIGINT or SIGTERM,
+    # or --for seconds, then stops everything it started.
     cluster = Cluster(args.state, args.bindir or default_bindir()).start()
-    print("cluster up in %ss; kubeconfig %s" % (cluster.start_seconds, cluster.kubeconfig))
+    print("cluster up in %ss; kubeconfig %s; stop with Ctrl-C or SIGTERM to PID %d"
+          % (cluster.start_seconds, cluster.kubeconfig, os.getpid()), flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_a: stop.set())
+    try:
+        stop.wait(args.seconds)
+    finally:
+        cluster.stop()
     return 0
 
 
