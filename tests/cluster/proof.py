@@ -139,6 +139,42 @@ class Proof:
         return self.api.request("GET", "/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/%s"
                                 % (namespace, name))[0] == 200
 
+    def admission_checks(self):
+        """The real server compiled the collection's ValidatingAdmissionPolicies (no type-checking warning) and
+        they refuse a NodePort, a LoadBalancer and an externalIPs Service in a zone with the server's message."""
+        vaps = self.api.ok("GET", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies")["items"]
+        problems = []
+        for vap in vaps:
+            warnings = ((vap.get("status") or {}).get("typeChecking") or {}).get("expressionWarnings") or []
+            for w in warnings:
+                problems.append("%s %s: %s" % (vap["metadata"]["name"], w.get("fieldRef"), w.get("warning")))
+        print("admission: %d ValidatingAdmissionPolicies compiled by kube-apiserver (%s), %d type-checking warnings"
+              % (len(vaps), ", ".join(v["metadata"]["name"] for v in vaps), len(problems)))
+        for p in problems:
+            print("   " + p)
+        ns = self.zone_ns["frontend"]
+        cases = {"NodePort": {"type": "NodePort"}, "LoadBalancer": {"type": "LoadBalancer"},
+                 "externalIPs": {"externalIPs": ["203.0.113.99"]}}
+        refused = 0
+        for label, extra in cases.items():
+            svc = {"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": "guard-" + label.lower(), "namespace": ns},
+                   "spec": dict({"selector": {"app": "probe"}, "ports": [{"port": 80, "protocol": "TCP"}]}, **extra)}
+            deadline = time.monotonic() + 20  # the policy's binding reaches the admission plugin asynchronously
+            while True:
+                status, obj = self.api.request("POST", "/api/v1/namespaces/%s/services" % ns, svc)
+                if status < 300:
+                    self.api.request("DELETE", "/api/v1/namespaces/%s/services/%s" % (ns, svc["metadata"]["name"]))
+                    if time.monotonic() < deadline:
+                        time.sleep(1)
+                        continue
+                    print("   %s Service in %s: ACCEPTED (expected a refusal)" % (label, ns))
+                    break
+                refused += 1
+                print("   %s Service in %s refused: %d %s" % (label, ns, status, obj.get("message", "")[:200]))
+                break
+        return not problems and refused == len(cases)
+
     def pod_spec(self, namespace, name, labels, ports):
         return {"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": name, "namespace": namespace, "labels": labels},
@@ -338,6 +374,7 @@ def main(argv=None) -> int:
         results.append(clean)
         report(clean)
         ok &= not clean["mismatches"]
+        ok &= proof.admission_checks()
 
         # Fault 1: an allow-all policy in db, added by hand.
         db = proof.zone_ns["db"]
