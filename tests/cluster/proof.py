@@ -35,8 +35,8 @@ sys.path.insert(0, str(HERE))
 
 import cluster as C  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.netzone.segmentation.plugins.module_utils.evaluate import Engine  # noqa: E402
-from ansible_collections.netzone.segmentation.plugins.module_utils.matrix import (  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import (  # noqa: E402
     default_matrix, normalize_matrix)
 
 INVENTORY = {"groups": {"loadbalancers": ["lb1", "lb2"], "microk8s": ["node1"]},
