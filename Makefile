@@ -1,4 +1,4 @@
-# One entry point for every check: `make test` (lint, sanity, unit, conformance, molecule),
+# One entry point for every check: `make test` (lint, sanity, unit, conformance, molecule, the real-cluster proof),
 # `make lab` (the main job on the lab inventory), `make bench` (benchmarks, figures side by side).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -68,7 +68,7 @@ $(COLLROOT)/ansible_collections/netzone/segmentation:
 	ln -sfn ../../../.. $@
 
 ## --- checks ----------------------------------------------------------------------------------
-test: lint sanity unit conformance molecule
+test: lint sanity unit conformance molecule cluster-proof
 	@echo "make test: all checks passed"
 
 lint: venv

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -70,7 +70,7 @@ class ClusterError(RuntimeError):
 # --- small helpers -------------------------------------------------------------------------------------------
 
 def run(cmd: list[str], check: bool = True, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, **kw)
     if check and proc.returncode != 0:
         raise ClusterError("%s: exit %d: %s" % (" ".join(cmd), proc.returncode, (proc.stderr or proc.stdout).strip()))
     return proc
@@ -402,11 +402,11 @@ class Cluster:
             "apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE, "labels": {
                 "kubernetes.io/hostname": NODE, "kubernetes.io/os": "linux"}},
             "spec": {"podCIDR": "10.1.0.0/24", "podCIDRs": ["10.1.0.0/24"]}})
-        api.ok("PATCH", "/api/v1/nodes/%s/status" % NODE, {"status": {
+        node_status = {"status": {
             "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": NODE}],
             "conditions": [{"type": "Ready", "status": "True", "reason": "NetzoneHarness",
-                            "lastHeartbeatTime": _now(), "lastTransitionTime": _now()}]}},
-            content_type="application/merge-patch+json")
+                            "lastHeartbeatTime": _now(), "lastTransitionTime": _now()}]}}
+        api.ok("PATCH", "/api/v1/nodes/%s/status" % NODE, node_status, content_type="application/merge-patch+json")
         self._policy_rbac()
         api.apply("/api/v1/namespaces/kube-system/services", {
             "apiVersion": "v1", "kind": "Service", "metadata": {"name": "kube-dns", "namespace": "kube-system",
@@ -559,19 +559,20 @@ class Cluster:
         for c in pod["spec"].get("containers", []):
             for p in c.get("ports", []) or []:
                 (udp if p.get("protocol") == "UDP" else tcp).add(int(p["containerPort"]))
-        pid = self.spawn("pod-%s-%s" % key, [sys.executable, str(PODNET), "respond", "%s/%s" % key,
-                                              "--tcp", ",".join(map(str, sorted(tcp))),
-                                              "--udp", ",".join(map(str, sorted(udp)))], netns=ns)
+        responder = [sys.executable, str(PODNET), "respond", "%s/%s" % key,
+                     "--tcp", ",".join(map(str, sorted(tcp))), "--udp", ",".join(map(str, sorted(udp)))]
+        pid = self.spawn("pod-%s-%s" % key, responder, netns=ns)
         self.pods[key] = {"netns": ns, "veth": veth, "ip": ip, "pid": pid}
         containers = [{"name": c["name"], "ready": True, "restartCount": 0, "image": c.get("image", ""),
                        "imageID": "", "started": True, "state": {"running": {"startedAt": _now()}}}
                       for c in pod["spec"].get("containers", [])]
-        self.api.ok("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % key, {"status": {
+        status = {"status": {
             "phase": "Running", "hostIP": NODE_IP, "hostIPs": [{"ip": NODE_IP}], "podIP": ip, "podIPs": [{"ip": ip}],
             "startTime": _now(), "containerStatuses": containers,
             "conditions": [{"type": t, "status": "True", "lastTransitionTime": _now()}
-                           for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")]}},
-            content_type="application/merge-patch+json")
+                           for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")]}}
+        self.api.ok("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % key, status,
+                    content_type="application/merge-patch+json")
 
     def _pod_down(self, key) -> None:
         info = self.pods.pop(key, None)
