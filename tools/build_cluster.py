@@ -61,7 +61,7 @@ def stamp(pins: dict[str, str]) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(pins, sort_keys=True).encode())
     h.update(RECIPE.encode())
-    h.update(subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True,
+    h.update(subprocess.run([find_go(), "env", "GOVERSION"], capture_output=True, text=True,
                             check=True).stdout.encode())
     return h.hexdigest()[:16]
 
@@ -70,8 +70,17 @@ def bindir(pins: dict[str, str]) -> Path:
     return CACHE / "bin" / f"{pins['KUBERNETES_VERSION']}-{stamp(pins)}"
 
 
+def find_go() -> str:
+    """The go command: on PATH, or the toolchain's usual place (a non-login shell may not have it on PATH)."""
+    found = shutil.which("go") or next((p for p in ("/usr/local/go/bin/go",) if os.access(p, os.X_OK)), None)
+    if found is None:
+        raise SystemExit("build_cluster: no go command (not on PATH, not in /usr/local/go/bin)")
+    return found
+
+
 def go_env() -> dict[str, str]:
     env = dict(os.environ)
+    env["PATH"] = os.path.dirname(find_go()) + os.pathsep + env.get("PATH", "")
     env.update(
         GOMODCACHE=str(CACHE / "gomod"),
         GOCACHE=str(CACHE / "gocache"),
@@ -85,7 +94,7 @@ def go_env() -> dict[str, str]:
 
 def go(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     print("+ go " + " ".join(args), f"(in {cwd})", flush=True)
-    proc = subprocess.run(["go", *args], cwd=cwd, env=env, text=True, capture_output=True, check=False)
+    proc = subprocess.run([find_go(), *args], cwd=cwd, env=env, text=True, capture_output=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"go {' '.join(args)} failed (exit {proc.returncode})")
@@ -181,8 +190,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--print-bindir", action="store_true", help="print the binary directory and exit")
     ap.add_argument("--force", action="store_true", help="rebuild even if the stamp is complete")
     args = ap.parse_args(argv)
-    if shutil.which("go") is None:
-        raise SystemExit("build_cluster: the go command is not on PATH")
     pins = read_versions()
     out = bindir(pins)
     if args.print_bindir:

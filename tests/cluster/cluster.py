@@ -63,6 +63,13 @@ CALICO_MAC = "ee:ee:ee:ee:ee:ee"
 NS_PREFIX = "nzc-"
 
 
+# ip, iptables-save, ipset and sysctl live in the sbin directories, which a non-login PATH may lack; the
+# processes started from here (kube-proxy, kube-router) inherit this PATH.
+for _sbin in ("/usr/sbin", "/sbin"):
+    if _sbin not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.environ.get("PATH", "") + os.pathsep + _sbin
+
+
 class ClusterError(RuntimeError):
     pass
 
