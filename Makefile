@@ -27,7 +27,6 @@ export ANSIBLE_FORCE_COLOR := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help deps venv collection test lint sanity unit fuzz conformance molecule lab bench mutation clean cluster-build cluster-proof
->>>>>>> 347bb05 (cluster: harness (control plane on loopback, node namespace with kube-proxy and kube-router, pod agent, peers), the live proof and its unit tests (work in progress))
 
 help:
 	@echo "make lab    - install everything and run site.yml on the lab inventory (this machine)"
