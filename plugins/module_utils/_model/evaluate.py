@@ -126,10 +126,11 @@ class Engine(object):
 
     ``namespaces``: ``{name: labels}`` (``{name: {"labels": labels}}`` as in the conformance cases is
     accepted too); ``pods``: ``[{namespace, name, labels, ip, ports: [{name, containerPort, protocol}]}]``;
-    ``policies``: NetworkPolicy objects as in Kubernetes YAML (``metadata.namespace`` required).
+    ``policies``: NetworkPolicy objects as in Kubernetes YAML (``metadata.namespace`` required);
+    ``parsed``: the same policies already parsed (``parse_policy(raw, i)`` of each), not parsed again.
     """
 
-    def __init__(self, namespaces=None, pods=None, policies=None):
+    def __init__(self, namespaces=None, pods=None, policies=None, parsed=None):
         self.namespaces = {}
         for name, value in as_mapping(namespaces, "namespaces").items():
             path = "namespaces.%s" % name
@@ -148,7 +149,7 @@ class Engine(object):
         self.policies = []
         seen = set()
         for i, raw in enumerate(as_list(policies, "policies")):
-            policy = parse_policy(raw, i)
+            policy = parsed[i] if parsed is not None else parse_policy(raw, i)
             if policy.ref in seen:
                 raise ObjectError("policies[%d].metadata.name" % i, "duplicate policy %s" % policy.ref)
             seen.add(policy.ref)
@@ -249,11 +250,12 @@ class Engine(object):
         """The pod groups, as lists of pod refs (for reports and benchmarks)."""
         return [list(g.members) for g in self.grouping().pod_groups()[0]]
 
-    def reachability(self, sources=None, destinations=None, ports=((80, "TCP"),)):
+    def reachability(self, sources=None, destinations=None, ports=((80, "TCP"),), sides=False):
         """Bulk verdicts: a read-only mapping ``{(src, dst, port, protocol): bool}``.
 
         ``sources``/``destinations``: endpoint strings (default: every pod); ``ports``: ``[(port,
         protocol), ...]`` with numeric ports (a bare number means TCP).  Evaluated once per (source group,
-        destination group, port); the mapping answers lookups from bitsets without expanding pairs.
+        destination group, port); the mapping answers lookups from bitsets without expanding pairs.  With
+        ``sides``, each side's verdict alone is kept too (``Reachability.side_row``).
         """
-        return Reachability(self, sources, destinations, ports)
+        return Reachability(self, sources, destinations, ports, sides)

@@ -171,8 +171,11 @@ class Grouping(object):
 
 
 def _rows_for_port(universe, in_rules, eg_rules, peer_bits, sel_in, named_bits, all_bits, not_in_iso,
-                   src_keys, port, protocol):
-    """Allowed destination bitset per source group (None for groups that are not sources)."""
+                   src_keys, port, protocol, sides=None, port_keys=None):
+    """Allowed destination bitset per source group (None for groups that are not sources).  With ``sides``
+    (a pair of lists as long as the universe), each side alone is stored there too: ``sides[0][i]``, the
+    destination groups that source group i's egress lets through; ``sides[1][i]``, the destination groups
+    whose ingress admits source group i."""
 
     def port_mask(rule):
         if rule.ports is None:
@@ -186,16 +189,22 @@ def _rows_for_port(universe, in_rules, eg_rules, peer_bits, sel_in, named_bits, 
                 mask |= named_bits.get((entry.name, protocol), {}).get(port, 0)
         return mask
 
-    rule_masks = {}
+    rule_masks, port_masks = {}, {}
 
     def rule_dst(rule):
         """Destination groups that a rule lets through on this port (egress: peers; ingress: selected)."""
         found = rule_masks.get(rule.rid)
         if found is None:
+            if port_keys is None:
+                ports = port_mask(rule)
+            else:  # rules with the same port list (the same services) share one answer
+                ports = port_masks.get(port_keys[rule.rid])
+                if ports is None:
+                    ports = port_masks[port_keys[rule.rid]] = port_mask(rule)
             if rule.direction == "egress":
-                found = peer_bits[rule.rid] & port_mask(rule)
+                found = peer_bits[rule.rid] & ports
             else:
-                found = sel_in[rule.policy.index] & port_mask(rule)
+                found = sel_in[rule.policy.index] & ports
             rule_masks[rule.rid] = found
         return found
 
@@ -222,6 +231,8 @@ def _rows_for_port(universe, in_rules, eg_rules, peer_bits, sel_in, named_bits, 
                 ingress |= rule_dst(rule)
             in_cache[in_key] = ingress
         rows[group.idx] = egress & ingress
+        if sides is not None:
+            sides[0][group.idx], sides[1][group.idx] = egress, ingress
     return rows
 
 
@@ -276,6 +287,10 @@ class _Bitsets(object):
                     self.in_by_pid.setdefault(peer.pid, set()).add(rule.rid)
             self.peer_bits[rule.rid] = mask
         self.in_all = frozenset(in_all)
+        port_lists = {}
+        self.port_keys = [port_lists.setdefault(
+            None if rule.ports is None else tuple((e.protocol, e.name, e.number, e.end) for e in rule.ports),
+            len(port_lists)) for rule in self.rules]
 
     def source_keys(self, universe, source_groups):
         """Per source group: (the egress policies that isolate it, the ingress rules that admit it as a
@@ -308,7 +323,7 @@ class Reachability(Mapping):
     ``count_allowed()`` counts allowed connections from group sizes without expanding pairs.
     """
 
-    def __init__(self, engine, sources=None, destinations=None, ports=((80, "TCP"),)):
+    def __init__(self, engine, sources=None, destinations=None, ports=((80, "TCP"),), sides=False):
         self.engine = engine
         grouping = engine.grouping()
         self.ports = _probe_ports(ports)
@@ -329,10 +344,14 @@ class Reachability(Mapping):
         source_groups = set(self._group_of[ref].idx for ref in self.sources)
         src_keys = bits.source_keys(self.universe, source_groups)
         self._rows = {}
+        self._sides = {} if sides else None
         for port, protocol in self.ports:
+            both = None
+            if sides:
+                both = self._sides[(port, protocol)] = ([None] * len(self.universe), [None] * len(self.universe))
             self._rows[(port, protocol)] = _rows_for_port(
                 self.universe, bits.in_rules, bits.eg_rules, bits.peer_bits, bits.sel_in, bits.named_bits,
-                bits.all_bits, bits.not_in_iso, src_keys, port, protocol)
+                bits.all_bits, bits.not_in_iso, src_keys, port, protocol, both, bits.port_keys)
 
     def _resolve(self, values, path, grouping, pod_group):
         """Requested endpoints as refs (duplicates dropped), each assigned to its group; an outside address
@@ -385,6 +404,18 @@ class Reachability(Mapping):
         if rows is None:
             raise KeyError((port, protocol))
         return rows[self._idx(src, self._source_refs)]
+
+    def side_row(self, src, port, protocol="TCP", side="egress"):
+        """Like :meth:`row`, one side alone (the reachability was built with ``sides=True``): ``egress``, the
+        destination groups the source's egress policies let through; ``ingress``, the destination groups
+        whose ingress policies admit the source.  An endpoint no policy isolates for that side lets
+        everything through."""
+        if self._sides is None:
+            raise ValueError("built without sides=True")
+        rows = self._sides.get((port, protocol))
+        if rows is None:
+            raise KeyError((port, protocol))
+        return rows[("egress", "ingress").index(side)][self._idx(src, self._source_refs)]
 
     def allowed(self, src, dst, port, protocol="TCP"):
         """The verdict of one requested connection: KeyError unless ``src`` was requested as a source,
