@@ -37,6 +37,8 @@ and adds ``src``/``dst`` examples and the engine's ``explanation``.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import ipaddress
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
@@ -201,10 +203,16 @@ def _probe_label_sets(matrix, policies):
                                         for peer in rule.peers or () if peer.pod_sel is not None]
         for selector in selectors:
             sets.extend(_selector_sides(selector))
+    distinct = list(_distinct(sets).values())  # every policy of every zone repeats the same few selectors
+    return list(_distinct(distinct + _unions(distinct[2:])).values())
+
+
+def _distinct(sets):
+    """{sorted items: label set} in first-seen order."""
     unique = {}
-    for labels in sets + _unions(sets[2:]):
+    for labels in sets:
         unique.setdefault(tuple(sorted(labels.items())), labels)
-    return list(unique.values())
+    return unique
 
 
 def _unions(sets):
@@ -378,17 +386,21 @@ def _pod_classes(matrix, pods):
 # --- the comparison ---------------------------------------------------------------------------------------
 
 
+SIDES = ("egress", "ingress")
+
+
 class _Evaluated:
-    """The engine's verdicts at both ends of every probe interval, as two bitmasks over the intervals per
-    (source group, destination group).  One end decides an interval; the other one is probed too, so that
-    an engine that changes its verdict inside an interval (e.g. reads ``endPort`` as exclusive) shows up."""
+    """The engine's verdicts at both ends of every probe interval, as bitsets of destination groups per
+    source group: end to end, and each side alone (the source's egress; the destinations' ingress).  One
+    end decides an interval; the other one is probed too, so that an engine that changes its verdict inside
+    an interval (e.g. reads ``endPort`` as exclusive) shows up."""
 
     def __init__(self, engine, members, keys):
         self.engine = engine
         self.keys = keys
         refs = list(dict.fromkeys(ref for group in members.values() for ref in group))
         ports = list(dict.fromkeys([(k[0], k[2]) for k in keys] + [(k[1], k[2]) for k in keys]))
-        self.reach = engine.reachability(sources=refs, destinations=refs, ports=ports)
+        self.reach = engine.reachability(sources=refs, destinations=refs, ports=ports, sides=True)
         self.group = dict((ref, self.reach.index(ref)) for ref in refs)
         self._rows = {}
         self._masks = {}
@@ -400,53 +412,65 @@ class _Evaluated:
             out.setdefault(self.group[ref], []).append(ref)
         return list(out.items())
 
-    def masks(self, src, dst):
-        """(first, last): bit i set when the connection from ``src`` to ``dst`` is allowed on the first
-        (last) port of interval ``keys[i]``."""
-        gs, gd = self.group[src], self.group[dst]
-        found = self._masks.get((gs, gd))
+    def rows(self, src, side=None):
+        """[(first, last)] per interval: the destination groups that ``src`` reaches on the interval's first
+        (last) port, end to end (``side`` None) or on one side alone (``egress``/``ingress``)."""
+        gs = self.group[src]
+        found = self._rows.get((side, gs))
         if found is None:
-            rows = self._rows.get(gs)
-            if rows is None:
-                rows = self._rows[gs] = [(self.reach.row(src, k[0], k[2]), self.reach.row(src, k[1], k[2]))
-                                         for k in self.keys]
+            if side is None:
+                row = self.reach.row
+                found = [(row(src, k[0], k[2]), row(src, k[1], k[2])) for k in self.keys]
+            else:
+                row = self.reach.side_row
+                found = [(row(src, k[0], k[2], side), row(src, k[1], k[2], side)) for k in self.keys]
+            self._rows[(side, gs)] = found
+        return found
+
+    def masks(self, src, dst, side=None):
+        """(first, last): bit i set when the connection from ``src`` to ``dst`` is allowed on the first
+        (last) port of interval ``keys[i]`` (end to end, or by ``side`` alone)."""
+        gs, gd = self.group[src], self.group[dst]
+        found = self._masks.get((side, gs, gd))
+        if found is None:
             first = last = 0
-            for bit, (row_first, row_last) in enumerate(rows):
+            for bit, (row_first, row_last) in enumerate(self.rows(src, side)):
                 first |= (row_first >> gd & 1) << bit
                 last |= (row_last >> gd & 1) << bit
-            found = self._masks[(gs, gd)] = (first, last)
+            found = self._masks[(side, gs, gd)] = (first, last)
         return found
 
 
-def _cell_names(classes, members, zones_without_pods):
-    """Ordered pairs of endpoint names that form a cell: at least one side is a zone."""
-    names = sorted(set(members) | set(zones_without_pods))
-    out = []
-    for src in names:
-        for dst in names:
-            if "zone" in (classes[src][0], classes[dst][0]):
-                out.append((src, dst))
-    return out
-
-
-def _mismatch(evaluated, cell, key, want, wrong, count, services):
+def _mismatch(evaluated, cell, key, want, wrong, count, services, side=None):
     s, d = wrong[0]
     verdict = evaluated.engine.verdict(s, d, port=key[0], protocol=key[2])
-    if verdict.allowed == want:  # the first port is right: the last one is the wrong one
+
+    def decided(found):
+        return (found.allowed if side is None else getattr(found, side).allowed) == want
+
+    if decided(verdict):  # the first port is right: the last one is the wrong one
         verdict = evaluated.engine.verdict(s, d, port=key[1], protocol=key[2])
     interval = "%s %s" % (key[2], ("%d" % key[0]) if key[0] == key[1] else "%d\u2013%d" % (key[0], key[1]))
+    where = "" if side is None else " (%s of %s alone)" % (side, cell["from"] if side == "egress" else cell["to"])
+    if side is None:
+        explanation = verdict.explain()
+    else:
+        explanation = "%s side alone: %s" % (side, getattr(verdict, side).explain(verdict.port, verdict.protocol))
     return {"from": cell["from"], "to": cell["to"], "port": key[0], "end_port": key[1], "protocol": key[2],
             "interval": interval, "kind": "missing" if want else "extra", "services": sorted(services),
-            "text": "%s \u2192 %s %s: %s, expected %s" % (cell["from"], cell["to"], interval,
-                                                          "denied" if want else "allowed",
-                                                          "allowed" if want else "denied"),
-            "src": s, "dst": d, "explanation": verdict.explain(),
+            "side": side or "end-to-end",
+            "zone": None if side is None else (cell["from"] if side == "egress" else cell["to"]),
+            "text": "%s \u2192 %s %s%s: %s, expected %s" % (cell["from"], cell["to"], interval, where,
+                                                            "denied" if want else "allowed",
+                                                            "allowed" if want else "denied"),
+            "src": s, "dst": d, "explanation": explanation,
             "bad_pairs": ["%s -> %s" % p for p in wrong], "bad_pair_count": count}
 
 
-def _group_pairs(evaluated, src_groups, dst_groups):
-    """Endpoint pairs of a cell by pair of engine groups: [(src refs, dst refs, pair count, masks)].  Pods
-    of one group get the same verdicts, so each pair of groups is evaluated once."""
+def _group_pairs(src_groups, dst_groups):
+    """Endpoint pairs of a cell by pair of engine groups: [(src refs, dst refs, pair count, (src, dst))],
+    with one representative pair each.  Pods of one group get the same verdicts, so each pair of groups is
+    evaluated once."""
     out = []
     for _gs, srcs in src_groups:
         for _gd, dsts in dst_groups:
@@ -454,30 +478,133 @@ def _group_pairs(evaluated, src_groups, dst_groups):
             if count:
                 s = srcs[0]
                 d = next(x for x in dsts if x != s) if dsts[0] == s else dsts[0]
-                out.append((srcs, dsts, count, evaluated.masks(s, d)))
+                out.append((srcs, dsts, count, (s, d)))
     return out
 
 
-def _compare_cell(evaluated, cell, groups, exp_mask, services_of, texts):
-    """Fill ``actual``/``partial``/``status`` of a cell; return its mismatches."""
-    keys = evaluated.keys
-    every_mask, any_mask = -1, 0
-    for _srcs, _dsts, _count, (first, last) in groups:
+def _bad_bits(evaluated, groups, exp_mask, side):
+    """(every, bad): the intervals allowed for every pair of the cell, and those some pair gets wrong."""
+    every_mask, any_mask, per_group = -1, 0, []
+    for group in groups:
+        first, last = evaluated.masks(group[3][0], group[3][1], side)
+        per_group.append((group, first, last))
         every_mask &= first & last
         any_mask |= first | last
+    return every_mask, any_mask, (exp_mask & ~every_mask) | (~exp_mask & any_mask), per_group
+
+
+def _compare_cell(evaluated, cell, groups, exp_mask, services_of, texts, sides=()):
+    """Fill ``actual``/``partial``/``status`` of a cell; return its mismatches: end to end, then, for
+    ``sides`` (the sides that belong to a zone), each side alone on the intervals that end to end are right
+    (where end to end is wrong, its explanation already names the side)."""
+    keys = evaluated.keys
+    every_mask, any_mask, bad_mask, per_group = _bad_bits(evaluated, groups, exp_mask, None)
     cell.update({"actual": [texts[b] for b in range(len(keys)) if every_mask >> b & 1],
                  "partial": [texts[b] for b in range(len(keys)) if (any_mask & ~every_mask) >> b & 1],
                  "status": "ok"})
-    bad_mask = (exp_mask & ~every_mask) | (~exp_mask & any_mask)
+    out = _interval_mismatches(evaluated, cell, keys, per_group, exp_mask, bad_mask, services_of, None)
+    for side in sides:
+        side_bad, side_groups = _bad_bits(evaluated, groups, exp_mask, side)[2:]
+        out.extend(_interval_mismatches(evaluated, cell, keys, side_groups, exp_mask, side_bad & ~bad_mask,
+                                        services_of, side))
+    return out
+
+
+def _interval_mismatches(evaluated, cell, keys, per_group, exp_mask, bad_mask, services_of, side):
     out = []
     for bit, key in enumerate(keys):
         if bad_mask >> bit & 1:
             want = bool(exp_mask >> bit & 1)
-            wrong = [g for g in groups if not (g[3][0] >> bit & 1) == (g[3][1] >> bit & 1) == want]
-            pairs = [(s, d) for srcs, dsts, _count, _masks in wrong for s in srcs for d in dsts if s != d][:10]
-            out.append(_mismatch(evaluated, cell, key, want, pairs, sum(g[2] for g in wrong), services_of[key]))
+            wrong = [g for g, first, last in per_group if not (first >> bit & 1) == (last >> bit & 1) == want]
+            pairs = [(s, d) for srcs, dsts, _count, _rep in wrong for s in srcs for d in dsts if s != d][:10]
+            out.append(_mismatch(evaluated, cell, key, want, pairs, sum(g[2] for g in wrong), services_of[key],
+                                 side))
             cell["status"] = "missing" if "missing" in (out[-1]["kind"], cell["status"]) else "extra"
     return out
+
+
+def _expected_masks(model, classes, names, keys):
+    """{(source name, destination name): bitmask of the intervals the matrix allows}, for the pairs it allows
+    anything between (found from the flows, not by trying every pair)."""
+    bit_of = dict((key, 1 << b) for b, key in enumerate(keys))
+    zones = set(name for name in names if classes[name][0] == "zone")
+    dns = [name for name in names if classes[name][0] == "dns"]
+    outside = [(name, classes[name][1]) for name in names if classes[name][0] == "outside"]
+    linked = set(pair for pair in model.by_pair if pair[0] in zones and pair[1] in zones)
+    for name, peers in outside:
+        for src, dst in model.by_pair:
+            if src in zones and dst in peers:
+                linked.add((src, name))
+            if dst in zones and src in peers:
+                linked.add((name, dst))
+    linked.update((zone, name) for zone in zones for name in dns)
+    out, by_class = {}, {}
+    for src, dst in linked:
+        pair = (classes[src], classes[dst])
+        mask = by_class.get(pair)
+        if mask is None:
+            mask = by_class[pair] = sum(bit_of[key] for key in model.expected(*pair))
+        if mask:
+            out[(src, dst)] = mask
+    return out
+
+
+def _suspect_cells(evaluated, classes, names, by_group, expected):
+    """The cells that the exact per-cell comparison must look at; every other cell is right as a whole.
+
+    Per source name and interval, the destination groups that the matrix allows (``allow``) and those it
+    does not (``deny``) are bitsets over the engine's groups, compared with each source group's rows (end to
+    end, the egress alone of a zone, the ingress alone of the zones) in a few big-integer operations; a cell
+    is suspect when a wrong bit falls in one of its destination's groups.  A group shared by endpoints of
+    different classes (which the matrix may treat differently) makes its cells suspect.  An endpoint to
+    itself is not excluded here, so this can only over-report; the per-cell comparison is exact."""
+    nkeys = len(evaluated.keys)
+    name_bits, classes_of = {}, {}
+    for name, groups in by_group.items():
+        bits = 0
+        for group, _refs in groups:
+            bits |= 1 << group
+            classes_of.setdefault(group, set()).add(classes[name])
+        name_bits[name] = bits
+    shared = sum(1 << group for group, found in classes_of.items() if len(found) > 1)
+    zone_names = [name for name in names if classes[name][0] == "zone"]
+    zone_bits = 0
+    for name in zone_names:
+        zone_bits |= name_bits.get(name, 0)
+    all_bits = 0
+    for bits in name_bits.values():
+        all_bits |= bits
+    allowed_from = {}
+    for (src, dst), mask in expected.items():
+        allowed_from.setdefault(src, []).append((dst, mask))
+    suspects = set()
+    for src in names:
+        if src not in by_group:
+            continue
+        is_zone = classes[src][0] == "zone"
+        relevant = all_bits if is_zone else zone_bits
+        allow = [0] * nkeys
+        for dst, mask in allowed_from.get(src, ()):
+            bits = name_bits.get(dst, 0)
+            for bit in range(nkeys):
+                if mask >> bit & 1:
+                    allow[bit] |= bits
+        bad = 0
+        for _group, refs in by_group[src]:
+            checks = [(evaluated.rows(refs[0]), relevant), (evaluated.rows(refs[0], "ingress"), zone_bits)]
+            if is_zone:
+                checks.append((evaluated.rows(refs[0], "egress"), relevant))
+            for rows, scope in checks:
+                for bit in range(nkeys):
+                    first, last = rows[bit]
+                    want = allow[bit] & scope
+                    bad |= (want & ~(first & last)) | (scope & ~want & (first | last))
+        dsts = names if is_zone else zone_names
+        if name_bits[src] & shared:
+            suspects.update((src, dst) for dst in dsts)
+        elif bad or shared:
+            suspects.update((src, dst) for dst in dsts if name_bits.get(dst, 0) & (bad | shared))
+    return suspects
 
 
 def _prove(matrix, engine, members, classes, outside, keys, zones_without_pods=()):
@@ -485,43 +612,81 @@ def _prove(matrix, engine, members, classes, outside, keys, zones_without_pods=(
     model = _Model(matrix, services_of)
     evaluated = _Evaluated(engine, members, keys)
     texts = [interval_text(k) for k in keys]
-    by_group = dict((name, evaluated.by_group(refs)) for name, refs in members.items())
-    cells, mismatches, exp_masks = [], [], {}
-    for src, dst in _cell_names(classes, members, zones_without_pods):
-        exp_mask = exp_masks.get((classes[src], classes[dst]))
-        if exp_mask is None:
-            expected = model.expected(classes[src], classes[dst])
-            exp_mask = exp_masks[(classes[src], classes[dst])] = sum(
-                1 << bit for bit, key in enumerate(keys) if key in expected)
-        cell = {"from": src, "to": dst, "expected": [texts[b] for b in range(len(keys)) if exp_mask >> b & 1]}
-        empty = src in zones_without_pods or dst in zones_without_pods
-        groups = [] if empty else _group_pairs(evaluated, by_group.get(src, ()), by_group.get(dst, ()))
-        cell["pairs"] = sum(g[2] for g in groups)
-        if not groups:
-            cell.update({"actual": None, "partial": [], "status": "no-pods"})
-        else:
-            mismatches.extend(_compare_cell(evaluated, cell, groups, exp_mask, services_of, texts))
-        cells.append(cell)
-    summary = {"endpoints": len(set(members) | set(zones_without_pods)), "cells": len(cells),
+    names = sorted(set(members) | set(zones_without_pods))
+    zone_names = [name for name in names if classes[name][0] == "zone"]
+    by_group = dict((name, evaluated.by_group(refs)) for name, refs in members.items() if refs)
+    expected = _expected_masks(model, classes, names, keys)
+    suspects = _suspect_cells(evaluated, classes, names, by_group, expected)
+    size = dict((name, 0 if name in zones_without_pods else len(members.get(name, ()))) for name in names)
+    expected_from, expected_texts = {}, {0: ()}
+    for (src, dst), mask in expected.items():
+        expected_from.setdefault(src, {})[dst] = mask
+        if mask not in expected_texts:
+            expected_texts[mask] = tuple(texts[b] for b in range(len(keys)) if mask >> b & 1)
+    cells, mismatches, ok, allowed = [], [], 0, 0
+    for src in names:
+        row = expected_from.get(src, {})
+        n_src = size[src]
+        for dst in (names if classes[src][0] == "zone" else zone_names):
+            exp_mask = row.get(dst, 0)
+            count = n_src * size[dst] - (n_src if src == dst else 0)
+            if exp_mask == 0 and count and (src, dst) not in suspects:  # most cells: nothing expected, nothing found
+                cells.append({"from": src, "to": dst, "expected": [], "pairs": count, "actual": [], "partial": [],
+                              "status": "ok"})
+                ok += 1
+                continue
+            found = expected_texts[exp_mask]
+            allowed += len(found)
+            cell = {"from": src, "to": dst, "expected": list(found), "pairs": count}
+            if not count:
+                cell.update({"actual": None, "partial": [], "status": "no-pods"})
+            elif (src, dst) not in suspects:
+                cell.update({"actual": list(found), "partial": [], "status": "ok"})
+            else:
+                groups = _group_pairs(by_group[src], by_group[dst])
+                sides = [side for side, name in zip(SIDES, (src, dst)) if classes[name][0] == "zone"]
+                mismatches.extend(_compare_cell(evaluated, cell, groups, exp_mask, services_of, texts, sides))
+            ok += cell["status"] == "ok"
+            cells.append(cell)
+    summary = {"endpoints": len(names), "cells": len(cells),
                "probe_ports": [interval_text(k) for k in keys],
                "intervals": dict((p, sum(1 for k in keys if k[2] == p)) for p in PROTOCOLS),
                "pods": len(engine.pods),
-               "ok": sum(1 for c in cells if c["status"] == "ok"),
+               "ok": ok,
                "missing": sum(1 for m in mismatches if m["kind"] == "missing"),
                "extra": sum(1 for m in mismatches if m["kind"] == "extra"),
                "no_pods": sum(1 for c in cells if c["status"] == "no-pods"),
-               "allowed_flows": sum(len(c["expected"]) for c in cells),
+               "allowed_flows": allowed,
                "outside": dict((k, ", ".join(str(a) for a in v)) for k, v in sorted(outside.items()))}
     return {"cells": cells, "mismatches": mismatches, "summary": summary}
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """The cyclic garbage collector paused (and restored as it was): a proof allocates one small dict per
+    cell, hundreds of thousands at 500 zones, and each allocation burst would otherwise trigger full
+    collections that walk every object again (measured: 12 s instead of 5 s at 500 zones)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def verify_matrix(matrix, manifests=None):
     """Prove that ``manifests`` (default: the compiled matrix) allow exactly the matrix's flows."""
     count("prove")
+    with _no_cyclic_gc():
+        return _verify_matrix(matrix, manifests)
+
+
+def _verify_matrix(matrix, manifests):
     if manifests is None:
         manifests = compile_manifests(matrix)
     rep = representative_cluster(matrix, manifests)
-    engine = Engine(namespaces=rep["namespaces"], pods=rep["pods"], policies=rep["policies"])
+    engine = Engine(namespaces=rep["namespaces"], pods=rep["pods"], policies=rep["policies"], parsed=rep["parsed"])
     keys = port_intervals(matrix, rep["parsed"])
     return _prove(matrix, engine, rep["members"], rep["classes"], rep["outside"], keys)
 
@@ -532,6 +697,11 @@ def verify_cluster(matrix, namespaces, pods, policies):
     ``namespaces``: {name: labels}; ``pods``: [{namespace, name, labels, ip, ports}]; ``policies``: objects.
     """
     count("prove_live")
+    with _no_cyclic_gc():
+        return _verify_cluster(matrix, namespaces, pods, policies)
+
+
+def _verify_cluster(matrix, namespaces, pods, policies):
     parsed = _policy_objects(policies)
     members, classes = _pod_classes(matrix, pods)
     empty = [zone for zone in matrix["zones"] if not members.get(zone)]
@@ -543,7 +713,7 @@ def verify_cluster(matrix, namespaces, pods, policies):
     classes.update(outside_classes)
     all_ns = _engine_namespaces(matrix, [])
     all_ns.update({name: dict(labels or {}, **{NAMESPACE_NAME_LABEL: name}) for name, labels in namespaces.items()})
-    engine = Engine(namespaces=all_ns, pods=pods, policies=policies)
+    engine = Engine(namespaces=all_ns, pods=pods, policies=policies, parsed=parsed)
     keys = port_intervals(matrix, parsed, pods)
     return _prove(matrix, engine, members, classes, outside, keys, zones_without_pods=empty)
 

@@ -149,6 +149,17 @@ class Oracle(object):
                 and _side_allows("ingress", target, source, port, protocol, target, self.namespaces, dst_pols))
 
 
+    def side_allowed(self, side, src, dst, port, protocol="TCP"):
+        """One side alone, the other taken as allowing everything: ``egress`` at the source or ``ingress``
+        at the destination."""
+        source, target = self._endpoint(src), self._endpoint(dst)
+        if side == "egress":
+            pols = self.policies.get(source["pod"]["namespace"], []) if source["pod"] else []
+            return _side_allows("egress", source, target, port, protocol, target, self.namespaces, pols)
+        pols = self.policies.get(target["pod"]["namespace"], []) if target["pod"] else []
+        return _side_allows("ingress", target, source, port, protocol, target, self.namespaces, pols)
+
+
 def allowed(namespaces, pods, policies, src, dst, port, protocol="TCP"):
     """One verdict without keeping the lookup tables."""
     return Oracle(namespaces, pods, policies).allowed(src, dst, port, protocol)

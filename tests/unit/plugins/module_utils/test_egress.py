@@ -204,10 +204,13 @@ def _plant(manifests, namespace, name, direction):
 
 def test_the_proof_catches_a_policy_that_lets_a_zone_use_another_zones_port():
     m = normalize_matrix(two_zones(), INVENTORY)
-    # one side alone does not open it: frontend's own egress policy still allows only 3129
+    # one side alone: end to end frontend's own egress policy still allows only 3129, but the proxy zone's
+    # ingress alone would let frontend use backend's port, and is reported with its side
     manifests = copy.deepcopy(compile_manifests(m))
     _plant(manifests, "proxy", "netzone-ingress-from-frontend", "ingress")
-    assert verify_matrix(m, manifests)["mismatches"] == []
+    proof = verify_matrix(m, manifests)
+    assert [(c["from"], c["to"], c["port"], c["kind"], c["side"], c["zone"]) for c in proof["mismatches"]] == [
+        ("frontend", "proxy", 3128, "extra", "ingress", "proxy")]
     # planted bug on both sides (as a compiler bug would): frontend may use backend's port
     _plant(manifests, "frontend", "netzone-egress-to-proxy", "egress")
     proof = verify_matrix(m, manifests)

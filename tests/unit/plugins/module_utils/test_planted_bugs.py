@@ -5,7 +5,9 @@
 asserts that the proof reports it, naming the interval or endpoint class, or that the conformance cases fail.
 
 Planted: compile emitting ``endPort`` one past the range's end; the DNS rule without its pod selector; an
-evaluator reading ``endPort`` as exclusive; a compiled ipBlock without its ``except``.
+evaluator reading ``endPort`` as exclusive; a compiled ipBlock without its ``except``; one side only widened
+(a destination's ingress rule one port too low, a source's egress rule one port too far, an ingress rule
+from every namespace), which end to end changes nothing but must be named with its side and zone.
 """
 
 from __future__ import annotations
@@ -210,8 +212,58 @@ def test_dns_rule_without_its_namespace_selector_is_caught():
         if obj["kind"] == "NetworkPolicy" and obj["metadata"]["name"] == compile_mod.DNS_POLICY_NAME:
             obj["spec"]["egress"][0]["to"][0]["namespaceSelector"] = {}
     result = verify_matrix(matrix, manifests)
-    assert {m["to"] for m in result["mismatches"]} == {UNMANAGED_ENDPOINT}
+    end_to_end = [m for m in result["mismatches"] if m["side"] == "end-to-end"]
+    assert {m["to"] for m in end_to_end} == {UNMANAGED_ENDPOINT}
     assert {m["interval"] for m in result["mismatches"]} == {"UDP 53", "TCP 53"}
+    # the zones' pods with the DNS labels are isolated for ingress, so only each zone's egress alone opens them
+    alone = [m for m in result["mismatches"] if m["side"] != "end-to-end"]
+    assert alone and all(m["side"] == "egress" and m["to"] in matrix["zones"] for m in alone)
+
+
+def _policy(manifests, namespace, name):
+    return next(obj for obj in manifests if obj["kind"] == "NetworkPolicy"
+                and (obj["metadata"]["namespace"], obj["metadata"]["name"]) == (namespace, name))
+
+
+def test_one_side_only_ingress_one_port_too_low_is_caught():
+    """The destination's ingress rule starts one port too low: end to end the source's egress still stops
+    5431, but db's ingress alone would let it in if backend's egress policy were deleted."""
+    matrix = normalize_matrix(copy.deepcopy(RANGES))
+    manifests = compile_manifests(matrix)
+    _policy(manifests, "db", "netzone-ingress-from-backend")["spec"]["ingress"][0]["ports"][0]["port"] = 5431
+    result = verify_matrix(matrix, manifests)
+    assert [(m["from"], m["to"], m["interval"], m["kind"], m["side"], m["zone"]) for m in result["mismatches"]] == [
+        ("backend", "db", "TCP 5431", "extra", "ingress", "db")]
+    mismatch = result["mismatches"][0]
+    assert mismatch["text"] == "backend \u2192 db TCP 5431 (ingress of db alone): allowed, expected denied"
+    assert "db/netzone-ingress-from-backend" in mismatch["explanation"]
+    cells = dict(((c["from"], c["to"]), c) for c in result["cells"])
+    assert cells[("backend", "db")]["status"] == "extra"
+
+
+def test_one_side_only_egress_one_port_too_far_is_caught():
+    """The source's egress rule ends one port too late: db's ingress still stops 5441 end to end."""
+    matrix = normalize_matrix(copy.deepcopy(RANGES))
+    manifests = compile_manifests(matrix)
+    _policy(manifests, "backend", "netzone-egress-to-db")["spec"]["egress"][0]["ports"][0]["endPort"] = 5441
+    result = verify_matrix(matrix, manifests)
+    assert [(m["from"], m["to"], m["interval"], m["kind"], m["side"], m["zone"]) for m in result["mismatches"]] == [
+        ("backend", "db", "TCP 5441", "extra", "egress", "backend")]
+    assert result["mismatches"][0]["text"].endswith("(egress of backend alone): allowed, expected denied")
+
+
+def test_one_side_only_ingress_from_every_namespace_is_caught():
+    """The destination's ingress admits every namespace on its port: frontend's egress still stops it end
+    to end, so only the ingress side of db is wrong, for every source class that is not backend."""
+    matrix = normalize_matrix(copy.deepcopy(RANGES))
+    manifests = compile_manifests(matrix)
+    _policy(manifests, "db", "netzone-ingress-from-backend")["spec"]["ingress"][0]["from"][0]["namespaceSelector"] = {}
+    result = verify_matrix(matrix, manifests)
+    alone = set((m["from"], m["to"], m["side"]) for m in result["mismatches"] if m["side"] != "end-to-end")
+    assert {("frontend", "db", "ingress"), ("db", "db", "ingress")} <= alone
+    assert all(m["to"] == "db" and m["interval"] == "TCP 5432\u20135440" for m in result["mismatches"])
+    # the unmanaged pods are not isolated for egress: end to end they now reach db
+    assert any(m["from"] == UNMANAGED_ENDPOINT and m["side"] == "end-to-end" for m in result["mismatches"])
 
 
 def test_ipblock_without_its_except_is_caught():

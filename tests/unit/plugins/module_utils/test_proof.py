@@ -92,9 +92,14 @@ def test_extra_flow_is_reported():
     leak["metadata"]["name"] = "leak"
     leak["spec"] = {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{}]}
     result = verify_matrix(matrix, manifests + [leak])
-    extra = {(m["from"], m["to"]) for m in result["mismatches"] if m["kind"] == "extra"}
+    extra = {(m["from"], m["to"]) for m in result["mismatches"] if m["kind"] == "extra" and m["side"] == "end-to-end"}
     assert ("frontend", "@internet") in extra
-    assert ("frontend", "db") not in extra  # db's ingress still isolates it
+    assert ("frontend", "db") not in extra  # db's ingress still isolates it end to end
+    # but frontend's egress alone is now wider than the matrix: it alone would stand if db's ingress went
+    alone = [m for m in result["mismatches"] if (m["from"], m["to"]) == ("frontend", "db")]
+    assert alone and all((m["side"], m["zone"], m["kind"]) == ("egress", "frontend", "extra") for m in alone)
+    assert "(egress of frontend alone): allowed, expected denied" in alone[0]["text"]
+    assert "frontend/leak" in alone[0]["explanation"]
     assert all(m["kind"] == "extra" for m in result["mismatches"])
     assert "frontend/leak" in [m for m in result["mismatches"] if m["to"] == "@internet"][0]["explanation"]
 
@@ -405,12 +410,14 @@ def test_live_cluster_check():
             "spec": {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {}}]}]}}
     result = verify_cluster(matrix, namespaces, _live_pods(matrix), policies + [leak])
     extra = [m for m in result["mismatches"] if m["from"] == "frontend" and m["to"] == "db"]
-    assert extra == []  # frontend's egress is still isolated
+    # frontend's egress is still isolated, so end to end nothing changes; db's ingress alone is too wide
+    assert extra and all((m["side"], m["zone"], m["kind"]) == ("ingress", "db", "extra") for m in extra)
+    assert all("db/debug" in m["explanation"] for m in extra)
     # but kube-system is not policed: its DNS pod now reaches every db pod on every port
     extra = [m for m in result["mismatches"] if m["from"] == "kube-dns" and m["to"] == "db" and m["port"] == 80]
     assert extra and extra[0]["kind"] == "extra" and extra[0]["bad_pair_count"] == 3
     assert extra[0]["src"] == "kube-system/coredns-1" and "db/debug" in extra[0]["explanation"]
-    assert {m["from"] for m in result["mismatches"]} == {"kube-dns"}
+    assert {m["from"] for m in result["mismatches"] if m["side"] == "end-to-end"} == {"kube-dns"}
 
 
 @pytest.mark.parametrize("expression", [
