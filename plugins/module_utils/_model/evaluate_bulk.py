@@ -405,6 +405,17 @@ class Reachability(Mapping):
             raise KeyError((port, protocol))
         return rows[self._idx(src, self._source_refs)]
 
+    def rows_of_group(self, idx, ports, side=None):
+        """The rows of the source group at bit position ``idx`` (see :meth:`index`) for each ``(port,
+        protocol)`` of ``ports`` (all requested): end to end, or one side alone (``egress``/``ingress``, built
+        with ``sides=True``).  For callers that hold group positions already: no endpoint is parsed."""
+        if side is None:
+            return [self._rows[port][idx] for port in ports]
+        if self._sides is None:
+            raise ValueError("built without sides=True")
+        which = ("egress", "ingress").index(side)
+        return [self._sides[port][which][idx] for port in ports]
+
     def side_row(self, src, port, protocol="TCP", side="egress"):
         """Like :meth:`row`, one side alone (the reachability was built with ``sides=True``): ``egress``, the
         destination groups the source's egress policies let through; ``ingress``, the destination groups

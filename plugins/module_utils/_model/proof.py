@@ -418,13 +418,9 @@ class _Evaluated:
         gs = self.group[src]
         found = self._rows.get((side, gs))
         if found is None:
-            if side is None:
-                row = self.reach.row
-                found = [(row(src, k[0], k[2]), row(src, k[1], k[2])) for k in self.keys]
-            else:
-                row = self.reach.side_row
-                found = [(row(src, k[0], k[2], side), row(src, k[1], k[2], side)) for k in self.keys]
-            self._rows[(side, gs)] = found
+            firsts = self.reach.rows_of_group(gs, [(k[0], k[2]) for k in self.keys], side)
+            lasts = self.reach.rows_of_group(gs, [(k[1], k[2]) for k in self.keys], side)
+            found = self._rows[(side, gs)] = list(zip(firsts, lasts))
         return found
 
     def masks(self, src, dst, side=None):
