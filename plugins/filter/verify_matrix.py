@@ -17,6 +17,10 @@ description:
   - The result lists every cell with expected and actual ports, and every mismatch (C(missing) - the matrix
     allows it, the policies do not; C(extra) - the policies allow what the matrix does not) with the
     engine's explanation.
+  - Each side of a zone is also checked alone (its egress towards every destination, its ingress from every
+    source, the other side taken as allowing everything), so a side wider than the matrix is reported even
+    when the other side hides it end to end; a mismatch's C(side) is C(egress), C(ingress) or C(end-to-end),
+    and C(zone) names the zone whose side it is.
 options:
   _input:
     description: A normalised matrix (the output of P(netzone.segmentation.matrix#filter)).

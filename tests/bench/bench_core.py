@@ -155,8 +155,8 @@ def main():
     rows = guarded([(100, n) for n in (0, 50, 200, 800)], label="extra ports")
     print("%11s %9s %9s %10s %10s" % ("extra_ports", "intervals", "cells", "prove_s", "us/cell"))
     for r in rows:
-        print("%11d %9d %9d %10.3f %10.1f" % (r["many"], r["ports"], r["cells"], r["prove"],
-                                               1e6 * r["prove"] / r["cells"]))
+        print("%11d %9d %9d %10.3f %10.1f" % (
+            r["many"], r["ports"], r["cells"], r["prove"], 1e6 * r["prove"] / r["cells"]))
     for a, b in zip(rows, rows[1:]):
         print("growth %d -> %d intervals: intervals x%.1f, prove time x%.1f" % (
             a["ports"], b["ports"], b["ports"] / a["ports"], b["prove"] / a["prove"]))

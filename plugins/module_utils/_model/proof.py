@@ -33,6 +33,13 @@ Both return ``{"cells": [...], "mismatches": [...], "summary": {...}}``.  A cell
 what the matrix does not), or ``no-pods`` (live check of a zone without pods).  A mismatch names the interval
 (``port``, ``end_port``, ``protocol``; ``text``: ``backend → db TCP 5433–65535: allowed, expected denied``)
 and adds ``src``/``dst`` examples and the engine's ``explanation``.
+
+* **Each side alone.**  Besides the end-to-end verdict, the egress of every zone towards every destination
+  and the ingress of every zone from every source are compared with the matrix, the other side taken as
+  allowing everything, so that a side wider than the matrix shows although the other side hides it end to
+  end.  Such a mismatch has ``side`` ``egress`` or ``ingress`` and the ``zone`` whose side it is (end-to-end
+  ones: ``side`` ``end-to-end``, ``zone`` None); ``text``: ``backend → db TCP 5431 (ingress of db alone):
+  allowed, expected denied``.  It is reported only where the cell's interval is right end to end.
 """
 
 from __future__ import annotations

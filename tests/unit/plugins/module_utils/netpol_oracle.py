@@ -148,7 +148,6 @@ class Oracle(object):
         return (_side_allows("egress", source, target, port, protocol, target, self.namespaces, src_pols)
                 and _side_allows("ingress", target, source, port, protocol, target, self.namespaces, dst_pols))
 
-
     def side_allowed(self, side, src, dst, port, protocol="TCP"):
         """One side alone, the other taken as allowing everything: ``egress`` at the source or ``ingress``
         at the destination."""
