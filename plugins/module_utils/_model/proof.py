@@ -462,7 +462,8 @@ def _mismatch(evaluated, cell, key, want, wrong, count, services, side=None):
     return {"from": cell["from"], "to": cell["to"], "port": key[0], "end_port": key[1], "protocol": key[2],
             "interval": interval, "kind": "missing" if want else "extra", "services": sorted(services),
             "side": side or "end-to-end",
-            "zone": None if side is None else (cell["from"] if side == "egress" else cell["to"]),
+            # the zone whose side it is (an endpoint of a zone is named ``<zone>`` or ``<zone>:<part>``)
+            "zone": None if side is None else (cell["from"] if side == "egress" else cell["to"]).split(":")[0],
             "text": "%s \u2192 %s %s%s: %s, expected %s" % (cell["from"], cell["to"], interval, where,
                                                             "denied" if want else "allowed",
                                                             "allowed" if want else "denied"),
@@ -530,17 +531,21 @@ def _expected_masks(model, classes, names, keys):
     """{(source name, destination name): bitmask of the intervals the matrix allows}, for the pairs it allows
     anything between (found from the flows, not by trying every pair)."""
     bit_of = dict((key, 1 << b) for b, key in enumerate(keys))
-    zones = set(name for name in names if classes[name][0] == "zone")
+    of_zone = {}  # zone -> its endpoint names (a zone can have more than one, e.g. ``<zone>:other-pods``)
+    for name in names:
+        if classes[name][0] == "zone":
+            of_zone.setdefault(classes[name][1], []).append(name)
     dns = [name for name in names if classes[name][0] == "dns"]
     outside = [(name, classes[name][1]) for name in names if classes[name][0] == "outside"]
-    linked = set(pair for pair in model.by_pair if pair[0] in zones and pair[1] in zones)
+    linked = set((s, d) for a, b in model.by_pair if a in of_zone and b in of_zone
+                 for s in of_zone[a] for d in of_zone[b])
     for name, peers in outside:
         for src, dst in model.by_pair:
-            if src in zones and dst in peers:
-                linked.add((src, name))
-            if dst in zones and src in peers:
-                linked.add((name, dst))
-    linked.update((zone, name) for zone in zones for name in dns)
+            if src in of_zone and dst in peers:
+                linked.update((s, name) for s in of_zone[src])
+            if dst in of_zone and src in peers:
+                linked.update((name, d) for d in of_zone[dst])
+    linked.update((zone, name) for zones in of_zone.values() for zone in zones for name in dns)
     out, by_class = {}, {}
     for src, dst in linked:
         pair = (classes[src], classes[dst])

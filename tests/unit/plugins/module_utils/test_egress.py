@@ -210,7 +210,8 @@ def test_the_proof_catches_a_policy_that_lets_a_zone_use_another_zones_port():
     _plant(manifests, "proxy", "netzone-ingress-from-frontend", "ingress")
     proof = verify_matrix(m, manifests)
     assert [(c["from"], c["to"], c["port"], c["kind"], c["side"], c["zone"]) for c in proof["mismatches"]] == [
-        ("frontend", "proxy", 3128, "extra", "ingress", "proxy")]
+        ("frontend", "proxy", 3128, "extra", "ingress", "proxy"),
+        ("frontend", "proxy:other-pods", 3128, "extra", "ingress", "proxy")]
     # planted bug on both sides (as a compiler bug would): frontend may use backend's port
     _plant(manifests, "frontend", "netzone-egress-to-proxy", "egress")
     proof = verify_matrix(m, manifests)
