@@ -48,6 +48,9 @@ PEERS = {"lb1": "203.0.113.10", "lb2": "203.0.113.11", "api-server": "198.51.100
          "external-db": "192.0.2.10", "internet": "11.22.33.44", "metadata": "169.254.169.254"}
 PROBE_TIMEOUT = 1.0
 ZONE_POD = "probe"
+#: In an internet-egress zone whose matrix names the egress proxies' labels (guards.internet_egress_pods), a second
+#: pod carries them: it alone may reach outside; the plain probe pod there must not.
+EGRESS_POD = "probe-egress"
 DNS_POD = ("kube-system", "coredns-probe")
 
 
@@ -76,7 +79,10 @@ def peers_of(matrix, addr):
 
 
 def matrix_allows(matrix, src, dst, port, proto):
-    """``src``/``dst``: ("zone", name) | ("dns",) | ("peer", {names})."""
+    """``src``/``dst``: ("zone", name) | ("zone", name, "egress") | ("dns",) | ("peer", {names}).
+
+    From an internet-egress zone with ``guards.internet_egress_pods``, only the egress proxies (the third form)
+    reach peers outside the cluster."""
     def covered(services):
         for name in services:
             for e in matrix["services"][name]:
@@ -93,6 +99,10 @@ def matrix_allows(matrix, src, dst, port, proto):
         return any(e["protocol"] == proto and e["port"] <= port <= (e["end_port"] or e["port"])
                    for e in matrix["cluster"]["dns"]["ports"])
     if src[0] == "zone" and dst[0] == "peer":
+        guards = matrix.get("guards") or {}
+        if (src[1] in (guards.get("internet_egress_zones") or []) and guards.get("internet_egress_pods")
+                and src[2:] != ("egress",)):
+            return False
         return any(covered(flows(src[1], p)) for p in dst[1])
     if src[0] == "peer" and dst[0] == "zone":
         return any(covered(flows(p, dst[1])) for p in src[1])
@@ -108,6 +118,15 @@ class Proof:
         self.matrix = matrix
         self.ports = probe_ports(matrix)
         self.zone_ns = {z: spec["namespace"] for z, spec in matrix["zones"].items()}
+        guards = matrix.get("guards") or {}
+        egress_labels = guards.get("internet_egress_pods") or {}
+        # (zone, namespace, pod name, labels, class): one probe pod per zone, plus an egress proxy's stand-in
+        self.zone_pods = []
+        for zone, ns in sorted(self.zone_ns.items()):
+            self.zone_pods.append((zone, ns, ZONE_POD, {"app": "probe", "zone": zone}, ("zone", zone)))
+            if egress_labels and zone in (guards.get("internet_egress_zones") or []):
+                self.zone_pods.append((zone, ns, EGRESS_POD, dict(egress_labels, app="probe-egress", zone=zone),
+                                       ("zone", zone, "egress")))
 
     def run_role(self, label, expect_failure=None):
         env = dict(os.environ)
@@ -218,12 +237,11 @@ class Proof:
 
     def create_zone_pods(self):
         keys = []
-        for zone, ns in sorted(self.zone_ns.items()):
+        for zone, ns, name, labels, _cls in self.zone_pods:
             self.cluster.wait_for("ServiceAccount default in %s" % ns, lambda ns=ns: self.api.request(
                 "GET", "/api/v1/namespaces/%s/serviceaccounts/default" % ns)[0] == 200, 60)
-            self.api.apply("/api/v1/namespaces/%s/pods" % ns,
-                           self.pod_spec(ns, ZONE_POD, {"app": "probe", "zone": zone}, self.ports))
-            keys.append((ns, ZONE_POD))
+            self.api.apply("/api/v1/namespaces/%s/pods" % ns, self.pod_spec(ns, name, labels, self.ports))
+            keys.append((ns, name))
         self.cluster.wait_pods_ready(keys, 60)
 
     # -- the probes --
@@ -232,9 +250,10 @@ class Proof:
         """{source name: (netns, src class, src endpoint, [probe])}."""
         pods = dict(self.cluster.pods)
         dsts = []  # (name, class, evaluator endpoint, address, identity, ports)
-        for zone, ns in sorted(self.zone_ns.items()):
-            info = pods[(ns, ZONE_POD)]
-            dsts.append((zone, ("zone", zone), "%s/%s" % (ns, ZONE_POD), info["ip"], "%s/%s" % (ns, ZONE_POD), self.ports))
+        for zone, ns, name, _labels, cls in self.zone_pods:
+            info = pods[(ns, name)]
+            dname = zone if name == ZONE_POD else "%s:%s" % (zone, name)
+            dsts.append((dname, ("zone", zone), "%s/%s" % (ns, name), info["ip"], "%s/%s" % (ns, name), self.ports))
         for peer, addr in sorted(PEERS.items()):
             dsts.append((peer, ("peer", frozenset(peers_of(self.matrix, addr))), "ip:" + addr, addr,
                          "peer/" + peer, self.ports))
@@ -247,8 +266,9 @@ class Proof:
         dsts.append(("kube-dns-pod", ("dns",), dns_ref, pods[DNS_POD]["ip"], dns_ref, dns_ports))
 
         sources = {}
-        for zone, ns in sorted(self.zone_ns.items()):
-            sources[zone] = (pods[(ns, ZONE_POD)]["netns"], ("zone", zone), "%s/%s" % (ns, ZONE_POD))
+        for zone, ns, name, _labels, cls in self.zone_pods:
+            sname = zone if name == ZONE_POD else "%s:%s" % (zone, name)
+            sources[sname] = (pods[(ns, name)]["netns"], cls, "%s/%s" % (ns, name))
         for peer, addr in sorted(PEERS.items()):
             if peer != "metadata":
                 sources[peer] = (C.NS_PREFIX + peer, ("peer", frozenset(peers_of(self.matrix, addr))), "ip:" + addr)

@@ -120,6 +120,10 @@ def test_matrix_reading_of_the_proof():
     assert not allows(matrix, ("peer", lbs), ("zone", "frontend"), 80, "TCP")
     assert proof.peers_of(matrix, proof.PEERS["internet"]) == {"internet"}
     assert proof.peers_of(matrix, proof.PEERS["metadata"]) == set()
-    assert allows(matrix, ("zone", "proxy"), ("peer", frozenset({"internet"})), 443, "TCP")
+    # only the egress proxies of the proxy zone reach the internet; its other pods get nothing outside
+    assert matrix["guards"]["internet_egress_pods"] == {"app.kubernetes.io/component": "egress"}
+    assert allows(matrix, ("zone", "proxy", "egress"), ("peer", frozenset({"internet"})), 443, "TCP")
+    assert not allows(matrix, ("zone", "proxy"), ("peer", frozenset({"internet"})), 443, "TCP")
+    assert not allows(matrix, ("zone", "backend", "egress"), ("peer", frozenset({"internet"})), 443, "TCP")
     assert not allows(matrix, ("zone", "backend"), ("peer", frozenset({"internet"})), 443, "TCP")
     assert (16444, "TCP") in proof.probe_ports(matrix) and (54, "UDP") in proof.probe_ports(matrix)
