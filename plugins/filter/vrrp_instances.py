@@ -46,6 +46,13 @@ options:
     description: Seconds between VRRP adverts.
     type: int
     default: 1
+  network:
+    description:
+      - Where the adverts travel. Empty, each instance's on the subnet of its own virtual address; V(internal),
+        every instance's on the subnet of the internal virtual address; or an IPv4 subnet in which every load
+        balancer has an address.
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -60,7 +67,8 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - One item per instance, with C(name) (C(NZ_PUBLIC), C(NZ_INTERNAL)), C(exposure), C(interface), C(vip),
+    - One item per instance, with C(name) (C(NZ_PUBLIC), C(NZ_INTERNAL)), C(exposure), C(interface) (the adverts'),
+      C(vip_interface) (the one that holds the address), C(vip),
       C(prefix), C(router_id), C(priority), C(state), C(preempt), C(advert_int), C(unicast_src) and C(unicast_peers).
   type: list
   elements: dict
@@ -84,18 +92,18 @@ def _hosts(hosts):
     return out
 
 
-def _instances(name, hosts, vips, router_ids, preempt=True, advert_int=1):
+def _instances(name, hosts, vips, router_ids, preempt=True, advert_int=1, network=""):
     hosts = _hosts(hosts)
     mine = [item for item in hosts if item["name"] == name]
     host = mine[0] if mine else {"name": name, "interfaces": []}
     return vrrp_instances(host, hosts, {"vips": vips, "router_ids": router_ids, "preempt": preempt,
-                                        "advert_int": advert_int})
+                                        "advert_int": advert_int, "network": network})
 
 
-def vrrp_instances_filter(name, hosts=None, vips=None, router_ids=None, preempt=True, advert_int=1):
+def vrrp_instances_filter(name, hosts=None, vips=None, router_ids=None, preempt=True, advert_int=1, network=""):
     """The VRRP instances of load balancer ``name``."""
     return run("vrrp_instances", _instances, name, hosts or [], dict(vips or {}), dict(router_ids or {}),
-               preempt, advert_int)
+               preempt, advert_int, network)
 
 
 class FilterModule:

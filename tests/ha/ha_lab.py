@@ -3,7 +3,7 @@
 """Two load balancers and a client in network namespaces, with real keepalived and HAProxy: failover measured.
 
 Namespaces (all named ``nzha-*``, removed on exit): ``nzha-br`` holds the bridge (nothing is added to the root
-namespace), ``nzha-lb1`` and ``nzha-lb2`` the load balancers, ``nzha-cl`` the client. Addresses come from the
+namespace), ``nzha-lb1`` and ``nzha-lb2`` the load balancers, ``nzha-cl`` the client, ``nzha-x`` an attacker. Addresses come from the
 documentation ranges: public subnet 192.0.2.0/24 (lb1 .11, lb2 .12, client .100, virtual address .10) and
 internal subnet 198.51.100.0/24 (same hosts, virtual address .10). No namespace has a default route; every
 request is sent from inside ``nzha-cl``.
@@ -16,6 +16,13 @@ keepalived's track_process sees every process of the machine, so the rendered co
 balancer's own HAProxy by its command line (``haproxy -f DIR/lbN/haproxy.cfg``, param_match partial).
 keepalived is started from the root namespace with ``--namespace nzha-lbN``: under ``ip netns exec`` its
 process-events connector fails (errno 111) and track_process never reaches quorum.
+
+The role's host firewall (``lbN/netzone_lb.nft``, rendered by the converge) is loaded in each LB namespace.
+A fifth namespace, ``nzha-x`` (192.0.2.66 and 198.51.100.66, no peer), forges priority-254 VRRP adverts:
+lb1 must keep the address with ``check_unicast_src`` and the firewall, and with each alone, while the same
+adverts with neither (the control) must take it away. A stand-in node in the client's namespace
+(198.51.100.100:8080) must answer through HAProxy (user ``haproxy``) and reset a direct connection from the
+LB's namespace (root, ``nobody``), and answer it with the table deleted (the control).
 
 Run as root: ``ha_lab.py --conf-dir DIR [--work-dir DIR] [--json FILE]``. It prints each check and figure, and
 exits 1 when a check fails. Every process it starts is ended by its PID; the namespaces are deleted on any exit.
@@ -37,10 +44,18 @@ import time
 LBS = {"lb1": {"public": "192.0.2.11", "internal": "198.51.100.11"},
        "lb2": {"public": "192.0.2.12", "internal": "198.51.100.12"}}
 CLIENT = {"public": "192.0.2.100", "internal": "198.51.100.100"}
+# A host on both subnets that is no load balancer: it forges VRRP adverts.
+ATTACKER = {"public": "192.0.2.66", "internal": "198.51.100.66"}
 VIPS = {"public": "192.0.2.10", "internal": "198.51.100.10"}
-NAMESPACES = ["nzha-br", "nzha-lb1", "nzha-lb2", "nzha-cl"]
+ROUTER_IDS = {"public": 51, "internal": 52}
+# The stand-in cluster node (in the client's namespace): the role's firewall lets only HAProxy's user reach it.
+NODE = ("198.51.100.100", 8080)
+NODE_FRONTEND_PORT = 8000
+NAMESPACES = ["nzha-br", "nzha-lb1", "nzha-lb2", "nzha-cl", "nzha-x"]
 HAPROXY = """global
 \tmaxconn 1000
+\tuser haproxy
+\tgroup haproxy
 defaults
 \tmode http
 \ttimeout connect 1s
@@ -54,6 +69,51 @@ frontend fe_internal
 \tbind {own_internal}:80
 \tbind {vip_internal}:80 transparent
 \thttp-request return status 200 content-type text/plain string "{name}"
+frontend fe_node
+\tbind {own_internal}:{node_frontend_port}
+\tdefault_backend be_node
+backend be_node
+\tserver node {node_address}:{node_port}
+"""
+# A forged VRRPv2 advert (RFC 3768 section 5.3: version 2, type 1, no authentication) for the public
+# instance, from the attacker's own address, at the highest priority a backup can claim, TTL 255 as the
+# RFC requires; sent to both load balancers and the VRRP group, every 0.1 s for a bounded time.
+FORGE = r"""
+import socket, struct, sys, time
+vrid, priority, vip, seconds = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+source, targets = sys.argv[5], sys.argv[6:]
+
+def checksum(data):
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+def advert():
+    body = struct.pack("!BBBBBBH4s8s", 0x21, vrid, priority, 1, 0, 1, 0, socket.inet_aton(vip), bytes(8))
+    return body[:6] + struct.pack("!H", checksum(body)) + body[8:]
+
+sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
+sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+sock.bind((source, 0))
+sent, end = 0, time.monotonic() + seconds
+while time.monotonic() < end and sent < 10000:
+    for target in targets:
+        sock.sendto(advert(), (target, 0))
+        sent += 1
+    time.sleep(0.1)
+print(sent)
+"""
+# One TCP connection from inside a namespace (as whatever user runs it): prints ok or the error's name.
+CONNECT = r"""
+import socket, sys
+try:
+    with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2) as conn:
+        conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        print("ok" if conn.recv(12).startswith(b"HTTP/1.") else "no answer")
+except OSError as exc:
+    print(type(exc).__name__)
 """
 # The client loop: one request at a time to the public virtual address, each with a timeout, for a bounded
 # time; prints one JSON line per request (start and end on CLOCK_MONOTONIC, shared by all processes).
@@ -103,6 +163,7 @@ class Lab:
         self.procs = {}  # key -> Popen (ours only)
         self.results = {"checks": [], "figures": {}}
         self.failed = False
+        self.unchecked = set()  # LBs whose rendered configuration lacks check_unicast_src
 
     # --- setup / teardown ------------------------------------------------------------------------------
     def setup(self):
@@ -115,9 +176,9 @@ class Lab:
                 handle.write(name + "\n")
         sh("ip", "-n", "nzha-br", "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", "nzha-br", "link", "set", "br0", "up")
-        hosts = dict(LBS, cl=CLIENT)
+        hosts = dict(LBS, cl=CLIENT, x=ATTACKER)
         for host, addresses in hosts.items():
-            peer = "nzha-cl" if host == "cl" else "nzha-" + host
+            peer = "nzha-" + host
             sh("ip", "-n", "nzha-br", "link", "add", "v" + host, "type", "veth", "peer", "name", "eth0", "netns", peer)
             sh("ip", "-n", "nzha-br", "link", "set", "v" + host, "master", "br0", "up")
             sh("ip", "-n", peer, "link", "set", "lo", "up")
@@ -161,7 +222,9 @@ class Lab:
         path = self.haproxy_cfg(lb)
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(HAPROXY.format(name=lb, own_public=LBS[lb]["public"], own_internal=LBS[lb]["internal"],
-                                        vip_public=VIPS["public"], vip_internal=VIPS["internal"]))
+                                        vip_public=VIPS["public"], vip_internal=VIPS["internal"],
+                                        node_frontend_port=NODE_FRONTEND_PORT, node_address=NODE[0],
+                                        node_port=NODE[1]))
         ns("nzha-" + lb, "haproxy", "-c", "-q", "-f", path)
         # The command line keepalived's track_process matches: haproxy -f <this lb's cfg> ...
         self.start("haproxy-" + lb, "nzha-" + lb, ["haproxy", "-f", path, "-db"], "haproxy-%s.log" % lb)
@@ -178,6 +241,147 @@ class Lab:
 
     def reload_keepalived(self, lb):
         self.procs["keepalived-" + lb].send_signal(signal.SIGHUP)
+
+    # --- the role's host firewall ----------------------------------------------------------------------
+    def firewall_file(self, lb):
+        return os.path.join(self.conf_dir, lb, "netzone_lb.nft")
+
+    def load_firewall(self, lb):
+        """Load the file the role rendered for ``lb`` into its namespace (only the netzone_lb table)."""
+        ns("nzha-" + lb, "nft", "-f", self.firewall_file(lb))
+
+    @staticmethod
+    def unload_firewall(lb):
+        ns("nzha-" + lb, "nft", "delete", "table", "inet", "netzone_lb")
+
+    def script(self, name, text):
+        path = os.path.join(self.work, name)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return path
+
+    def connect(self, namespace, address, port, user=None):
+        """One TCP connection from ``namespace`` (as ``user`` when given): 'ok' or the error's class name."""
+        argv = ["ip", "netns", "exec", namespace]
+        if user:
+            argv += ["setpriv", "--reuid", user, "--regid", "nogroup", "--clear-groups"]
+        # The system's Python and the script on the command line: the user may read neither this run's work
+        # directory nor a virtualenv under /root.
+        argv += ["/usr/bin/python3", "-c", CONNECT, address, str(port)]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+        return done.stdout.strip() or done.stderr.strip()[-200:]
+
+    def forge(self, seconds, exposure="public", priority=254):
+        """Forged adverts from the attacker's namespace (to both LBs and the VRRP group) while the holder is
+        sampled: (samples, samples in which lb1 holds the address, samples in which lb1 alone holds it, adverts
+        sent)."""
+        targets = [LBS["lb1"][exposure], LBS["lb2"][exposure], "224.0.0.18"]
+        proc = subprocess.Popen(["ip", "netns", "exec", "nzha-x", sys.executable, self.script("forge.py", FORGE),
+                                 str(ROUTER_IDS[exposure]), str(priority), VIPS[exposure], str(seconds),
+                                 ATTACKER[exposure]] + targets, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        seen = kept = alone = 0
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            now = self.holders(exposure)
+            seen += 1
+            kept += "lb1" in now
+            alone += now == ["lb1"]
+            time.sleep(0.05)
+        out, err = proc.communicate(timeout=30)
+        if proc.returncode != 0:
+            raise RuntimeError("forged adverts: %s" % err.strip())
+        return seen, kept, alone, int(out.strip() or 0)
+
+    def set_check_unicast_src(self, on):
+        """Every LB's configuration with or without check_unicast_src (the role renders it on), reloaded."""
+        for lb in LBS:
+            conf = os.path.join(self.conf_dir, lb, "keepalived.conf")
+            with open(conf, encoding="utf-8") as handle:
+                text = handle.read()
+            backup = os.path.join(self.work, lb + "-keepalived.conf.rendered")
+            if not os.path.exists(backup):
+                with open(backup, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            with open(backup, encoding="utf-8") as handle:
+                rendered = handle.read()
+            if on and "\tcheck_unicast_src\n" not in rendered and lb not in self.unchecked:
+                self.unchecked.add(lb)
+                self.check("the role renders check_unicast_src (%s)" % lb, False, conf)
+            with open(conf, "w", encoding="utf-8") as handle:
+                handle.write(rendered if on else rendered.replace("\tcheck_unicast_src\n", ""))
+            self.reload_keepalived(lb)
+        time.sleep(1.0)
+
+    def vrrp_attack(self):
+        """A host that is no peer forges higher-priority adverts. Each defence alone keeps the address on lb1;
+        with neither (the control) the address leaves lb1, so the attack itself is real."""
+        for exposure in ("public", "internal"):
+            text = open(self.firewall_file("lb1"), encoding="utf-8").read()
+            self.check("firewall (%s): the role's table admits VRRP from the peer only" % exposure,
+                       LBS["lb2"][exposure] in text and ATTACKER[exposure] not in text, self.firewall_file("lb1"))
+        phases = [("check_unicast_src and the firewall", True, True),
+                  ("check_unicast_src alone", True, False),
+                  ("the firewall alone", False, True)]
+        for label, source_check, firewall in phases:
+            self.set_check_unicast_src(source_check)
+            for lb in LBS:
+                if firewall:
+                    self.load_firewall(lb)
+                else:
+                    self.unload_firewall(lb)
+            if self.wait_holder("lb1", timeout=10) is None:
+                raise RuntimeError("lb1 does not hold the address before the attack (%s)" % label)
+            seen, kept, alone, sent = self.forge(4.0)
+            self.results["figures"]["forged adverts, " + label] = {"samples": seen, "lb1_holds": kept,
+                                                                   "lb1_alone": alone, "sent": sent}
+            # With both layers nothing changes at all; with one, lb1 must keep the address (keepalived alone
+            # may let the backup miss a peer's advert under the flood: a transient second holder, counted).
+            whole = source_check and firewall
+            self.check("forged priority-254 adverts from %s (no peer), %s: lb1 keeps the address%s"
+                       % (ATTACKER["public"], label, ", alone" if whole else ""),
+                       seen > 0 and sent > 0 and kept == seen and (alone == seen or not whole),
+                       "%d adverts sent; lb1 held it in %d of %d samples over 4 s, alone in %d"
+                       % (sent, kept, seen, alone))
+        # The control: neither defence. The same adverts must take the address away, or the test proves nothing.
+        self.set_check_unicast_src(False)
+        for lb in LBS:
+            self.unload_firewall(lb)
+        self.wait_holder("lb1", timeout=10)
+        seen, kept, alone, sent = self.forge(4.0)
+        self.results["figures"]["forged adverts, no defence (control)"] = {"samples": seen, "lb1_holds": kept,
+                                                                          "lb1_alone": alone, "sent": sent}
+        self.check("control: without check_unicast_src and the firewall the forged adverts take the address",
+                   kept < seen, "lb1 held it in %d of %d samples (holders at the end: %s)"
+                   % (kept, seen, self.holders()))
+        self.set_check_unicast_src(True)
+        for lb in LBS:
+            self.load_firewall(lb)
+        took = self.wait_holder("lb1", timeout=15)
+        self.check("after the attack lb1 holds the address again", took is not None,
+                   "after %.2f s" % took if took is not None else "never")
+
+    def node_guard(self):
+        """Only HAProxy's user reaches the node's ingress port from a load balancer; other tables stay."""
+        ns("nzha-lb1", "nft", "add", "table", "inet", "other_rules")
+        ns("nzha-lb1", "nft", "add chain inet other_rules c { type filter hook input priority 10 ; }")
+        self.load_firewall("lb1")
+        self.load_firewall("lb1")   # a second load replaces the table, never adds to it
+        others = ns("nzha-lb1", "nft", "list", "tables", capture=True).split("\n")
+        self.check("the role's table leaves other tables alone",
+                   "table inet other_rules" in others and others.count("table inet netzone_lb") == 1,
+                   "; ".join(line for line in others if line))
+        url = "http://%s:%d/" % (LBS["lb1"]["internal"], NODE_FRONTEND_PORT)
+        through = self.connect("nzha-cl", LBS["lb1"]["internal"], NODE_FRONTEND_PORT)
+        self.check("through HAProxy (user haproxy) the node answers", through == "ok", "%s: %s" % (url, through))
+        for user in (None, "nobody"):
+            got = self.connect("nzha-lb1", NODE[0], NODE[1], user)
+            self.check("a local process (%s) on lb1 connecting to the node's port is refused" % (user or "root"),
+                       got == "ConnectionRefusedError", "%s:%d: %s" % (NODE[0], NODE[1], got))
+        self.unload_firewall("lb1")
+        got = self.connect("nzha-lb1", NODE[0], NODE[1])
+        self.check("control: without the table root on lb1 reaches the node directly", got == "ok", got)
+        self.load_firewall("lb1")
 
     # --- observation -----------------------------------------------------------------------------------
     @staticmethod
@@ -255,6 +459,11 @@ class Lab:
 
     def run(self):
         self.setup()
+        self.start("node", "nzha-cl", [sys.executable, "-m", "http.server", "--bind", NODE[0],
+                                          "--directory", self.work, str(NODE[1])],
+                   "node.log")
+        for lb in LBS:
+            self.load_firewall(lb)
         for lb in LBS:
             self.start_haproxy(lb)
         for lb in LBS:
@@ -276,6 +485,10 @@ class Lab:
         listening = ns("nzha-lb2", "ss", "-Hltn", "src", VIPS["public"], capture=True)
         self.check("the backup's HAProxy is bound to the address it does not hold (transparent)",
                    ":80" in listening, listening.strip() or "not listening")
+
+        # The role's host firewall: forged adverts from a host that is no peer; local processes and the nodes.
+        self.vrrp_attack()
+        self.node_guard()
 
         # Reload (SIGHUP, same configuration): the address stays.
         self.reload_keepalived("lb1")

@@ -9,7 +9,7 @@ never a traceback. They come in three families:
 * input: :class:`InputError` and its kinds (:class:`MatrixError` for the traffic matrix and its vhosts,
   :class:`ObjectError` for Kubernetes objects given to the proof) -- the message names the path of what is
   wrong (``flows[3].to: ...``); :class:`MessageError` and its kinds (:class:`ReportError`,
-  :class:`DnsError`, :class:`KeepalivedError`), whose one message names what and where; and
+  :class:`DnsError`, :class:`KeepalivedError`, :class:`FirewallError`), whose one message names what and where; and
   :class:`Microk8sError`;
 * API: :class:`ApiError`, an answer of the Kubernetes API that is not 2xx (status 0: no answer), and
   :class:`SyncError`, a synchronisation stopped by one;
@@ -75,6 +75,10 @@ class DnsError(MessageError):
 
 class KeepalivedError(MessageError):
     """Bad VRRP input (the message names the variable, and the host when it is host-specific)."""
+
+
+class FirewallError(MessageError):
+    """Bad input to the load balancer's host firewall (the message names the variable and the value)."""
 
 
 class Microk8sError(NetzoneError):

@@ -73,6 +73,45 @@ def _holder(host, vip, var):
     return candidates[0]
 
 
+def _vrrp_network(value, vips):
+    """``None`` (each instance on the subnet of its own address) or the ``IPv4Network`` the adverts use."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if text == "internal":
+        vip = str(vips.get("internal") or "").strip()
+        if not vip:
+            raise KeepalivedError("loadbalancer_vrrp_network: 'internal' needs loadbalancer_internal_vip (the adverts "
+                                  "go over the subnet that holds it)")
+        return ("internal", vip)
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        raise KeepalivedError("loadbalancer_vrrp_network: %r is neither '', 'internal' nor an IPv4 subnet such as "
+                              "198.51.100.0/24" % text) from None
+    if network.version != 4 or network.prefixlen >= 31:
+        raise KeepalivedError("loadbalancer_vrrp_network: %s must be an IPv4 subnet with room for two hosts" % network)
+    return network
+
+
+def _in_network(host, network, var):
+    """``(interface name, IPv4Interface)`` of ``host`` in ``network`` (``("internal", vip)``: the subnet of that
+    address)."""
+    if isinstance(network, tuple):
+        return _holder(host, ipaddress.ip_address(network[1]), "loadbalancer_internal_vip")
+    found = [(name, iface) for name, iface in _networks(host) if iface.network == network]
+    if not found:
+        raise KeepalivedError("%s: %s has no address in %s" % (var, host.get("name"), network))
+    return found[0]
+
+
+def vrrp_peers(instances):
+    """The addresses the VRRP adverts may come from (every instance's unicast peers), sorted, for the host
+    firewall that admits IP protocol 112 from them only."""
+    peers = {peer for instance in instances for peer in instance["unicast_peers"]}
+    return sorted(peers, key=ipaddress.ip_address)
+
+
 def vrrp_instances(host, hosts, settings):
     """The VRRP instances of load balancer ``host`` (one of ``hosts``, all in the same order on every host).
 
@@ -80,9 +119,11 @@ def vrrp_instances(host, hosts, settings):
         ``None``: then the first host of ``hosts`` gets 150, the next 140, ...).
     :param hosts: every load balancer in the same shape (the unicast peers come from them).
     :param settings: ``{"vips": {"public": "...", "internal": "..."}, "router_ids": {...}, "preempt": bool,
-        "advert_int": int}``.
-    :returns: ``[{"name", "exposure", "interface", "vip", "prefix", "router_id", "priority", "state",
-        "preempt", "advert_int", "unicast_src", "unicast_peers"}]``.
+        "advert_int": int, "network": str}`` (``network``: empty, each instance's adverts on the subnet of its
+        own address; ``internal``, every instance's adverts on the subnet of the internal virtual address; or an
+        IPv4 subnet in which every load balancer has an address).
+    :returns: ``[{"name", "exposure", "interface" (the adverts'), "vip_interface" (the address's), "vip",
+        "prefix", "router_id", "priority", "state", "preempt", "advert_int", "unicast_src", "unicast_peers"}]``.
     """
     vips = settings.get("vips") or {}
     router_ids = settings.get("router_ids") or {}
@@ -90,6 +131,7 @@ def vrrp_instances(host, hosts, settings):
     if host.get("name") not in names:
         raise KeepalivedError("host %s is not one of the load balancers %s" % (host.get("name"), names))
     advert_int = _int(settings.get("advert_int", 1), "loadbalancer_vrrp_advert_int", 1, 255)
+    network = _vrrp_network(settings.get("network"), vips)
     preempt = settings.get("preempt", True)
     if not isinstance(preempt, bool):
         raise KeepalivedError("loadbalancer_vrrp_preempt: must be a boolean, got %r" % (preempt,))
@@ -142,21 +184,31 @@ def vrrp_instances(host, hosts, settings):
     highest = max(priorities)
     instances = []
     for exposure, var, vip, router_id in wanted:
-        interface, own = _holder(host, vip, var)
+        vip_interface, own = _holder(host, vip, var)
+        # The adverts travel on the subnet of the address itself, or on the one loadbalancer_vrrp_network names.
+        if network is None:
+            interface, talk, where = vip_interface, own, "%s (the subnet of %s)" % (own.network, vip)
+        else:
+            interface, talk = _in_network(host, network, "loadbalancer_vrrp_network")
+            where = "%s (loadbalancer_vrrp_network)" % talk.network
         peers = []
         for other in hosts:
             if other.get("name") == host.get("name"):
                 continue
-            peer = [iface for _name, iface in _networks(other) if iface.network == own.network and iface.ip != vip]
+            peer = [iface for _name, iface in _networks(other) if iface.network == talk.network
+                    and iface.ip not in vip_values]
             if not peer:
-                raise KeepalivedError("%s: load balancer %s has no address in %s (the subnet of %s), so it cannot "
-                                      "be a VRRP peer of %s" % (var, other.get("name"), own.network, vip,
-                                                                host.get("name")))
+                raise KeepalivedError("%s: load balancer %s has no address in %s, so it cannot be a VRRP peer of %s"
+                                      % (var, other.get("name"), where, host.get("name")))
             peers.append(str(peer[0].ip))
+        if str(talk.ip) in peers:
+            raise KeepalivedError("%s: %s and another load balancer both have the address %s" % (var, host.get("name"),
+                                                                                               talk.ip))
         instances.append({
             "name": "NZ_%s" % exposure.upper(),
             "exposure": exposure,
             "interface": interface,
+            "vip_interface": vip_interface,
             "vip": str(vip),
             "prefix": own.network.prefixlen,
             "router_id": router_id,
@@ -165,7 +217,7 @@ def vrrp_instances(host, hosts, settings):
             "state": "MASTER" if preempt and priority == highest else "BACKUP",
             "preempt": preempt,
             "advert_int": advert_int,
-            "unicast_src": str(own.ip),
+            "unicast_src": str(talk.ip),
             "unicast_peers": peers,
         })
     return instances

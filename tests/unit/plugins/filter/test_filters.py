@@ -91,3 +91,16 @@ def test_inventory_filter():
                     "addresses": {"lb1": "10.0.0.11", "n1": "10.0.0.21"}}
     with pytest.raises(AnsibleFilterError, match="groups must be a mapping"):
         inventory(["lb1"], HOSTVARS)
+
+
+def test_lb_firewall_filter():
+    from ansible_collections.netzone.segmentation.plugins.filter.lb_firewall import FilterModule as FirewallFilters
+    lb_firewall = FirewallFilters().filters()["lb_firewall"]
+    instances = [{"unicast_peers": ["192.0.2.12"]}, {"unicast_peers": ["198.51.100.12"]}]
+    rules = lb_firewall(instances, nodes=[{"name": "n1", "address": "192.0.2.21"}], node_port=8080)
+    assert (rules["vrrp"], rules["vrrp_peers4"], rules["nodes4"], rules["node_port"]) == (
+        True, ["192.0.2.12", "198.51.100.12"], ["192.0.2.21"], 8080)
+    assert lb_firewall(None, nodes=[])["vrrp"] is False
+    with pytest.raises(AnsibleFilterError, match="netzone.segmentation.lb_firewall: loadbalancer_firewall_guard_nodes: "
+                                                  "node n1 .* not an IP address"):
+        lb_firewall(None, nodes=[{"name": "n1", "address": "node-1"}])

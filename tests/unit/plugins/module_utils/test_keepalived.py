@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.keepalived import (
-    KeepalivedError, interfaces_from_facts, vrrp_instances)
+    KeepalivedError, interfaces_from_facts, vrrp_instances, vrrp_peers)
 
 
 def lb(name, public, internal=None, priority=None):
@@ -26,15 +26,39 @@ SETTINGS = {"vips": {"public": "203.0.113.10", "internal": "10.20.0.10"}, "route
 def test_one_instance_per_exposure_with_unicast_peers():
     first = vrrp_instances(HOSTS[0], HOSTS, SETTINGS)
     assert first == [
-        {"name": "NZ_PUBLIC", "exposure": "public", "interface": "eth0", "vip": "203.0.113.10", "prefix": 24,
+        {"name": "NZ_PUBLIC", "exposure": "public", "interface": "eth0", "vip_interface": "eth0", "vip": "203.0.113.10", "prefix": 24,
          "router_id": 51, "priority": 150, "state": "MASTER", "preempt": True, "advert_int": 1,
          "unicast_src": "203.0.113.11", "unicast_peers": ["203.0.113.12"]},
-        {"name": "NZ_INTERNAL", "exposure": "internal", "interface": "eth1", "vip": "10.20.0.10", "prefix": 24,
+        {"name": "NZ_INTERNAL", "exposure": "internal", "interface": "eth1", "vip_interface": "eth1", "vip": "10.20.0.10", "prefix": 24,
          "router_id": 52, "priority": 150, "state": "MASTER", "preempt": True, "advert_int": 1,
          "unicast_src": "10.20.0.11", "unicast_peers": ["10.20.0.12"]}]
     second = vrrp_instances(HOSTS[1], HOSTS, SETTINGS)
     assert [(i["priority"], i["state"], i["unicast_src"], i["unicast_peers"]) for i in second] == [
         (140, "BACKUP", "203.0.113.12", ["203.0.113.11"]), (140, "BACKUP", "10.20.0.12", ["10.20.0.11"])]
+
+
+def test_vrrp_on_the_internal_network():
+    """loadbalancer_vrrp_network: internal: both instances advertise from the internal subnet, each address
+    stays on its own interface; the firewall admits the internal peers only."""
+    for network in ("internal", "10.20.0.0/24"):
+        first = vrrp_instances(HOSTS[0], HOSTS, dict(SETTINGS, network=network))
+        assert [(i["interface"], i["vip_interface"], i["unicast_src"], i["unicast_peers"]) for i in first] == [
+            ("eth1", "eth0", "10.20.0.11", ["10.20.0.12"]), ("eth1", "eth1", "10.20.0.11", ["10.20.0.12"])]
+        assert vrrp_peers(first) == ["10.20.0.12"]
+    assert vrrp_peers(vrrp_instances(HOSTS[0], HOSTS, SETTINGS)) == ["10.20.0.12", "203.0.113.12"]
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(SETTINGS, network="internal", vips={"public": "203.0.113.10", "internal": ""}),
+     "loadbalancer_vrrp_network: 'internal' needs loadbalancer_internal_vip"),
+    (dict(SETTINGS, network="10.99.0.0/24"), "loadbalancer_vrrp_network: lb-1 has no address in 10.99.0.0/24"),
+    (dict(SETTINGS, network="eth1"), "loadbalancer_vrrp_network: 'eth1' is neither '', 'internal' nor an IPv4 subnet"),
+    (dict(SETTINGS, network="10.20.0.1/24"), "loadbalancer_vrrp_network: '10.20.0.1/24' is neither"),
+])
+def test_vrrp_network_bad_input(settings, message):
+    with pytest.raises(KeepalivedError) as err:
+        vrrp_instances(HOSTS[0], HOSTS, settings)
+    assert message in str(err.value)
 
 
 def test_nopreempt_starts_every_node_backup():
