@@ -11,6 +11,7 @@ Pure Python, no Ansible imports. Every problem is reported as a
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path
@@ -335,6 +336,59 @@ def _vip_bind(listener, port):
     return "%s:%s transparent" % ("[%s]" % vip if ":" in vip else vip, port)
 
 
+#: Listener addresses that mean every address: ``*`` and ``""`` (HAProxy: every IPv4 address), ``0.0.0.0``
+#: (every IPv4 address) and ``::`` (every IPv6 address and, dual-stack, every IPv4 one too).
+_ANY = {"": "any", "*": "any", "0.0.0.0": "ipv4", "::": "any"}
+
+
+def _listen_scope(text):
+    """``("any"|"ipv4", None)`` for a wildcard, else ``("one", ip_address)`` (a name is compared as written)."""
+    text = str(text or "").strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if text in _ANY:
+        return _ANY[text], None
+    try:
+        return "one", ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return "one", text.lower()
+
+
+def _same_listener(first, second):
+    """Whether two listening addresses (same port) overlap: one socket would take the other's connections."""
+    (kind1, addr1), (kind2, addr2) = _listen_scope(first), _listen_scope(second)
+    if kind1 == "any" or kind2 == "any":
+        return True
+    if kind1 == "ipv4" or kind2 == "ipv4":
+        other = addr2 if kind1 == "ipv4" else addr1
+        return other is None or not isinstance(other, ipaddress.IPv6Address) or other.ipv4_mapped is not None
+    return addr1 == addr2
+
+
+def _listeners_apart(exposures, listeners):
+    """Refuse a public and an internal frontend on overlapping address/port pairs (wildcards included): the
+    kernel would spread the connections over both frontends, and internal vhosts would answer the internet."""
+    binds = []
+    for exposure in exposures:
+        listener = listeners[exposure["name"]]
+        for frontend in exposure["frontends"]:
+            port = listener["https_port"] if frontend["tls"] else listener["http_port"]
+            what = "%s %s frontend" % (exposure["name"], "HTTPS" if frontend["tls"] else "HTTP")
+            addresses = [("loadbalancer_%s_address" % exposure["name"], listener.get("address"))]
+            if frontend["vip_bind"]:
+                addresses.append(("loadbalancer_%s_vip" % exposure["name"], listener.get("vip")))
+            for var, address in addresses:
+                binds.append((exposure["name"], what, var, str(address or ""), str(port)))
+    for index, (exposure, what, var, address, port) in enumerate(binds):
+        for other_exposure, other_what, other_var, other_address, other_port in binds[index + 1:]:
+            if exposure == other_exposure or port != other_port or not _same_listener(address, other_address):
+                continue
+            raise MatrixError(other_var, "the %s (%s = %r, port %s) and the %s (%s = %r, port %s) share a "
+                              "listener; a public and an internal frontend must never overlap (a wildcard address "
+                              "covers every address): give them distinct addresses or ports"
+                              % (what, var, address, port, other_what, other_var, other_address, other_port))
+
+
 def haproxy_routing(vhosts, listeners, default_vhost=""):
     """What the HAProxy configuration routes, computed from normalised vhosts, so its template only prints.
 
@@ -376,6 +430,7 @@ def haproxy_routing(vhosts, listeners, default_vhost=""):
             "default_name": default_vhost if default else None,
             "bypass": any(route["bypass_paths"] for route in mine),
         })
+    _listeners_apart(exposures, listeners)
     return {
         "exposures": exposures,
         "sticky": [route for route in routes if route["sticky"]],

@@ -13,6 +13,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.netzone.segmentation.plugins.filter.haproxy_routing import FilterModule
 from ansible_collections.netzone.segmentation.plugins.filter.haproxy_routing import haproxy_routing as routing_filter
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import haproxy_routing, normalize_vhosts, vhost_id
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
 
 LISTENERS = {
     "public": {"address": "192.0.2.1", "https_port": 443, "http_port": 80},
@@ -96,3 +97,50 @@ def test_filter_is_registered_and_names_itself_on_error():
     assert routing_filter(VHOSTS, LISTENERS) == haproxy_routing(VHOSTS, LISTENERS)
     with pytest.raises(AnsibleFilterError, match=r"^netzone.segmentation.haproxy_routing: listeners.internal: is required"):
         routing_filter(VHOSTS, {"public": LISTENERS["public"]})
+
+
+@pytest.mark.parametrize("public, internal, message", [
+    # the same address and port
+    ({"address": "192.0.2.1", "https_port": 443, "http_port": 80},
+     {"address": "192.0.2.1", "https_port": 443, "http_port": 0},
+     "loadbalancer_internal_address: the public HTTPS frontend (loadbalancer_public_address = '192.0.2.1', port 443)"
+     " and the internal HTTPS frontend (loadbalancer_internal_address = '192.0.2.1', port 443) share a listener"),
+    # a wildcard on one side covers the other's address
+    ({"address": "*", "https_port": 443, "http_port": 80},
+     {"address": "10.0.0.1", "https_port": 443, "http_port": 0}, "(loadbalancer_public_address = '*', port 443)"),
+    ({"address": "0.0.0.0", "https_port": 443, "http_port": 80},
+     {"address": "10.0.0.1", "https_port": 8443, "http_port": 80}, "internal HTTP frontend"),
+    ({"address": "192.0.2.1", "https_port": 443, "http_port": 80},
+     {"address": "::", "https_port": 443, "http_port": 0}, "(loadbalancer_internal_address = '::', port 443)"),
+    ({"address": "[2001:db8::1]", "https_port": 443, "http_port": 80},
+     {"address": "2001:DB8::1", "https_port": 443, "http_port": 0}, "share a listener"),
+    ({"address": "", "https_port": 443, "http_port": 80},
+     {"address": "*", "https_port": 443, "http_port": 0}, "share a listener"),
+    # the public virtual address is bound as well
+    ({"address": "192.0.2.1", "https_port": 443, "http_port": 80, "vip": "10.0.0.1"},
+     {"address": "10.0.0.1", "https_port": 443, "http_port": 0},
+     "(loadbalancer_public_vip = '10.0.0.1', port 443) and the internal HTTPS frontend"),
+])
+def test_public_and_internal_never_share_a_listener(public, internal, message):
+    with pytest.raises(MatrixError) as err:
+        haproxy_routing(VHOSTS, {"public": public, "internal": internal})
+    assert message in str(err.value)
+    assert "give them distinct addresses or ports" in str(err.value)
+
+
+@pytest.mark.parametrize("public, internal", [
+    ({"address": "192.0.2.1", "https_port": 443, "http_port": 80},
+     {"address": "10.0.0.1", "https_port": 443, "http_port": 80}),       # distinct addresses, same ports
+    ({"address": "*", "https_port": 443, "http_port": 80},
+     {"address": "10.0.0.1", "https_port": 8443, "http_port": 0}),       # a wildcard, distinct ports
+    ({"address": "0.0.0.0", "https_port": 443, "http_port": 80},
+     {"address": "2001:db8::1", "https_port": 443, "http_port": 0}),     # every IPv4 address and one IPv6 one
+])
+def test_distinct_listeners_pass(public, internal):
+    plan = haproxy_routing(VHOSTS, {"public": public, "internal": internal})
+    assert [e["name"] for e in plan["exposures"]] == ["public", "internal"]
+
+
+def test_an_exposure_without_vhosts_has_no_listener_to_clash():
+    plan = haproxy_routing(VHOSTS[:2], {"public": LISTENERS["public"], "internal": dict(LISTENERS["public"])})
+    assert [e["name"] for e in plan["exposures"]] == ["public"]
