@@ -25,7 +25,7 @@ WILDCARD_LABEL = "_wildcard"
 HERITAGE = "heritage=netzone"
 # The record types the collection publishes; a CNAME at a desired name makes that name foreign.
 MANAGED_TYPES = ("A", "AAAA")
-_OWNER = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
+_OWNER = re.compile(r"[A-Za-z0-9._-]{1,63}")
 WILDCARDS = ("", "*", "0.0.0.0", "::", "[::]")
 
 
@@ -97,7 +97,7 @@ def owner_value(owner):
 
 
 def check_owner(owner):
-    if not isinstance(owner, str) or not _OWNER.match(owner):
+    if not isinstance(owner, str) or not _OWNER.fullmatch(owner):
         raise DnsError("owner: %r must be 1-63 letters, digits, '.', '_' or '-'" % (owner,))
     return owner
 

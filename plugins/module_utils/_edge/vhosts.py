@@ -32,10 +32,10 @@ PATH_KEYS = frozenset(("path", "rewrite", "service", "port"))
 TLS_KEYS = frozenset(("cert", "key", "chain"))
 WAF_KEYS = frozenset(("exclusions", "bypass_paths"))
 
-_COOKIE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_COOKIE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # An URL path prefix: starts with '/', no whitespace, no characters that would
 # need quoting in an HAProxy or nginx configuration.
-_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
+_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 
 
 def _describe(value):
@@ -103,7 +103,7 @@ def hostname(value, path):
 
 def _url_path(value, path):
     text = _string(value, path)
-    if not _PATH.match(text) or "//" in text:
+    if not _PATH.fullmatch(text) or "//" in text:
         raise MatrixError(path, "%r is not an absolute URL path prefix (starts with '/', no spaces or quotes)" % value)
     return text
 
@@ -118,7 +118,7 @@ def _service(value, path):
 def _cookie(value, path):
     if value is None:
         return STICKY_COOKIE
-    if not isinstance(value, str) or not _COOKIE.match(value):
+    if not isinstance(value, str) or not _COOKIE.fullmatch(value):
         raise MatrixError(path, "must be a cookie name (letters, digits, '_' and '-'), got %r" % (value,))
     return value
 
@@ -274,7 +274,30 @@ def normalize_vhosts(raw, zones, path="vhosts"):
                 raise MatrixError(where, "duplicate host name %r (already used by %s)" % (host, owners[host]))
             owners[host] = here
         result.append(vhost)
+    _wildcards_apart(result, path)
     return result
+
+
+def _wildcards_apart(vhosts, path):
+    """Refuse a host name of one vhost that another vhost's ``*.`` name covers: each request's host name
+    selects one vhost, everywhere it is matched (HAProxy's routing, rewrites and sticky backends, the WAF's
+    exclusions), with no precedence rule to get wrong."""
+    wildcards = {}
+    for index, vhost in enumerate(vhosts):
+        for name in [vhost["name"]] + vhost["aliases"]:
+            if name.startswith("*."):
+                wildcards[name[2:]] = (index, name)
+    for index, vhost in enumerate(vhosts):
+        for position, name in enumerate([vhost["name"]] + vhost["aliases"]):
+            base = name.split(".", 1)[1] if "." in name else ""
+            owner = wildcards.get(base)
+            if owner is None or owner[0] == index or name.startswith("*."):
+                continue
+            where = "%s[%d]" % (path, index) + (".name" if position == 0 else ".aliases[%d]" % (position - 1))
+            raise MatrixError(where, "host name %r is also covered by %r of %s[%d]: a wildcard matches one label, "
+                                     "and a name may belong to one vhost only (move it into that vhost, or list "
+                                     "the other vhost's names instead of the wildcard)"
+                              % (name, owner[1], path, owner[0]))
 
 
 def vhost_id(index):
@@ -282,16 +305,38 @@ def vhost_id(index):
     return "vh%d" % index
 
 
+#: One DNS label, as a ``*.`` wildcard host name stands for it (one label, as in a TLS wildcard certificate).
+_LABEL_RX = "[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+
+
+def host_match(names):
+    """How a vhost's host names are matched against the normalised host name (lower case, no port, no
+    trailing dot): ``{"exact": "a.test b.test" (space-separated, may be empty), "haproxy_regex": str or None,
+    "waf_regex": str}``. A ``*.base`` name matches exactly one label before ``base`` (``x.base``, never
+    ``base`` nor ``y.x.base``). The HAProxy regex has no backslash (``[.]`` for a dot), since HAProxy's
+    configuration parser would read one itself; the WAF regex (ModSecurity ``@rx``, PCRE) also allows a port."""
+    exact = [name for name in names if not name.startswith("*.")]
+    wild = [name[2:] for name in names if name.startswith("*.")]
+    haproxy = None
+    if wild:
+        haproxy = "^%s[.](%s)$" % (_LABEL_RX, "|".join(base.replace(".", "[.]") for base in wild))
+    alternatives = [re.escape(name) for name in exact] + ["%s%s" % (_LABEL_RX, re.escape("." + base)) for base in wild]
+    return {"exact": " ".join(exact), "haproxy_regex": haproxy,
+            "waf_regex": "^(?:%s)(?::[0-9]+)?$" % "|".join(alternatives)}
+
+
 def _route(vhost, index):
     """One vhost as the HAProxy configuration names and matches it."""
     ident = vhost_id(index)
+    names = host_match([vhost["name"]] + vhost["aliases"])
     paths = [entry["path"] for entry in vhost["paths"]]
     # A vhost served at '/' only matches on its host names; otherwise on a host name and one of its paths.
     path_acls = [] if paths == ["/"] else [{"exact": path, "prefix": path.rstrip("/") + "/"} for path in paths]
     return {
         "id": ident,
         "name": vhost["name"],
-        "hosts": " ".join([vhost["name"]] + vhost["aliases"]),
+        "hosts": names["exact"],
+        "host_regex": names["haproxy_regex"],
         "path_acls": path_acls,
         "match": "%s_host %s_path" % (ident, ident) if path_acls else "%s_host" % ident,
         "backend": "be_%s_sticky" % ident if vhost["sticky"] else "be_nodes",
@@ -311,13 +356,14 @@ def _rewrites(vhosts):
     """The path rewrites of every vhost, in vhost and path order (applied on the way to the nodes)."""
     result = []
     for vhost in vhosts:
-        hosts = " ".join([vhost["name"]] + vhost["aliases"])
+        names = host_match([vhost["name"]] + vhost["aliases"])
         for entry in vhost["paths"]:
             if entry["rewrite"] is None:
                 continue
             base = entry["path"].rstrip("/")
             result.append({
-                "hosts": hosts,
+                "hosts": names["exact"],
+                "host_regex": names["haproxy_regex"],
                 "pattern": "^%s(/|$)(.*)" % re.escape(base),
                 "replacement": entry["rewrite"].rstrip("/") + "/\\2",
                 "exact": base or "/",
@@ -436,6 +482,9 @@ def haproxy_routing(vhosts, listeners, default_vhost=""):
         "sticky": [route for route in routes if route["sticky"]],
         "rate_limited": [route for route in routes if route["rate_limit"] > 0],
         "rewrites": _rewrites(vhosts),
+        "waf_exclusions": [{"id": 10000 + position, "host_regex": host_match([vhost["name"]] + vhost["aliases"])["waf_regex"],
+                            "rules": vhost["waf"]["exclusions"]}
+                           for position, vhost in enumerate(v for v in vhosts if v["waf"]["exclusions"])],
         "edge": edge_rules(),
     }
 
