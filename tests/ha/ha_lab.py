@@ -317,7 +317,8 @@ class Lab:
         """A host that is no peer forges higher-priority adverts. Each defence alone keeps the address on lb1;
         with neither (the control) the address leaves lb1, so the attack itself is real."""
         for exposure in ("public", "internal"):
-            text = open(self.firewall_file("lb1"), encoding="utf-8").read()
+            with open(self.firewall_file("lb1"), encoding="utf-8") as handle:
+                text = handle.read()
             self.check("firewall (%s): the role's table admits VRRP from the peer only" % exposure,
                        LBS["lb2"][exposure] in text and ATTACKER[exposure] not in text, self.firewall_file("lb1"))
         phases = [("check_unicast_src and the firewall", True, True),

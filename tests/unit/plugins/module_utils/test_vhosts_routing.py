@@ -81,7 +81,7 @@ def test_default_vhost_only_on_its_exposure():
 
 def test_rewrites_escape_the_prefix_and_keep_the_rest():
     [app] = haproxy_routing(VHOSTS, LISTENERS)["rewrites"]
-    assert app == {"hosts": "a.test www.a.test", "pattern": r"^/app(/|$)(.*)", "replacement": "/v1/\\2",
+    assert app == {"hosts": "a.test www.a.test", "host_regex": None, "pattern": r"^/app(/|$)(.*)", "replacement": "/v1/\\2",
                    "exact": "/app", "prefix": "/app/"}
     [dotted] = haproxy_routing(normalize_vhosts([{"name": "d.test", "service": "w", "paths": [{"path": "/x.y", "rewrite": "/"}]}], None),
                                LISTENERS)["rewrites"]
