@@ -350,8 +350,8 @@ class Lab:
             self.unload_firewall(lb)
         self.wait_holder("lb1", timeout=10)
         seen, kept, alone, sent = self.forge(4.0)
-        self.results["figures"]["forged adverts, no defence (control)"] = {"samples": seen, "lb1_holds": kept,
-                                                                          "lb1_alone": alone, "sent": sent}
+        self.results["figures"]["forged adverts, no defence (control)"] = {
+            "samples": seen, "lb1_holds": kept, "lb1_alone": alone, "sent": sent}
         self.check("control: without check_unicast_src and the firewall the forged adverts take the address",
                    kept < seen, "lb1 held it in %d of %d samples (holders at the end: %s)"
                    % (kept, seen, self.holders()))
@@ -460,9 +460,8 @@ class Lab:
 
     def run(self):
         self.setup()
-        self.start("node", "nzha-cl", [sys.executable, "-m", "http.server", "--bind", NODE[0],
-                                          "--directory", self.work, str(NODE[1])],
-                   "node.log")
+        node = [sys.executable, "-m", "http.server", "--bind", NODE[0], "--directory", self.work, str(NODE[1])]
+        self.start("node", "nzha-cl", node, "node.log")
         for lb in LBS:
             self.load_firewall(lb)
         for lb in LBS:

@@ -202,8 +202,8 @@ def vrrp_instances(host, hosts, settings):
                                       % (var, other.get("name"), where, host.get("name")))
             peers.append(str(peer[0].ip))
         if str(talk.ip) in peers:
-            raise KeepalivedError("%s: %s and another load balancer both have the address %s" % (var, host.get("name"),
-                                                                                               talk.ip))
+            raise KeepalivedError("%s: %s and another load balancer both have the address %s"
+                                  % (var, host.get("name"), talk.ip))
         instances.append({
             "name": "NZ_%s" % exposure.upper(),
             "exposure": exposure,

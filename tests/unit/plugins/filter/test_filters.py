@@ -101,6 +101,6 @@ def test_lb_firewall_filter():
     assert (rules["vrrp"], rules["vrrp_peers4"], rules["nodes4"], rules["node_port"]) == (
         True, ["192.0.2.12", "198.51.100.12"], ["192.0.2.21"], 8080)
     assert lb_firewall(None, nodes=[])["vrrp"] is False
-    with pytest.raises(AnsibleFilterError, match="netzone.segmentation.lb_firewall: loadbalancer_firewall_guard_nodes: "
-                                                  "node n1 .* not an IP address"):
+    message = "netzone.segmentation.lb_firewall: loadbalancer_firewall_guard_nodes: node n1 .* not an IP address"
+    with pytest.raises(AnsibleFilterError, match=message):
         lb_firewall(None, nodes=[{"name": "n1", "address": "node-1"}])
