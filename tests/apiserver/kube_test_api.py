@@ -130,6 +130,8 @@ RESOURCES = [
     Res("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings",
         "ValidatingAdmissionPolicyBinding", False),
     Res("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False, ["crd"]),
+    # the CRD of network-policy-api v0.1.1 that Calico 3.29 installs (MicroK8s 1.33+): stored as given
+    Res("policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies", "AdminNetworkPolicy", False, ["anp"]),
 ]
 BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
 SEED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

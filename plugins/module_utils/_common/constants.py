@@ -35,6 +35,11 @@ DNS_POLICY_NAME = "netzone-allow-dns"
 ADMISSION_POLICY_NAME = "netzone-deny-node-ports"
 #: The admission policy that keeps the ingress zone's pods off the host (but for the allowed hostPorts).
 INGRESS_POD_POLICY_NAME = "netzone-ingress-pods"
+#: The cluster-wide guardrails: the AdminNetworkPolicy that keeps namespaces the matrix does not manage off the
+#: internet, its priority (0 is the highest of 0-1000), and the admission policy against host network pods.
+UNMANAGED_INTERNET_POLICY_NAME = "netzone-unmanaged-no-internet"
+UNMANAGED_INTERNET_PRIORITY = 10
+HOST_NETWORK_POLICY_NAME = "netzone-host-network"
 
 #: The protocols of a NetworkPolicy port (and of a matrix service).
 PROTOCOLS = ("TCP", "UDP", "SCTP")

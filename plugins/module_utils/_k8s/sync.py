@@ -80,6 +80,9 @@ KINDS = [
              False, 30, 52),
     KindInfo("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding",
              "validatingadmissionpolicybindings", False, 31, 50),
+    # the cluster-wide guardrail against direct internet (compile.compile_unmanaged_internet): after the zones'
+    # policies, before the admission policies; it never selects a zone's pods
+    KindInfo("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy", "adminnetworkpolicies", False, 25, 53),
     KindInfo("networking.k8s.io/v1", "Ingress", "ingresses", True, 40, 55),
     # the proxy zone's workload (module_utils/_model/egress_workload.py): configuration before the pods that read it
     KindInfo("v1", "ConfigMap", "configmaps", True, 41, 48),
@@ -206,7 +209,8 @@ def prepare_desired(manifests):
 #: Kinds compared in full (their API defaults are modelled in :func:`with_server_defaults`): the zone objects.
 #: The workload kinds (ConfigMap, Secret, Service, Deployment, PodDisruptionBudget) carry many server defaults
 #: and conversions (``stringData``), so they are compared on the fields we set (:func:`contains`).
-FULL_COMPARE_KINDS = ("Namespace", "NetworkPolicy", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+FULL_COMPARE_KINDS = ("Namespace", "NetworkPolicy", "AdminNetworkPolicy", "ValidatingAdmissionPolicy",
+                      "ValidatingAdmissionPolicyBinding",
                       "Ingress")
 
 

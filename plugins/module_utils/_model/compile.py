@@ -18,20 +18,25 @@ The output is deterministic: the same matrix gives the same list, in the same or
 from __future__ import annotations
 
 import copy
+import ipaddress
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.constants import (
     ADMISSION_POLICY_NAME,
     INGRESS_POD_POLICY_NAME,
     DEFAULT_DENY_NAME,
     DNS_POLICY_NAME,
+    HOST_NETWORK_POLICY_NAME,
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
     NAMESPACE_NAME_LABEL,
     POLICY_ROLE_ALLOW,
     POLICY_ROLE_DEFAULT_DENY,
     POLICY_ROLE_LABEL,
+    UNMANAGED_INTERNET_POLICY_NAME,
+    UNMANAGED_INTERNET_PRIORITY,
     ZONE_LABEL,
 )
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.netranges import special_purpose
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.pod_security import (
     BASELINE_CAPABILITIES,
     namespace_labels,
@@ -278,6 +283,128 @@ def compile_ingress_pod_admission(matrix):
     return [policy, binding]
 
 
+#: AdminNetworkPolicy v1alpha1 (network-policy-api v0.1.1, the CRD that Calico 3.29 ships): at most 25
+#: networks in one egress peer.
+ANP_NETWORKS_PER_PEER = 25
+ANP_API_VERSION = "policy.networking.k8s.io/v1alpha1"
+
+
+def not_internet_networks(matrix):
+    """The networks that are not "the internet" for the cluster-wide guardrail, sorted: every IANA special-purpose
+    range, the cluster's pod and service CIDRs, the addresses of the inventory's hosts (``from_group`` peers and
+    the internet peers' exclusions)."""
+    nets = [ipaddress.ip_network(c) for c in special_purpose(4) + special_purpose(6)]
+    nets += [ipaddress.ip_network(matrix["cluster"][k]) for k in ("pod_cidr", "service_cidr") if matrix["cluster"].get(k)]
+    for peer in matrix["peers"].values():
+        nets += [ipaddress.ip_network(e["cidr"]) for e in peer.get("exclusions") or []]
+        if peer.get("from_group"):
+            nets += [ipaddress.ip_network(b["cidr"]) for b in peer["cidrs"]]
+    return nets
+
+
+def internet_networks(matrix):
+    """The internet as CIDRs (IPv4 then IPv6): all of each address space less :func:`not_internet_networks`."""
+    out = []
+    excluded = not_internet_networks(matrix)
+    for everything in (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")):
+        left = [everything]
+        for cut in ipaddress.collapse_addresses(n for n in excluded if n.version == everything.version):
+            nxt = []
+            for net in left:
+                if cut.subnet_of(net):
+                    nxt.extend(net.address_exclude(cut) if cut != net else [])
+                elif not net.subnet_of(cut):
+                    nxt.append(net)
+            left = nxt
+        out.extend(sorted(ipaddress.collapse_addresses(left)))
+    return [str(n) for n in out]
+
+
+def unmanaged_namespaces_selector(matrix):
+    """The namespaces the guardrail applies to: not a zone's, not kube-system, not one of
+    ``guards.unmanaged_exempt_namespaces``."""
+    managed = {spec["namespace"] for spec in matrix["zones"].values()}
+    managed.update(matrix["guards"]["unmanaged_exempt_namespaces"])
+    return {"matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "NotIn", "values": sorted(managed)}]}
+
+
+def compile_unmanaged_internet(matrix):
+    """The AdminNetworkPolicy that refuses direct internet to every pod of a namespace the matrix does not manage.
+
+    One egress rule to the internet's networks (:func:`internet_networks`); its action is ``Deny`` with
+    ``guards.unmanaged_internet: deny`` and ``Pass`` (no effect: the namespace's own NetworkPolicies decide, as
+    without it) in the ``warn`` stage, so the object can be reviewed in place before it is switched on."""
+    action = "Deny" if matrix["guards"]["unmanaged_internet"] == "deny" else "Pass"
+    nets = internet_networks(matrix)
+    peers = [{"networks": nets[i:i + ANP_NETWORKS_PER_PEER]} for i in range(0, len(nets), ANP_NETWORKS_PER_PEER)]
+    return {
+        "apiVersion": ANP_API_VERSION,
+        "kind": "AdminNetworkPolicy",
+        "metadata": _meta(UNMANAGED_INTERNET_POLICY_NAME),
+        "spec": {
+            "priority": UNMANAGED_INTERNET_PRIORITY,
+            "subject": {"namespaces": unmanaged_namespaces_selector(matrix)},
+            "egress": [{"name": "no-direct-internet", "action": action, "to": peers}],
+        },
+    }
+
+
+#: CEL over a Pod: it uses the host's network, or a container (init, regular, ephemeral) has a hostPort.
+HOST_NETWORK_USE = ("(has(object.spec.hostNetwork) && object.spec.hostNetwork) || "
+                    "!(%s)" % _every_container("!has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0)"))
+
+
+def host_network_expression(allowed):
+    """CEL: the pod is off the host network, or a DaemonSet of ``allowed`` (``namespace/name``) controls it."""
+    owned = ("has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(r, "
+             "r.kind == 'DaemonSet' && has(r.controller) && r.controller && "
+             "(request.namespace + '/' + r.name) in [%s])" % ", ".join("'%s'" % a for a in allowed))
+    return "!(%s) || (%s)" % (HOST_NETWORK_USE, owned) if allowed else "!(%s)" % HOST_NETWORK_USE
+
+
+def compile_host_network_admission(matrix):
+    """The ValidatingAdmissionPolicy and binding that refuse, cluster-wide, pods on the host network or with a
+    hostPort (a host network pod is outside every NetworkPolicy; a hostPort opens a port on its node), except
+    those a DaemonSet of ``guards.host_network_allowed`` controls.  ``guards.host_network: warn`` (the first
+    stage) warns and audits, ``deny`` refuses, as for NodePorts."""
+    guards = matrix["guards"]
+    allowed = guards["host_network_allowed"]
+    policy = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": _meta(HOST_NETWORK_POLICY_NAME),
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                "resources": ["pods", "pods/ephemeralcontainers"]}]},
+            "variables": [{"name": "containers", "expression": INGRESS_POD_CONTAINERS},
+                          {"name": "ephemeral", "expression": INGRESS_POD_EPHEMERAL}],
+            "validations": [{
+                "expression": host_network_expression(allowed),
+                "message": "pods on the host network or with a hostPort are allowed only when one of these "
+                           "DaemonSets controls them: %s (guards.host_network_allowed, netzone.segmentation)."
+                           % (", ".join(allowed) or "none"),
+                "reason": "Forbidden",
+            }],
+        },
+    }
+    actions = ["Deny", "Audit"] if guards["host_network"] == "deny" else ["Warn", "Audit"]
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": _meta(HOST_NETWORK_POLICY_NAME),
+        "spec": {"policyName": HOST_NETWORK_POLICY_NAME, "validationActions": actions},
+    }
+    return [policy, binding]
+
+
+def compile_guardrails(matrix):
+    """The cluster-wide guardrails: the AdminNetworkPolicy against direct internet from namespaces the matrix does
+    not manage, then the host network admission policy and its binding."""
+    return [compile_unmanaged_internet(matrix)] + compile_host_network_admission(matrix)
+
+
 def ingress_name(vhost_name):
     """Stable Ingress name for a vhost (DNS-1123: dots are allowed, case folded)."""
     return "netzone-" + vhost_name.lower()
@@ -319,6 +446,7 @@ def compile_manifests(matrix):
         out.append(compile_ingress(matrix, vhost))
     out.extend(compile_admission(matrix))
     out.extend(compile_ingress_pod_admission(matrix))
+    out.extend(compile_guardrails(matrix))
     return out
 
 

@@ -19,7 +19,9 @@ nothing: the article's model, :data:`DEFAULT_MATRIX`) and returns a fully explic
       "vhosts":   [...],                                              # see vhosts.normalize_vhosts
       "guards":   {"nodeports": "deny" | "warn", "nodeport_exempt_namespaces": [str],
                    "internet_egress_zones": [zone], "ingress_zone": zone | None, "ingress_from": [name],
-                   "ingress_host_ports": [int]},
+                   "ingress_host_ports": [int],
+                   "unmanaged_internet": "deny" | "warn", "unmanaged_exempt_namespaces": [str],
+                   "host_network": "deny" | "warn", "host_network_allowed": ["namespace/daemonset"]},
       "egress":   {...} | None,                                       # see egress.normalize_egress
     }
 
@@ -27,6 +29,13 @@ The guards are the article's rules that are not optional: a flow from a zone to 
 true``, or a ``0.0.0.0/0``/``::/0`` block) is refused unless the zone is one of ``internet_egress_zones``
 (default: the proxy zone); a flow into the ingress zone is refused unless its source is one of
 ``ingress_from`` (default: the load balancers), and the load balancers must have a flow into it.
+
+The cluster-wide guardrails reach past the zones (:mod:`cluster_policy`, ``compile.compile_guardrails``): pods of
+a namespace that is neither a zone nor ``kube-system`` nor one of ``unmanaged_exempt_namespaces`` get no direct
+internet (an AdminNetworkPolicy; ``unmanaged_internet``: ``warn``, the default, applies it with the action Pass,
+``deny`` with Deny), and a pod with hostNetwork or a hostPort is refused unless a DaemonSet of
+``host_network_allowed`` (``namespace/name``, default: MicroK8s' own, :data:`HOST_NETWORK_ALLOWED_DEFAULT`) owns
+it (a ValidatingAdmissionPolicy; ``host_network``: ``warn``, the default, warns and audits, ``deny`` refuses).
 
 Every zone namespace gets Pod Security Admission labels from its ``pod_security`` (level ``privileged``,
 ``baseline`` or ``restricted`` per mode, one ``version``): by default ``baseline`` enforced, warned and
@@ -591,7 +600,8 @@ def _flows(raw, zones, peers, services, extra, path="flows"):
 
 
 GUARD_KEYS = ("nodeports", "nodeport_exempt_namespaces", "internet_egress_zones", "internet_bound",
-              "internet_egress_pods", "ingress_zone", "ingress_from", "ingress_exemptions", "ingress_host_ports")
+              "internet_egress_pods", "ingress_zone", "ingress_from", "ingress_exemptions", "ingress_host_ports",
+              "unmanaged_internet", "unmanaged_exempt_namespaces", "host_network", "host_network_allowed")
 
 
 def _internet_bound(raw, path="guards"):
@@ -697,6 +707,51 @@ def _egress_pods(raw, path):
     return dict(sorted(labels.items()))
 
 
+#: The DaemonSets of MicroK8s that run on the host network or with hostPorts (``namespace/name``): Calico's node
+#: agent (hostNetwork), the ingress addon's controller (hostPorts 80 and 443: nginx up to 1.34, Traefik since)
+#: and the MetalLB addon's speaker (hostNetwork).
+HOST_NETWORK_ALLOWED_DEFAULT = ("kube-system/calico-node", "ingress/nginx-ingress-microk8s-controller",
+                                "ingress/traefik", "metallb-system/speaker")
+_STAGES = ("deny", "warn")
+
+
+def _stage(raw, key, default, path):
+    mode = _expect(raw.get(key, default), str, "%s.%s" % (path, key))
+    if mode not in _STAGES:
+        _fail("%s.%s" % (path, key), "must be 'deny' or 'warn' (staged rollout), got %r" % mode)
+    return mode
+
+
+def _host_network_allowed(raw, path):
+    out = []
+    for i, entry in enumerate(_list(raw, path)):
+        epath = "%s[%d]" % (path, i)
+        _expect(entry, str, epath, "'namespace/daemonset'")
+        namespace, sep, name = entry.partition("/")
+        if not sep or not is_dns_label(namespace) or len(name) > 253 or not re.fullmatch(
+                r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name):
+            _fail(epath, "must be 'namespace/daemonset' (a namespace name, '/', a DaemonSet name), got %r" % entry)
+        out.append(entry)
+    return sorted(set(out))
+
+
+def _cluster_guards(raw, zones, path):
+    """The cluster-wide guardrails: direct internet of namespaces the matrix does not manage, host network."""
+    exempt = [_name(n, "%s.unmanaged_exempt_namespaces[%d]" % (path, i), is_dns_label, "a namespace name")
+              for i, n in enumerate(_list(raw.get("unmanaged_exempt_namespaces"),
+                                          path + ".unmanaged_exempt_namespaces"))]
+    for i, name in enumerate(exempt):
+        for zone, spec in zones.items():
+            if spec["namespace"] == name:
+                _fail("%s.unmanaged_exempt_namespaces[%d]" % (path, i),
+                      "%r is the namespace of zone %r: a zone is managed, its own policies decide" % (name, zone))
+    return {"unmanaged_internet": _stage(raw, "unmanaged_internet", "warn", path),
+            "unmanaged_exempt_namespaces": sorted(set(exempt) | {"kube-system"}),
+            "host_network": _stage(raw, "host_network", "warn", path),
+            "host_network_allowed": _host_network_allowed(
+                raw.get("host_network_allowed", list(HOST_NETWORK_ALLOWED_DEFAULT)), path + ".host_network_allowed")}
+
+
 def _guards(raw, zones, peers, flows, origins, inventory=None, has_egress=False, path="guards"):
     raw = _mapping(raw, path, GUARD_KEYS)
     bound = _internet_bound(raw, path)
@@ -746,11 +801,13 @@ def _guards(raw, zones, peers, flows, origins, inventory=None, has_egress=False,
         _expect(port, int, ipath, "a port number")
         if not 1 <= port <= 65535:
             _fail(ipath, "port %d out of range 1-65535" % port)
-    return {"nodeports": mode, "nodeport_exempt_namespaces": sorted(set(exempt)),
-            "internet_egress_zones": sorted(set(egress_zones)), "internet_bound": bound,
-            "internet_egress_pods": egress_pods, "ingress_zone": ingress_zone,
-            "ingress_from": sorted(set(ingress_from)), "ingress_exemptions": exemptions,
-            "ingress_host_ports": sorted(set(host_ports))}
+    out = {"nodeports": mode, "nodeport_exempt_namespaces": sorted(set(exempt)),
+           "internet_egress_zones": sorted(set(egress_zones)), "internet_bound": bound,
+           "internet_egress_pods": egress_pods, "ingress_zone": ingress_zone,
+           "ingress_from": sorted(set(ingress_from)), "ingress_exemptions": exemptions,
+           "ingress_host_ports": sorted(set(host_ports))}
+    out.update(_cluster_guards(raw, zones, path))
+    return out
 
 
 #: Argument spec of the ``netzone.segmentation.matrix_input`` doc fragment (modules that check a cluster).
