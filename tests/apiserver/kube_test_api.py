@@ -764,6 +764,10 @@ class Store:
             # endpoint namespace-termination sets it until the next reset.
             self.namespace_termination = float(os.environ.get("NETZONE_TEST_APISERVER_NS_TERMINATION") or 0)
             self.audit = []
+            # API groups this server pretends not to serve (a CRD not installed: 404 in discovery and CRUD), from
+            # NETZONE_TEST_APISERVER_UNSERVED_GROUPS (comma-separated) or set by a test until the next reset.
+            self.unserved_groups = set(filter(None, os.environ.get("NETZONE_TEST_APISERVER_UNSERVED_GROUPS", "")
+                                              .split(",")))
             for name in SEED_NAMESPACES:
                 self._store(BY_PATH[("", "v1", "namespaces")], None,
                             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
@@ -1200,13 +1204,14 @@ class Handler(BaseHTTPRequestHandler):
                          "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
         if parts == ["apis"]:
             self.server.recorder.count("discovery", "apis")
-            return 200, _group_list()
+            return 200, _group_list(self.server.store.unserved_groups)
         if parts == ["api", "v1"]:
             self.server.recorder.count("discovery", "api/v1")
             return 200, _resource_list("", "v1")
         if len(parts) == 3 and parts[0] == "apis":
             self.server.recorder.count("discovery", "/".join(parts[1:]))
-            if not any(r.group == parts[1] and r.version == parts[2] for r in RESOURCES):
+            if parts[1] in self.server.store.unserved_groups or not any(
+                    r.group == parts[1] and r.version == parts[2] for r in RESOURCES):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return 200, _resource_list(parts[1], parts[2])
         if parts[:1] == ["api"] and len(parts) >= 3:
@@ -1219,6 +1224,8 @@ class Handler(BaseHTTPRequestHandler):
         if len(rest) >= 3 and rest[0] == "namespaces":
             namespace, rest = rest[1], rest[2:]
         res = BY_PATH.get((group, version, rest[0]))
+        if res is not None and res.group in self.server.store.unserved_groups:
+            res = None
         if res is None or len(rest) > 2 or (namespace and not res.namespaced):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         name = rest[1] if len(rest) == 2 else None
@@ -1333,10 +1340,10 @@ def _resource_for(obj):
     raise ApiError(404, "NotFound", "no resource for %s %s" % (api_version, obj.get("kind")))
 
 
-def _group_list():
+def _group_list(unserved=()):
     groups = {}
     for res in RESOURCES:
-        if res.group:
+        if res.group and res.group not in unserved:
             groups.setdefault(res.group, [])
             if res.version not in groups[res.group]:
                 groups[res.group].append(res.version)

@@ -92,6 +92,9 @@ KINDS = [
     KindInfo("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", True, 44, 45),
 ]
 KIND_BY_NAME = {k.kind: k for k in KINDS}
+#: Kinds that a CustomResourceDefinition brings: served only where it is installed (AdminNetworkPolicy: with
+#: Calico 3.29+, MicroK8s 1.33+).  Discovery says whether the cluster serves them before anything is read.
+OPTIONAL_KINDS = ("AdminNetworkPolicy",)
 DEFAULT_DENY_APPLY_RANK = 20
 DEFAULT_DENY_PRUNE_RANK = 70
 
@@ -141,6 +144,15 @@ def prune_rank(obj):
     if info.kind == "NetworkPolicy" and is_default_deny(obj):
         return DEFAULT_DENY_PRUNE_RANK
     return info.prune_rank
+
+
+def is_no_op(obj):
+    """An AdminNetworkPolicy whose every rule passes (the guardrail's warn stage): it changes no verdict."""
+    if obj.get("kind") != "AdminNetworkPolicy":
+        return False
+    spec = obj.get("spec") or {}
+    rules = list(spec.get("ingress") or []) + list(spec.get("egress") or [])
+    return all(rule.get("action") == "Pass" for rule in rules)
 
 
 def fingerprint(obj):
@@ -478,6 +490,23 @@ class Syncer:
                 live.append(item)
         return live
 
+    def unserved(self, kinds):
+        """The kinds of ``kinds`` (among :data:`OPTIONAL_KINDS`) that the cluster does not serve (discovery)."""
+        out = []
+        for name in kinds:
+            if name not in OPTIONAL_KINDS:
+                continue
+            info = KIND_BY_NAME[name]
+            try:
+                found = self.transport.request("GET", "/apis/%s" % info.api_version)
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                found = {}
+            if not any(r.get("name") == info.plural for r in found.get("resources") or []):
+                out.append(name)
+        return out
+
     def _query(self, write=False):
         """``dryRun=All`` in check mode; writes with ``fieldValidation=Strict``: a field the server does not know
         (a typo in an extra policy: ``form`` for ``from``) is refused, never silently dropped."""
@@ -599,6 +628,19 @@ class Syncer:
         for key in desired:
             if key[0] not in kinds:
                 raise ObjectError(describe(key), "kind %s is not in kinds (%s)" % (key[0], ", ".join(kinds)))
+        skipped = []
+        try:
+            missing = self.unserved(kinds)
+        except ApiError as exc:
+            raise SyncError("reading the live objects failed: %s" % exc, status=exc.status) from exc
+        for key in sorted(k for k in desired if k[0] in missing):
+            if not is_no_op(desired[key]):
+                raise SyncError("%s: this cluster does not serve %s (the AdminNetworkPolicy CRD that Calico 3.29+ "
+                                "installs, MicroK8s 1.33+): nothing was applied; upgrade the cluster, or keep "
+                                "guards.unmanaged_internet at 'warn'" % (describe(key), KIND_BY_NAME[key[0]].api_version))
+            skipped.append(describe(key))
+            del desired[key]
+        kinds = [k for k in kinds if k not in missing]
         try:
             live = self.read_live(kinds)
             terminating = {key_of(o)[2]: o for o in live if key_of(o)[0] == "Namespace" and key_of(o) in desired
@@ -620,4 +662,5 @@ class Syncer:
             "actions": [dict(a.summary(), action=o) for a, o in done],
             "unchanged": len(unchanged) + sum(1 for a in actions if a not in [d[0] for d in done]),
             "diff": [by_action[a.key].diff() for a, _o in done],
+            "skipped": skipped,
         }

@@ -141,7 +141,7 @@ def syncer(api, **kwargs):
 def test_first_run_creates_everything_in_order_second_run_lists_once_per_kind(api):
     manifests = article_manifests()
     out = syncer(api).sync(manifests)
-    assert out["changed"] and len(out["actions"]) == len(manifests) == 36
+    assert out["changed"] and len(out["actions"]) == len(manifests) == 39
     assert {a["action"] for a in out["actions"]} == {"create"}
     log = [e for e in api.recorder.snapshot()["log"] if e.startswith("create")]
     namespaces_done = max(i for i, e in enumerate(log) if e.startswith("create namespaces"))
@@ -152,10 +152,11 @@ def test_first_run_creates_everything_in_order_second_run_lists_once_per_kind(ap
     assert len(api.objects("networkpolicies")) == 26
     api.recorder.reset()
     again = syncer(api).sync(manifests)
-    assert again == {"changed": False, "actions": [], "unchanged": 36, "diff": []}
+    assert again == {"changed": False, "actions": [], "unchanged": 39, "diff": [], "skipped": []}
     snap = api.recorder.snapshot()
     assert snap["writes"] == 0
-    assert snap["counts"] == {"list namespaces": 1, "list networkpolicies": 1, "list validatingadmissionpolicies": 1,
+    assert snap["counts"] == {"discovery policy.networking.k8s.io/v1alpha1": 1, "list adminnetworkpolicies": 1,
+                              "list namespaces": 1, "list networkpolicies": 1, "list validatingadmissionpolicies": 1,
                               "list validatingadmissionpolicybindings": 1, "list ingresses": 1, "list configmaps": 1,
                               "list secrets": 1, "list services": 1, "list deployments": 1,
                               "list poddisruptionbudgets": 1}
@@ -195,7 +196,7 @@ def test_dry_run_changes_nothing_and_sends_dry_run_writes(api):
     syncer(api).sync([namespace("frontend")])
     api.recorder.reset()
     out = syncer(api, dry_run=True).sync(article_manifests())
-    assert out["changed"] and len(out["actions"]) == 36
+    assert out["changed"] and len(out["actions"]) == 39
     names = ("default", "frontend", "kube-node-lease", "kube-public", "kube-system")
     assert sorted(api.objects("namespaces")) == [(None, n) for n in names]
     assert api.objects("networkpolicies") == {}
@@ -303,7 +304,7 @@ def test_api_failure_mid_way_stops_and_a_rerun_converges(api):
                 if v["metadata"]["labels"][k8s_sync.POLICY_ROLE_LABEL] == "default-deny"]
     api.server.recorder.fail_after = None
     out = syncer(api).sync(manifests)
-    assert len(out["actions"]) == 36 - 12 and out["unchanged"] == 12
+    assert len(out["actions"]) == 39 - 12 and out["unchanged"] == 12
     assert syncer(api).sync(manifests)["changed"] is False
 
 
@@ -434,3 +435,41 @@ def test_drift_in_a_list_of_containers_is_seen(change, expected):
     live = copy.deepcopy(want)
     change(live["spec"]["template"]["spec"]["containers"])
     assert k8s_sync.drift(want, live) == expected
+
+
+# --- the cluster-wide guardrail's AdminNetworkPolicy: a CRD's kind ---------------------------------------------
+def _guardrail_manifests(stage):
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix
+    raw = default_matrix()
+    raw.setdefault("guards", {})["unmanaged_internet"] = stage
+    return compile_manifests(normalize_matrix(raw, harness.INVENTORY))
+
+
+def test_the_admin_network_policy_is_applied_and_then_left_alone(api):
+    out = syncer(api).sync(_guardrail_manifests("deny"))
+    assert out["skipped"] == []
+    anp = api.objects("adminnetworkpolicies")[(None, "netzone-unmanaged-no-internet")]
+    assert anp["spec"]["egress"][0]["action"] == "Deny"
+    assert anp["metadata"]["labels"][k8s_sync.MANAGED_BY_LABEL] == k8s_sync.MANAGED_BY_VALUE
+    api.recorder.reset()
+    again = syncer(api).sync(_guardrail_manifests("deny"))
+    assert again["changed"] is False and api.recorder.snapshot()["writes"] == 0
+    # the warn stage is an update of the same object; going back to deny another
+    staged = syncer(api).sync(_guardrail_manifests("warn"))
+    assert [(a["action"], a["kind"]) for a in staged["actions"]] == [("update", "AdminNetworkPolicy")]
+
+
+def test_a_cluster_without_the_admin_policy_api(api):
+    api.store.unserved_groups.add("policy.networking.k8s.io")
+    # warn stage: the no-op object is skipped (and said so), everything else applied
+    out = syncer(api).sync(_guardrail_manifests("warn"))
+    assert out["skipped"] == ["AdminNetworkPolicy netzone-unmanaged-no-internet"]
+    assert out["changed"] and len(api.objects("networkpolicies")) == 26
+    assert "list adminnetworkpolicies" not in api.recorder.snapshot()["counts"]
+    # deny stage: refused before anything is read or written
+    api.reset()
+    api.store.unserved_groups.add("policy.networking.k8s.io")
+    with pytest.raises(NetzoneError, match=r"AdminNetworkPolicy netzone-unmanaged-no-internet: this cluster does not "
+                                           r"serve policy.networking.k8s.io/v1alpha1 .*nothing was applied"):
+        syncer(api).sync(_guardrail_manifests("deny"))
+    assert api.recorder.snapshot()["writes"] == 0 and api.objects("networkpolicies") == {}
