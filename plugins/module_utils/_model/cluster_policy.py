@@ -319,3 +319,52 @@ class ClusterEngine(object):
         egress = self._side("egress", src, dst, port, protocol, dst, np_verdict.egress)
         ingress = self._side("ingress", dst, src, port, protocol, dst, np_verdict.ingress)
         return ClusterVerdict(src, dst, port, protocol, egress, ingress)
+
+
+# --- the guardrails, proven on a probe cluster ---------------------------------------------------------------------
+#: Addresses on the internet that the probes try (one per IP version); each must lie in the guardrail's networks.
+INTERNET_PROBES = ("1.1.1.1", "2606:4700:4700::1111")
+
+
+def guardrail_proof(matrix):
+    """Prove the cluster-wide guardrail against direct internet on a probe cluster: one pod in every zone
+    namespace, in ``kube-system``, in every exempt namespace and in one namespace the matrix does not manage
+    (``default``), with the compiled NetworkPolicies and AdminNetworkPolicy, probed towards
+    :data:`INTERNET_PROBES` (TCP 443).
+
+    Returns ``{"stage", "rows": [{"namespace", "kind", "internet", "layer", "expected", "ok"}], "ok"}``: a namespace
+    the matrix does not manage must be denied by the admin policy in the ``deny`` stage and left to its own
+    NetworkPolicies in the ``warn`` stage; every other namespace must get exactly what its NetworkPolicies give."""
+    # imported here: compile is a sibling the engine does not otherwise need
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine
+
+    guards = matrix["guards"]
+    manifests = compile_manifests(matrix)
+    zones = {spec["namespace"]: zone for zone, spec in matrix["zones"].items()}
+    kinds = {ns: "zone %s" % zone for ns, zone in zones.items()}
+    for ns in guards["unmanaged_exempt_namespaces"]:
+        kinds.setdefault(ns, "exempt")
+    unmanaged = next(n for n in ("default", "netzone-probe-unmanaged") if n not in kinds)
+    kinds[unmanaged] = "not managed"
+    namespaces = {ns: {"kubernetes.io/metadata.name": ns} for ns in kinds}
+    pods = [{"namespace": ns, "name": "probe", "ip": "10.%d.%d.9" % divmod(i, 256), "labels": {}}
+            for i, ns in enumerate(sorted(kinds))]
+    netpols = [o for o in manifests if o["kind"] == "NetworkPolicy"]
+    plain = Engine(namespaces, pods, netpols)
+    engine = ClusterEngine(plain, [o for o in manifests if o["kind"] == ADMIN_KIND])
+    rows = []
+    for ns in sorted(kinds):
+        for address in INTERNET_PROBES:
+            src, dst = "%s/probe" % ns, "ip:%s" % address
+            verdict = engine.verdict(src, dst, 443)
+            if kinds[ns] == "not managed" and guards["unmanaged_internet"] == "deny":
+                expected, ok = "denied by the guardrail", not verdict.allowed and verdict.egress.layer == "admin"
+            else:
+                own = plain.verdict(src, dst, 443).allowed
+                expected = "its own NetworkPolicies: %s" % ("allowed" if own else "denied")
+                ok = verdict.allowed == own
+            rows.append({"namespace": ns, "kind": kinds[ns], "address": address,
+                         "internet": "allowed" if verdict.allowed else "denied", "layer": verdict.egress.layer,
+                         "expected": expected, "ok": ok})
+    return {"stage": guards["unmanaged_internet"], "rows": rows, "ok": all(r["ok"] for r in rows)}

@@ -189,6 +189,29 @@ def guardrails_section(matrix):
     return markdown, body
 
 
+def cluster_guardrails_section(matrix):
+    """``(markdown, html)`` of the cluster-wide guardrails: the direct internet of each kind of namespace, proven
+    on a probe cluster (``cluster_policy.guardrail_proof``), and the host network admission policy's allow-list."""
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.cluster_policy import guardrail_proof
+    guards = matrix["guards"]
+    proof = guardrail_proof(matrix)
+    intro = ("Namespaces the matrix does not manage (not a zone, not %s) get no direct internet: AdminNetworkPolicy "
+             "netzone-unmanaged-no-internet, stage %s (%s). Pods on the host network or with a hostPort are refused "
+             "cluster-wide unless one of these DaemonSets controls them: %s (ValidatingAdmissionPolicy "
+             "netzone-host-network, stage %s). Proven on a probe cluster: %s." % (
+                 ", ".join(guards["unmanaged_exempt_namespaces"]), guards["unmanaged_internet"],
+                 "Deny" if guards["unmanaged_internet"] == "deny" else "Pass: no verdict changes yet",
+                 ", ".join(guards["host_network_allowed"]) or "none", guards["host_network"],
+                 "every probe as expected" if proof["ok"] else "MISMATCH"))
+    headers = ["namespace", "kind", "to", "direct internet", "decided by", "expected", "ok"]
+    rows = [(r["namespace"], r["kind"], r["address"], r["internet"], r["layer"], r["expected"],
+             "yes" if r["ok"] else "NO") for r in proof["rows"]]
+    markdown = "\n".join([intro, "", _md_table(headers, rows)])
+    body = "<p>%s</p>%s" % (html.escape(intro), _html_table(headers, rows, "guardrails",
+                                                            [_OK if r["ok"] else _BAD for r in proof["rows"]]))
+    return markdown, body
+
+
 def report_sections(matrix, loadbalancers=None, audit=None, live=None):
     """Every extra section, in order, as ``[{"title", "markdown", "html"}]``."""
     if not isinstance(matrix, dict) or "vhosts" not in matrix:
@@ -200,6 +223,7 @@ def report_sections(matrix, loadbalancers=None, audit=None, live=None):
                                     ("DNS records to publish", dns_section(matrix, loadbalancers)),
                                     ("NodePort audit", nodeport_section(dict(audit or {}, mode=(audit or {}).get("mode")
                                                                              or matrix["guards"]["nodeports"]))),
+                                    ("Cluster-wide guardrails", cluster_guardrails_section(matrix)),
                                     ("WAF and TLS in force", edge_section(loadbalancers)),
                                     ("Egress", egress_section(matrix))):
         out.append({"title": title, "markdown": markdown, "html": body})

@@ -255,3 +255,36 @@ def test_warn_stage_and_the_zones_are_exactly_the_networkpolicy_verdicts():
             for dst in PUBLIC + ("ip:10.0.0.11", "db/p", "proxy/p"):
                 for port in (443, 5432, 3128):
                     assert engine.verdict(src, dst, port).allowed == plain.verdict(src, dst, port).allowed, (src, dst, port)
+
+
+def test_guardrail_proof_in_both_stages_and_a_broken_policy_is_caught(monkeypatch):
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import compile as compile_module
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.cluster_policy import guardrail_proof
+    from ansible_collections.netzone.segmentation.plugins.module_utils._report.sections import report_sections
+    for stage in ("warn", "deny"):
+        raw = default_matrix()
+        raw.setdefault("guards", {}).update(unmanaged_internet=stage, unmanaged_exempt_namespaces=["default"])
+        matrix = normalize_matrix(raw, INVENTORY)
+        proof = guardrail_proof(matrix)
+        assert proof["ok"] and proof["stage"] == stage
+        by_ns = {(r["namespace"], r["address"]): r for r in proof["rows"]}
+        # "default" is exempt here, so the probe of what the matrix does not manage is another namespace
+        other = by_ns[("netzone-probe-unmanaged", "1.1.1.1")]
+        assert other["internet"] == ("denied" if stage == "deny" else "allowed")
+        assert by_ns[("default", "1.1.1.1")]["internet"] == "allowed"
+        assert by_ns[("db", "1.1.1.1")]["internet"] == "denied" and by_ns[("db", "1.1.1.1")]["layer"] == "networkpolicy"
+        sections = {s["title"]: s for s in report_sections(matrix)}
+        assert "every probe as expected" in sections["Cluster-wide guardrails"]["markdown"]
+    # the deny stage compiled with a policy that selects nothing: the proof says so, and the report shows it
+    real = compile_module.compile_unmanaged_internet
+
+    def broken(matrix_):
+        anp = real(matrix_)
+        anp["spec"]["subject"] = {"namespaces": {"matchLabels": {"nothing": "here"}}}
+        return anp
+
+    monkeypatch.setattr(compile_module, "compile_unmanaged_internet", broken)
+    proof = guardrail_proof(matrix)
+    assert not proof["ok"]
+    assert [r["namespace"] for r in proof["rows"] if not r["ok"]] == ["netzone-probe-unmanaged"] * 2
+    assert "MISMATCH" in {s["title"]: s for s in report_sections(matrix)}["Cluster-wide guardrails"]["markdown"]
