@@ -26,7 +26,7 @@ export PYTHONPATH := $(COLLROOT)
 export ANSIBLE_FORCE_COLOR := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help deps venv collection test lint sanity unit fuzz conformance molecule lab bench mutation clean cluster-build cluster-proof
+.PHONY: help deps venv collection test lint sanity unit fuzz conformance npguard molecule lab bench mutation clean cluster-build cluster-proof
 
 help:
 	@echo "make lab    - install everything and run site.yml on the lab inventory (this machine)"
@@ -96,6 +96,11 @@ fuzz: venv
 conformance: venv
 	$(PY) tests/conformance/run_netpol.py $(SHARED)/conformance/netpol tests/conformance/netpol
 	$(PY) tests/conformance/run_crs.py --min-pass-rate 97.5 $(SHARED)/conformance/crs
+
+# The cluster policy engine against np-guard's netpol-analyzer (its `netpolicy` binary, built from its Go module
+# outside the clone: NETZONE_NPGUARD or /var/cache/netzone-segmentation/bin/netpolicy); not part of `make test`.
+npguard: venv
+	$(PY) tests/conformance/run_npguard.py
 
 molecule: venv
 	@for s in $$(ls -d molecule/*/ 2>/dev/null | xargs -n1 basename | grep -v '^_' | grep -v '^vagrant$$'); do \
