@@ -25,6 +25,10 @@ description:
     zone's Pod Security level refuses (in the ingress zone, its pod admission policy). Admission control does not
     look at running pods again, so a host-network pod admitted before the labels keeps bypassing every NetworkPolicy.
     O(pod_security_violations) decides whether these fail the guard or are returned as warnings."
+  - "C(host_network): a pod, DaemonSet or Deployment of any namespace on the host network or with a hostPort that the
+    cluster-wide admission policy C(netzone-host-network) does not admit (not controlled by a DaemonSet of the matrix's
+    C(guards.host_network_allowed)). Problems when C(guards.host_network) is C(deny) (their next pod would be refused)
+    and O(pod_security_violations=fail); warnings otherwise."
   - When the API cannot be reached, it fails with one message that says so.
 author:
   - netzone maintainers (@netzone)
@@ -62,7 +66,7 @@ options:
       - Checks not to run.
     type: list
     elements: str
-    choices: [cni, ingress_host_network, dns_pods, plan, load_balancers, pod_security]
+    choices: [cni, ingress_host_network, dns_pods, plan, load_balancers, pod_security, host_network]
     default: []
   pod_security_violations:
     description:
@@ -91,7 +95,7 @@ EXAMPLES = r"""
 RETURN = r"""
 checks:
   description: Each check and its outcome (C(ok), C(failed), C(skipped), or C(warned) for C(pod_security) findings
-    under O(pod_security_violations=warn)).
+    under O(pod_security_violations=warn) and C(host_network) findings in the warn stage).
   returned: always
   type: dict
   sample: {cni: ok, ingress_host_network: ok, dns_pods: ok, plan: ok, load_balancers: failed, pod_security: ok}
@@ -115,6 +119,14 @@ pod_security:
   sample:
     - {zone: frontend, namespace: frontend, kind: Pod, name: debug, policy: "baseline:v1.33",
        violations: "host namespaces (hostNetwork=true)"}
+host_network:
+  description: Pods and workload pod templates of any namespace on the host network or with a hostPort that the
+    admission policy C(netzone-host-network) does not admit.
+  returned: when the C(host_network) check ran
+  type: list
+  elements: dict
+  sample:
+    - {namespace: default, kind: Pod, name: on-the-host, uses: hostNetwork}
 requests:
   description: API requests this call made.
   returned: always
@@ -181,18 +193,28 @@ def run_checks(params, transport):
                                             api_zones))
     if "load_balancers" not in skip:
         record("load_balancers", guard.check_load_balancers(matrix, inventory, params["load_balancer_group"]))
-    if "pod_security" not in skip:
+    objects = None
+    if "pod_security" not in skip or "host_network" not in skip:
         objects = list_objects(transport, "v1", "Pod", "pods")
         objects += daemonsets if daemonsets is not None else list_objects(transport, "apps/v1", "DaemonSet",
                                                                           "daemonsets")
         objects += list_objects(transport, "apps/v1", "Deployment", "deployments")
+    if "host_network" not in skip:
+        extra["host_network"] = guard.host_network_violations(matrix, objects)
+        found = guard.check_host_network(matrix, objects)
+        if matrix["guards"]["host_network"] == "deny" and params["pod_security_violations"] == "fail":
+            record("host_network", found)
+        else:
+            checks["host_network"] = "warned" if found else "ok"
+            extra.setdefault("warnings", []).extend(found)
+    if "pod_security" not in skip:
         extra["pod_security"] = guard.pod_security_violations(matrix, objects)
         found = guard.check_pod_security(matrix, objects)
         if params["pod_security_violations"] == "fail":
             record("pod_security", found)
         else:
             checks["pod_security"] = "warned" if found else "ok"
-            extra["warnings"] = found
+            extra.setdefault("warnings", []).extend(found)
     for name in skip:
         checks[name] = "skipped"
     return checks, problems, extra

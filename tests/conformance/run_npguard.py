@@ -150,10 +150,12 @@ def _npguard(binary, directory, src, dst, port):
         args += ["--destination-namespace", dns, "-d", dname]
     done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
     text = (done.stdout + done.stderr).strip()
-    last = text.split()[-1].lower() if text else ""
-    if done.returncode != 0 or last not in ("true", "false"):
+    answers = [line.split()[-1].lower() for line in text.splitlines() if " => " in line and " over " in line]
+    if done.returncode != 0 or len(answers) != 1 or answers[0] not in ("true", "false"):
         raise RuntimeError("netpolicy %s: exit %d: %s" % (" ".join(args[1:]), done.returncode, text[-400:]))
-    return last == "true"
+    # what np-guard says besides the answer (e.g. that it ignores IPv6 networks), without its timestamp
+    notes = {line.split(" ", 2)[-1] for line in text.splitlines() if " => " not in line}
+    return answers[0] == "true", notes
 
 
 def main(argv=None):
@@ -170,11 +172,13 @@ def main(argv=None):
             continue
         engine = ClusterEngine(Engine(namespaces, pods, netpols), admin)
         case_failed = 0
+        notes = set()
         with tempfile.TemporaryDirectory(prefix="netzone-npguard-") as directory:
             _write(directory, namespaces, pods, netpols, admin)
             for src, dst, port in probes:
                 ours = engine.verdict(src, dst, port).allowed
-                theirs = _npguard(opts.netpolicy, directory, src, dst, port)
+                theirs, said = _npguard(opts.netpolicy, directory, src, dst, port)
+                notes |= said
                 if ours == theirs:
                     passed += 1
                 else:
@@ -183,6 +187,8 @@ def main(argv=None):
                     print("DIFFER %s: %s -> %s TCP/%d: ours %s, np-guard %s (%s)" % (
                         name, src, dst, port, ours, theirs, engine.verdict(src, dst, port).explain()))
         print("%-28s %4d probes, %d differ" % (name, len(probes), case_failed))
+        for note in sorted(notes):
+            print("    np-guard: %s" % note)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -19,7 +19,11 @@ sentence that says what is wrong, what it would do, and what to do about it:
 * ``pod_security`` - pods already running in a zone namespace, and pod templates of its workloads, that the
   zone's Pod Security level refuses (or, in the ingress zone, its pod admission policy): admission control
   never looks at running pods again, so a host-network pod admitted before the labels keeps bypassing every
-  NetworkPolicy, and a workload whose next pod would be refused stops being able to replace its pods.
+  NetworkPolicy, and a workload whose next pod would be refused stops being able to replace its pods;
+* ``host_network`` - pods, DaemonSets and Deployments of any namespace on the host network or with a hostPort
+  that the cluster-wide admission policy ``netzone-host-network`` does not admit (not controlled by a DaemonSet
+  of ``guards.host_network_allowed``): in its ``deny`` stage their next pod is refused; in its ``warn`` stage
+  they are reported only.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import ipaddress
 from ansible_collections.netzone.segmentation.plugins.module_utils._model import coverage
 from ansible_collections.netzone.segmentation.plugins.module_utils._model import pod_security as ps
 
-CHECKS = ("cni", "ingress_host_network", "dns_pods", "plan", "load_balancers", "pod_security")
+CHECKS = ("cni", "ingress_host_network", "dns_pods", "plan", "load_balancers", "pod_security", "host_network")
 
 #: DaemonSet name -> the policy-enforcing CNI it belongs to.
 POLICY_CNIS = {
@@ -243,4 +247,57 @@ def check_pod_security(matrix, objects):
         problems.append("%s %s/%s in zone %r %s (fix or remove it, or set zones.%s.pod_security)"
                         % (finding["kind"], finding["namespace"], finding["name"], finding["zone"], what,
                            finding["zone"]))
+    return problems
+
+
+def _uses_host_network(spec):
+    if spec.get("hostNetwork"):
+        return "hostNetwork"
+    ports = sorted({str(p.get("hostPort")) for c in ps._containers(spec)  # pylint: disable=protected-access
+                    for p in c.get("ports") or [] if isinstance(p, dict) and p.get("hostPort")})
+    return "hostPort %s" % ", ".join(ports) if ports else None
+
+
+def host_network_violations(matrix, objects):
+    """Pods and workloads (DaemonSets, Deployments, ...) of any namespace that use the host network or a hostPort
+    and that the admission policy ``netzone-host-network`` (compile.compile_host_network_admission) does not
+    admit: ``{namespace, kind, name, uses}``, sorted.  A DaemonSet of ``guards.host_network_allowed``, and a pod
+    it controls, are admitted."""
+    allowed = set(matrix["guards"]["host_network_allowed"])
+    out = []
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        template = ps.pod_template(obj)
+        if template is None:
+            continue
+        uses = _uses_host_network(template[1])
+        if not uses:
+            continue
+        namespace = meta.get("namespace")
+        if obj.get("kind") == "DaemonSet" and "%s/%s" % (namespace, meta.get("name")) in allowed:
+            continue
+        if obj.get("kind") == "Pod" and any(
+                r.get("kind") == "DaemonSet" and r.get("controller") and "%s/%s" % (namespace, r.get("name")) in allowed
+                for r in meta.get("ownerReferences") or [] if isinstance(r, dict)):
+            continue
+        out.append({"namespace": namespace, "kind": obj.get("kind"), "name": meta.get("name"), "uses": uses})
+    return sorted(out, key=lambda f: (f["namespace"] or "", f["kind"] != "Pod", f["kind"] or "", f["name"] or ""))
+
+
+def check_host_network(matrix, objects):
+    """One sentence per finding of :func:`host_network_violations`."""
+    stage = matrix["guards"]["host_network"]
+    problems = []
+    for finding in host_network_violations(matrix, objects):
+        if finding["kind"] == "Pod":
+            what = "runs with %s although netzone-host-network admits that only for the DaemonSets of " \
+                   "guards.host_network_allowed; admission control does not look at running pods again, so it " \
+                   "stays until it is removed" % finding["uses"]
+        else:
+            what = "has a pod template with %s that netzone-host-network %s" % (
+                finding["uses"], "will refuse (guards.host_network: deny): its next pod will not be admitted"
+                if stage == "deny" else "warns about and audits (guards.host_network: warn)")
+        problems.append("%s %s/%s %s (add '%s/%s' to guards.host_network_allowed if it must stay on the host, "
+                        "or move it off the host)" % (finding["kind"], finding["namespace"], finding["name"], what,
+                                                       finding["namespace"], finding["name"]))
     return problems

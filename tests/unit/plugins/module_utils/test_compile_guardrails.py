@@ -192,3 +192,42 @@ def test_an_empty_allow_list_refuses_calico_node_too():
     denied, _warnings, _audits = _decide(_pod(owner=("DaemonSet", "agent", True), host_network=True), "monitoring",
                                          allowed=["monitoring/agent"])
     assert denied is None
+
+
+# --- the guard: what is on the host network before the policy ------------------------------------------------------
+def _ds(namespace, name, host_network=False, host_port=None):
+    spec = {"containers": [{"name": "c", "image": "example.invalid/c:1"}]}
+    if host_network:
+        spec["hostNetwork"] = True
+    if host_port:
+        spec["containers"][0]["ports"] = [{"containerPort": host_port, "hostPort": host_port}]
+    return {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"namespace": namespace, "name": name},
+            "spec": {"template": {"metadata": {}, "spec": spec}}}
+
+
+def test_guard_lists_host_network_objects_outside_the_allow_list():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import guard
+    calico_pod = dict(_pod(owner=CALICO, host_network=True), metadata={
+        "name": "calico-node-x", "namespace": "kube-system",
+        "ownerReferences": [{"kind": "DaemonSet", "name": "calico-node", "controller": True}]})
+    bare = dict(_pod(host_network=True), metadata={"name": "on-the-host", "namespace": "default"})
+    objects = [_ds("kube-system", "calico-node", host_network=True), calico_pod, bare,
+               _ds("ingress", "nginx-ingress-microk8s-controller", host_port=443),
+               _ds("monitoring", "node-exporter", host_network=True), _ds("default", "plain"),
+               _ds("team", "agent", host_port=9100)]
+    matrix = _matrix(host_network="deny")
+    found = guard.host_network_violations(matrix, objects)
+    assert [(f["namespace"], f["kind"], f["name"], f["uses"]) for f in found] == [
+        ("default", "Pod", "on-the-host", "hostNetwork"),
+        ("monitoring", "DaemonSet", "node-exporter", "hostNetwork"),
+        ("team", "DaemonSet", "agent", "hostPort 9100")]
+    problems = guard.check_host_network(matrix, objects)
+    assert len(problems) == 3 and "its next pod will not be admitted" in problems[1]
+    assert "add 'monitoring/node-exporter' to guards.host_network_allowed" in problems[1]
+    assert "stays until it is removed" in problems[0]
+    warned = guard.check_host_network(_matrix(), objects)
+    assert "warns about and audits (guards.host_network: warn)" in warned[1]
+    # the list replaces the default one: what it leaves out is found too
+    allowed = _matrix(host_network_allowed=["monitoring/node-exporter", "team/agent", "kube-system/calico-node"])
+    assert [f["name"] for f in guard.host_network_violations(allowed, objects)] == [
+        "on-the-host", "nginx-ingress-microk8s-controller"]

@@ -30,9 +30,9 @@ def test_guard_passes_on_a_sound_platform_with_three_reads(apiserver, run_module
     result = run_module(cluster_guard.main, conn(apiserver))
     assert not result["failed"], result["msg"]
     assert result["checks"] == {"cni": "ok", "ingress_host_network": "ok", "dns_pods": "ok", "plan": "ok",
-                                "load_balancers": "ok", "pod_security": "ok"}
+                                "load_balancers": "ok", "pod_security": "ok", "host_network": "ok"}
     assert result["cni"] == ["kube-system/calico-node"] and result["requests"] == 6
-    assert result["pod_security"] == []
+    assert result["pod_security"] == [] and result["host_network"] == []
     assert apiserver.recorder.snapshot()["writes"] == 0
 
 
