@@ -97,7 +97,7 @@ conformance: venv
 	$(PY) tests/conformance/run_netpol.py $(SHARED)/conformance/netpol tests/conformance/netpol
 	$(PY) tests/conformance/run_crs.py --min-pass-rate 97.5 $(SHARED)/conformance/crs
 
-# The cluster policy engine against np-guard's netpol-analyzer (its `netpolicy` binary, built from its Go module
+# The cluster policy engine against np-guard's netpol-analyzer (its `netpolicy` binary, built from its source
 # outside the clone: NETZONE_NPGUARD or /var/cache/netzone-segmentation/bin/netpolicy); not part of `make test`.
 npguard: venv
 	$(PY) tests/conformance/run_npguard.py

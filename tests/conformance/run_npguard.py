@@ -12,7 +12,11 @@ clone).  The cases: the network-policy-api conformance scenarios of tests/unit/p
 test_cluster_policy.py (integration: Deny, Pass to a NetworkPolicy, Pass to the baseline; priority: Deny at 50
 against Pass at 60 and at 40), and the collection's own guardrail compiled from the article's matrix (deny and warn
 stages) on a probe cluster.  Prints each disagreement and a closing ``N passed, N failed`` line; exits 1 on any
-disagreement, 2 when the binary is missing.
+disagreement outside :data:`KNOWN_DIFFERENCES` (each documented with its evidence), 2 when the binary is missing.
+
+np-guard's Go module is not on the module proxy this project can reach; the binary used so far was built from
+the project's source (tag v1.4.4) in /var/cache/netzone-segmentation/src, with GOMODCACHE and GOCACHE there too:
+``go build -o /var/cache/netzone-segmentation/bin/netpolicy ./cmd/netpolicy``.
 """
 
 from __future__ import annotations
@@ -43,6 +47,17 @@ DEFAULT_BINARY = "/var/cache/netzone-segmentation/bin/netpolicy"
 HOUSES = {"gryffindor": "harry-potter", "slytherin": "draco-malfoy", "hufflepuff": "cedric-diggory",
           "ravenclaw": "luna-lovegood"}
 PORTS = (80, 8080)
+
+#: Where np-guard and the API's definition part, with the evidence: such differences are listed and counted apart,
+#: never as agreement.  (Seen with netpol-analyzer v1.4.4.)
+KNOWN_DIFFERENCES = {
+    "priority-pass-at-40": "np-guard lets an AdminNetworkPolicy Deny of a lower precedence (priority 50, and 70 "
+                           "likewise) override a Pass of a higher one (priority 40); the API defines Pass as "
+                           "skipping every further admin policy rule, and network-policy-api's conformance test "
+                           "AdminNetworkPolicyPriorityField expects these connections to pass to the baseline's "
+                           "Allow (tests/admin-network-policy-core-priority.go, 'Should respect ANP priority "
+                           "field; thus passing both ingress and egress traffic over to BANP')",
+}
 
 
 def _pod_object(pod):
@@ -166,7 +181,7 @@ def main(argv=None):
     if not os.access(opts.netpolicy, os.X_OK):
         print("np-guard's netpolicy is not at %s: build it with `make npguard`" % opts.netpolicy)
         return 2
-    passed = failed = 0
+    passed = failed = known = 0
     for name, (namespaces, pods, netpols, admin, probes) in sorted(cases().items()):
         if opts.case and name not in opts.case:
             continue
@@ -181,14 +196,21 @@ def main(argv=None):
                 notes |= said
                 if ours == theirs:
                     passed += 1
+                elif name in KNOWN_DIFFERENCES:
+                    known += 1
+                    case_failed += 1
                 else:
                     failed += 1
                     case_failed += 1
                     print("DIFFER %s: %s -> %s TCP/%d: ours %s, np-guard %s (%s)" % (
                         name, src, dst, port, ours, theirs, engine.verdict(src, dst, port).explain()))
         print("%-28s %4d probes, %d differ" % (name, len(probes), case_failed))
+        if case_failed and name in KNOWN_DIFFERENCES:
+            print("    known difference: %s" % KNOWN_DIFFERENCES[name])
         for note in sorted(notes):
             print("    np-guard: %s" % note)
+    print("np-guard: %d probes agree, %d differ where the difference is known (above), %d differ otherwise"
+          % (passed, known, failed))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

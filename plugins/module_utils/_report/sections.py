@@ -203,12 +203,19 @@ def cluster_guardrails_section(matrix):
                  "Deny" if guards["unmanaged_internet"] == "deny" else "Pass: no verdict changes yet",
                  ", ".join(guards["host_network_allowed"]) or "none", guards["host_network"],
                  "every probe as expected" if proof["ok"] else "MISMATCH"))
-    headers = ["namespace", "kind", "to", "direct internet", "decided by", "expected", "ok"]
-    rows = [(r["namespace"], r["kind"], r["address"], r["internet"], r["layer"], r["expected"],
-             "yes" if r["ok"] else "NO") for r in proof["rows"]]
+    # one row per kind of namespace and outcome (the zones are many): the namespaces, the first few named
+    groups = {}
+    for r in proof["rows"]:
+        kind = "zone" if r["kind"].startswith("zone ") else r["kind"]
+        key = (kind, r["address"], r["internet"], r["layer"], r["expected"], r["ok"])
+        groups.setdefault(key, []).append(r["namespace"])
+    headers = ["namespaces", "kind", "to", "direct internet", "decided by", "expected", "ok"]
+    keys = sorted(groups, key=lambda k: (k[5], k[0], k[1], k[2]))
+    rows = [("%s%s" % (", ".join(groups[k][:5]), " and %d more" % (len(groups[k]) - 5) if len(groups[k]) > 5 else ""),
+             k[0], k[1], k[2], k[3], k[4], "yes" if k[5] else "NO") for k in keys]
     markdown = "\n".join([intro, "", _md_table(headers, rows)])
     body = "<p>%s</p>%s" % (html.escape(intro), _html_table(headers, rows, "guardrails",
-                                                            [_OK if r["ok"] else _BAD for r in proof["rows"]]))
+                                                            [_OK if k[5] else _BAD for k in keys]))
     return markdown, body
 
 
