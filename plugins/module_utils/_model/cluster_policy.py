@@ -326,11 +326,11 @@ class ClusterEngine(object):
 INTERNET_PROBES = ("1.1.1.1", "2606:4700:4700::1111")
 
 
-def guardrail_proof(matrix):
+def guardrail_proof(matrix, manifests=None):
     """Prove the cluster-wide guardrail against direct internet on a probe cluster: one pod in every zone
     namespace, in ``kube-system``, in every exempt namespace and in one namespace the matrix does not manage
-    (``default``), with the compiled NetworkPolicies and AdminNetworkPolicy, probed towards
-    :data:`INTERNET_PROBES` (TCP 443).
+    (``default``), with the NetworkPolicies and AdminNetworkPolicies of ``manifests`` (default: the matrix
+    compiled), probed towards :data:`INTERNET_PROBES` (TCP 443).
 
     Returns ``{"stage", "rows": [{"namespace", "kind", "internet", "layer", "expected", "ok"}], "ok"}``: a namespace
     the matrix does not manage must be denied by the admin policy in the ``deny`` stage and left to its own
@@ -340,7 +340,8 @@ def guardrail_proof(matrix):
     from ansible_collections.netzone.segmentation.plugins.module_utils._model.evaluate import Engine
 
     guards = matrix["guards"]
-    manifests = compile_manifests(matrix)
+    if manifests is None:
+        manifests = compile_manifests(matrix)
     zones = {spec["namespace"]: zone for zone, spec in matrix["zones"].items()}
     kinds = {ns: "zone %s" % zone for ns, zone in zones.items()}
     for ns in guards["unmanaged_exempt_namespaces"]:

@@ -104,3 +104,21 @@ def test_lb_firewall_filter():
     message = "netzone.segmentation.lb_firewall: loadbalancer_firewall_guard_nodes: node n1 .* not an IP address"
     with pytest.raises(AnsibleFilterError, match=message):
         lb_firewall(None, nodes=[{"name": "n1", "address": "node-1"}])
+
+
+def test_guardrail_proof_filter():
+    from ansible_collections.netzone.segmentation.plugins.filter.guardrail_proof import FilterModule as GuardrailFilters
+    guardrail_proof = GuardrailFilters().filters()["guardrail_proof"]
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix
+    raw = default_matrix()
+    raw.setdefault("guards", {})["unmanaged_internet"] = "deny"
+    m = matrix(raw, groups=GROUPS, hostvars=HOSTVARS)
+    proof = guardrail_proof(m)
+    assert proof["ok"] and proof["stage"] == "deny"
+    # the manifests about to be applied without their AdminNetworkPolicy: the unmanaged namespace gets the internet
+    without = [o for o in network_policies(m) if o["kind"] != "AdminNetworkPolicy"]
+    proof = guardrail_proof(m, manifests=without)
+    assert not proof["ok"]
+    assert {(r["namespace"], r["internet"]) for r in proof["rows"] if not r["ok"]} == {("default", "allowed")}
+    with pytest.raises(AnsibleFilterError, match="guardrail_proof"):
+        guardrail_proof({"zones": {}})
