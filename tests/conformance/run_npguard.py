@@ -70,9 +70,10 @@ def _pod_object(pod):
 
 # --- the cases -------------------------------------------------------------------------------------------------
 def _houses():
-    namespaces = {"network-policy-conformance-" + h: {"conformance-house": h,
-                                                     "kubernetes.io/metadata.name": "network-policy-conformance-" + h}
-                  for h in HOUSES}
+    namespaces = {}
+    for house in HOUSES:
+        name = "network-policy-conformance-" + house
+        namespaces[name] = {"conformance-house": house, "kubernetes.io/metadata.name": name}
     pods = []
     for n, (house, person) in enumerate(sorted(HOUSES.items())):
         for i in range(2):
@@ -136,8 +137,8 @@ def cases():
         gpods = [{"namespace": n, "name": "p", "ip": "10.1.%d.5" % i, "labels": {"app": "p"}}
                  for i, n in enumerate(names)]
         grefs = ["%s/p" % n for n in names]
-        probes = [(s, d, 443) for s in grefs for d in ("ip:1.1.1.1", "ip:93.184.216.34", "ip:10.0.0.21",
-                                                          "ip:192.168.7.7")]
+        outside = ("ip:1.1.1.1", "ip:93.184.216.34", "ip:10.0.0.21", "ip:192.168.7.7")
+        probes = [(s, d, 443) for s in grefs for d in outside]
         probes += [(s, d, port) for s in grefs for d in grefs if s != d for port in (443, 5432)]
         out["guardrail-" + stage] = (gnamespaces, gpods, [o for o in manifests if o["kind"] == "NetworkPolicy"],
                                      [o for o in manifests if o["kind"] == "AdminNetworkPolicy"], probes)

@@ -297,7 +297,7 @@ def check_host_network(matrix, objects):
             what = "has a pod template with %s that netzone-host-network %s" % (
                 finding["uses"], "will refuse (guards.host_network: deny): its next pod will not be admitted"
                 if stage == "deny" else "warns about and audits (guards.host_network: warn)")
-        problems.append("%s %s/%s %s (add '%s/%s' to guards.host_network_allowed if it must stay on the host, "
-                        "or move it off the host)" % (finding["kind"], finding["namespace"], finding["name"], what,
-                                                       finding["namespace"], finding["name"]))
+        where = "%s/%s" % (finding["namespace"], finding["name"])
+        problems.append("%s %s %s (add '%s' to guards.host_network_allowed if it must stay on the host, or move it "
+                        "off the host)" % (finding["kind"], where, what, where))
     return problems

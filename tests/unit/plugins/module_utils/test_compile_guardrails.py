@@ -106,8 +106,8 @@ def test_the_admin_policy_selects_only_unmanaged_namespaces_and_stages_its_actio
 
 def test_compile_manifests_ends_with_the_guardrails_and_the_binding_stages():
     manifests = compile_manifests(_matrix(host_network="deny"))
-    assert [o["kind"] for o in manifests[-3:]] == ["AdminNetworkPolicy", "ValidatingAdmissionPolicy",
-                                                  "ValidatingAdmissionPolicyBinding"]
+    assert [o["kind"] for o in manifests[-3:]] == [
+        "AdminNetworkPolicy", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]
     assert manifests[-1]["spec"]["validationActions"] == ["Deny", "Audit"]
     assert compile_guardrails(_matrix())[2]["spec"]["validationActions"] == ["Warn", "Audit"]
     assert "matchResources" not in manifests[-1]["spec"]   # cluster-wide: every namespace, kube-system too
