@@ -67,12 +67,15 @@ options:
     description:
       - The kinds this call manages. Owned objects of these kinds that are not computed are pruned.
       - Only the plan's objects of these kinds are applied.
+      - C(AdminNetworkPolicy) (C(policy.networking.k8s.io/v1alpha1)) is served only where its CRD is installed (Calico
+        3.29+, MicroK8s 1.33+); on a cluster that does not serve it, an object whose every rule passes is skipped (see
+        RV(skipped)) and any other is refused before anything is written.
     type: list
     elements: str
-    choices: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, Ingress, ConfigMap,
-              Secret, Service, Deployment, PodDisruptionBudget]
-    default: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, Ingress, ConfigMap,
-              Secret, Service, Deployment, PodDisruptionBudget]
+    choices: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, AdminNetworkPolicy,
+              Ingress, ConfigMap, Secret, Service, Deployment, PodDisruptionBudget]
+    default: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, AdminNetworkPolicy,
+              Ingress, ConfigMap, Secret, Service, Deployment, PodDisruptionBudget]
   prune:
     description:
       - Delete the owned objects that are no longer computed.
