@@ -9,7 +9,9 @@ source zone and the ingress rule at the destination zone.  Peers outside the clu
 internet-egress zone (the proxy zone) the egress rules to them select only the egress proxies' pods
 (``guards.internet_egress_pods``), so that no other pod there reaches outside.  Plus
 the ValidatingAdmissionPolicy (and binding) that refuses NodePort and LoadBalancer Services, the one that keeps
-the ingress zone's pods off the host, and one Ingress per vhost in its zone's namespace.  Namespaces carry the
+the ingress zone's pods off the host, the cluster-wide guardrails (an AdminNetworkPolicy against direct internet
+from namespaces the matrix does not manage, an admission policy against host network pods outside an allow-list),
+and one Ingress per vhost in its zone's namespace.  Namespaces carry the
 zone's Pod Security Admission labels.  Nothing is ever written in the DNS namespace (kube-system).
 
 The output is deterministic: the same matrix gives the same list, in the same order, with the same keys.
