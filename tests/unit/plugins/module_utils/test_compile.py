@@ -225,9 +225,12 @@ def test_admission_policies_match_what_they_must_written_out():
     raw = default_matrix()   # its ingress zone is "ingress"
     policies = dict((m["metadata"]["name"], m["spec"]) for m in compile_manifests(normalize_matrix(raw, INVENTORY))
                     if m["kind"] == "ValidatingAdmissionPolicy")
-    assert sorted(policies) == ["netzone-deny-node-ports", "netzone-ingress-pods"]
+    assert sorted(policies) == ["netzone-deny-node-ports", "netzone-host-network", "netzone-ingress-pods"]
     assert {name: (spec["failurePolicy"], spec["matchConstraints"]) for name, spec in policies.items()} == {
         "netzone-ingress-pods": ("Fail", {"resourceRules": [{
+            "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+            "resources": ["pods", "pods/ephemeralcontainers"]}]}),
+        "netzone-host-network": ("Fail", {"resourceRules": [{
             "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
             "resources": ["pods", "pods/ephemeralcontainers"]}]}),
         "netzone-deny-node-ports": ("Fail", {"resourceRules": [{
