@@ -47,8 +47,9 @@ def test_exact_policies_are_proven():
 
 
 def test_an_over_allowed_cell_is_not_proven():
-    """db's pg policy widened to every namespace: the zones' own egress policies still hold, so the pods of
-    the namespaces without one (DNS, any unmanaged namespace) reach db on TCP 5432, expected denied."""
+    """db's pg policy widened to every namespace: the zones' own egress policies still hold, so end to end only
+    the pods of the namespaces without one (DNS, any unmanaged namespace) reach db on TCP 5432, expected denied;
+    and db's ingress side, checked alone, admits the zones that have no flow to db (db itself, frontend)."""
     matrix = normalize_matrix(copy.deepcopy(RAW))
     manifests = compile_manifests(matrix)
     widened = 0
@@ -63,8 +64,10 @@ def test_an_over_allowed_cell_is_not_proven():
     assert sorted((m["kind"], m["text"]) for m in proof["mismatches"]) == [
         ("extra", "@dns-namespace \u2192 db TCP 5432: allowed, expected denied"),
         ("extra", "@unmanaged \u2192 db TCP 5432: allowed, expected denied"),
+        ("extra", "db \u2192 db TCP 5432 (ingress of db alone): allowed, expected denied"),
+        ("extra", "frontend \u2192 db TCP 5432 (ingress of db alone): allowed, expected denied"),
         ("extra", "kube-dns \u2192 db TCP 5432: allowed, expected denied")]
-    count = 3
+    count = 5
     cells, endpoints = _counts(proof)
     assert _verdicts(matrix, proof) == (
         ["**NOT PROVEN: %d mismatches** (%d cells over %d endpoints; 0 missing, %d extra)."
