@@ -224,6 +224,26 @@ def ingress_pod_capabilities_expression():
                             "x in [%s])" % ", ".join("'%s'" % c for c in sorted(BASELINE_CAPABILITIES)))
 
 
+def _pod_admission_policy(name, validations):
+    """A ValidatingAdmissionPolicy over Pod create and update (the ``pods/ephemeralcontainers`` subresource too:
+    ``kubectl debug`` adds containers through it), failing closed, with the ``containers`` and ``ephemeral``
+    variables its expressions use."""
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": _meta(name),
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                "resources": ["pods", "pods/ephemeralcontainers"]}]},
+            "variables": [{"name": "containers", "expression": INGRESS_POD_CONTAINERS},
+                          {"name": "ephemeral", "expression": INGRESS_POD_EPHEMERAL}],
+            "validations": validations,
+        },
+    }
+
+
 def compile_ingress_pod_admission(matrix):
     """The ValidatingAdmissionPolicy and binding that keep the ingress zone's pods off the host.
 
@@ -239,42 +259,29 @@ def compile_ingress_pod_admission(matrix):
     namespace = matrix["zones"][zone]["namespace"]
     ports = matrix["guards"]["ingress_host_ports"]
     suffix = " in the ingress zone (namespace %s, netzone.segmentation)." % namespace
-    policy = {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": _meta(INGRESS_POD_POLICY_NAME),
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {"resourceRules": [{
-                "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                "resources": ["pods", "pods/ephemeralcontainers"]}]},
-            "variables": [{"name": "containers", "expression": INGRESS_POD_CONTAINERS},
-                          {"name": "ephemeral", "expression": INGRESS_POD_EPHEMERAL}],
-            "validations": [{
-                "expression": INGRESS_POD_HOST_NAMESPACES,
-                "message": "pods may not use the host's network, PID or IPC namespace (hostNetwork, hostPID, "
-                           "hostIPC)" + suffix,
-                "reason": "Forbidden",
-            }, {
-                "expression": INGRESS_POD_PRIVILEGED,
-                "message": "privileged containers are not allowed" + suffix,
-                "reason": "Forbidden",
-            }, {
-                "expression": ingress_pod_host_ports_expression(ports),
-                "message": "hostPorts other than %s are not allowed%s" % (
-                    ", ".join(str(p) for p in ports) or "none", suffix),
-                "reason": "Forbidden",
-            }, {
-                "expression": INGRESS_POD_HOST_PATH,
-                "message": "hostPath volumes are not allowed" + suffix,
-                "reason": "Forbidden",
-            }, {
-                "expression": ingress_pod_capabilities_expression(),
-                "message": "capabilities beyond Pod Security's baseline set are not allowed" + suffix,
-                "reason": "Forbidden",
-            }],
-        },
-    }
+    policy = _pod_admission_policy(INGRESS_POD_POLICY_NAME, [{
+        "expression": INGRESS_POD_HOST_NAMESPACES,
+        "message": "pods may not use the host's network, PID or IPC namespace (hostNetwork, hostPID, "
+                   "hostIPC)" + suffix,
+        "reason": "Forbidden",
+    }, {
+        "expression": INGRESS_POD_PRIVILEGED,
+        "message": "privileged containers are not allowed" + suffix,
+        "reason": "Forbidden",
+    }, {
+        "expression": ingress_pod_host_ports_expression(ports),
+        "message": "hostPorts other than %s are not allowed%s" % (
+            ", ".join(str(p) for p in ports) or "none", suffix),
+        "reason": "Forbidden",
+    }, {
+        "expression": INGRESS_POD_HOST_PATH,
+        "message": "hostPath volumes are not allowed" + suffix,
+        "reason": "Forbidden",
+    }, {
+        "expression": ingress_pod_capabilities_expression(),
+        "message": "capabilities beyond Pod Security's baseline set are not allowed" + suffix,
+        "reason": "Forbidden",
+    }])
     binding = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicyBinding",
@@ -371,26 +378,13 @@ def compile_host_network_admission(matrix):
     stage) warns and audits, ``deny`` refuses, as for NodePorts."""
     guards = matrix["guards"]
     allowed = guards["host_network_allowed"]
-    policy = {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": _meta(HOST_NETWORK_POLICY_NAME),
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {"resourceRules": [{
-                "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                "resources": ["pods", "pods/ephemeralcontainers"]}]},
-            "variables": [{"name": "containers", "expression": INGRESS_POD_CONTAINERS},
-                          {"name": "ephemeral", "expression": INGRESS_POD_EPHEMERAL}],
-            "validations": [{
-                "expression": host_network_expression(allowed),
-                "message": "pods on the host network or with a hostPort are allowed only when one of these "
-                           "DaemonSets controls them: %s (guards.host_network_allowed, netzone.segmentation)."
-                           % (", ".join(allowed) or "none"),
-                "reason": "Forbidden",
-            }],
-        },
-    }
+    policy = _pod_admission_policy(HOST_NETWORK_POLICY_NAME, [{
+        "expression": host_network_expression(allowed),
+        "message": "pods on the host network or with a hostPort are allowed only when one of these "
+                   "DaemonSets controls them: %s (guards.host_network_allowed, netzone.segmentation)."
+                   % (", ".join(allowed) or "none"),
+        "reason": "Forbidden",
+    }])
     actions = ["Deny", "Audit"] if guards["host_network"] == "deny" else ["Warn", "Audit"]
     binding = {
         "apiVersion": "admissionregistration.k8s.io/v1",
