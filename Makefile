@@ -30,7 +30,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 help:
 	@echo "make lab    - install everything and run site.yml on the lab inventory (this machine)"
-	@echo "make test   - lint, sanity, unit, conformance and molecule"
+	@echo "make test   - lint, sanity, unit, conformance, molecule and the live cluster proof"
 	@echo "make bench  - benchmarks (figures and ratios, side by side)"
 	@echo "make fuzz   - the property tests with random draws, NZ_FUZZ_FACTOR (20) times their examples"
 	@echo "make cluster-proof - build the real components if needed, start them, apply the matrix, probe with packets"

@@ -7,8 +7,8 @@ netpol-analyzer (its ``netpolicy eval`` command, which evaluates AdminNetworkPol
 BaselineAdminNetworkPolicy from YAML files), on the same inputs, probe by probe.
 
 Usage: ``run_npguard.py [--netpolicy PATH]`` (default ``$NETZONE_NPGUARD`` or
-``/var/cache/netzone-segmentation/bin/netpolicy``; ``make npguard`` builds it from its Go module, outside the
-clone).  The cases: the network-policy-api conformance scenarios of tests/unit/plugins/module_utils/
+``/var/cache/netzone-segmentation/bin/netpolicy``; ``make npguard`` runs this script with that binary, which
+it does not build: see below).  The cases: the network-policy-api conformance scenarios of tests/unit/plugins/module_utils/
 test_cluster_policy.py (integration: Deny, Pass to a NetworkPolicy, Pass to the baseline; priority: Deny at 50
 against Pass at 60 and at 40), and the collection's own guardrail compiled from the article's matrix (deny and warn
 stages) on a probe cluster.  Prints each disagreement and a closing ``N passed, N failed`` line; exits 1 on any
