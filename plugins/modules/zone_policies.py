@@ -68,8 +68,8 @@ options:
       - The kinds this call manages. Owned objects of these kinds that are not computed are pruned.
       - Only the plan's objects of these kinds are applied.
       - C(AdminNetworkPolicy) (C(policy.networking.k8s.io/v1alpha1)) is served only where its CRD is installed (Calico
-        3.29+, MicroK8s 1.33+); on a cluster that does not serve it, an object whose every rule passes is skipped (see
-        RV(skipped)) and any other is refused before anything is written.
+        3.29+, MicroK8s 1.33+); on a cluster that does not serve it, an object whose every rule passes is left out (see
+        RV(not_applied)) and any other is refused before anything is written.
     type: list
     elements: str
     choices: [Namespace, NetworkPolicy, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, AdminNetworkPolicy,
@@ -153,7 +153,7 @@ requests:
   returned: always
   type: int
   sample: 5
-skipped:
+not_applied:
   description:
     - Computed objects not applied because the cluster does not serve their API and they change no verdict (the
       AdminNetworkPolicy of the C(warn) stage of C(guards.unmanaged_internet) on a Calico older than 3.29).
@@ -216,7 +216,9 @@ def main():
                   requests=transport.requests)
     if module._diff:
         result["diff"] = out["diff"]
-    result["skipped"] = out["skipped"]
+    # Not "skipped": Ansible reads a true "skipped" in a module's result as "the task was skipped" and hides its
+    # changes, so a run that applied everything would show as skipping with changed=0.
+    result["not_applied"] = out["skipped"]
     for what in out["skipped"]:
         module.warn("%s was not applied: this cluster does not serve its API (Calico 3.29+, MicroK8s 1.33+); in the "
                     "warn stage it would change no verdict" % what)

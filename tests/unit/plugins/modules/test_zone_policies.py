@@ -37,6 +37,17 @@ def test_check_real_idempotent_check_idempotent(apiserver, run_module):
     assert apiserver.recorder.snapshot()["writes"] == 0
 
 
+def test_a_cluster_without_the_admin_policy_api_still_reports_its_changes(apiserver, run_module):
+    """The warn stage's AdminNetworkPolicy is left out where its API is not served (and said so), and the task
+    still reports what it applied: a true "skipped" key would make Ansible show the whole task as skipped."""
+    apiserver.store.unserved_groups.add("policy.networking.k8s.io")
+    result = run_module(zone_policies.main, args(apiserver))
+    assert not result["failed"] and result["changed"] is True and "skipped" not in result
+    assert result["not_applied"] == ["AdminNetworkPolicy netzone-unmanaged-no-internet"]
+    assert result["counts"] == {"create": 42, "update": 0, "delete": 0, "adopt": 0}
+    assert len(apiserver.objects("networkpolicies")) == 26
+
+
 def test_diff_and_prune(apiserver, run_module):
     run_module(zone_policies.main, args(apiserver))
     raw = default_matrix()
