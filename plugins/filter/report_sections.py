@@ -41,6 +41,12 @@ options:
     description: Whether the live cluster was checked, C({checked, reason, mismatches}).
     type: dict
     default: {}
+  guardrail:
+    description:
+      - The proof of the cluster-wide guardrail, the C(guardrail) of the plan (P(netzone.segmentation.plan#filter)),
+        so that the report shows what was proven on the manifests applied. Without it the guardrail is proven here
+        on the matrix compiled.
+    type: dict
 seealso:
   - module: netzone.segmentation.render
   - module: netzone.segmentation.service_audit
@@ -68,13 +74,15 @@ from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_suppor
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.matrix_input import require_normalized
 
 
-def report_sections(data, loadbalancers=None, audit=None, live=None):
+def report_sections(data, loadbalancers=None, audit=None, live=None, guardrail=None):
     """The report's extra sections."""
     matrix = require_normalized("report_sections", data)
-    for name, value, kind in (("loadbalancers", loadbalancers, list), ("audit", audit, dict), ("live", live, dict)):
+    for name, value, kind in (("loadbalancers", loadbalancers, list), ("audit", audit, dict), ("live", live, dict),
+                              ("guardrail", guardrail, dict)):
         if value is not None and not isinstance(value, kind):
             raise filter_error("report_sections", "%s must be a %s" % (name, "list" if kind is list else "mapping"))
-    return run("report_sections", _sections, matrix, list(loadbalancers or []), dict(audit or {}), dict(live or {}))
+    return run("report_sections", _sections, matrix, list(loadbalancers or []), dict(audit or {}), dict(live or {}),
+               dict(guardrail) if guardrail is not None else None)
 
 
 class FilterModule:

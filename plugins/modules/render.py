@@ -154,6 +154,9 @@ def main():
     if plan.get("problems") and not params["allow_mismatches"]:
         module.fail_json(msg="the plan is refused, it would lock the platform out: %s; nothing was written"
                              % "; ".join(plan["problems"]), problems=plan["problems"])
+    guardrail = (plan.get("guardrail") or {}).get("problems")
+    if guardrail and not params["allow_mismatches"]:
+        module.fail_json(msg="the plan is refused: %s; nothing was written" % "; ".join(guardrail), problems=guardrail)
     matrix = plan["matrix"]
     manifests = [obj for obj in plan["manifests"] if obj.get("kind") != "Secret"]
     svg = None

@@ -369,3 +369,16 @@ def guardrail_proof(matrix, manifests=None):
                          "internet": "allowed" if verdict.allowed else "denied", "layer": verdict.egress.layer,
                          "expected": expected, "ok": ok})
     return {"stage": guards["unmanaged_internet"], "rows": rows, "ok": all(r["ok"] for r in rows)}
+
+
+def guardrail_problems(proof):
+    """The sentences that say why a :func:`guardrail_proof` does not hold (none when it does)."""
+    bad = [r for r in proof["rows"] if not r["ok"]]
+    if not bad:
+        return []
+
+    def listed(key):
+        return ", ".join(dict.fromkeys(r[key] for r in bad))  # each once, in the rows' order
+    return ["the cluster-wide guardrail against direct internet does not hold (guards.unmanaged_internet: %s): "
+            "%s get %s where %s was expected" % (proof["stage"], listed("namespace"), listed("internet"),
+                                                 listed("expected"))]

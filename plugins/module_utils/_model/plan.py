@@ -8,9 +8,10 @@ egress settings) and the inventory, and does every offline step once: normalise,
 policies, the proxy zone's workload), prove, and the cluster guard's offline checks (the DNS and API server
 needs, the load balancer addresses).  The result carries a ``digest`` (SHA-256 over a canonical JSON of what
 is applied and what it was proven against), so a consumer can check that the value it got is the value that
-was proven: :func:`check_plan` refuses a plan with mismatches, with an offline check's problem, or whose
-content no longer matches its digest.  Rendering, applying and reporting all take the same plan, so what is
-rendered is what is applied.
+was proven: :func:`check_plan` refuses a plan with mismatches, with an offline check's problem, with a
+cluster-wide guardrail that does not hold (its proof on the same manifests is part of the plan), or whose content
+no longer matches its digest.  Rendering, applying and reporting all take the same plan, so what is rendered is
+what is applied.
 
 The digest detects a plan changed after it was built (by a task, a variable, a hand edit); it is not a
 signature: whoever can run the collection's code can build a plan.
@@ -25,6 +26,10 @@ from collections.abc import Mapping
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import InputError
 from ansible_collections.netzone.segmentation.plugins.module_utils._model import guard
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.cluster_policy import (
+    guardrail_problems,
+    guardrail_proof,
+)
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import compile_egress
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix, with_overrides
@@ -132,6 +137,7 @@ def matrix_warnings(raw):
 def plan_digest(plan):
     """SHA-256 over a canonical JSON (sorted keys, no spaces) of what the plan applies and was proven against."""
     content = {key: plan.get(key) for key in ("version", "matrix", "manifests", "checks")}
+    content["guardrail"] = (plan.get("guardrail") or {}).get("problems")
     content["mismatches"] = (plan.get("proof") or {}).get("mismatches")
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=_json_default)
     return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
@@ -174,7 +180,9 @@ def build_plan(raw=None, inventory=None, overrides=None, extra_policies=None, eg
     :param guard_settings: ``skip``, ``load_balancer_group``, ``api_server_peer``, ``api_server_zones``.
     :param reuse: a plan built before (in the same run); returned as it is when it was built from the same
         inputs and is unchanged since, so nothing is normalised or proven twice.
-    :returns: ``{version, inputs, matrix, inventory, manifests, proof, checks, problems, digest}``.  With
+    :returns: ``{version, inputs, matrix, inventory, manifests, proof, guardrail, checks, problems, digest}``;
+        ``guardrail`` is the cluster-wide guardrail's proof on the same manifests (``cluster_policy.guardrail_proof``)
+        with its ``problems``.  With
         ``egress.secrets=apart`` the Secrets are there without their data: the data goes to the API apart
         (``egress_workload(secrets='apart')``), so a plan never carries key material and can be logged.
     """
@@ -190,8 +198,11 @@ def build_plan(raw=None, inventory=None, overrides=None, extra_policies=None, eg
     manifests += _egress(matrix, egress)
     proof = verify_matrix(matrix, manifests)
     checks = offline_checks(matrix, proof, inventory, guard_settings)
+    guardrail = guardrail_proof(matrix, manifests)
+    guardrail["problems"] = guardrail_problems(guardrail)
     plan = {"version": PLAN_VERSION, "inputs": inputs, "warnings": matrix_warnings(raw or {}), "matrix": matrix,
-            "inventory": inventory or {}, "manifests": manifests, "proof": proof, "checks": checks,
+            "inventory": inventory or {}, "manifests": manifests, "proof": proof, "guardrail": guardrail,
+            "checks": checks,
             "problems": ["%s: %s" % (name, problem) for name, found in sorted(checks.items()) for problem in found]}
     plan["digest"] = plan_digest(plan)
     return plan
@@ -225,6 +236,8 @@ def check_plan(plan, where="plan"):
     problems = ["%s: %s" % (name, problem) for name, found in sorted(plan["checks"].items()) for problem in found]
     if problems:
         raise PlanError(where + ".checks", "refused, it would lock the platform out: %s" % "; ".join(problems))
+    if (plan.get("guardrail") or {}).get("problems"):
+        raise PlanError(where + ".guardrail", "refused: %s" % "; ".join(plan["guardrail"]["problems"]))
     return plan
 
 

@@ -189,12 +189,14 @@ def guardrails_section(matrix):
     return markdown, body
 
 
-def cluster_guardrails_section(matrix):
+def cluster_guardrails_section(matrix, proof=None):
     """``(markdown, html)`` of the cluster-wide guardrails: the direct internet of each kind of namespace, proven
-    on a probe cluster (``cluster_policy.guardrail_proof``), and the host network admission policy's allow-list."""
-    from ansible_collections.netzone.segmentation.plugins.module_utils._model.cluster_policy import guardrail_proof
+    on a probe cluster (``proof``: the plan's ``guardrail``; default ``cluster_policy.guardrail_proof`` of the
+    matrix compiled), and the host network admission policy's allow-list."""
     guards = matrix["guards"]
-    proof = guardrail_proof(matrix)
+    if proof is None:
+        from ansible_collections.netzone.segmentation.plugins.module_utils._model.cluster_policy import guardrail_proof
+        proof = guardrail_proof(matrix)
     intro = ("Namespaces the matrix does not manage (not a zone, not %s) get no direct internet: AdminNetworkPolicy "
              "netzone-unmanaged-no-internet, stage %s (%s). Pods on the host network or with a hostPort are refused "
              "cluster-wide unless one of these DaemonSets controls them: %s (ValidatingAdmissionPolicy "
@@ -219,8 +221,9 @@ def cluster_guardrails_section(matrix):
     return markdown, body
 
 
-def report_sections(matrix, loadbalancers=None, audit=None, live=None):
-    """Every extra section, in order, as ``[{"title", "markdown", "html"}]``."""
+def report_sections(matrix, loadbalancers=None, audit=None, live=None, guardrail=None):
+    """Every extra section, in order, as ``[{"title", "markdown", "html"}]``; ``guardrail`` is the plan's proof of
+    the cluster-wide guardrail (proven here on the matrix compiled when it is not given)."""
     if not isinstance(matrix, dict) or "vhosts" not in matrix:
         raise ReportError("expects a normalised matrix (the output of the netzone.segmentation.matrix filter)")
     loadbalancers = loadbalancers or []
@@ -230,7 +233,7 @@ def report_sections(matrix, loadbalancers=None, audit=None, live=None):
                                     ("DNS records to publish", dns_section(matrix, loadbalancers)),
                                     ("NodePort audit", nodeport_section(dict(audit or {}, mode=(audit or {}).get("mode")
                                                                              or matrix["guards"]["nodeports"]))),
-                                    ("Cluster-wide guardrails", cluster_guardrails_section(matrix)),
+                                    ("Cluster-wide guardrails", cluster_guardrails_section(matrix, guardrail)),
                                     ("WAF and TLS in force", edge_section(loadbalancers)),
                                     ("Egress", egress_section(matrix))):
         out.append({"title": title, "markdown": markdown, "html": body})

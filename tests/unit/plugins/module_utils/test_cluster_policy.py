@@ -288,3 +288,16 @@ def test_guardrail_proof_in_both_stages_and_a_broken_policy_is_caught(monkeypatc
     assert not proof["ok"]
     assert [r["namespace"] for r in proof["rows"] if not r["ok"]] == ["netzone-probe-unmanaged"] * 2
     assert "MISMATCH" in {s["title"]: s for s in report_sections(matrix)}["Cluster-wide guardrails"]["markdown"]
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.cluster_policy import guardrail_problems
+    assert guardrail_problems(proof) == [
+        "the cluster-wide guardrail against direct internet does not hold (guards.unmanaged_internet: deny): "
+        "netzone-probe-unmanaged get allowed where denied by the guardrail was expected"]
+    # given the plan's proof, the report shows that one and proves nothing again
+    monkeypatch.setattr(compile_module, "compile_unmanaged_internet", real)
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import cluster_policy
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the report proved the guardrail again")
+    monkeypatch.setattr(cluster_policy, "guardrail_proof", not_again)
+    shown = {s["title"]: s for s in report_sections(matrix, guardrail=proof)}["Cluster-wide guardrails"]["markdown"]
+    assert "Proven on a probe cluster: MISMATCH." in shown

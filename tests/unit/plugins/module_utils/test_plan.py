@@ -31,8 +31,33 @@ def test_the_plan_of_the_default_matrix_is_proven_and_checked():
     assert {m["kind"] for m in plan["manifests"]} >= {"Namespace", "NetworkPolicy", "Ingress", "ConfigMap", "Deployment"}
     assert plan["proof"]["mismatches"] == [] and plan["proof"]["summary"]["cells"] > 100
     assert plan["checks"] == {"plan": [], "load_balancers": []} and plan["problems"] == []
+    assert plan["guardrail"]["ok"] and plan["guardrail"]["stage"] == "warn" and plan["guardrail"]["problems"] == []
     assert plan["digest"].startswith("sha256:") and len(plan["digest"]) == 7 + 64
     assert check_plan(plan) is plan
+
+
+def test_a_plan_whose_guardrail_does_not_hold_is_refused(monkeypatch):
+    """The guardrail is proven on the plan's own manifests when the plan is built; here the compiled manifests are
+    handed to the proof without their AdminNetworkPolicy (as a compiler that forgot it would), in the deny stage."""
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import cluster_policy, plan as plan_mod
+
+    def without_admin_policy(matrix, manifests):
+        return cluster_policy.guardrail_proof(matrix, [m for m in manifests if m["kind"] != "AdminNetworkPolicy"])
+    monkeypatch.setattr(plan_mod, "guardrail_proof", without_admin_policy)
+    raw = default_matrix()
+    raw.setdefault("guards", {})["unmanaged_internet"] = "deny"
+    plan = build_plan(raw, INVENTORY)
+    assert plan["guardrail"]["problems"] == [
+        "the cluster-wide guardrail against direct internet does not hold (guards.unmanaged_internet: deny): "
+        "default get allowed where denied by the guardrail was expected"]
+    check_digest(plan)
+    with pytest.raises(PlanError, match=r"^plan\.guardrail: refused: the cluster-wide guardrail against direct "
+                                        r"internet does not hold \(guards\.unmanaged_internet: deny\): default get"):
+        check_plan(plan)
+    changed = copy.deepcopy(plan)
+    changed["guardrail"]["problems"] = []                # hiding the problem breaks the seal
+    with pytest.raises(PlanError, match=r"^plan\.digest: "):
+        check_plan(changed)
 
 
 def test_the_digest_survives_json_and_sees_any_change():
