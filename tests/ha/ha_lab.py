@@ -41,6 +41,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from sessions import end_sessions  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
 LBS = {"lb1": {"public": "192.0.2.11", "internal": "198.51.100.11"},
        "lb2": {"public": "192.0.2.12", "internal": "198.51.100.12"}}
 CLIENT = {"public": "192.0.2.100", "internal": "198.51.100.100"}
@@ -572,38 +575,13 @@ class Lab:
                        self.holders() == [other] and changes == 0, "holder %s, %d changes" % (self.holders(), changes))
 
 
-def _session(sid, word):
-    """The processes of session SID (started by us as its leader) whose command line has WORD."""
-    out = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/stat" % entry, encoding="ascii", errors="replace") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            with open("/proc/%s/cmdline" % entry, "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, IndexError):
-            continue
-        if int(fields[3]) == sid and fields[0] != "Z" and word in cmdline:
-            out.append(int(entry))
-    return out
-
-
 def teardown_recorded(work):
     """End every recorded session (SIGTERM, then SIGKILL after 5 s) and delete every recorded namespace."""
     pids = os.path.join(work, "pids")
     if os.path.exists(pids):
         with open(pids, encoding="ascii") as handle:
             sessions = [(int(line.split()[0]), line.split()[1]) for line in handle if line.strip()]
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            members = [pid for sid, word in sessions for pid in _session(sid, word)]
-            for pid in members:
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            end = time.monotonic() + 5
-            while time.monotonic() < end and any(_session(sid, word) for sid, word in sessions):
-                time.sleep(0.1)
+        end_sessions(sessions, 5.0)
         os.unlink(pids)
     names = os.path.join(work, "namespaces")
     if os.path.exists(names):

@@ -21,15 +21,16 @@ import ipaddress
 import json
 import os
 import pwd
-import signal
 import socket
 import ssl
 import subprocess
 import sys
-import time
 
 TIMEOUT = 10
 STOP_WAIT = 5
+# the labs' shared way of ending what they started (tests/support/sessions.py in this repository)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests", "support"))
+from sessions import end_sessions  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 
 def _loopback(host):
@@ -49,56 +50,17 @@ def start(pidfile, logfile, user, cmd):
         handle.write("%d\n" % proc.pid)
 
 
-def _session_members(sid, word):
-    """The PIDs of the processes of session SID whose command line has WORD (the leader is SID itself)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry, encoding="ascii", errors="replace") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            with open("/proc/%s/cmdline" % entry, "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, IndexError):
-            continue
-        if int(fields[3]) == sid and word in cmdline:   # fields[3]: the session id (man 5 proc)
-            pids.append(int(entry))
-    return pids
-
-
 def stop(pidfile, word):
     try:
         with open(pidfile, encoding="ascii") as handle:
             pid = int(handle.read().strip())
     except (OSError, ValueError):
         pid = None
-    members = _session_members(pid, word) if pid else []
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for member in members:
-            try:
-                os.kill(member, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + STOP_WAIT
-        while members and time.monotonic() < deadline:
-            time.sleep(0.1)
-            members = [m for m in members if _alive(m)]
-        if not members:
-            break
     if pid:
+        end_sessions([(pid, word)], STOP_WAIT)
         print("stopped %d" % pid)
     if os.path.exists(pidfile):
         os.unlink(pidfile)
-
-
-def _alive(pid):
-    """Not a zombie (an ended child of a process that has not reaped it yet counts as gone)."""
-    try:
-        with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def _read_head(sock):

@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ending the daemons a test started, by the sessions they lead (for the scenarios' labs: egress, ha).
+
+A lab starts each daemon as the leader of a new session (``start_new_session=True``) and records its PID; a daemon
+that forks keeps that session. :func:`end_sessions` ends every process of those sessions whose command line still
+names what was started (so a recycled PID is never signalled), SIGTERM first, SIGKILL after ``wait`` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+
+def members(sid, word):
+    """The live (not zombie) processes of session ``sid`` whose command line has ``word``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        # fields[0]: the state, fields[3]: the session id (man 5 proc)
+        if int(fields[3]) == sid and fields[0] != "Z" and word in cmdline:
+            out.append(int(entry))
+    return out
+
+
+def end_sessions(sessions, wait=5.0):
+    """End every member of each ``(sid, word)`` session: SIGTERM, then SIGKILL to what is left after ``wait`` s;
+    returns once none is left or the second wait is over."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = [pid for sid, word in sessions for pid in members(sid, word)]
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and any(members(sid, word) for sid, word in sessions):
+            time.sleep(0.1)

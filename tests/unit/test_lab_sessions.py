@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The labs' way of ending what they started (tests/support/sessions.py), on real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import sessions  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+# a session leader that ignores SIGTERM and forks a child that stays in its session
+STUBBORN = "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); os.fork(); time.sleep(60)"
+
+
+def _start(code, word):
+    return subprocess.Popen([sys.executable, "-c", code, word], start_new_session=True)  # noqa: S603
+
+
+def test_every_member_ends_even_one_that_ignores_sigterm_and_nothing_else():
+    stubborn = _start(STUBBORN, "netzone-lab-stubborn")
+    other = _start("import time; time.sleep(60)", "netzone-lab-other")
+    try:
+        deadline = time.monotonic() + 10
+        while len(sessions.members(stubborn.pid, "netzone-lab-stubborn")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        found = sessions.members(stubborn.pid, "netzone-lab-stubborn")
+        assert len(found) == 2 and stubborn.pid in found
+        # a word the session's command lines do not have: nothing is found, so nothing would be signalled
+        assert sessions.members(stubborn.pid, "netzone-lab-other") == []
+        started = time.monotonic()
+        sessions.end_sessions([(stubborn.pid, "netzone-lab-stubborn")], wait=0.5)
+        stubborn.wait(timeout=5)
+        assert sessions.members(stubborn.pid, "netzone-lab-stubborn") == []
+        assert time.monotonic() - started >= 0.5          # SIGTERM was ignored: it took the SIGKILL after the wait
+        assert other.poll() is None                       # another session is untouched
+    finally:
+        for proc in (stubborn, other):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=5)
