@@ -16,10 +16,21 @@ description:
     of the virtual hosts of one exposure to the wanted addresses, for M(community.general.nsupdate) to apply.
   - Each vhost name and alias points to the exposure's virtual address of the load balancers, or to every load
     balancer's own address when there is none (the records of the report's "DNS records to publish" table).
-  - "Ownership as in external-dns: beside every name it publishes there is a TXT record C(_netzone-owner.<name>)
-    holding C(heritage=netzone,netzone/owner=<owner>). Only names with this owner's record are changed or
-    deleted; a wanted name that already has A, AAAA or CNAME records of someone else is returned in RV(conflicts)
-    and left alone."
+  - "Ownership as in external-dns's TXT registry, with a value that cannot be forged: beside every name it
+    publishes there is a TXT record C(_netzone-owner.<name>) holding
+    C(heritage=netzone,netzone/owner=<owner>,netzone/exposure=<exposure>,netzone/sig=<hmac>), the HMAC-SHA256
+    keyed with O(owner_secret) over the owner, the exposure, the zone, the name and the name's records as they
+    are (A, AAAA, CNAME)."
+  - "A name is changed or deleted only when one value of its ownership record verifies against what the zone
+    holds now, and only when it is a host name a vhost could have in O(zone) (no C(_) labels, not at or below a
+    delegation). A TXT record planted by whoever may write TXT records, a value copied from another name, or the
+    other exposure's records in the same zone never verify: a wanted name that carries them is returned in
+    RV(conflicts), an unwanted one that claims this owner in RV(foreign), both with a warning, and left alone."
+  - "While a name's records change, its ownership record holds C(netzone/pending=<hmac>) values for every state
+    it passes through (each update is applied on its own), so a run stopped half-way leaves the name owned."
+  - Records that carry the unauthenticated value of earlier versions (C(heritage=netzone,netzone/owner=<owner>))
+    are foreign unless O(adopt_legacy) is set, which takes over those of them that a vhost wants (never deletes
+    one).
   - Changes nothing itself; the same answer in check mode. Its diff shows the owned records before and after.
 extends_documentation_fragment:
   - netzone.segmentation.attributes
@@ -79,6 +90,20 @@ options:
     description: The owner id in the ownership TXT records; deployments that share a zone need distinct ones.
     type: str
     default: netzone
+  owner_secret:
+    description:
+      - The secret that authenticates the ownership records (HMAC-SHA256 key), 32 to 1024 characters, e.g. from
+        C(openssl rand -base64 32) kept in Ansible Vault. Without it nobody can write a value that makes a name
+        this deployment's. Changing it makes every record written with the old one foreign.
+    type: str
+    required: true
+  adopt_legacy:
+    description:
+      - Take over wanted names whose ownership record holds this owner's unauthenticated value of earlier
+        versions (migration; check the names with check mode and diff first). Unwanted names with such a value
+        are never deleted; they are returned in RV(foreign).
+    type: bool
+    default: false
   ttl:
     description: TTL of the records.
     type: int
@@ -101,6 +126,7 @@ EXAMPLES = r"""
     key_name: netzone-public
     key_secret: "{{ vault_dns_public_key }}"
     exposure: public
+    owner_secret: "{{ vault_dns_owner_secret }}"
     vhosts: "{{ netzone_matrix.vhosts | netzone.segmentation.lb_vhosts }}"
     loadbalancers:
       - {name: lb-1, host_address: 203.0.113.10, public_address: "*", internal_address: "", public_vip: 203.0.113.5,
@@ -138,7 +164,17 @@ updates:
     value: {description: "The record's values.", type: list, elements: str}
     state: {description: "V(present) or V(absent).", type: str}
 conflicts:
-  description: Wanted names that carry someone else's address records (left alone), each with a C(message).
+  description:
+    - Wanted names that are not this deployment's (records without a verifying ownership record, another
+      owner's or exposure's, or below a delegation), left alone, each with C(record) and C(message).
+  returned: success
+  type: list
+  elements: dict
+foreign:
+  description:
+    - Names no vhost wants whose ownership record claims this owner and exposure but does not verify (planted,
+      copied, unauthenticated, or a name the vhosts could not produce), left alone, each with C(record) and
+      C(message).
   returned: success
   type: list
   elements: dict
@@ -153,7 +189,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.dns_records import (
-    DnsError, desired_records, plan_updates)
+    DnsError, Ownership, desired_records, plan_updates)
 
 try:
     import dns.exception
@@ -173,7 +209,7 @@ else:
 
 
 def read_zone(params):
-    """The zone as ``{fqdn: {TYPE: {"values": [...], "ttl": int}}}`` (A, AAAA, CNAME and TXT only)."""
+    """The zone as ``{fqdn: {TYPE: {"values": [...], "ttl": int}}}`` (A, AAAA, CNAME, TXT and NS only)."""
     where = "%s port %d" % (params["server"], params["port"])
     what = "zone transfer of %s from %s with key %s" % (params["zone"], where, params["key_name"])
     try:
@@ -199,7 +235,7 @@ def read_zone(params):
     records = {}
     for name, ttl, rdata in zone.iterate_rdatas():
         rtype = dns.rdatatype.to_text(rdata.rdtype)
-        if rtype not in ("A", "AAAA", "CNAME", "TXT"):
+        if rtype not in ("A", "AAAA", "CNAME", "TXT", "NS"):
             continue
         fqdn = name.derelativize(zone.origin).to_text().lower()
         entry = records.setdefault(fqdn, {}).setdefault(rtype, {"values": [], "ttl": ttl})
@@ -220,6 +256,8 @@ def main():
             vhosts=dict(type="list", elements="dict", required=True),
             loadbalancers=dict(type="list", elements="dict", required=True),
             owner=dict(type="str", default="netzone"),
+            owner_secret=dict(type="str", required=True, no_log=True),
+            adopt_legacy=dict(type="bool", default=False),
             ttl=dict(type="int", default=300),
             timeout=dict(type="int", default=10),
         ),
@@ -230,12 +268,14 @@ def main():
     params = module.params
     try:
         wanted = desired_records(params["vhosts"], params["loadbalancers"], params["exposure"], params["zone"])
-        plan = plan_updates(wanted, read_zone(params), params["owner"], params["ttl"])
+        ownership = Ownership(params["owner"], params["exposure"], params["zone"], params["owner_secret"])
+        plan = plan_updates(wanted, read_zone(params), ownership, params["ttl"], adopt_legacy=params["adopt_legacy"])
     except DnsError as exc:
         module.fail_json(msg=str(exc))
-    for conflict in plan["conflicts"]:
-        module.warn(conflict["message"])
-    module.exit_json(changed=False, updates=plan["updates"], conflicts=plan["conflicts"], records=wanted,
+    for item in plan["conflicts"] + plan["foreign"]:
+        module.warn(item["message"])
+    module.exit_json(changed=False, updates=plan["updates"], conflicts=plan["conflicts"], foreign=plan["foreign"],
+                     records=wanted,
                      diff={"before": plan["before"], "after": plan["after"],
                            "before_header": "%s (owned records)" % params["zone"],
                            "after_header": "%s (owned records)" % params["zone"]})

@@ -1,14 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""DNS records of the vhosts and the RFC 2136 updates planned from a zone's content (ownership as external-dns)."""
+"""DNS records of the vhosts and the RFC 2136 updates planned from a zone's content: ownership as external-dns,
+authenticated with an HMAC that nobody without the deployment's secret can write (attack cases included)."""
 
 from __future__ import annotations
+
+import hashlib
+import hmac
 
 import pytest
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.dns_records import (
-    DnsError, desired_records, owner_name, owner_value, plan_updates)
+    DnsError, Ownership, desired_records, owner_name, plan_updates)
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.dns_records import dns_records
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import normalize_vhosts
 
@@ -20,20 +24,15 @@ VHOSTS = normalize_vhosts([
 LBS = [{"name": "lb1", "host_address": "203.0.113.10", "public_address": "*", "internal_address": "10.20.0.10"},
        {"name": "lb2", "host_address": "203.0.113.11", "public_address": "203.0.113.11",
         "internal_address": "10.20.0.11"}]
-# Written out (not owner_value's output): the external-dns style ownership text for owner "netzone".
-TAG = '"heritage=netzone,netzone/owner=netzone"'
+SECRET = "s3cr3t-0123456789-abcdefghijklmnopq"  # 36 characters
+PUBLIC = Ownership("netzone", "public", "example.com", SECRET)
+INTERNAL = Ownership("netzone", "internal", "example.com", SECRET)
+# The unauthenticated value that earlier versions wrote (and that anyone could write).
+LEGACY = '"heritage=netzone,netzone/owner=netzone"'
 
 
 def with_vip(lbs, public="", internal=""):
     return [dict(lb, public_vip=public, internal_vip=internal) for lb in lbs]
-
-
-def zone(**names):
-    """A zone as dns_plan reads it: names given as keyword args (dots as '__')."""
-    out = {}
-    for key, types in names.items():
-        out[key.replace("__", ".") + "."] = {t: {"values": list(v[0]), "ttl": v[1]} for t, v in types.items()}
-    return out
 
 
 def test_without_vip_every_load_balancer_address():
@@ -75,125 +74,339 @@ def test_missing_internal_address_is_named():
 def test_ownership_record_names():
     assert owner_name("shop.example.com") == "_netzone-owner.shop.example.com."
     assert owner_name("*.apps.example.com.") == "_netzone-owner._wildcard.apps.example.com."
-    assert owner_value("netzone") == "heritage=netzone,netzone/owner=netzone"
 
 
-def test_empty_zone_creates_owner_record_before_each_name():
-    wanted = {"shop.example.com.": {"A": ["192.0.2.10"], "AAAA": []}}
-    plan = plan_updates(wanted, {}, "netzone", 300)
-    assert plan["updates"] == [
-        {"record": "_netzone-owner.shop.example.com.", "type": "TXT", "value": ["heritage=netzone,netzone/owner=netzone"], "state": "present"},
-        {"record": "shop.example.com.", "type": "A", "value": ["192.0.2.10"], "state": "present"}]
-    assert plan["before"] == ""
-    assert "shop.example.com. 300 IN A 192.0.2.10" in plan["after"]
+def expected_mac(name, a="", aaaa="", cname="", exposure="public", zone_name="example.com.", secret=SECRET,
+                 owner="netzone"):
+    """The HMAC written out from the documented layout (not the module's own code)."""
+    message = "netzone-dns-owner-v1\n%s\n%s\n%s\n%s\nA=%s\nAAAA=%s\nCNAME=%s" % (
+        owner, exposure, zone_name, name, a, aaaa, cname)
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
-def test_in_sync_zone_plans_nothing():
-    wanted = {"shop.example.com.": {"A": ["192.0.2.10"], "AAAA": []}}
-    current = zone(shop__example__com={"A": (["192.0.2.10"], 300)},
-                   _netzone_owner__shop__example__com={"TXT": ([TAG], 300)})
-    current = {k.replace("_netzone_owner", "_netzone-owner"): v for k, v in current.items()}
-    plan = plan_updates(wanted, current, "netzone", 300)
-    assert plan["updates"] == [] and plan["conflicts"] == []
-    assert plan["before"] == plan["after"]
+def sig(name, a="", pending=False, **kwargs):
+    exposure = kwargs.get("exposure", "public")
+    return "heritage=netzone,netzone/owner=netzone,netzone/exposure=%s,netzone/%s=%s" % (
+        exposure, "pending" if pending else "sig", expected_mac(name, a, **kwargs))
 
 
-def owned_zone(records):
-    out = {}
-    for name, (rtype, values, ttl) in records.items():
-        out.setdefault(name, {})[rtype] = {"values": values, "ttl": ttl}
-        out.setdefault("_netzone-owner." + name, {})["TXT"] = {"values": [TAG], "ttl": 300}
+def test_the_ownership_value_is_the_documented_hmac():
+    content = {"A": ["192.0.2.10", "192.0.2.9"], "AAAA": ["2001:db8::1"], "CNAME": []}
+    assert PUBLIC.value("shop.example.com", content) == (
+        "heritage=netzone,netzone/owner=netzone,netzone/exposure=public,netzone/sig="
+        + expected_mac("shop.example.com.", a="192.0.2.10,192.0.2.9", aaaa="2001:db8::1"))
+    # The exposure, the zone, the name and the secret are all in it.
+    assert INTERNAL.mac("shop.example.com.", content) != PUBLIC.mac("shop.example.com.", content)
+    assert Ownership("netzone", "public", "example.org", SECRET).mac("shop.example.com.", content) != \
+        PUBLIC.mac("shop.example.com.", content)
+    assert PUBLIC.mac("www.example.com.", content) != PUBLIC.mac("shop.example.com.", content)
+    assert Ownership("netzone", "public", "example.com", SECRET + "x").mac("shop.example.com.", content) != \
+        PUBLIC.mac("shop.example.com.", content)
+
+
+@pytest.mark.parametrize("secret, message", [
+    (None, "owner_secret: must be a secret of at least 32 characters"),
+    ("", "owner_secret: must be a secret of at least 32 characters"),
+    ("short-but-not-empty", "owner_secret: must be 32 to 1024 characters long, got 19"),
+    ("x" * 1025, "owner_secret: must be 32 to 1024 characters long, got 1025"),
+])
+def test_a_missing_or_weak_secret_is_refused_without_echoing_it(secret, message):
+    with pytest.raises(DnsError) as err:
+        Ownership("netzone", "public", "example.com", secret)
+    assert str(err.value).startswith(message)
+    assert "openssl rand -base64 32" in str(err.value)
+    if secret:
+        assert secret not in str(err.value)
+
+
+def test_bad_owner_and_exposure():
+    with pytest.raises(DnsError, match="owner: 'a b' must be"):
+        Ownership("a b", "public", "example.com", SECRET)
+    with pytest.raises(DnsError, match="exposure: must be one of public, internal, got 'dmz'"):
+        Ownership("netzone", "dmz", "example.com", SECRET)
+
+
+def rr(rtype, values, ttl=300):
+    return {rtype: {"values": list(values), "ttl": ttl}}
+
+
+def apply(zone_records, updates, ttl=300):
+    """community.general.nsupdate's semantics, one update at a time: ``present`` leaves the rrset alone when
+    every wanted value is in it with the same TTL, else replaces it whole; ``absent`` deletes the rrset."""
+    out = {name: {rtype: {"values": list(e["values"]), "ttl": e["ttl"]} for rtype, e in types.items()}
+           for name, types in zone_records.items()}
+    for update in updates:
+        types = out.setdefault(update["record"], {})
+        current = types.get(update["type"])
+        if update["state"] == "absent":
+            types.pop(update["type"], None)
+        else:
+            values = [value if update["type"] != "TXT" else '"%s"' % value for value in update["value"]]
+            if current and set(values) <= set(current["values"]) and current["ttl"] == ttl:
+                continue
+            types[update["type"]] = {"values": values, "ttl": ttl}
+        if not types:
+            del out[update["record"]]
     return out
 
 
-def test_changed_vip_replaces_the_rrset():
-    plan = plan_updates({"shop.example.com.": {"A": ["192.0.2.11"], "AAAA": []}},
-                        owned_zone({"shop.example.com.": ("A", ["192.0.2.10"], 300)}), "netzone", 300)
+SHOP = {"shop.example.com.": {"A": ["192.0.2.10"], "AAAA": []}}
+
+
+def test_empty_zone_creates_the_name_under_pending_then_final_ownership():
+    plan = plan_updates(SHOP, {}, PUBLIC, 300)
     assert plan["updates"] == [
+        {"record": "_netzone-owner.shop.example.com.", "type": "TXT", "state": "present",
+         "value": [sig("shop.example.com.", pending=True), sig("shop.example.com.", "192.0.2.10", pending=True)]},
+        {"record": "shop.example.com.", "type": "A", "value": ["192.0.2.10"], "state": "present"},
+        {"record": "_netzone-owner.shop.example.com.", "type": "TXT", "state": "present",
+         "value": [sig("shop.example.com.", "192.0.2.10")]}]
+    assert plan["before"] == ""
+    assert "shop.example.com. 300 IN A 192.0.2.10" in plan["after"]
+    assert plan["conflicts"] == [] and plan["foreign"] == []
+
+
+def test_in_sync_zone_plans_nothing():
+    current = dict({"shop.example.com.": rr("A", ["192.0.2.10"])},
+                   **{"_netzone-owner.shop.example.com.": rr("TXT", ['"%s"' % sig("shop.example.com.", "192.0.2.10")])})
+    plan = plan_updates(SHOP, current, PUBLIC, 300)
+    assert plan["updates"] == [] and plan["conflicts"] == [] and plan["foreign"] == []
+    assert plan["before"] == plan["after"]
+
+
+def published(wanted, ownership=PUBLIC, zone_records=None):
+    """The zone after a complete run from ``zone_records`` (empty by default)."""
+    return apply(zone_records or {}, plan_updates(wanted, zone_records or {}, ownership, 300)["updates"])
+
+
+def test_changed_vip_replaces_the_rrset_and_the_ownership_value():
+    current = published(SHOP)
+    plan = plan_updates({"shop.example.com.": {"A": ["192.0.2.11"], "AAAA": []}}, current, PUBLIC, 300)
+    assert plan["updates"] == [
+        {"record": "_netzone-owner.shop.example.com.", "type": "TXT", "state": "present",
+         "value": [sig("shop.example.com.", "192.0.2.10", pending=True), sig("shop.example.com.", pending=True),
+                   sig("shop.example.com.", "192.0.2.11", pending=True)]},
         {"record": "shop.example.com.", "type": "A", "value": ["192.0.2.10"], "state": "absent"},
-        {"record": "shop.example.com.", "type": "A", "value": ["192.0.2.11"], "state": "present"}]
+        {"record": "shop.example.com.", "type": "A", "value": ["192.0.2.11"], "state": "present"},
+        {"record": "_netzone-owner.shop.example.com.", "type": "TXT", "state": "present",
+         "value": [sig("shop.example.com.", "192.0.2.11")]}]
 
 
 def test_growing_rrset_is_written_whole_and_ttl_change_rewrites():
-    current = owned_zone({"shop.example.com.": ("A", ["192.0.2.10"], 300)})
-    grow = plan_updates({"shop.example.com.": {"A": ["192.0.2.10", "192.0.2.12"], "AAAA": []}}, current, "netzone", 300)
-    assert grow["updates"] == [{"record": "shop.example.com.", "type": "A", "value": ["192.0.2.10", "192.0.2.12"],
-                                "state": "present"}]
-    ttl = plan_updates({"shop.example.com.": {"A": ["192.0.2.10"], "AAAA": []}}, current, "netzone", 60)
-    assert ttl["updates"] == [{"record": "shop.example.com.", "type": "A", "value": ["192.0.2.10"], "state": "present"}]
+    current = published(SHOP)
+    grow = plan_updates({"shop.example.com.": {"A": ["192.0.2.10", "192.0.2.12"], "AAAA": []}}, current, PUBLIC, 300)
+    assert [(u["record"], u["type"], u["state"], u["value"]) for u in grow["updates"]][1:] == [
+        ("shop.example.com.", "A", "present", ["192.0.2.10", "192.0.2.12"]),
+        ("_netzone-owner.shop.example.com.", "TXT", "present", [sig("shop.example.com.", "192.0.2.10,192.0.2.12")])]
+    ttl = plan_updates(SHOP, current, PUBLIC, 60)
+    assert [(u["record"], u["type"]) for u in ttl["updates"]] == [
+        ("_netzone-owner.shop.example.com.", "TXT"), ("shop.example.com.", "A"), ("_netzone-owner.shop.example.com.", "TXT")]
 
 
 def test_removed_vhost_deletes_its_records_then_its_owner_record():
-    current = owned_zone({"old.example.com.": ("A", ["192.0.2.10"], 300)})
-    plan = plan_updates({}, current, "netzone", 300)
-    assert plan["updates"] == [
-        {"record": "old.example.com.", "type": "A", "value": ["192.0.2.10"], "state": "absent"},
-        {"record": "_netzone-owner.old.example.com.", "type": "TXT", "value": [TAG], "state": "absent"}]
+    current = published(SHOP)
+    plan = plan_updates({}, current, PUBLIC, 300)
+    assert [(u["record"], u["type"], u["state"]) for u in plan["updates"]] == [
+        ("_netzone-owner.shop.example.com.", "TXT", "present"),
+        ("shop.example.com.", "A", "absent"),
+        ("_netzone-owner.shop.example.com.", "TXT", "absent")]
     assert plan["after"] == ""
+    assert apply(current, plan["updates"]) == {}
 
 
 def test_removed_wildcard_maps_back_to_its_name():
-    current = {"*.apps.example.com.": {"A": {"values": ["192.0.2.10"], "ttl": 300}},
-               "_netzone-owner._wildcard.apps.example.com.": {"TXT": {"values": [TAG], "ttl": 300}}}
-    plan = plan_updates({}, current, "netzone", 300)
-    assert plan["updates"][0] == {"record": "*.apps.example.com.", "type": "A", "value": ["192.0.2.10"], "state": "absent"}
+    wild = {"*.apps.example.com.": {"A": ["192.0.2.10"], "AAAA": []}}
+    current = published(wild)
+    assert "_netzone-owner._wildcard.apps.example.com." in current
+    plan = plan_updates({}, current, PUBLIC, 300)
+    assert plan["updates"][1] == {"record": "*.apps.example.com.", "type": "A", "value": ["192.0.2.10"],
+                                  "state": "absent"}
+    assert apply(current, plan["updates"]) == {}
+
+
+# --- the attacks: someone who may write TXT records (an ACME key) but not A records -------------------------
+
+VICTIM = {"victim.example.com.": rr("A", ["192.0.2.97"])}
+
+
+def planted(text, at="victim.example.com.", base=None):
+    zone_records = dict(base if base is not None else VICTIM)
+    zone_records[owner_name(at)] = rr("TXT", ['"%s"' % text])
+    return zone_records
+
+
+@pytest.mark.parametrize("text", [
+    "heritage=netzone,netzone/owner=netzone",                              # the old guessable value
+    "heritage=netzone,netzone/owner=netzone,netzone/vhost=victim.example.com",
+    "heritage=netzone,netzone/owner=netzone,netzone/exposure=public,netzone/sig=" + "0" * 64,
+    "heritage=netzone,netzone/owner=netzone,netzone/exposure=public,netzone/pending=" + "f" * 64,
+    sig("victim.example.com.", "192.0.2.97", secret="another-secret-of-at-least-32-chars!"),
+    sig("shop.example.com.", "192.0.2.10"),                                 # a real value, copied from another name
+    sig("victim.example.com.", "192.0.2.10"),                               # right name, other records
+    sig("victim.example.com.", "192.0.2.97", exposure="internal"),          # the other exposure's
+])
+def test_a_planted_ownership_record_gets_no_foreign_record_deleted(text):
+    zone_records = planted(text)
+    plan = plan_updates({}, zone_records, PUBLIC, 300)
+    assert plan["updates"] == []
+    if "exposure=internal" not in text:
+        assert [f["record"] for f in plan["foreign"]] == ["victim.example.com."]
+        assert plan["foreign"][0]["message"].endswith(": left alone")
+    # Wanted by a vhost, it is not taken over either.
+    wanted = {"victim.example.com.": {"A": ["192.0.2.10"], "AAAA": []}}
+    claimed = plan_updates(wanted, zone_records, PUBLIC, 300)
+    assert claimed["updates"] == []
+    assert [c["record"] for c in claimed["conflicts"]] == ["victim.example.com."]
+
+
+def test_the_forged_value_would_have_worked_without_the_secret():
+    """The same zone with the value computed with the real secret: the name is ours and goes. The attack
+    tests above fail for want of the secret, not for a planning gap."""
+    zone_records = planted(sig("victim.example.com.", "192.0.2.97"))
+    assert [(u["record"], u["state"]) for u in plan_updates({}, zone_records, PUBLIC, 300)["updates"]][1:] == [
+        ("victim.example.com.", "absent"), ("_netzone-owner.victim.example.com.", "absent")]
+
+
+def test_a_replayed_value_after_someone_else_took_the_name_does_not_verify():
+    """We published shop, gave it up; someone else points shop elsewhere; the old (public) TXT value is
+    planted again: the records changed since we wrote it, so it does not verify."""
+    old = published(SHOP)
+    replayed = dict(old)
+    replayed["shop.example.com."] = rr("A", ["198.51.100.50"])
+    plan = plan_updates({}, replayed, PUBLIC, 300)
+    assert plan["updates"] == []
+    assert "does not verify with this deployment's secret" in plan["foreign"][0]["message"]
+
+
+@pytest.mark.parametrize("at, why", [
+    ("_acme-challenge.shop.example.com.", "not a host name a vhost can have"),
+    ("ns1.sub.example.com.", "at or below the delegation sub.example.com."),
+    ("shop.example.org.", "not in zone example.com."),
+])
+def test_only_names_the_vhosts_could_produce_are_deleted(at, why):
+    """Even a value that verifies (the secret leaked into a copy, or a name written by hand with it) never
+    deletes a name outside the zone, a name with '_' labels, or glue below a delegation."""
+    zone_records = {at: rr("A", ["192.0.2.53"]), "sub.example.com.": rr("NS", ["ns1.sub.example.com."]),
+                    owner_name(at): rr("TXT", ['"%s"' % sig(at, "192.0.2.53")])}
+    plan = plan_updates({}, zone_records, PUBLIC, 300)
+    assert plan["updates"] == []
+    assert why in plan["foreign"][0]["message"]
+
+
+def test_a_wanted_name_below_a_delegation_is_left_alone():
+    zone_records = {"sub.example.com.": rr("NS", ["ns1.sub.example.com."])}
+    plan = plan_updates({"app.sub.example.com.": {"A": ["192.0.2.10"], "AAAA": []}}, zone_records, PUBLIC, 300)
+    assert plan["updates"] == []
+    assert "at or below the delegation sub.example.com." in plan["conflicts"][0]["message"]
+
+
+# --- public and internal in one zone -----------------------------------------------------------------------
+
+STAFF = {"staff.example.com.": {"A": ["198.51.100.7"], "AAAA": []}}
+
+
+def test_both_exposures_in_one_zone_stay_stable():
+    """Public, then internal, then both again: the second round plans nothing, and each exposure's names
+    keep their records (without the exposure in the value, each run deleted the other's)."""
+    zone_records = published(SHOP, PUBLIC)
+    zone_records = published(STAFF, INTERNAL, zone_records)
+    assert zone_records["shop.example.com."]["A"]["values"] == ["192.0.2.10"]
+    assert zone_records["staff.example.com."]["A"]["values"] == ["198.51.100.7"]
+    assert plan_updates(SHOP, zone_records, PUBLIC, 300)["updates"] == []
+    assert plan_updates(STAFF, zone_records, INTERNAL, 300)["updates"] == []
+    # The other exposure's records are not reported either: they are someone else's, as expected.
+    assert plan_updates(SHOP, zone_records, PUBLIC, 300)["foreign"] == []
+    # A name that both exposures want belongs to the first one that took it.
+    both = plan_updates(dict(SHOP, **STAFF), zone_records, PUBLIC, 300)
+    assert both["updates"] == []
+    assert "holds another owner's or exposure's text" in both["conflicts"][0]["message"]
+
+
+def test_another_owners_ownership_record_is_never_replaced():
+    """A wanted name with no address records but another deployment's ownership record is not taken (it
+    would replace that deployment's TXT)."""
+    zone_records = {"_netzone-owner.shop.example.com.": rr("TXT", ['"heritage=netzone,netzone/owner=someone"'])}
+    plan = plan_updates(SHOP, zone_records, PUBLIC, 300)
+    assert plan["updates"] == [] and plan["conflicts"][0]["record"] == "shop.example.com."
 
 
 def test_foreign_records_are_never_touched():
     current = {
-        # no ownership record at all
-        "legacy.example.com.": {"A": {"values": ["192.0.2.99"], "ttl": 300}},
-        # another deployment's
-        "other.example.com.": {"A": {"values": ["192.0.2.98"], "ttl": 300}},
-        "_netzone-owner.other.example.com.": {"TXT": {"values": ['"heritage=netzone,netzone/owner=someone"'], "ttl": 300}},
-        # a CNAME at a wanted name
-        "cdn.example.com.": {"CNAME": {"values": ["edge.example.net."], "ttl": 300}},
+        "legacy.example.com.": rr("A", ["192.0.2.99"]),  # no ownership record at all
+        "other.example.com.": rr("A", ["192.0.2.98"]),   # another deployment's
+        "_netzone-owner.other.example.com.": rr("TXT", ['"heritage=netzone,netzone/owner=someone"']),
+        "cdn.example.com.": rr("CNAME", ["edge.example.net."]),  # a CNAME at a wanted name
     }
     wanted = {name: {"A": ["192.0.2.10"], "AAAA": []} for name in ("legacy.example.com.", "cdn.example.com.")}
-    plan = plan_updates(wanted, current, "netzone", 300)
+    plan = plan_updates(wanted, current, PUBLIC, 300)
     assert plan["updates"] == []
     assert [c["record"] for c in plan["conflicts"]] == ["cdn.example.com.", "legacy.example.com."]
-    assert "legacy.example.com already has A record(s) that owner 'netzone' does not own" in plan["conflicts"][1]["message"]
-    # Not wanted at all: still untouched (the other owner's name is not ours to delete).
-    assert plan_updates({}, current, "netzone", 300)["updates"] == []
+    assert plan["conflicts"][1]["message"] == ("legacy.example.com has A record(s) and no ownership record "
+                                               "_netzone-owner.legacy.example.com: left alone")
+    assert plan_updates({}, current, PUBLIC, 300) == {"updates": [], "conflicts": [], "foreign": [],
+                                                      "before": "", "after": ""}
 
 
-def test_a_name_with_only_foreign_txt_is_taken_without_touching_that_txt():
-    current = {"shop.example.com.": {"TXT": {"values": ['"v=spf1 -all"'], "ttl": 300}}}
-    plan = plan_updates({"shop.example.com.": {"A": ["192.0.2.10"], "AAAA": []}}, current, "netzone", 300)
+def test_a_name_with_only_foreign_txt_at_the_name_itself_is_taken():
+    current = {"shop.example.com.": rr("TXT", ['"v=spf1 -all"'])}
+    plan = plan_updates(SHOP, current, PUBLIC, 300)
     assert [(u["record"], u["type"]) for u in plan["updates"]] == [
-        ("_netzone-owner.shop.example.com.", "TXT"), ("shop.example.com.", "A")]
+        ("_netzone-owner.shop.example.com.", "TXT"), ("shop.example.com.", "A"), ("_netzone-owner.shop.example.com.", "TXT")]
 
 
-def test_bad_owner():
-    with pytest.raises(DnsError, match="owner: 'a b' must be"):
-        plan_updates({}, {}, "a b", 300)
+@pytest.mark.parametrize("owner", ["netzone-2", "netzon", "NETZONE"])
+def test_ownership_is_matched_exactly(owner):
+    """Another owner whose id starts with ours, a prefix of ours, or ours in other case: not ours."""
+    other = Ownership(owner, "public", "example.com", SECRET)
+    zone_records = published(SHOP, other)
+    assert plan_updates({}, zone_records, PUBLIC, 300)["updates"] == []
 
 
-def test_a_planted_ownership_bug_is_caught():
-    """Treating every heritage=netzone record as ours (ignoring the owner id) would delete another deployment's
-    records: the owner check is what keeps other.example.com."""
-    current = {"other.example.com.": {"A": {"values": ["192.0.2.98"], "ttl": 300}},
-               "_netzone-owner.other.example.com.": {"TXT": {"values": ['"heritage=netzone,netzone/owner=x"'], "ttl": 300}}}
-    assert plan_updates({}, current, "netzone", 300)["updates"] == []
-    assert len(plan_updates({}, current, "x", 300)["updates"]) == 2
+# --- a run stopped half-way -------------------------------------------------------------------------------
+
+CHANGES = [
+    ({}, SHOP),
+    (SHOP, {"shop.example.com.": {"A": ["192.0.2.11"], "AAAA": []}}),
+    (SHOP, {"shop.example.com.": {"A": [], "AAAA": ["2001:db8::10"]}}),
+    ({"shop.example.com.": {"A": ["192.0.2.10", "192.0.2.12"], "AAAA": ["2001:db8::10"]}}, SHOP),
+    (SHOP, {}),
+]
 
 
-@pytest.mark.parametrize("txt", [
-    '"heritage=netzone,netzone/owner=netzone-2"',     # another owner whose name starts with ours
-    '"heritage=netzone,netzone/owner=netzon"',        # a prefix of ours
-    '"heritage=netzone,netzone/owner=NETZONE"',       # not the same name
-    '"heritage=external-dns,netzone/owner=netzone"',  # not our heritage
-    '"netzone/owner=netzone"',                        # no heritage at all
-    '"x heritage=netzone,netzone/owner=netzone"',     # ours inside a longer text
-])
-def test_ownership_is_matched_exactly(txt):
-    """Only the exact ownership text (an optional ``,netzone/vhost=...`` after it) makes a name ours: a
-    loose match would let one deployment delete another's records."""
-    current = {"old.example.com.": {"A": {"values": ["192.0.2.7"], "ttl": 300}},
-               "_netzone-owner.old.example.com.": {"TXT": {"values": [txt], "ttl": 300}}}
-    assert plan_updates({}, current, "netzone", 300)["updates"] == []
-    owned = dict(current, **{"_netzone-owner.old.example.com.": {"TXT": {
-        "values": ['"heritage=netzone,netzone/owner=netzone,netzone/vhost=old.example.com"'], "ttl": 300}}})
-    assert [(u["record"], u["type"], u["state"]) for u in plan_updates({}, owned, "netzone", 300)["updates"]] == [
-        ("old.example.com.", "A", "absent"), ("_netzone-owner.old.example.com.", "TXT", "absent")]
+@pytest.mark.parametrize("start, end", CHANGES)
+def test_a_run_stopped_after_any_update_leaves_the_names_owned(start, end):
+    """Apply only the first k updates of a plan (a run that failed half-way), then plan again: the name is
+    still owned (no conflict), the second plan reaches the same zone, and a third plans nothing."""
+    zone_records = published(start)
+    plan = plan_updates(end, zone_records, PUBLIC, 300)
+    full = apply(zone_records, plan["updates"])
+    assert plan_updates(end, full, PUBLIC, 300)["updates"] == []
+    for stop in range(len(plan["updates"])):
+        partial = apply(zone_records, plan["updates"][:stop])
+        again = plan_updates(end, partial, PUBLIC, 300)
+        assert again["conflicts"] == [] and again["foreign"] == [], (stop, again)
+        assert apply(partial, again["updates"]) == full, stop
+
+
+# --- migration from the unauthenticated value --------------------------------------------------------------
+
+OLD = {"shop.example.com.": rr("A", ["192.0.2.10"]), "old.example.com.": rr("A", ["192.0.2.10"]),
+       "_netzone-owner.shop.example.com.": rr("TXT", [LEGACY]),
+       "_netzone-owner.old.example.com.": rr("TXT", [LEGACY])}
+
+
+def test_legacy_records_are_foreign_until_adopted():
+    plan = plan_updates(SHOP, OLD, PUBLIC, 300)
+    assert plan["updates"] == []
+    assert "unauthenticated value of earlier versions" in plan["conflicts"][0]["message"]
+    assert "loadbalancer_dns_adopt_legacy" in plan["conflicts"][0]["message"]
+    assert [f["record"] for f in plan["foreign"]] == ["old.example.com."]
+
+
+def test_adoption_takes_the_wanted_names_only_and_never_deletes():
+    plan = plan_updates(SHOP, OLD, PUBLIC, 300, adopt_legacy=True)
+    assert plan["updates"] == [{"record": "_netzone-owner.shop.example.com.", "type": "TXT", "state": "present",
+                                "value": [sig("shop.example.com.", "192.0.2.10")]}]
+    assert [f["record"] for f in plan["foreign"]] == ["old.example.com."]
+    adopted = apply(OLD, plan["updates"])
+    assert plan_updates(SHOP, adopted, PUBLIC, 300)["updates"] == []
