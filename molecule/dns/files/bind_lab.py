@@ -6,8 +6,10 @@
 foreground as a child of its own session, listening on 127.0.50.1 (view "public": zone example.com, key
 netzone-public) and 127.0.50.2 (view "internal": zone corp.example, key netzone-internal), TCP/UDP port
 PORT, authoritative only: ``recursion no``, no forwarders, no root hints used, DNSSEC validation off.
-Each key may update and transfer its own zone only. The public zone starts with a record nobody of ours owns
-(``legacy.example.com``), which must survive every run. Prints the keys as JSON.
+Each key may update and transfer its own zone only; a third key, "acme" (what an ACME client holds for its
+DNS-01 challenges), may write TXT records in example.com and nothing else (``update-policy``). The public zone
+starts with records nobody of ours owns (``legacy``, ``other`` with another owner's ownership record,
+``victim`` and ``victim2``), which must survive every run. Prints the keys as JSON.
 ``bind_lab.py stop DIR`` ends that named by the PID it wrote, and nothing else.
 """
 
@@ -30,7 +32,9 @@ ZONE = """$TTL 300
 ns IN A {address}
 {extra}"""
 FOREIGN = {"public": "legacy IN A 192.0.2.99\n_netzone-owner.other IN TXT \"heritage=netzone,netzone/owner=someone-else\"\n"
-                     "other IN A 192.0.2.98\n", "internal": ""}
+                     "other IN A 192.0.2.98\nvictim IN A 192.0.2.97\nvictim2 IN A 192.0.2.96\n", "internal": ""}
+# The key an ACME client would hold: TXT records anywhere in the public zone, nothing else.
+ACME_KEY = "acme"
 
 
 def start(directory):
@@ -47,6 +51,10 @@ def start(directory):
         secrets[name] = {"server": view["address"], "port": PORT, "zone": view["zone"], "key_name": view["key"],
                          "key_secret": secret}
         conf.append('key "%s" { algorithm hmac-sha256; secret "%s"; };' % (view["key"], secret))
+    acme_secret = base64.b64encode(os.urandom(32)).decode()
+    secrets[ACME_KEY] = {"server": VIEWS["public"]["address"], "port": PORT, "zone": VIEWS["public"]["zone"],
+                         "key_name": ACME_KEY, "key_secret": acme_secret}
+    conf.append('key "%s" { algorithm hmac-sha256; secret "%s"; };' % (ACME_KEY, acme_secret))
     for name, view in VIEWS.items():
         zone_file = os.path.join(directory, "%s.db" % view["zone"])
         with open(zone_file, "w", encoding="utf-8") as handle:
@@ -54,9 +62,13 @@ def start(directory):
         for stale in (zone_file + ".jnl",):
             if os.path.exists(stale):
                 os.unlink(stale)
+        if name == "public":
+            updates = "update-policy { grant %s zonesub ANY; grant %s zonesub TXT; };" % (view["key"], ACME_KEY)
+        else:
+            updates = "allow-update { key %s; };" % view["key"]
         conf += ['view "%s" {' % name, '  match-destinations { %s; };' % view["address"],
-                 '  zone "%s" { type primary; file "%s"; allow-update { key %s; }; allow-transfer { key %s; }; };'
-                 % (view["zone"], zone_file, view["key"], view["key"]), '};']
+                 '  zone "%s" { type primary; file "%s"; %s allow-transfer { key %s; }; };'
+                 % (view["zone"], zone_file, updates, view["key"]), '};']
     conf_file = os.path.join(directory, "named.conf")
     with open(conf_file, "w", encoding="utf-8") as handle:
         handle.write("\n".join(conf) + "\n")

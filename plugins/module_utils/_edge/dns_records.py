@@ -288,7 +288,7 @@ def out_of_scope(name, zone, cuts):
     return None
 
 
-def _status(own, name, zone_records, adopt=False):
+def _status(own, name, zone_records, wanted=False, adopt=False):
     """``("owned"|"free"|"foreign", why)`` of ``name``: owned when one value of its ownership record verifies
     against the name's records as they are; free when it has neither records nor an ownership record."""
     tag = owner_name(name)
@@ -308,10 +308,13 @@ def _status(own, name, zone_records, adopt=False):
     if "legacy" in kinds:
         if adopt:
             return "owned", "adopted"
+        if wanted:
+            advice = ("to adopt it, check its records and run once with loadbalancer_dns_adopt_legacy: true "
+                      "(check mode and --diff show what changes)")
+        else:
+            advice = "no vhost wants it: if it is yours, delete its records and the ownership record by hand"
         return "foreign", ("its ownership record %s holds the unauthenticated value of earlier versions, which "
-                           "anyone who may write a TXT record can forge; to adopt it, check the records and run "
-                           "once with loadbalancer_dns_adopt_legacy: true (only names a vhost wants are adopted)"
-                           % tag.rstrip("."))
+                           "anyone who may write a TXT record can forge; %s" % (tag.rstrip("."), advice))
     return "foreign", ("its ownership record %s does not verify with this deployment's secret (forged, copied "
                        "from another name, or the records changed since this deployment wrote them)"
                        % tag.rstrip("."))
@@ -363,9 +366,9 @@ def plan_updates(desired, zone_records, ownership, ttl, adopt_legacy=False):
         why = out_of_scope(name, own.zone, cuts)
         status = "foreign"
         if not why:
-            status, why = _status(own, name, zone_records, adopt=adopt_legacy)
+            status, why = _status(own, name, zone_records, wanted=True, adopt=adopt_legacy)
         if status == "foreign":
-            conflicts.append({"record": name, "message": "%s %s: left alone" % (name.rstrip("."), why)})
+            conflicts.append({"record": name, "message": "%s: %s; left alone" % (name.rstrip("."), why)})
             continue
         texts, tag_ttl = _rrset(zone_records, tag, "TXT")
         texts = [_unquote(text) for text in texts]
@@ -407,12 +410,13 @@ def plan_updates(desired, zone_records, ownership, ttl, adopt_legacy=False):
             continue  # another owner's or exposure's: not ours to judge
         why = out_of_scope(name, own.zone, cuts)
         if why:
-            foreign.append({"record": name, "message": "%s (ownership record claims owner %r, exposure %s) is %s: "
-                                                       "left alone" % (name.rstrip("."), own.owner, own.exposure, why)})
+            foreign.append({"record": name, "message": "%s: its ownership record claims owner %r, exposure %s, but "
+                                                       "the name is %s; left alone"
+                                                       % (name.rstrip("."), own.owner, own.exposure, why)})
             continue
         status, why = _status(own, name, zone_records)
         if status != "owned":
-            foreign.append({"record": name, "message": "%s %s: left alone" % (name.rstrip("."), why)})
+            foreign.append({"record": name, "message": "%s: %s; left alone" % (name.rstrip("."), why)})
             continue
         deletions = []
         for rtype in MANAGED_TYPES:

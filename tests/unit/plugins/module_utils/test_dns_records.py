@@ -251,7 +251,8 @@ def test_a_planted_ownership_record_gets_no_foreign_record_deleted(text):
     assert plan["updates"] == []
     if "exposure=internal" not in text:
         assert [f["record"] for f in plan["foreign"]] == ["victim.example.com."]
-        assert plan["foreign"][0]["message"].endswith(": left alone")
+        assert plan["foreign"][0]["message"].startswith("victim.example.com: ")
+        assert plan["foreign"][0]["message"].endswith("; left alone")
     # Wanted by a vhost, it is not taken over either.
     wanted = {"victim.example.com.": {"A": ["192.0.2.10"], "AAAA": []}}
     claimed = plan_updates(wanted, zone_records, PUBLIC, 300)
@@ -341,8 +342,8 @@ def test_foreign_records_are_never_touched():
     plan = plan_updates(wanted, current, PUBLIC, 300)
     assert plan["updates"] == []
     assert [c["record"] for c in plan["conflicts"]] == ["cdn.example.com.", "legacy.example.com."]
-    assert plan["conflicts"][1]["message"] == ("legacy.example.com has A record(s) and no ownership record "
-                                               "_netzone-owner.legacy.example.com: left alone")
+    assert plan["conflicts"][1]["message"] == ("legacy.example.com: has A record(s) and no ownership record "
+                                               "_netzone-owner.legacy.example.com; left alone")
     assert plan_updates({}, current, PUBLIC, 300) == {"updates": [], "conflicts": [], "foreign": [],
                                                       "before": "", "after": ""}
 
@@ -408,5 +409,6 @@ def test_adoption_takes_the_wanted_names_only_and_never_deletes():
     assert plan["updates"] == [{"record": "_netzone-owner.shop.example.com.", "type": "TXT", "state": "present",
                                 "value": [sig("shop.example.com.", "192.0.2.10")]}]
     assert [f["record"] for f in plan["foreign"]] == ["old.example.com."]
+    assert "no vhost wants it: if it is yours, delete its records" in plan["foreign"][0]["message"]
     adopted = apply(OLD, plan["updates"])
     assert plan_updates(SHOP, adopted, PUBLIC, 300)["updates"] == []
