@@ -39,7 +39,7 @@ import re
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import (
     DnsError, MatrixError, ReportError)
-from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import hostname
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import EXPOSURES, hostname
 
 OWNER_LABEL = "_netzone-owner"
 WILDCARD_LABEL = "_wildcard"
@@ -50,7 +50,6 @@ MANAGED_TYPES = ("A", "AAAA")
 CONTENT_TYPES = ("A", "AAAA", "CNAME")
 _OWNER = re.compile(r"[A-Za-z0-9._-]{1,63}")
 WILDCARDS = ("", "*", "0.0.0.0", "::", "[::]")
-EXPOSURES = ("public", "internal")
 # The secret keys HMAC-SHA256: at least 32 characters (`openssl rand -base64 32` gives 44).
 SECRET_MIN_LENGTH = 32
 SECRET_MAX_LENGTH = 1024
