@@ -241,9 +241,9 @@ def _module_of(item):
     return os.path.splitext(os.path.basename(str(item.mutations[0].module_path)))[0]
 
 
-def sample(session, size, seed):
-    """Stratified seeded sample: each module gets its share of ``size`` in proportion to its mutants
-    (largest remainders), drawn uniformly within the module.  Returns ({module: [job ids]}, {module: total})."""
+def sample(session, size, seed, minimum=0):
+    """Stratified seeded sample: each module gets ``minimum`` mutants (or all it has), and the rest of ``size``
+    is shared in proportion to the mutants left (largest remainders), drawn uniformly within the module.  Returns ({module: [job ids]}, {module: total})."""
     from cosmic_ray.work_db import WorkDB, use_db  # pylint: disable=import-error
 
     with use_db(session, WorkDB.Mode.open) as db:
@@ -252,9 +252,14 @@ def sample(session, size, seed):
             jobs.setdefault(_module_of(item), []).append(item.job_id)
     total = sum(len(ids) for ids in jobs.values())
     size = min(size, total)
-    quota = {m: size * len(ids) / total for m, ids in jobs.items()}
-    counts = {m: int(q) for m, q in quota.items()}
-    for module in sorted(quota, key=lambda m: (counts[m] - quota[m], m))[:size - sum(counts.values())]:
+    floor = {m: min(minimum, len(ids)) for m, ids in jobs.items()}
+    rest = max(0, size - sum(floor.values()))
+    spare = {m: len(ids) - floor[m] for m, ids in jobs.items()}
+    quota = {m: floor[m] + rest * spare[m] / max(1, sum(spare.values())) for m in jobs}
+    counts = {m: min(len(jobs[m]), int(q)) for m, q in quota.items()}
+    short = max(0, min(size, total) - sum(counts.values()))
+    for module in sorted((m for m in quota if counts[m] < len(jobs[m])),
+                         key=lambda m: (counts[m] - quota[m], m))[:short]:
         counts[module] += 1
     rng = random.Random(seed)
     chosen = {m: rng.sample(sorted(jobs[m]), counts[m]) for m in MODULES if m in jobs}
@@ -360,6 +365,8 @@ def main(argv=None):
                              "plugins/module_utils), or a comma-separated list of module names")
     parser.add_argument("--sample", type=int, default=200, help="mutants tested (default 200)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--min-per-module", type=int, default=0,
+                        help="mutants tested in every module at least (default 0: strictly proportional)")
     parser.add_argument("--jobs", type=int, default=1, help="tree copies tested side by side (default 1)")
     parser.add_argument("--examples", type=int, default=10, help="Hypothesis examples per property test (default 10)")
     parser.add_argument("--timeout", type=int, default=0,
@@ -403,7 +410,7 @@ def main(argv=None):
     cosmic = os.path.join(os.path.dirname(sys.executable), "cosmic-ray")
     subprocess.run([cosmic, "init", config, session], cwd=os.path.join(WORK, "w0", "tree"), check=True)
     if previous is None:
-        chosen, totals = sample(session, args.sample, args.seed)
+        chosen, totals = sample(session, args.sample, args.seed, args.min_per_module)
         what = "a sample of %d (seed %d, stratified: %%s)" % (sum(len(ids) for ids in chosen.values()), args.seed)
     else:
         chosen, totals = select(session, previous)
