@@ -34,7 +34,7 @@ help:
 	@echo "make bench  - benchmarks (figures and ratios, side by side)"
 	@echo "make fuzz   - the property tests with random draws, NZ_FUZZ_FACTOR (20) times their examples"
 	@echo "make cluster-proof - build the real components if needed, start them, apply the matrix, probe with packets"
-	@echo "make mutation - mutation testing of the core with cosmic-ray (sampled; MUTATION_ARGS='--sample N')"
+	@echo "make mutation - mutation testing: the core with cosmic-ray (sampled; MUTATION_ARGS='--modules all --sample N'), then the admission policies' CEL (MUTATION_CEL_ARGS)"
 
 ## --- setup -----------------------------------------------------------------------------------
 deps: $(BUILD)/.deps-stamp
@@ -131,6 +131,7 @@ mutation: venv
 	test -x $(BUILD)/cr-venv/bin/cosmic-ray || { python3 -m venv $(BUILD)/cr-venv && \
 	  $(BUILD)/cr-venv/bin/pip install -q -r requirements-mutation.txt; }
 	SHARED=$(SHARED) $(BUILD)/cr-venv/bin/python tools/mutation.py $(MUTATION_ARGS)
+	SHARED=$(SHARED) $(BUILD)/cr-venv/bin/python tools/mutation_cel.py $(MUTATION_CEL_ARGS)
 
 clean:
 	rm -rf $(BUILD)

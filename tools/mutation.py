@@ -14,7 +14,7 @@ the tracked tree (``build/mutation/w0/tree``, so the checkout is never touched),
 the modules named (file names without ``.py``, unique across the layers).
 
 Each mutant runs only the tests that can see the mutated module: the unit test files under
-``tests/unit/plugins`` that import it, directly or through other modules, plugins or test helpers (found
+``tests/unit`` that import it, directly or through other modules, plugins or test helpers (found
 from the import statements), the files importing it themselves first, each group fastest file first, with ``-x`` (the first failure kills the mutant) and the
 plugin ``tools/mutation_pytest.py`` (at most E Hypothesis examples per property test, derandomized, no
 shrinking; plain tests before property tests).  A mutant of the evaluator (``netpol_model``, ``evaluate``,
@@ -53,7 +53,7 @@ CORE = ["matrix", "compile", "netpol_model", "evaluate", "evaluate_bulk", "proof
 MODULES = list(CORE)
 EVALUATOR = {"netpol_model", "evaluate", "evaluate_bulk"}
 PATHS = {module: "plugins/module_utils/_model/%s.py" % module for module in MODULES}
-TEST_GLOB = "tests/unit/plugins/**/test_*.py"
+TEST_GLOB = "tests/unit/**/test_*.py"
 _PLUGIN_IMPORT = re.compile(
     r"segmentation\.plugins\.(module_utils|modules|filter)((?:\.\w+)*)"
     r"(?:\s+import\s+(\([^)]*\)|[^\n]*))?")

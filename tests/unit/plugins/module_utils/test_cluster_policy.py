@@ -186,6 +186,8 @@ def test_first_matching_rule_decides_with_ports_and_networks():
     (lambda p: p["spec"].update(subject={}), "policies[0].spec.subject", "exactly one"),
     (lambda p: p["spec"]["egress"][0].update(ports=[{"portRange": {"start": 90, "end": 80}}]),
      "policies[0].spec.egress[0].ports[0].portRange", "below start"),
+    (lambda p: p["spec"]["egress"][0].update(ports=[{"portNumber": {"protocol": "ICMP", "port": 1}}]),
+     "policies[0].spec.egress[0].ports[0].portNumber.protocol", "must be one of TCP, UDP, SCTP"),
     (lambda p: p.update(kind="ClusterNetworkPolicy"), "policies[0]", "must be"),
 ])
 def test_bad_objects_name_the_path(mutate, path, message):

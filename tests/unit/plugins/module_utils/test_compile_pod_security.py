@@ -218,3 +218,24 @@ def test_the_collections_own_proxy_zone_workload_passes_restricted():
         meta, spec = ps.pod_template(obj)
         assert ps.evaluate("restricted", "v1.33", meta, spec) == [], obj["metadata"]["name"]
     assert guard.pod_security_violations(matrix, deployments) == []
+
+
+def test_findings_are_ordered_by_namespace_pods_first_then_kind_and_name():
+    """The guard's findings: by namespace, the namespace's Pods first, then the workloads by kind and name (a
+    StatefulSet sorts after a Pod by name, so only the Pods-first key puts it after)."""
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import guard  # pylint: disable=import-outside-toplevel
+
+    def workload(kind, name, namespace):
+        spec = {"containers": [_c(privileged=True)]}
+        if kind == "Pod":
+            return {"kind": "Pod", "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+        return {"kind": kind, "metadata": {"name": name, "namespace": namespace},
+                "spec": {"template": {"metadata": {}, "spec": spec}}}
+
+    objects = [workload("StatefulSet", "a", "db"), workload("Deployment", "b", "db"), workload("Pod", "z", "db"),
+               workload("DaemonSet", "c", "db"), workload("Pod", "y", "backend"), workload("Pod", "x", "db")]
+    found = guard.pod_security_violations(normalize_matrix(None, INVENTORY), objects)
+    assert [(f["namespace"], f["kind"], f["name"]) for f in found] == [
+        ("backend", "Pod", "y"), ("db", "Pod", "x"), ("db", "Pod", "z"), ("db", "DaemonSet", "c"),
+        ("db", "Deployment", "b"), ("db", "StatefulSet", "a")]
+    assert {f["policy"] for f in found} == {"baseline:v1.33"}

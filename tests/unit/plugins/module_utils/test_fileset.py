@@ -32,3 +32,13 @@ def test_unsafe_names_write_nothing(tmp_path, name):
     with pytest.raises(InputError, match=r"^files: invalid file name"):
         fileset.write(str(dest), {"ok.yaml": "x", name: "y"})
     assert not dest.exists()
+
+
+def test_every_file_gets_its_own_content_whatever_its_name_sorts_against_the_index(tmp_path):
+    """Names that sort before the index's (``.netzone-files``) and after it each get their own content; the index
+    lists them, sorted."""
+    files = {"-early.yaml": "a: 1\n", ".hidden.yaml": "b: 2\n", "zz/late.yaml": "c: 3\n", "0.yaml": "d: 4\n"}
+    fileset.write(str(tmp_path), files)
+    for name, content in files.items():
+        assert (tmp_path / name).read_text() == content, name
+    assert (tmp_path / ".netzone-files").read_text() == "-early.yaml\n.hidden.yaml\n0.yaml\nzz/late.yaml\n"

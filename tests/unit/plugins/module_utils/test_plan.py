@@ -142,6 +142,11 @@ def test_secrets_apart_leave_no_key_material_in_the_plan():
     secrets = [m for m in plan["manifests"] if m["kind"] == "Secret"]
     assert [s["metadata"]["name"] for s in secrets] == ["egress-origination-payments"] and "data" not in secrets[0]
     assert "MIIca" not in json.dumps(plan)
+    # only the Secret loses its data: the proxies' configuration stays in the plan, to be applied
+    configs = {m["metadata"]["name"]: m.get("data") for m in plan["manifests"] if m["kind"] == "ConfigMap"}
+    assert sorted(configs) == ["egress-origination", "egress-proxy"]
+    assert "http_port 3128" in configs["egress-proxy"]["squid.conf"]
+    assert "pay.example.com" in configs["egress-origination"]["haproxy.cfg"]
     rendered = build_plan(raw, INVENTORY)                        # omit: no Secret, no file needed
     assert not [m for m in rendered["manifests"] if m["kind"] == "Secret"]
 
