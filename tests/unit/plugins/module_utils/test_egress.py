@@ -218,3 +218,14 @@ def test_the_proof_catches_a_policy_that_lets_a_zone_use_another_zones_port():
     bad = [(c["from"], c["to"], c["port"], c["kind"], c["services"]) for c in proof["mismatches"]]
     assert bad == [("frontend", "proxy", 3128, "extra", ["egress-proxy-backend"]),
                    ("frontend", "proxy:other-pods", 3128, "extra", ["egress-proxy-backend"])]
+
+
+def test_allowed_upstream_ports_take_the_whole_range_1_to_65535():
+    raw = two_zones()
+    raw["egress"]["zones"]["backend"]["ports"] = [1, 65535]
+    assert normalize_matrix(raw, INVENTORY)["egress"]["zones"]["backend"]["ports"] == [1, 65535]
+    for bad in (0, 65536):
+        raw["egress"]["zones"]["backend"]["ports"] = [bad]
+        with pytest.raises(MatrixError) as err:
+            normalize_matrix(raw, INVENTORY)
+        assert str(err.value) == "egress.zones.backend.ports[0]: port %d out of range 1-65535" % bad

@@ -288,6 +288,13 @@ def test_named_ports_ingress():
     eng = engine(policy("p", "x", ingress=[{"ports": [{"port": "dns", "protocol": "UDP"}]}]))
     check(eng, "y/a", "x/a", 53, True, "UDP")
     check(eng, "y/a", "x/b", 53, False, "UDP")   # no such name on x/b: matches nothing
+    # a UDP entry named http does not open the TCP port of that name (x/a: http = 80/TCP), whatever the order
+    # of the protocols' names
+    eng = engine(policy("p", "x", ingress=[{"ports": [{"port": "http", "protocol": "UDP"}]}]))
+    check(eng, "y/a", "x/a", 80, False)
+    check(eng, "y/a", "x/a", 80, False, "UDP")
+    eng = engine(policy("p", "x", ingress=[{"ports": [{"port": "http", "protocol": "SCTP"}]}]))
+    check(eng, "y/a", "x/a", 80, False)
 
 
 def test_named_ports_egress_use_the_destination():
