@@ -410,6 +410,14 @@ def test_drift_lists_paths_and_ignores_foreign_labels():
     live["spec"]["egress"] = [{}]
     del live["spec"]["podSelector"]
     assert k8s_sync.drift(want, live) == ["spec.egress (added)", "spec.podSelector (removed)"]
+    # a list that lost or gained items says how many; a list where a mapping (or a string) was is "changed"
+    live = k8s_sync.with_server_defaults(copy.deepcopy(want))
+    live["spec"]["policyTypes"] = ["Ingress", "Egress", "Ingress"]
+    assert k8s_sync.drift(want, live) == ["spec.policyTypes (3 items, want 1)"]
+    live["spec"]["policyTypes"] = "Ingress"
+    assert k8s_sync.drift(want, live) == ["spec.policyTypes (changed)"]
+    live["spec"]["policyTypes"] = {"0": "Ingress"}
+    assert k8s_sync.drift(want, live) == ["spec.policyTypes (changed)"]
 
 
 def _deployment():

@@ -31,3 +31,20 @@ def test_exclusions_table_names_every_range_and_why():
     assert "| 0.0.0.0/0 | 5.6.7.8/32 | 5.6.7.8/32 | inventory host lb1 |" in markdown
     page = render_html(matrix, proof)
     assert 'id="exclusions-internet"' in page and "<td>inventory host lb1</td>" in page
+
+
+def test_a_dual_stack_internet_peer_lists_each_family_against_its_own_blocks():
+    raw = default_matrix()
+    raw["peers"]["internet"]["except"].append("44.0.0.0/8")
+    raw["peers"]["internet"]["cidrs"] = [{"cidr": "::/0", "except": ["2001:db8:1::/48"]}]
+    (name, rows), = internet_exclusions(normalize_matrix(raw, INVENTORY))
+    assert name == "internet"
+    assert ("0.0.0.0/0", "44.0.0.0/8", "44.0.0.0/8", "the matrix (except)") in rows
+    assert ("0.0.0.0/0", "5.6.7.8/32", "5.6.7.8/32", "inventory host lb1") in rows
+    assert ("::/0", "::/127", "::1/128", "IANA special-purpose: loopback (RFC 4291)") in rows
+    assert ("::/0", "fe80::/10", "fe80::/10", "IANA special-purpose: link-local unicast (RFC 4291)") in rows
+    # the matrix's own v6 except lies inside the documentation range, which is what the row shows
+    assert ("::/0", "2001:db8::/32", "2001:db8::/32", "IANA special-purpose: documentation (RFC 3849)") in rows
+    # no row pairs a block of one family with a range of the other
+    for block, effective, cut, _why in rows:
+        assert (":" in block) == (":" in effective) == (":" in cut), (block, effective, cut)
