@@ -198,9 +198,11 @@ def test_growing_rrset_is_written_whole_and_ttl_change_rewrites():
     assert [(u["record"], u["type"], u["state"], u["value"]) for u in grow["updates"]][1:] == [
         ("shop.example.com.", "A", "present", ["192.0.2.10", "192.0.2.12"]),
         ("_netzone-owner.shop.example.com.", "TXT", "present", [sig("shop.example.com.", "192.0.2.10,192.0.2.12")])]
-    ttl = plan_updates(SHOP, current, PUBLIC, 60)
-    assert [(u["record"], u["type"]) for u in ttl["updates"]] == [
-        ("_netzone-owner.shop.example.com.", "TXT"), ("shop.example.com.", "A"), ("_netzone-owner.shop.example.com.", "TXT")]
+    for new_ttl in (60, 3600):  # a TTL lowered or raised is rewritten
+        ttl = plan_updates(SHOP, current, PUBLIC, new_ttl)
+        assert [(u["record"], u["type"]) for u in ttl["updates"]] == [
+            ("_netzone-owner.shop.example.com.", "TXT"), ("shop.example.com.", "A"),
+            ("_netzone-owner.shop.example.com.", "TXT")], new_ttl
 
 
 def test_removed_vhost_deletes_its_records_then_its_owner_record():
