@@ -26,7 +26,8 @@ options:
     description:
       - Every load balancer, in the same order on every host, each with C(name), C(priority) (V(null) or V(auto)
         for 150, 140, ... by position) and either C(interfaces) (a list of C(name), C(address), C(prefix)) or
-        C(facts) (its C(ansible_facts); every IPv4 address of every interface counts).
+        C(facts) (its C(ansible_facts); every IPv4 address of every interface counts, except a secondary address
+        that is one of the virtual addresses: keepalived put it there on the host that holds it).
     type: list
     elements: dict
     required: true
@@ -80,20 +81,21 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._edge.keepali
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import run
 
 
-def _hosts(hosts):
+def _hosts(hosts, vips):
     if not isinstance(hosts, list) or not all(isinstance(item, dict) for item in hosts):
         raise AnsibleFilterError("netzone.segmentation.vrrp_instances: hosts must be a list of mappings")
     out = []
     for item in hosts:
         interfaces = item.get("interfaces")
         if interfaces is None:
-            interfaces = interfaces_from_facts(item.get("facts") or {})
+            # A virtual address the host holds (a secondary address) is not one of its own.
+            interfaces = interfaces_from_facts(item.get("facts") or {}, vips.values())
         out.append({"name": item.get("name"), "priority": item.get("priority"), "interfaces": interfaces})
     return out
 
 
 def _instances(name, hosts, vips, router_ids, preempt=True, advert_int=1, network=""):
-    hosts = _hosts(hosts)
+    hosts = _hosts(hosts, vips)
     mine = [item for item in hosts if item["name"] == name]
     host = mine[0] if mine else {"name": name, "interfaces": []}
     return vrrp_instances(host, hosts, {"vips": vips, "router_ids": router_ids, "preempt": preempt,

@@ -29,15 +29,21 @@ def _int(value, name, low, high):
     return value
 
 
-def interfaces_from_facts(facts):
-    """``[{"name", "address", "prefix"}]`` for every IPv4 address (primary and secondary) in Ansible facts."""
+def interfaces_from_facts(facts, vips=()):
+    """``[{"name", "address", "prefix"}]`` for every IPv4 address (primary and secondary) in Ansible facts.
+
+    A secondary address that is one of ``vips`` is left out: it is a virtual address that keepalived put there
+    because this host holds it (a second run on the holder), not an address of the host's own.
+    """
+    held = {str(vip).strip() for vip in vips if str(vip or "").strip()}
     result = []
     for name in facts.get("interfaces") or []:
         data = facts.get(name.replace("-", "_").replace(".", "_")) or facts.get(name) or {}
         entries = []
         if isinstance(data.get("ipv4"), dict):
             entries.append(data["ipv4"])
-        entries += [entry for entry in data.get("ipv4_secondaries") or [] if isinstance(entry, dict)]
+        entries += [entry for entry in data.get("ipv4_secondaries") or []
+                    if isinstance(entry, dict) and str(entry.get("address")) not in held]
         for entry in entries:
             if entry.get("address") and entry.get("netmask"):
                 network = ipaddress.ip_network("%s/%s" % (entry["address"], entry["netmask"]), strict=False)

@@ -117,3 +117,37 @@ def test_interfaces_from_ansible_facts():
         {"name": "eth0", "address": "203.0.113.11", "prefix": 24},
         {"name": "eth0", "address": "10.20.0.11", "prefix": 16},
         {"name": "br-lan", "address": "192.0.2.1", "prefix": 25}]
+
+
+def _facts(primary, *secondaries):
+    """Ansible facts of a host whose eth0 has ``primary`` and ``secondaries`` (all /24)."""
+    return {"interfaces": ["lo", "eth0"],
+            "lo": {"ipv4": {"address": "127.0.0.1", "netmask": "255.0.0.0"}},
+            "eth0": {"ipv4": {"address": primary, "netmask": "255.255.255.0"},
+                     "ipv4_secondaries": [{"address": address, "netmask": "255.255.255.0"} for address in secondaries]}}
+
+
+def test_a_second_run_on_the_holder_gives_the_same_instances():
+    """keepalived adds the virtual address as a secondary address of the holder: in its facts on the next run,
+    it is no address of the host's own (the run used to fail there: 'is the own address of lb-1')."""
+    settings = {"vips": {"public": "203.0.113.10"}, "router_ids": {"public": 51}, "preempt": True, "advert_int": 1}
+    before = [{"name": "lb-1", "priority": None, "interfaces": interfaces_from_facts(_facts("203.0.113.11"))},
+              {"name": "lb-2", "priority": None, "interfaces": interfaces_from_facts(_facts("203.0.113.12"))}]
+    first = vrrp_instances(before[0], before, settings)
+    holding = interfaces_from_facts(_facts("203.0.113.11", "203.0.113.10"), ["203.0.113.10", ""])
+    assert holding == [{"name": "lo", "address": "127.0.0.1", "prefix": 8},
+                       {"name": "eth0", "address": "203.0.113.11", "prefix": 24}]
+    after = [{"name": "lb-1", "priority": None, "interfaces": holding}, before[1]]
+    assert vrrp_instances(after[0], after, settings) == first
+    assert vrrp_instances(after[1], after, settings) == vrrp_instances(before[1], before, settings)
+
+
+def test_the_virtual_address_as_a_primary_address_is_still_refused():
+    """Only a secondary address can be one keepalived added; a primary one is the host's own (a mistake)."""
+    settings = {"vips": {"public": "203.0.113.10"}, "router_ids": {"public": 51}}
+    hosts = [{"name": "lb-1", "interfaces": interfaces_from_facts(_facts("203.0.113.10"), ["203.0.113.10"])},
+             {"name": "lb-2", "interfaces": interfaces_from_facts(_facts("203.0.113.12"), ["203.0.113.10"])}]
+    with pytest.raises(KeepalivedError) as err:
+        vrrp_instances(hosts[0], hosts, settings)
+    assert str(err.value) == ("loadbalancer_public_vip: 203.0.113.10 is the own address of lb-1 on eth0; a virtual "
+                              "address must be a free address of the subnet")
