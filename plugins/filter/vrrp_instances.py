@@ -27,7 +27,7 @@ options:
       - Every load balancer, in the same order on every host, each with C(name), C(priority) (V(null) or V(auto)
         for 150, 140, ... by position) and either C(interfaces) (a list of C(name), C(address), C(prefix)) or
         C(facts) (its C(ansible_facts); every IPv4 address of every interface counts, except a secondary address
-        that is one of the virtual addresses: keepalived put it there on the host that holds it).
+        that is one of the virtual addresses, which keepalived put there on the host that holds it).
     type: list
     elements: dict
     required: true

@@ -1,35 +1,42 @@
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Two load balancers and a client in network namespaces, with real keepalived and HAProxy: failover measured.
+"""Two load balancers converged with the whole loadbalancer role, each in network namespaces of its own: failover
+measured through the WAF path.
 
-Namespaces (all named ``nzha-*``, removed on exit): ``nzha-br`` holds the bridge (nothing is added to the root
-namespace), ``nzha-lb1`` and ``nzha-lb2`` the load balancers, ``nzha-cl`` the client, ``nzha-x`` an attacker. Addresses come from the
-documentation ranges: public subnet 192.0.2.0/24 (lb1 .11, lb2 .12, client .100, virtual address .10) and
-internal subnet 198.51.100.0/24 (same hosts, virtual address .10). No namespace has a default route; every
-request is sent from inside ``nzha-cl``.
+Namespaces (all named ``nzha-*``; none has a default route): ``nzha-br`` holds the bridge (nothing is added to the
+root namespace), ``nzha-lb1`` and ``nzha-lb2`` the load balancers, ``nzha-cl`` the client and the stand-in cluster
+node, ``nzha-x`` an attacker. Addresses come from the documentation ranges: public subnet 192.0.2.0/24 (lb1 .11,
+lb2 .12, client .100, virtual address .10) and internal subnet 198.51.100.0/24 (same hosts, virtual address .10;
+the node is 198.51.100.100:8080).
 
-Each load balancer runs ``keepalived`` from the configuration the role rendered (``--conf-dir DIR`` holds
-``lb1/keepalived.conf`` and ``lb2/keepalived.conf``, rendered by molecule/ha's converge; ``DIR/nopreempt/``
-the same with ``loadbalancer_vrrp_preempt: false``), started with ``ip netns exec`` and its own PID files, and
-an HAProxy that binds the virtual addresses with ``transparent`` on the backup too, answering with its own name.
-keepalived's track_process sees every process of the machine, so the rendered configurations track each load
-balancer's own HAProxy by its command line (``haproxy -f DIR/lbN/haproxy.cfg``, param_match partial).
-keepalived is started from the root namespace with ``--namespace nzha-lbN``: under ``ip netns exec`` its
-process-events connector fails (errno 111) and track_process never reaches quorum.
+``--setup`` makes each load balancer a host of its own on this one machine: its network namespace, a mount
+namespace in which ``/etc`` is a copy of this machine's (``WORK/hosts/lbN/etc``), ``/var`` an overlay whose
+changes stay in ``WORK/hosts/lbN/var-upper``, ``/run`` a new tmpfs, and its own host name. A holder process keeps
+those namespaces; ``WORK/hosts/lbN/python`` runs the system's Python in them (``nsenter``), and molecule/ha's
+inventory gives it to Ansible as the host's interpreter, so every module of the role (and every init script,
+HAProxy, nginx, rsyslog and nftables it starts or loads) runs on that host and nowhere else. Two changes to the
+copied system, nothing in the role: the host's rsyslog gets a configuration without ``/dev/log`` and the kernel
+log (both belong to this machine), and the host's ``/etc/init.d/haproxy`` starts HAProxy with ``-L lbN`` (its
+peer name), so that keepalived, which sees every process of the machine, tracks each host's own HAProxy
+(``loadbalancer_keepalived_track_process: haproxy -L lbN``).
 
-The role's host firewall (``lbN/netzone_lb.nft``, rendered by the converge) is loaded in each LB namespace.
-A fifth namespace, ``nzha-x`` (192.0.2.66 and 198.51.100.66, no peer), forges priority-254 VRRP adverts:
-lb1 must keep the address with ``check_unicast_src`` and the firewall, and with each alone, while the same
-adverts with neither (the control) must take it away. A stand-in node in the client's namespace
-(198.51.100.100:8080) must answer through HAProxy (user ``haproxy``) and reset a direct connection from the
-LB's namespace (root, ``nobody``), and answer it with the table deleted (the control).
+keepalived runs the configuration the role installed (``/etc/keepalived/keepalived.conf`` of the host), started
+by ``--start-keepalived`` from the root namespace with ``--namespace nzha-lbN``: the kernel's process-events
+connector, which its track_process needs, exists only in the root network namespace (under ``ip netns exec``
+keepalived gets errno 111 and never reaches quorum).
 
-Run as root: ``ha_lab.py --conf-dir DIR [--work-dir DIR] [--json FILE]``. It prints each check and figure, and
-exits 1 when a check fails. Every process it starts is ended by its PID; the namespaces are deleted on any exit.
-The work directory (logs, PID files; a new temporary one by default) records each namespace the lab made
-(``namespaces``) and each process it started (``pids``, every one the leader of its own session, started from
-``/``): ``ha_lab.py --work-dir DIR --teardown`` ends those sessions by PID and deletes those namespaces, for
-molecule's destroy after a run that was itself killed before its own teardown.
+Without an action the lab verifies: requests from the client through the virtual address, HAProxy, the WAF
+(nginx + ModSecurity + CRS) and HAProxy's inner listener to the node, which answers with the address that
+connected to it (so each answer names the load balancer that carried it); an attack refused by the WAF; the
+role's host firewall against forged VRRP adverts (with controls) and against local processes reaching the node;
+failover when HAProxy is killed on the holder, when its link goes down and on a planned switchover, each with a
+request loop bounded in count and time and its failed requests counted; nopreempt. It prints each check and
+figure, and exits 1 when a check fails.
+
+Every process the lab starts is recorded (``pids``); ``--teardown`` ends every process in the namespaces it
+recorded making (the lab's own and the daemons the role started there; each one by its PID) and deletes those
+namespaces. Run as root: ``ha_lab.py --work-dir DIR (--setup | --start-keepalived [--variant nopreempt] |
+--teardown | [--json FILE])``.
 """
 
 import argparse
@@ -38,11 +45,11 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from sessions import end_sessions  # noqa: E402  pylint: disable=wrong-import-position,import-error
+# pylint: disable-next=wrong-import-position,import-error
+from sessions import end_namespace_members, end_sessions  # noqa: E402
 
 LBS = {"lb1": {"public": "192.0.2.11", "internal": "198.51.100.11"},
        "lb2": {"public": "192.0.2.12", "internal": "198.51.100.12"}}
@@ -53,34 +60,59 @@ VIPS = {"public": "192.0.2.10", "internal": "198.51.100.10"}
 ROUTER_IDS = {"public": 51, "internal": 52}
 # The stand-in cluster node (in the client's namespace): the role's firewall lets only HAProxy's user reach it.
 NODE = ("198.51.100.100", 8080)
-NODE_FRONTEND_PORT = 8000
+# The vhosts molecule/ha's converge gives the role.
+HOSTS = {"public": "shop.example.com", "internal": "intra.example.com"}
 NAMESPACES = ["nzha-br", "nzha-lb1", "nzha-lb2", "nzha-cl", "nzha-x"]
-HAPROXY = """global
-\tmaxconn 1000
-\tuser haproxy
-\tgroup haproxy
-defaults
-\tmode http
-\ttimeout connect 1s
-\ttimeout client 5s
-\ttimeout server 5s
-frontend fe_public
-\tbind {own_public}:80
-\tbind {vip_public}:80 transparent
-\thttp-request return status 200 content-type text/plain string "{name}"
-frontend fe_internal
-\tbind {own_internal}:80
-\tbind {vip_internal}:80 transparent
-\thttp-request return status 200 content-type text/plain string "{name}"
-frontend fe_node
-\tbind {own_internal}:{node_frontend_port}
-\tdefault_backend be_node
-backend be_node
-\tserver node {node_address}:{node_port}
+# The holder of a load balancer's namespaces (run by `unshare --mount --uts` inside `ip netns exec nzha-lbN`).
+HOLDER = r"""
+import os, signal, socket, subprocess, sys
+name, root = sys.argv[1], sys.argv[2]
+
+def mount(*args):
+    subprocess.run(["mount"] + list(args), check=True)
+
+mount("--bind", root + "/etc", "/etc")
+mount("-t", "overlay", "overlay", "-o",
+      "lowerdir=/var,upperdir=%s/var-upper,workdir=%s/var-work" % (root, root), "/var")
+mount("-t", "tmpfs", "-o", "mode=0755,size=64m", "tmpfs", "/run")
+os.mkdir("/run/lock")
+os.chmod("/run/lock", 0o1777)
+socket.sethostname(name)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+with open(root + "/holder.pid.tmp", "w") as handle:
+    handle.write("%d\n" % os.getpid())
+os.rename(root + "/holder.pid.tmp", root + "/holder.pid")
+while True:
+    signal.pause()
 """
-# A forged VRRPv2 advert (RFC 3768 section 5.3: version 2, type 1, no authentication) for the public
-# instance, from the attacker's own address, at the highest priority a backup can claim, TTL 255 as the
-# RFC requires; sent to both load balancers and the VRRP group, every 0.1 s for a bounded time.
+# The host's rsyslog: only the inputs in /etc/rsyslog.d (the role's), never /dev/log or the kernel log.
+RSYSLOG_CONF = """# ha lab host: the role's inputs only; /dev/log and the kernel log belong to the machine.
+global(workDirectory="/var/spool/rsyslog")
+$IncludeConfig /etc/rsyslog.d/*.conf
+"""
+# The stand-in node: 200 for every path (the health check too), the body naming the address that connected.
+NODE_SERVER = r"""
+import http.server, sys
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = ("node %s\n" % self.client_address[0]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_HEAD = do_GET
+
+    def log_message(self, *args):
+        pass
+
+http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), Handler).serve_forever()
+"""
 FORGE = r"""
 import socket, struct, sys, time
 vrid, priority, vip, seconds = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
@@ -118,40 +150,73 @@ try:
 except OSError as exc:
     print(type(exc).__name__)
 """
-# The client loop: one request at a time to the public virtual address, each with a timeout, for a bounded
-# time; prints one JSON line per request (start and end on CLOCK_MONOTONIC, shared by all processes).
+# The client loop: one HTTPS request at a time (a new connection each) through the public virtual address
+# (HAProxy, the WAF, the node), each with a timeout, for a bounded time and count; prints one JSON line per
+# request (start and end on CLOCK_MONOTONIC, shared by all processes; ``body``: the node's answer, naming the
+# load balancer that carried it).
 CLIENT_LOOP = r"""
-import json, socket, sys, time
-url_host, seconds, gap = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+import json, socket, ssl, sys, time
+address, host, seconds, gap = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE   # the role's self-signed certificate
 end = time.monotonic() + seconds
 out = []
 while time.monotonic() < end and len(out) < 20000:
     start = time.monotonic()
-    who, ok = "", False
+    body, ok = "", False
     try:
-        with socket.create_connection((url_host, 80), timeout=0.5) as conn:
+        with context.wrap_socket(socket.create_connection((address, 443), timeout=0.5),
+                                 server_hostname=host) as conn:
             conn.settimeout(0.5)
-            conn.sendall(b"GET / HTTP/1.1\r\nHost: shop.example.com\r\nConnection: close\r\n\r\n")
+            conn.sendall(b"GET /shop/item?id=7 HTTP/1.1\r\nHost: " + host.encode()
+                         + b"\r\nUser-Agent: ha-lab\r\nAccept: */*\r\nConnection: close\r\n\r\n")
             data = b""
-            while True:
+            while len(data) < 65536:
                 chunk = conn.recv(4096)
                 if not chunk:
                     break
                 data += chunk
         ok = data.startswith(b"HTTP/1.1 200")
-        who = data.rsplit(b"\r\n\r\n", 1)[-1].decode(errors="replace").strip()
+        body = data.split(b"\r\n\r\n", 1)[-1].decode(errors="replace").strip()[:80]
     except OSError as exc:
-        who = type(exc).__name__
-    out.append({"start": start, "end": time.monotonic(), "ok": ok, "who": who})
+        body = type(exc).__name__
+    out.append({"start": start, "end": time.monotonic(), "ok": ok, "body": body})
     time.sleep(gap)
 print(json.dumps(out))
+"""
+# One request from the client's namespace: prints the status code and the body (or the error's name).
+REQUEST = r"""
+import socket, ssl, sys
+address, port, host, path, tls = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5] == "tls"
+try:
+    conn = socket.create_connection((address, port), timeout=5)
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE   # the role's self-signed certificate
+        conn = context.wrap_socket(conn, server_hostname=host)
+    conn.settimeout(5)
+    conn.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ha-lab\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+                  % (path, host)).encode())
+    data = b""
+    while len(data) < 65536:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    conn.close()
+    status = data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/") else "none"
+    print(status, data.split(b"\r\n\r\n", 1)[-1].decode(errors="replace").strip()[:80])
+except OSError as exc:
+    print("error", type(exc).__name__)
 """
 
 
 def sh(*args, check=True, capture=False):
     result = subprocess.run(list(args), check=False, capture_output=True, text=True)
     if check and result.returncode != 0:
-        raise RuntimeError("%s: %s" % (" ".join(args), result.stderr.strip()))
+        raise RuntimeError("%s: %s" % (" ".join(args), (result.stderr or result.stdout).strip()[-400:]))
     return result.stdout if capture else result.returncode
 
 
@@ -159,14 +224,75 @@ def ns(name, *args, **kwargs):
     return sh("ip", "netns", "exec", name, *args, **kwargs)
 
 
+def who(body):
+    """The load balancer that carried a request, from the node's answer (the address that connected to it)."""
+    for lb, addresses in LBS.items():
+        if body == "node %s" % addresses["internal"]:
+            return lb
+    return ""
+
+
 class Lab:
-    def __init__(self, conf_dir, work):
-        self.conf_dir = conf_dir
+    def __init__(self, work):
         self.work = work
         self.procs = {}  # key -> Popen (ours only)
         self.results = {"checks": [], "figures": {}}
         self.failed = False
-        self.unchecked = set()  # LBs whose rendered configuration lacks check_unicast_src
+        self.unchecked = set()  # LBs whose installed configuration lacks check_unicast_src
+
+    # --- the hosts ---------------------------------------------------------------------------------------
+    def root(self, lb, *parts):
+        """A path of ``lb``'s own files, as the root namespace sees them (its /etc is WORK/hosts/lb/etc)."""
+        return os.path.join(self.work, "hosts", lb, *parts)
+
+    def holder(self, lb):
+        with open(self.root(lb, "holder.pid"), encoding="ascii") as handle:
+            pid = int(handle.read().strip())
+        if os.stat("/proc/%d/ns/net" % pid).st_ino != os.stat("/run/netns/nzha-" + lb).st_ino:
+            raise RuntimeError("the holder of %s (pid %d) is not in nzha-%s; run --setup again" % (lb, pid, lb))
+        return pid
+
+    def on(self, lb, *argv, **kwargs):
+        """Run a command on the host ``lb`` (its network, mount and UTS namespaces)."""
+        return sh("nsenter", "--target", str(self.holder(lb)), "--net", "--mount", "--uts", "--", *argv, **kwargs)
+
+    def make_host(self, lb):
+        root = self.root(lb)
+        os.makedirs(root)
+        sh("cp", "-a", "/etc", os.path.join(root, "etc"))
+        # A host that never ran the role: none of this machine's own netzone files.
+        for stale in ("haproxy/netzone", "nginx/netzone", "nginx/netzone-staging", "keepalived/keepalived.conf",
+                      "nftables.d/netzone_lb.nft", "rsyslog.d/48-netzone-haproxy.conf"):
+            sh("rm", "-rf", os.path.join(root, "etc", stale))
+        init = os.path.join(root, "etc", "init.d", "haproxy")
+        with open(init, encoding="utf-8") as handle:
+            text = handle.read()
+        start, reload_ = '-- -f "$CONFIG" -D -p "$PIDFILE"', '$HAPROXY -f "$CONFIG" -p $PIDFILE -sf'
+        if text.count(start) != 1 or text.count(reload_) != 1:
+            raise RuntimeError("%s: the start or reload command line is not the one expected" % init)
+        text = text.replace(start, '-- -L %s -f "$CONFIG" -D -p "$PIDFILE"' % lb)
+        text = text.replace(reload_, '$HAPROXY -L %s -f "$CONFIG" -p $PIDFILE -sf' % lb)
+        with open(init, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        with open(os.path.join(root, "etc", "rsyslog.conf"), "w", encoding="utf-8") as handle:
+            handle.write(RSYSLOG_CONF)
+        for sub in ("var-upper", "var-work"):
+            os.makedirs(os.path.join(root, sub))
+        self.start("holder-" + lb, "nzha-" + lb,
+                   ["unshare", "--mount", "--uts", "--propagation", "private", "/usr/bin/python3",
+                    self.script("holder.py", HOLDER), lb, root], "holder-%s.log" % lb)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(self.root(lb, "holder.pid")):
+            if time.monotonic() > deadline or self.procs["holder-" + lb].poll() is not None:
+                raise RuntimeError("the namespaces of %s did not come up (see %s)"
+                                   % (lb, os.path.join(self.work, "holder-%s.log" % lb)))
+            time.sleep(0.1)
+        pid = self.holder(lb)
+        with open(self.root(lb, "python"), "w", encoding="utf-8") as handle:
+            handle.write("#!/bin/sh\n# The system's Python on the ha lab's host %s (its network, mount and UTS "
+                         "namespaces).\nexec nsenter --target %d --net --mount --uts -- /usr/bin/python3 \"$@\"\n"
+                         % (lb, pid))
+        os.chmod(self.root(lb, "python"), 0o755)
 
     # --- setup / teardown ------------------------------------------------------------------------------
     def setup(self):
@@ -192,11 +318,11 @@ class Lab:
             routes = sh("ip", "-n", name, "route", "show", "default", capture=True).strip()
             if routes:
                 raise RuntimeError("namespace %s has a default route: %s" % (name, routes))
-
-    def teardown(self):
-        for key in list(self.procs):
-            self.stop(key)
-        teardown_recorded(self.work)
+        self.start("node", "nzha-cl", ["/usr/bin/python3", self.script("node.py", NODE_SERVER), NODE[0], str(NODE[1])],
+                   "node.log")
+        for lb in LBS:
+            self.make_host(lb)
+        print(json.dumps({lb: self.root(lb, "python") for lb in LBS}))
 
     # --- processes -------------------------------------------------------------------------------------
     def start(self, key, namespace, argv, log):
@@ -207,50 +333,72 @@ class Lab:
         with open(os.path.join(self.work, "pids"), "a", encoding="ascii") as handle:
             handle.write("%d %s\n" % (self.procs[key].pid, argv[0]))
 
-    def stop(self, key, sig=signal.SIGTERM):
-        proc = self.procs.pop(key, None)
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(sig)
+    def keepalived_pid(self, lb):
+        """The PID of the keepalived this lab started for ``lb`` (from its PID file), or None."""
         try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+            with open(self.root(lb, "keepalived.pid"), encoding="ascii") as handle:
+                pid = int(handle.read().strip())
+            with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError):
+            return None
+        return pid if cmdline.startswith("keepalived ") and self.root(lb, "keepalived.pid") in cmdline else None
 
-    def haproxy_cfg(self, lb):
-        return os.path.join(self.conf_dir, lb, "haproxy.cfg")
-
-    def start_haproxy(self, lb):
-        path = self.haproxy_cfg(lb)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(HAPROXY.format(name=lb, own_public=LBS[lb]["public"], own_internal=LBS[lb]["internal"],
-                                        vip_public=VIPS["public"], vip_internal=VIPS["internal"],
-                                        node_frontend_port=NODE_FRONTEND_PORT, node_address=NODE[0],
-                                        node_port=NODE[1]))
-        ns("nzha-" + lb, "haproxy", "-c", "-q", "-f", path)
-        # The command line keepalived's track_process matches: haproxy -f <this lb's cfg> ...
-        self.start("haproxy-" + lb, "nzha-" + lb, ["haproxy", "-f", path, "-db"], "haproxy-%s.log" % lb)
-
-    def start_keepalived(self, lb, variant=""):
-        conf = os.path.join(self.conf_dir, variant, lb, "keepalived.conf")
-        run = os.path.join(self.work, lb)
-        os.makedirs(run, exist_ok=True)
-        # Started in the root namespace with --namespace (not under `ip netns exec`): keepalived then opens
-        # the process-events connector, which only works in the root namespace, before it enters the LB's.
+    def start_keepalived(self, lb, variant="keepalived"):
+        """keepalived for ``lb`` with the configuration the role installed on it (``variant``.conf), from the
+        root namespace with --namespace (its process-events connector only works there); False if it runs."""
+        if self.keepalived_pid(lb):
+            return False
+        conf = self.root(lb, "etc", "keepalived", variant + ".conf")
+        if not os.path.exists(conf):
+            raise RuntimeError("%s is missing: converge first" % conf)
         self.start("keepalived-" + lb, None,
-                   ["keepalived", "-n", "-l", "-D", "-s", "nzha-" + lb, "-f", conf, "-p", run + "/keepalived.pid",
-                    "-r", run + "/vrrp.pid", "-c", run + "/checkers.pid"], "keepalived-%s.log" % lb)
+                   ["keepalived", "-n", "-l", "-D", "-s", "nzha-" + lb, "-f", conf,
+                    "-p", self.root(lb, "keepalived.pid"), "-r", self.root(lb, "vrrp.pid"),
+                    "-c", self.root(lb, "checkers.pid")], "keepalived-%s.log" % lb)
+        deadline = time.monotonic() + 10
+        while not self.keepalived_pid(lb) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return True
+
+    def stop_keepalived(self, lb):
+        pid = self.keepalived_pid(lb)
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while self.keepalived_pid(lb) and time.monotonic() < deadline:
+                time.sleep(0.1)
 
     def reload_keepalived(self, lb):
-        self.procs["keepalived-" + lb].send_signal(signal.SIGHUP)
+        os.kill(self.keepalived_pid(lb), signal.SIGHUP)
+
+    def haproxy_pid(self, lb):
+        """The PID of the HAProxy the role started on ``lb`` (its init script's PID file, checked)."""
+        with open("/proc/%d/root/run/haproxy.pid" % self.holder(lb), encoding="ascii") as handle:
+            pid = int(handle.read().split()[0])
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            argv = handle.read().split(b"\0")
+        if argv[:3] != [b"/usr/sbin/haproxy", b"-L", lb.encode()]:
+            raise RuntimeError("pid %d is not the HAProxy of %s: %r" % (pid, lb, argv))
+        return pid
+
+    def kill_haproxy(self, lb):
+        pid = self.haproxy_pid(lb)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def start_haproxy(self, lb):
+        """Start HAProxy again on ``lb`` with the host's init script, as the role's service task does."""
+        self.on(lb, "/etc/init.d/haproxy", "start")
 
     # --- the role's host firewall ----------------------------------------------------------------------
     def firewall_file(self, lb):
-        return os.path.join(self.conf_dir, lb, "netzone_lb.nft")
+        return self.root(lb, "etc", "nftables.d", "netzone_lb.nft")
 
     def load_firewall(self, lb):
-        """Load the file the role rendered for ``lb`` into its namespace (only the netzone_lb table)."""
+        """Load the file the role installed on ``lb`` into its namespace (only the netzone_lb table)."""
         ns("nzha-" + lb, "nft", "-f", self.firewall_file(lb))
 
     @staticmethod
@@ -273,6 +421,13 @@ class Lab:
         argv += ["/usr/bin/python3", "-c", CONNECT, address, str(port)]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
         return done.stdout.strip() or done.stderr.strip()[-200:]
+
+    def request(self, exposure="public", path="/", tls=False, host=None):
+        """One request from the client to an exposure's virtual address: (status, body)."""
+        out = ns("nzha-cl", "/usr/bin/python3", "-c", REQUEST, VIPS[exposure], "443" if tls else "80",
+                 host or HOSTS[exposure], path, "tls" if tls else "plain", capture=True).strip()
+        status, _sep, body = out.partition(" ")
+        return status, body
 
     def forge(self, seconds, exposure="public", priority=254):
         """Forged adverts from the attacker's namespace (to both LBs and the VRRP group) while the holder is
@@ -297,9 +452,9 @@ class Lab:
         return seen, kept, alone, int(out.strip() or 0)
 
     def set_check_unicast_src(self, on):
-        """Every LB's configuration with or without check_unicast_src (the role renders it on), reloaded."""
+        """Every LB's configuration with or without check_unicast_src (the role installs it on), reloaded."""
         for lb in LBS:
-            conf = os.path.join(self.conf_dir, lb, "keepalived.conf")
+            conf = self.root(lb, "etc", "keepalived", "keepalived.conf")
             with open(conf, encoding="utf-8") as handle:
                 text = handle.read()
             backup = os.path.join(self.work, lb + "-keepalived.conf.rendered")
@@ -310,7 +465,7 @@ class Lab:
                 rendered = handle.read()
             if on and "\tcheck_unicast_src\n" not in rendered and lb not in self.unchecked:
                 self.unchecked.add(lb)
-                self.check("the role renders check_unicast_src (%s)" % lb, False, conf)
+                self.check("the role installs check_unicast_src (%s)" % lb, False, conf)
             with open(conf, "w", encoding="utf-8") as handle:
                 handle.write(rendered if on else rendered.replace("\tcheck_unicast_src\n", ""))
             self.reload_keepalived(lb)
@@ -375,9 +530,9 @@ class Lab:
         self.check("the role's table leaves other tables alone",
                    "table inet other_rules" in others and others.count("table inet netzone_lb") == 1,
                    "; ".join(line for line in others if line))
-        url = "http://%s:%d/" % (LBS["lb1"]["internal"], NODE_FRONTEND_PORT)
-        through = self.connect("nzha-cl", LBS["lb1"]["internal"], NODE_FRONTEND_PORT)
-        self.check("through HAProxy (user haproxy) the node answers", through == "ok", "%s: %s" % (url, through))
+        status, body = self.request(tls=True)
+        self.check("through HAProxy (user haproxy) and the WAF the node answers", status == "200" and who(body) == "lb1",
+                   "https://%s/ SNI and Host %s: %s %s" % (VIPS["public"], HOSTS["public"], status, body))
         for user in (None, "nobody"):
             got = self.connect("nzha-lb1", NODE[0], NODE[1], user)
             self.check("a local process (%s) on lb1 connecting to the node's port is refused" % (user or "root"),
@@ -425,13 +580,16 @@ class Lab:
         script = os.path.join(self.work, "client.py")
         with open(script, "w", encoding="utf-8") as handle:
             handle.write(CLIENT_LOOP)
-        return subprocess.Popen(["ip", "netns", "exec", "nzha-cl", sys.executable, script, VIPS["public"],
-                                 str(seconds), str(gap)], stdout=subprocess.PIPE, text=True)
+        return subprocess.Popen(["ip", "netns", "exec", "nzha-cl", "/usr/bin/python3", script, VIPS["public"],
+                                 HOSTS["public"], str(seconds), str(gap)], stdout=subprocess.PIPE, text=True)
 
     @staticmethod
     def collect(proc):
         out, _err = proc.communicate(timeout=120)
-        return json.loads(out)
+        requests = json.loads(out)
+        for entry in requests:
+            entry["who"] = who(entry["body"])
+        return requests
 
     def check(self, name, ok, detail):
         self.results["checks"].append({"name": name, "ok": bool(ok), "detail": detail})
@@ -440,7 +598,8 @@ class Lab:
 
     # --- the scenario ----------------------------------------------------------------------------------
     def failover(self, action, restore, label, client_seconds=8.0):
-        """Holder lb1 → lb2 after ``action``: seconds until lb2 holds the address, requests failed."""
+        """Holder lb1 → lb2 after ``action``: seconds until lb2 holds the address, and the requests of a loop
+        through the whole path (HAProxy, the WAF, the node), one every 20 ms, that failed."""
         loop = self.client(client_seconds)
         time.sleep(1.5)
         moved_at = time.monotonic()
@@ -450,11 +609,12 @@ class Lab:
         requests = self.collect(loop)
         failed = [r for r in requests if not r["ok"]]
         after = [r for r in failed if r["start"] > moved_done]
+        window = (failed[-1]["end"] - failed[0]["start"]) if failed else 0.0
         self.results["figures"][label] = {"seconds": took, "failed": len(failed), "requests": len(requests),
-                                          "failed_after_move": len(after)}
+                                          "failed_after_move": len(after), "failed_window_seconds": round(window, 3)}
         self.check("%s: the address moves to lb2" % label, took is not None,
-                   "%s s, %d of %d requests failed (%d started after the move)"
-                   % ("%.2f" % took if took is not None else "never", len(failed), len(requests), len(after)))
+                   "%s s, %d of %d requests failed (%d started after the move; first to last failure %.2f s)"
+                   % ("%.2f" % took if took is not None else "never", len(failed), len(requests), len(after), window))
         self.check("%s: requests after the move are served by lb2" % label,
                    all(r["who"] == "lb2" for r in requests if r["start"] > moved_done and r["ok"])
                    and any(r["start"] > moved_done and r["ok"] for r in requests), "lb2 answered")
@@ -462,32 +622,39 @@ class Lab:
         return moved_at
 
     def run(self):
-        self.setup()
-        node = [sys.executable, "-m", "http.server", "--bind", NODE[0], "--directory", self.work, str(NODE[1])]
-        self.start("node", "nzha-cl", node, "node.log")
         for lb in LBS:
-            self.load_firewall(lb)
-        for lb in LBS:
-            self.start_haproxy(lb)
-        for lb in LBS:
-            self.start_keepalived(lb)
+            self.holder(lb)
+            if not self.keepalived_pid(lb):
+                raise RuntimeError("keepalived does not run on %s: run the converge (--start-keepalived) first" % lb)
         took = self.wait_holder("lb1", timeout=15)
         self.check("start: lb1 (priority 150, preempt) holds the public address", took is not None,
                    "after %.2f s" % took if took is not None else "never")
         took = self.wait_holder("lb1", "internal", timeout=5)
         self.check("start: lb1 holds the internal address", took is not None, "instance NZ_INTERNAL")
         for exposure in ("public", "internal"):
-            seen, single, changes = self.sample(5.0, exposure)
+            seen, single, changes = self.sample(3.0, exposure)
             self.check("steady state (%s): exactly one holder" % exposure, single == seen and changes == 0,
-                       "%d of %d samples over 5 s with one holder, %d changes" % (single, seen, changes))
-        # A request reaches the holder; the backup's HAProxy is up and bound to the address too.
+                       "%d of %d samples over 3 s with one holder, %d changes" % (single, seen, changes))
+
+        # The whole path: the virtual address, HAProxy, the WAF, HAProxy's inner listener, the node.
+        status, body = self.request("public", "/shop/item?id=7")
+        self.check("HTTP %s through the public virtual address: redirected to HTTPS by lb1's HAProxy" % HOSTS["public"],
+                   status == "301", status)
+        for exposure, tls in (("public", True), ("internal", True)):
+            status, body = self.request(exposure, "/shop/item?id=7", tls)
+            self.check("%s %s through the %s virtual address: the node answers, carried by lb1"
+                       % ("HTTPS" if tls else "HTTP", HOSTS[exposure], exposure),
+                       status == "200" and who(body) == "lb1", "%s %s" % (status, body))
+        status, body = self.request("public", "/shop/item?id=%3Cscript%3Ealert(1)%3C%2Fscript%3E", True)
+        self.check("an XSS attack through the virtual address is refused by the WAF (never reaches the node)",
+                   status == "403" and not body.startswith("node "), "%s %s" % (status, body[:40]))
         requests = self.collect(self.client(1.0, 0.1))
-        self.check("the client reaches lb1 through the address", requests and all(r["ok"] and r["who"] == "lb1"
-                                                                                  for r in requests),
+        self.check("the request loop reaches the node through lb1", requests and all(r["ok"] and r["who"] == "lb1"
+                                                                                     for r in requests),
                    "%d requests" % len(requests))
         listening = ns("nzha-lb2", "ss", "-Hltn", "src", VIPS["public"], capture=True)
         self.check("the backup's HAProxy is bound to the address it does not hold (transparent)",
-                   ":80" in listening, listening.strip() or "not listening")
+                   ":80 " in listening and ":443 " in listening, " | ".join(listening.split("\n")).strip())
 
         # The role's host firewall: forged adverts from a host that is no peer; local processes and the nodes.
         self.vrrp_attack()
@@ -501,7 +668,7 @@ class Lab:
 
         # 1. HAProxy killed on the holder.
         def kill_haproxy():
-            self.stop("haproxy-lb1", signal.SIGKILL)
+            self.kill_haproxy("lb1")
 
         def restore_haproxy():
             self.start_haproxy("lb1")
@@ -527,7 +694,7 @@ class Lab:
                    "%d of %d samples with one holder" % (single, seen))
 
         # 3. Planned switchover: lb1's priority lowered below lb2's, then a reload.
-        conf = os.path.join(self.conf_dir, "lb1", "keepalived.conf")
+        conf = self.root("lb1", "etc", "keepalived", "keepalived.conf")
         with open(conf, encoding="utf-8") as handle:
             original = handle.read()
         lowered = original.replace("priority 150", "priority 100")
@@ -552,7 +719,7 @@ class Lab:
 
         # 4. nopreempt: both start BACKUP; the returning lb1 does not take the address back.
         for lb in LBS:
-            self.stop("keepalived-" + lb)
+            self.stop_keepalived(lb)
         time.sleep(0.5)
         for lb in LBS:
             self.start_keepalived(lb, "nopreempt")
@@ -565,7 +732,7 @@ class Lab:
         if len(first) == 1:
             holder = first[0]
             other = "lb2" if holder == "lb1" else "lb1"
-            self.stop("haproxy-" + holder, signal.SIGKILL)
+            self.kill_haproxy(holder)
             took = self.wait_holder(other, timeout=10)
             self.check("nopreempt: HAProxy killed on %s moves the address to %s" % (holder, other), took is not None,
                        "after %.2f s" % took if took is not None else "never")
@@ -573,55 +740,88 @@ class Lab:
             seen, single, changes = self.sample(4.0)
             self.check("nopreempt: %s returning does not take the address back" % holder,
                        self.holders() == [other] and changes == 0, "holder %s, %d changes" % (self.holders(), changes))
+        # Back to the configuration the role installed (preempt): lb1 holds the addresses again.
+        for lb in LBS:
+            self.stop_keepalived(lb)
+        time.sleep(0.5)
+        for lb in LBS:
+            self.start_keepalived(lb)
+        took = self.wait_holder("lb1", timeout=15)
+        self.check("back to the installed configuration: lb1 holds the address", took is not None,
+                   "after %.2f s" % took if took is not None else "never")
+
+
 
 
 def teardown_recorded(work):
-    """End every recorded session (SIGTERM, then SIGKILL after 5 s) and delete every recorded namespace."""
+    """End every process in the recorded namespaces and every recorded session (SIGTERM, then SIGKILL after
+    5 s), then delete the recorded namespaces."""
+    names = os.path.join(work, "namespaces")
+    recorded = []
+    if os.path.exists(names):
+        with open(names, encoding="ascii") as handle:
+            recorded = handle.read().split()
+    end_namespace_members(recorded, 5.0)
     pids = os.path.join(work, "pids")
     if os.path.exists(pids):
         with open(pids, encoding="ascii") as handle:
             sessions = [(int(line.split()[0]), line.split()[1]) for line in handle if line.strip()]
         end_sessions(sessions, 5.0)
         os.unlink(pids)
-    names = os.path.join(work, "namespaces")
+    for name in recorded:
+        sh("ip", "netns", "delete", name, check=False)
     if os.path.exists(names):
-        with open(names, encoding="ascii") as handle:
-            for name in handle.read().split():
-                sh("ip", "netns", "delete", name, check=False)
         os.unlink(names)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    parser.add_argument("--conf-dir")
-    parser.add_argument("--work-dir")
-    parser.add_argument("--teardown", action="store_true")
+    parser.add_argument("--work-dir", required=True)
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--setup", action="store_true", help="make the namespaces, the hosts and the node")
+    action.add_argument("--start-keepalived", action="store_true",
+                        help="start keepalived on both hosts unless it runs; wait until lb1 holds the addresses")
+    action.add_argument("--teardown", action="store_true")
+    parser.add_argument("--variant", default="keepalived", choices=["keepalived", "nopreempt"])
     parser.add_argument("--json")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("ha_lab.py: needs root (network namespaces)")
+    work = os.path.abspath(args.work_dir)
     if args.teardown:
-        if not args.work_dir:
-            sys.exit("ha_lab.py: --teardown needs --work-dir")
-        teardown_recorded(args.work_dir)
+        teardown_recorded(work)
         return 0
-    if not args.conf_dir:
-        sys.exit("ha_lab.py: --conf-dir is required")
-    if args.work_dir:
-        os.makedirs(args.work_dir, exist_ok=True)
-    work = os.path.abspath(args.work_dir) if args.work_dir else tempfile.mkdtemp(prefix="nzha-")
-    lab = Lab(os.path.abspath(args.conf_dir), work)
+    os.makedirs(work, exist_ok=True)
+    lab = Lab(work)
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt("signal %d" % signum)
 
     signal.signal(signal.SIGTERM, on_signal)
+    if args.setup:
+        try:
+            lab.setup()
+        except (RuntimeError, OSError, KeyboardInterrupt) as exc:
+            print("ha_lab.py --setup: %s" % exc, file=sys.stderr)
+            teardown_recorded(work)
+            return 1
+        return 0
+    if args.start_keepalived:
+        try:
+            started = [lb for lb in LBS if lab.start_keepalived(lb, args.variant)]
+            holds = {exposure: lab.wait_holder("lb1", exposure, timeout=20) for exposure in VIPS}
+        except (RuntimeError, OSError) as exc:
+            print("ha_lab.py --start-keepalived: %s" % exc, file=sys.stderr)
+            return 1
+        print("keepalived: %s" % ("started on " + ", ".join(started) if started else "running on lb1, lb2"))
+        for exposure, took in holds.items():
+            print("%s address %s: %s" % (exposure, VIPS[exposure], "held by lb1" if took is not None
+                                         else "holders %s" % lab.holders(exposure)))
+        return 0 if all(took is not None for took in holds.values()) else 1
     try:
         lab.run()
-    except (RuntimeError, KeyboardInterrupt) as exc:
+    except (RuntimeError, OSError, KeyboardInterrupt) as exc:
         lab.check("lab", False, str(exc))
-    finally:
-        lab.teardown()
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(lab.results, handle, indent=1)

@@ -49,3 +49,46 @@ def end_sessions(sessions, wait=5.0):
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline and any(members(sid, word) for sid, word in sessions):
             time.sleep(0.1)
+
+
+def namespace_members(names):
+    """The live processes in the named network namespaces (``/run/netns/NAME``). A lab that made those
+    namespaces started every process in them (its own, and the daemons the role started there)."""
+    inodes = set()
+    for name in names:
+        try:
+            inodes.add(os.stat("/run/netns/" + name).st_ino)
+        except OSError:
+            continue
+    out = []
+    if not inodes:
+        return out
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            if os.stat("/proc/%s/ns/net" % entry).st_ino not in inodes:
+                continue
+            with open("/proc/%s/stat" % entry, encoding="ascii", errors="replace") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z":
+            out.append(int(entry))
+    return out
+
+
+def end_namespace_members(names, wait=5.0):
+    """End every process in the named network namespaces: SIGTERM, then SIGKILL after ``wait`` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = namespace_members(names)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and namespace_members(names):
+            time.sleep(0.1)
