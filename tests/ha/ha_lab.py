@@ -531,7 +531,8 @@ class Lab:
                    "table inet other_rules" in others and others.count("table inet netzone_lb") == 1,
                    "; ".join(line for line in others if line))
         status, body = self.request(tls=True)
-        self.check("through HAProxy (user haproxy) and the WAF the node answers", status == "200" and who(body) == "lb1",
+        self.check("through HAProxy (user haproxy) and the WAF the node answers",
+                   status == "200" and who(body) == "lb1",
                    "https://%s/ SNI and Host %s: %s %s" % (VIPS["public"], HOSTS["public"], status, body))
         for user in (None, "nobody"):
             got = self.connect("nzha-lb1", NODE[0], NODE[1], user)

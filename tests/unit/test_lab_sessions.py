@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import sessions  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
@@ -43,3 +45,36 @@ def test_every_member_ends_even_one_that_ignores_sigterm_and_nothing_else():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+def test_every_process_in_the_lab_namespaces_ends_and_nothing_outside():
+    """end_namespace_members ends what runs in the named network namespaces (the daemons a role started there,
+    in sessions of their own), one that ignores SIGTERM too, and nothing outside them."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (a network namespace)")
+    name = "nzst-%d" % os.getpid()
+    subprocess.run(["ip", "netns", "add", name], check=True)  # noqa: S603,S607
+    inside, outside = [], None
+    try:
+        for code in (STUBBORN, "import time; time.sleep(60)"):
+            inside.append(subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", code],  # noqa: S603,S607
+                                           start_new_session=True))
+        outside = _start("import time; time.sleep(60)", "netzone-lab-outside")
+        deadline = time.monotonic() + 10
+        while len(sessions.namespace_members([name])) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        found = sessions.namespace_members([name])
+        assert len(found) == 3 and {proc.pid for proc in inside} <= set(found)
+        assert outside.pid not in found
+        assert sessions.namespace_members(["nzst-no-such-namespace"]) == []
+        sessions.end_namespace_members([name], wait=0.5)
+        for proc in inside:
+            proc.wait(timeout=5)
+        assert sessions.namespace_members([name]) == []
+        assert outside.poll() is None                     # outside the namespace: untouched
+    finally:
+        for proc in inside + ([outside] if outside else []):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=5)
+        subprocess.run(["ip", "netns", "delete", name], check=False)  # noqa: S603,S607
