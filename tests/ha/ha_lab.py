@@ -752,8 +752,6 @@ class Lab:
                    "after %.2f s" % took if took is not None else "never")
 
 
-
-
 def teardown_recorded(work):
     """End every process in the recorded namespaces and every recorded session (SIGTERM, then SIGKILL after
     5 s), then delete the recorded namespaces."""
