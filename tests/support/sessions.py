@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Ending the daemons a test started, by the sessions they lead (for the scenarios' labs: egress, ha).
+"""Ending the daemons a test started, by the sessions they lead (for the scenarios' labs: egress, ha), or by the
+network namespaces they run in (the ha lab's, where the role starts its daemons).
 
 A lab starts each daemon as the leader of a new session (``start_new_session=True``) and records its PID; a daemon
 that forks keeps that session. :func:`end_sessions` ends every process of those sessions whose command line still
@@ -57,9 +58,10 @@ def namespace_members(names):
     inodes = set()
     for name in names:
         try:
-            inodes.add(os.stat("/run/netns/" + name).st_ino)
+            found = os.stat("/run/netns/" + name)
         except OSError:
             continue
+        inodes.add((found.st_dev, found.st_ino))   # the namespace (nsfs) itself, never a leftover plain file
     out = []
     if not inodes:
         return out
@@ -67,7 +69,8 @@ def namespace_members(names):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
-            if os.stat("/proc/%s/ns/net" % entry).st_ino not in inodes:
+            found = os.stat("/proc/%s/ns/net" % entry)
+            if (found.st_dev, found.st_ino) not in inodes:
                 continue
             with open("/proc/%s/stat" % entry, encoding="ascii", errors="replace") as handle:
                 state = handle.read().rsplit(")", 1)[1].split()[0]
