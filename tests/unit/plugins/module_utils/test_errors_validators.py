@@ -72,3 +72,20 @@ def test_port_name_and_protocol():
     assert not validators.is_port_name("80") and not validators.is_port_name("a--b") and not validators.is_port_name("x" * 16)
     assert validators.protocol("UDP") == "UDP" and validators.protocol("udp") is None
     assert validators.protocol("sctp", case_insensitive=True) == "SCTP" and validators.protocol("icmp", True) is None
+
+
+def test_cluster_state_takes_namespaces_from_objects_pods_and_policies_but_never_an_empty_name():
+    objects = [
+        {"kind": "Namespace", "metadata": {"name": "db", "labels": {"tier": "data"}}},
+        {"kind": "Pod", "metadata": {"name": "p", "namespace": "web"}, "spec": {}, "status": {"podIP": "10.1.0.5"}},
+        {"kind": "NetworkPolicy", "metadata": {"name": "a", "namespace": "api"}, "spec": {}},
+        {"kind": "NetworkPolicy", "metadata": {"name": "b", "namespace": ""}, "spec": {}},
+        {"kind": "NetworkPolicy", "metadata": {"name": "c"}, "spec": {}},
+        {"kind": "Service", "metadata": {"name": "s", "namespace": "svc"}},
+    ]
+    namespaces, pods, policies = cluster_state(objects)
+    assert namespaces == {"db": {"tier": "data", "kubernetes.io/metadata.name": "db"},
+                          "web": {"kubernetes.io/metadata.name": "web"},
+                          "api": {"kubernetes.io/metadata.name": "api"}}
+    assert pods == [{"namespace": "web", "name": "p", "labels": {}, "ip": "10.1.0.5", "ports": []}]
+    assert [p["metadata"]["name"] for p in policies] == ["a", "b", "c"]

@@ -213,3 +213,12 @@ def test_hints_a_port_where_a_service_belongs_a_close_name_and_host_bits():
         "peers.backup.cidrs[0]: 192.0.2.7/24 has host bits set; it is taken as 192.0.2.0/24",
         "peers.backup.cidrs[1].except[0]: 198.51.100.9/28 has host bits set; it is taken as 198.51.100.0/28"]
     assert build_plan(None, INVENTORY)["warnings"] == []
+
+
+def test_host_bits_are_warned_for_a_peers_cidr_and_its_except_entries():
+    raw = default_matrix()
+    raw["peers"]["partner"] = {"cidr": "203.0.113.5/24", "except": ["203.0.113.128/25", "203.0.113.130/26"]}
+    raw["flows"].append({"from": "backend", "to": "partner", "services": ["https"]})
+    assert build_plan(raw, INVENTORY)["warnings"] == [
+        "peers.partner.cidr: 203.0.113.5/24 has host bits set; it is taken as 203.0.113.0/24",
+        "peers.partner.except[1]: 203.0.113.130/26 has host bits set; it is taken as 203.0.113.128/26"]
