@@ -166,6 +166,14 @@ CASES = [
                                                              host_network=True), "kube-system", False),
     ("another DaemonSet in kube-system", _pod(owner=("DaemonSet", "evil", True), host_network=True),
      "kube-system", False),
+    ("a hostPort on the second port of a container", dict(_pod(), spec={"containers": [
+        {"name": "c", "image": "example.invalid/c:1",
+         "ports": [{"containerPort": 80}, {"containerPort": 8080, "hostPort": 8080}]}]}), "default", False),
+    ("calico-node with a second, non-controller owner", dict(_pod(), metadata={"name": "p", "ownerReferences": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "u1"},
+        {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "calico-node", "uid": "u2", "controller": True}]},
+        spec={"hostNetwork": True, "containers": [{"name": "c", "image": "example.invalid/c:1"}]}),
+     "kube-system", True),
 ]
 
 

@@ -170,6 +170,8 @@ POD_SHAPES = [
     ("hostPort in an init container", dict(_p(), spec={"containers": [_c()], "initContainers": [_c("i", ports=[8080])]}), PORT_MSG),
     ("hostPath volume", _p(volumes=[{"name": "root", "hostPath": {"path": "/"}}]), PATH_MSG),
     ("SYS_ADMIN capability", _p([_c(capabilities={"add": ["SYS_ADMIN"]})]), CAPS_MSG),
+    ("SYS_ADMIN beside a baseline capability", _p([_c(capabilities={"add": ["NET_BIND_SERVICE", "SYS_ADMIN"]})]),
+     CAPS_MSG),
     ("NET_ADMIN capability in an init container", dict(_p(), spec={"containers": [_c()], "initContainers": [
         _c("i", capabilities={"add": ["NET_ADMIN"]})]}), CAPS_MSG),
     ("hostNetwork and privileged: the first violation is reported", _p([_c(privileged=True)], hostNetwork=True), NS_MSG),
