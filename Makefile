@@ -102,7 +102,7 @@ conformance: venv
 npguard: venv
 	$(PY) tests/conformance/run_npguard.py
 
-molecule: venv
+molecule: venv cluster-build
 	@for s in $$(ls -d molecule/*/ 2>/dev/null | xargs -n1 basename | grep -v '^_' | grep -v '^vagrant$$'); do \
 	  echo "=== molecule scenario $$s"; \
 	  molecule test -s $$s || exit 1; \

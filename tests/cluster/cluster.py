@@ -6,7 +6,8 @@
 
     etcd                     127.0.0.1:23790 (peer 23800), data in the state directory
     kube-apiserver           https://127.0.0.1:26443, RBAC, a static token for the tests, service-account keys
-    kube-controller-manager  namespace, garbage collector, service accounts (and their tokens), endpoint slices
+    kube-controller-manager  namespace, garbage collector, service accounts (and their tokens), endpoint slices,
+                             the ValidatingAdmissionPolicy type checker (status.typeChecking)
     node namespace nzc-node  kube-proxy (iptables mode) and the policy engine (kube-router's network policy
                              controller), each started with ``ip netns exec`` so that they program that
                              namespace's netfilter, never the machine's; a relay in that namespace forwards
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import base64
 import ctypes
+import fcntl
 import hashlib
 import ipaddress
 import json
@@ -61,6 +63,15 @@ DNS_SERVICE_IP = "10.152.183.10"
 GATEWAY = "169.254.1.1"         # Calico's dummy next hop inside every workload namespace
 CALICO_MAC = "ee:ee:ee:ee:ee:ee"
 NS_PREFIX = "nzc-"
+#: Held (flock) by the running harness: only one runs per machine (fixed ports, nzc-* namespaces).
+LOCK_FILE = "/var/tmp/netzone-cluster.lock"
+#: The test user's writes, as the API server's audit log records them (tests count the writes of a run there).
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
+    "rules": [{"level": "Metadata", "users": ["netzone-test-admin"],
+               "verbs": ["create", "update", "patch", "delete", "deletecollection"]},
+              {"level": "None"}],
+}
 
 
 # ip, iptables-save, ipset and sysctl live in the sbin directories, which a non-login PATH may lack; the
@@ -245,12 +256,18 @@ class Cluster:
         self.pods: dict[tuple[str, str], dict] = {}  # (ns, name) -> {"netns", "veth", "ip", "pid"}
         self._next_ip = 2
         self.agent_errors: list[str] = []
+        self._lock = None
 
     # -- paths and processes --
 
     @property
     def kubeconfig(self) -> Path:
         return self.state / "kubeconfig"
+
+    @property
+    def audit_log(self) -> Path:
+        """The API server's audit log: one JSON line per write of the test user (AUDIT_POLICY)."""
+        return self.state / "audit.log"
 
     @property
     def ca(self) -> Path:
@@ -312,9 +329,12 @@ class Cluster:
         run(ossl + ["genrsa", "-out", str(pki / "sa.key"), "2048"])
         run(ossl + ["rsa", "-in", str(pki / "sa.key"), "-pubout", "-out", str(pki / "sa.pub")])
         tokens = {name: base64.b32encode(os.urandom(20)).decode().lower() for name in
-                  ("admin", "controller-manager", "kube-proxy", "policy")}
+                  ("admin", "harness", "controller-manager", "kube-proxy", "policy")}
         (pki / "tokens.csv").write_text("\n".join([
+            # The tests' identity (the kubeconfig): the audit log records its writes (AUDIT_POLICY).
             '%s,netzone-test-admin,uid-admin,"system:masters"' % tokens["admin"],
+            # The harness's own (bootstrap, the pod agent's status updates): kept out of the tests' write counts.
+            '%s,netzone-harness,uid-harness,"system:masters"' % tokens["harness"],
             "%s,system:kube-controller-manager,uid-kcm" % tokens["controller-manager"],
             "%s,system:kube-proxy,uid-kube-proxy" % tokens["kube-proxy"],
             # kube-router ships its own ClusterRole; the harness grants the equivalent (see _policy_rbac).
@@ -323,7 +343,7 @@ class Cluster:
         os.chmod(pki / "tokens.csv", 0o600)
         for name, token in tokens.items():
             self._write_kubeconfig(self.state / ("kubeconfig" if name == "admin" else "%s.kubeconfig" % name), token)
-        self.token = tokens["admin"]
+        self.token = tokens["harness"]
 
     def _write_kubeconfig(self, path: Path, token: str) -> None:
         path.write_text(json.dumps({
@@ -337,16 +357,45 @@ class Cluster:
 
     # -- start --
 
-    def start(self) -> "Cluster":
-        if self.bindir is None:
-            raise ClusterError("no binary directory (run tools/build_cluster.py)")
+    def busy(self) -> str:
+        """Why another harness seems to hold the machine's one slot ('' when free): the lock, a port, a namespace."""
         for port in (ETCD_PORT, ETCD_PEER_PORT, API_PORT):
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
-                    raise ClusterError("127.0.0.1:%d is already in use (another harness running? `%s stop`)" % (port, __file__))
+                    return "127.0.0.1:%d is already in use (another harness running? `%s stop`)" % (port, __file__)
         leftovers = [n for n in netns_list() if n.startswith(NS_PREFIX)]
         if leftovers:
-            raise ClusterError("network namespaces %s are left from an earlier run: run `%s stop`" % (leftovers, __file__))
+            return "network namespaces %s are left from an earlier run: run `%s stop`" % (leftovers, __file__)
+        return ""
+
+    def _take_lock(self, wait: float) -> None:
+        """One harness per machine (fixed ports, nzc-* namespaces): hold LOCK_FILE while running, and wait up to
+        ``wait`` seconds for the lock, the ports and the namespaces to be free (another run's, never ended here)."""
+        deadline = time.monotonic() + wait
+        self._lock = open(LOCK_FILE, "a+")  # pylint: disable=consider-using-with
+        said = False
+        while True:
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                why = self.busy()
+                if not why:
+                    return
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
+            except BlockingIOError:
+                why = "another harness holds %s" % LOCK_FILE
+            if time.monotonic() >= deadline:
+                self._lock.close()
+                self._lock = None
+                raise ClusterError(why + ("" if not wait else " (waited %ds)" % wait))
+            if not said:
+                print("waiting (at most %ds) for the harness slot: %s" % (wait, why), flush=True)
+                said = True
+            time.sleep(5)
+
+    def start(self, wait: float = 0) -> "Cluster":
+        if self.bindir is None:
+            raise ClusterError("no binary directory (run tools/build_cluster.py)")
+        self._take_lock(wait)
         if self.state.exists():
             subprocess.run(["rm", "-rf", str(self.state)], check=True)
         self.state.mkdir(parents=True)
@@ -367,6 +416,7 @@ class Cluster:
     def _start_control_plane(self) -> None:
         b = self.bindir
         pki = self.state / "pki"
+        (self.state / "audit-policy.json").write_text(json.dumps(AUDIT_POLICY, indent=1) + "\n")
         self.spawn("etcd", [str(b / "etcd"), "--name", "netzone-test", "--data-dir", str(self.state / "etcd"),
                             "--listen-client-urls", "http://127.0.0.1:%d" % ETCD_PORT,
                             "--advertise-client-urls", "http://127.0.0.1:%d" % ETCD_PORT,
@@ -389,6 +439,8 @@ class Cluster:
             "--service-account-signing-key-file", str(pki / "sa.key"),
             "--service-cluster-ip-range", SERVICE_CIDR, "--allow-privileged=true",
             "--enable-priority-and-fairness=false", "--profiling=false",
+            "--audit-policy-file", str(self.state / "audit-policy.json"), "--audit-log-path", str(self.audit_log),
+            "--audit-log-format", "json", "--audit-log-mode", "blocking",
             "--cert-dir", str(pki), "--v", "1"])
         self.api = Api("https://127.0.0.1:%d" % API_PORT, self.token, self.ca)
         self.wait_for("kube-apiserver /readyz", lambda: self.api.request("GET", "/readyz")[0] == 200, 120,
@@ -396,7 +448,9 @@ class Cluster:
         self.spawn("kube-controller-manager", [
             str(b / "kube-controller-manager"),
             "--kubeconfig", str(self.state / "controller-manager.kubeconfig"),
-            "--controllers", "namespace,garbagecollector,serviceaccount,serviceaccount-token,endpointslice",
+            "--controllers", "namespace,garbagecollector,serviceaccount,serviceaccount-token,endpointslice,"
+            # type-checks every ValidatingAdmissionPolicy and writes status.typeChecking (without it, no warning)
+            "validatingadmissionpolicy-status-controller",
             "--service-account-private-key-file", str(pki / "sa.key"), "--root-ca-file", str(pki / "ca.crt"),
             "--use-service-account-credentials=true", "--leader-elect=false", "--secure-port", "0",
             "--profiling=false", "--v", "1"])
@@ -595,7 +649,12 @@ class Cluster:
 
     # -- stop --
 
-    def stop(self) -> None:
+    def stop(self, force: bool = False) -> None:
+        """Stop what this harness started and remove the nzc-* namespaces. Does nothing unless this object took
+        the machine's harness slot (a start that found it busy must not end the other run), or ``force`` (the CLI's
+        ``stop`` after a killed run, which takes the lock itself)."""
+        if self._lock is None and not force:
+            return
         self._agent_stop.set()
         if self._agent is not None:
             self._agent.join(timeout=10)
@@ -610,6 +669,9 @@ class Cluster:
                 run(["ip", "netns", "del", ns], check=False)
         if NODE_NS in netns_list():
             run(["ip", "netns", "del", NODE_NS], check=False)
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
 
 
 def _now() -> str:
@@ -639,9 +701,20 @@ def main(argv=None) -> int:
     ap.add_argument("--state", type=Path, default=DEFAULT_STATE)
     ap.add_argument("--bindir", type=Path)
     ap.add_argument("--for", dest="seconds", type=float, default=3600, help="start: stop after this many seconds")
+    ap.add_argument("--wait", type=float, default=0,
+                    help="start: wait at most this many seconds for another harness to end (one per machine)")
+    ap.add_argument("--ready-file", type=Path,
+                    help="start: write 'up <seconds>' here once ready, or 'failed: <why>' if the start failed")
     args = ap.parse_args(argv)
     if args.action == "stop":
-        Cluster(args.state).stop()
+        # After a killed run only: never while a harness holds the lock (its namespaces are nzc-* too).
+        with open(LOCK_FILE, "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print("a harness is running (it holds %s): stop it by its PID, not with `stop`" % LOCK_FILE)
+                return 1
+            Cluster(args.state).stop(force=True)
         return 0
     if args.action == "status":
         pids = args.state / "pids"
@@ -650,13 +723,31 @@ def main(argv=None) -> int:
         print("namespaces:", " ".join(n for n in netns_list() if n.startswith(NS_PREFIX)))
         return 0
     # start: runs in the foreground (the pod agent is a thread of this process) until SIGINT or SIGTERM,
-    # or --for seconds, then stops everything it started.
-    cluster = Cluster(args.state, args.bindir or default_bindir()).start()
+    # or --for seconds, then stops everything it started. A SIGTERM during the start ends it through the
+    # start's own clean-up.
+    stop = threading.Event()
+
+    def on_signal(*_a):
+        if not stop.is_set() and getattr(on_signal, "starting", False):
+            stop.set()
+            raise KeyboardInterrupt
+        stop.set()
+    on_signal.starting = True
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    cluster = Cluster(args.state, args.bindir or default_bindir())
+    try:
+        cluster.start(wait=args.wait)
+    except (Exception, KeyboardInterrupt) as exc:  # pylint: disable=broad-except
+        if args.ready_file:
+            args.ready_file.write_text("failed: %s\n" % (exc or "interrupted"))
+        print("cluster start failed: %s" % (exc or "interrupted"), file=sys.stderr, flush=True)
+        return 1
+    on_signal.starting = False
+    if args.ready_file:
+        args.ready_file.write_text("up %s\n" % cluster.start_seconds)
     print("cluster up in %ss; kubeconfig %s; stop with Ctrl-C or SIGTERM to PID %d"
           % (cluster.start_seconds, cluster.kubeconfig, os.getpid()), flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_a: stop.set())
     try:
         stop.wait(args.seconds)
     finally:

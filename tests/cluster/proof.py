@@ -161,7 +161,12 @@ class Proof:
     def admission_checks(self):
         """The real server compiled the collection's ValidatingAdmissionPolicies (no type-checking warning) and
         they refuse a NodePort, a LoadBalancer and an externalIPs Service in a zone with the server's message."""
-        vaps = self.api.ok("GET", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies")["items"]
+        def checked():
+            """Every policy type-checked by the controller manager at its current generation (else None)."""
+            items = self.api.ok("GET", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies")["items"]
+            return items if items and all((v.get("status") or {}).get("observedGeneration") == v["metadata"]["generation"]
+                                          and "typeChecking" in v["status"] for v in items) else None
+        vaps = self.cluster.wait_for("the type checking of the ValidatingAdmissionPolicies", checked, 60)
         problems = []
         for vap in vaps:
             warnings = ((vap.get("status") or {}).get("typeChecking") or {}).get("expressionWarnings") or []
@@ -371,13 +376,15 @@ def main(argv=None) -> int:
     ap.add_argument("--bindir", type=Path)
     ap.add_argument("--keep", action="store_true", help="leave the cluster running (stop it with cluster.py stop)")
     ap.add_argument("--json", type=Path, help="write every run's results here")
+    ap.add_argument("--wait", type=float, default=1800,
+                    help="wait at most this many seconds for another harness (molecule's, another proof) to end")
     args = ap.parse_args(argv)
     started = time.monotonic()
     cluster = C.Cluster(args.state, args.bindir or C.default_bindir())
     results = []
     ok = True
     try:
-        cluster.start()
+        cluster.start(wait=args.wait)
         print("cluster up in %.1fs (etcd, kube-apiserver, kube-controller-manager, kube-proxy, kube-router)"
               % cluster.start_seconds)
         matrix = normalize_matrix(default_matrix(), INVENTORY)
