@@ -257,6 +257,7 @@ class Cluster:
         self._next_ip = 2
         self.agent_errors: list[str] = []
         self._lock = None
+        self.procs: dict[str, subprocess.Popen] = {}
 
     # -- paths and processes --
 
@@ -286,6 +287,7 @@ class Cluster:
                                 start_new_session=True, env=env)
         log.close()
         self._pidfile(name).write_text(str(proc.pid))
+        self.procs[name] = proc  # kept: its exit status is read with poll() (the pod agent's finished pods)
         return proc.pid
 
     def stop_process(self, name: str) -> None:
@@ -372,7 +374,7 @@ class Cluster:
         """One harness per machine (fixed ports, nzc-* namespaces): hold LOCK_FILE while running, and wait up to
         ``wait`` seconds for the lock, the ports and the namespaces to be free (another run's, never ended here)."""
         deadline = time.monotonic() + wait
-        self._lock = open(LOCK_FILE, "a+")  # pylint: disable=consider-using-with
+        self._lock = open(LOCK_FILE, "a+", encoding="utf-8")  # pylint: disable=consider-using-with
         said = False
         while True:
             try:
@@ -592,6 +594,7 @@ class Cluster:
 
     def sync_pods(self) -> None:
         _s, pods = self.api.request("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3D" + NODE)
+        self._reap_pods()
         seen = set()
         for pod in pods.get("items", []):
             meta = pod["metadata"]
@@ -620,10 +623,15 @@ class Cluster:
         for c in pod["spec"].get("containers", []):
             for p in c.get("ports", []) or []:
                 (udp if p.get("protocol") == "UDP" else tcp).add(int(p["containerPort"]))
-        responder = [sys.executable, str(PODNET), "respond", "%s/%s" % key,
-                     "--tcp", ",".join(map(str, sorted(tcp))), "--udp", ",".join(map(str, sorted(udp)))]
-        pid = self.spawn("pod-%s-%s" % key, responder, netns=ns)
-        self.pods[key] = {"netns": ns, "veth": veth, "ip": ip, "pid": pid}
+        command, term_file = self._pod_command(pod, key)
+        if command is None:
+            command = [sys.executable, str(PODNET), "respond", "%s/%s" % key,
+                       "--tcp", ",".join(map(str, sorted(tcp))), "--udp", ",".join(map(str, sorted(udp)))]
+        pid = self.spawn("pod-%s-%s" % key, command, netns=ns)
+        deadline = pod["spec"].get("activeDeadlineSeconds")
+        self.pods[key] = {"netns": ns, "veth": veth, "ip": ip, "pid": pid, "term_file": term_file,
+                          "deadline": time.monotonic() + deadline if deadline else None, "done": False,
+                          "container": (pod["spec"].get("containers") or [{}])[0].get("name", "")}
         containers = [{"name": c["name"], "ready": True, "restartCount": 0, "image": c.get("image", ""),
                        "imageID": "", "started": True, "state": {"running": {"startedAt": _now()}}}
                       for c in pod["spec"].get("containers", [])]
@@ -635,11 +643,82 @@ class Cluster:
         self.api.ok("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % key, status,
                     content_type="application/merge-patch+json")
 
+    def _pod_command(self, pod: dict, key) -> tuple:
+        """The container's own command, when it is a Python program from one of the pod's ConfigMap volumes (the
+        verify role's probe pods): the ConfigMaps are written under the state directory, the paths under their
+        mount points (and the termination message path) mapped there, and the program run with this Python inside
+        the pod's namespace, as a kubelet would run it in the container. Anything else gets the responder:
+        ``(None, None)``."""
+        spec = pod["spec"]
+        container = (spec.get("containers") or [{}])[0]
+        command = list(container.get("command") or []) + list(container.get("args") or [])
+        if len(command) < 2 or command[0] not in ("python3", "python"):
+            return None, None
+        poddir = self.state / "pods" / ("%s_%s" % key)
+        mapping = {}
+        volumes = {v["name"]: v for v in spec.get("volumes") or []}
+        for mount in container.get("volumeMounts") or []:
+            volume = volumes.get(mount["name"]) or {}
+            if "configMap" not in volume:
+                continue
+            status, cm = self.api.request("GET", "/api/v1/namespaces/%s/configmaps/%s"
+                                          % (key[0], volume["configMap"]["name"]))
+            if status != 200:
+                raise ClusterError("pod %s/%s: ConfigMap %s: %s" % (key + (volume["configMap"]["name"], status)))
+            target = poddir / mount["name"]
+            target.mkdir(parents=True, exist_ok=True)
+            for name, data in (cm.get("data") or {}).items():
+                (target / name).write_text(data)
+            mapping[mount["mountPath"].rstrip("/")] = str(target)
+        term_path = container.get("terminationMessagePath") or "/dev/termination-log"
+        poddir.mkdir(parents=True, exist_ok=True)
+        term_file = poddir / "termination-log"
+        mapping[term_path] = str(term_file)
+
+        def mapped(arg):
+            for path, local in mapping.items():
+                if arg == path or arg.startswith(path + "/"):
+                    return local + arg[len(path):]
+            return arg
+        program = mapped(command[1])
+        if program == command[1] or not Path(program).is_file():
+            return None, None  # only a program shipped in the pod's own ConfigMaps is run
+        return [sys.executable] + [mapped(a) for a in command[1:]], term_file
+
+    def _reap_pods(self) -> None:
+        """A pod whose program ended gets phase Succeeded or Failed, its exit code and its termination message;
+        one past its activeDeadlineSeconds is stopped and Failed (DeadlineExceeded), as a kubelet does."""
+        for key, info in list(self.pods.items()):
+            if info.get("done"):
+                continue
+            proc = self.procs.get("pod-%s-%s" % key)
+            code = proc.poll() if proc is not None else None
+            reason = None
+            if code is None and info.get("deadline") and time.monotonic() > info["deadline"]:
+                self.stop_process("pod-%s-%s" % key)
+                code, reason = 137, "DeadlineExceeded"
+            if code is None:
+                continue
+            info["done"] = True
+            term = info.get("term_file")
+            message = term.read_text()[:4096] if term is not None and term.exists() else ""
+            status = {"status": {
+                "phase": "Succeeded" if code == 0 and not reason else "Failed",
+                "containerStatuses": [{"name": info["container"], "ready": False, "restartCount": 0, "image": "", "imageID": "",
+                                       "started": False, "state": {"terminated": {
+                                           "exitCode": code, "reason": reason or ("Completed" if code == 0 else "Error"),
+                                           "message": message, "startedAt": _now(), "finishedAt": _now()}}}]}}
+            if reason:
+                status["status"]["reason"] = reason
+            self.api.request("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % key, status,
+                             content_type="application/merge-patch+json")
+
     def _pod_down(self, key) -> None:
         info = self.pods.pop(key, None)
         if info is None:
             return
         self.stop_process("pod-%s-%s" % key)
+        self.procs.pop("pod-%s-%s" % key, None)
         run(["ip", "netns", "del", info["netns"]], check=False)  # the veth goes with it
 
     def wait_pods_ready(self, keys, timeout: float = 60) -> None:
@@ -708,7 +787,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.action == "stop":
         # After a killed run only: never while a harness holds the lock (its namespaces are nzc-* too).
-        with open(LOCK_FILE, "a+") as lock:
+        with open(LOCK_FILE, "a+", encoding="utf-8") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The verify role's probe-pod path: the pure parts (plugins/module_utils/_model/live_probe.py) and the probe
+program (roles/verify/files/netzone_probe.py) on loopback. molecule/cluster runs the whole path against the real
+API server and dataplane of tests/cluster/."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.netzone.segmentation.plugins.module_utils._model import live_probe as lp
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "roles" / "verify" / "files" / "netzone_probe.py"
+INVENTORY = {"groups": {"loadbalancers": ["lb1"], "microk8s": ["n1"]},
+             "addresses": {"lb1": "203.0.113.10", "n1": "198.51.100.21"}}
+
+
+@pytest.fixture(name="matrix", scope="module")
+def _matrix():
+    return normalize_matrix(default_matrix(), INVENTORY)
+
+
+def _responders(matrix):
+    return {zone: {"namespace": matrix["zones"][zone]["namespace"], "name": "r", "ip": "10.1.0.%d" % (i + 2)}
+            for i, zone in enumerate(sorted(matrix["zones"]))}
+
+
+def test_probe_ports_are_the_service_ports_and_the_port_above_each(matrix):
+    # the matrix's own services and those the normalisation adds (DNS, the API server, the egress proxies')
+    assert lp.probe_ports(matrix) == [
+        (53, "TCP"), (54, "TCP"), (80, "TCP"), (81, "TCP"), (443, "TCP"), (444, "TCP"), (3128, "TCP"), (3129, "TCP"),
+        (5432, "TCP"), (5433, "TCP"), (8080, "TCP"), (8081, "TCP"), (16443, "TCP"), (16444, "TCP"),
+        (53, "UDP"), (54, "UDP")]
+
+
+def test_expected_follows_the_flows_and_dns(matrix):
+    assert lp.expected(matrix, "backend", "db", 5432, "TCP")
+    assert not lp.expected(matrix, "backend", "db", 5433, "TCP")
+    assert not lp.expected(matrix, "db", "backend", 5432, "TCP")
+    assert lp.expected(matrix, "backend", "backend", 8080, "TCP")      # intra_zone http
+    assert not lp.expected(matrix, "frontend", "frontend", 80, "TCP")  # no intra_zone
+    assert lp.expected(matrix, "db", None, 53, "UDP")
+    assert not lp.expected(matrix, "db", None, 54, "UDP")
+
+
+def test_plan_probes_covers_every_zone_pair_and_dns(matrix):
+    dns = [{"namespace": "kube-system", "name": "coredns", "ip": "10.1.0.99"}]
+    plan = lp.plan_probes(matrix, _responders(matrix), dns)
+    zones = sorted(matrix["zones"])
+    assert sorted(plan) == zones
+    per_zone = len(zones) * len(lp.probe_ports(matrix)) + len(matrix["cluster"]["dns"]["ports"])
+    assert all(len(t) == per_zone for t in plan.values())
+    assert [t["id"] for t in plan["db"]] == list(range(per_zone))
+    opened = {(t["to"], t["port"]) for t in plan["frontend"] if t["expect"]}
+    assert opened == {("backend", 80), ("backend", 8080), ("dns", 53)}
+    assert all(t["dns"] == (t["proto"] == "UDP") for t in plan["db"] if t["to"] == "dns")
+    assert set(lp.wire_targets(plan["db"])[0]) == {"id", "addr", "port", "proto", "ident", "dns"}
+
+
+def test_results_round_trip_and_refuse_anything_else():
+    oks = [True, False, False, True]
+    message = lp.encode_results(oks)
+    assert lp.decode_results(message, 4) == oks
+    for bad in ("", "netzone-probe/1 101", "other 1010", "netzone-probe/1 10x0", None):
+        with pytest.raises(ValueError, match="not a probe result for 4 probes"):
+            lp.decode_results(bad, 4)
+
+
+def test_judge_names_each_difference(matrix):
+    plan = lp.plan_probes(matrix, _responders(matrix))
+    exact = {zone: [t["expect"] for t in targets] for zone, targets in plan.items()}
+    clean = lp.judge(plan, exact)
+    assert clean["mismatches"] == [] and clean["probes"] == sum(len(t) for t in plan.values())
+    opened = dict(exact)
+    opened["frontend"] = [t["expect"] or t["to"] == "db" for t in plan["frontend"]]
+    found = lp.judge(plan, opened)["mismatches"]
+    assert {(m["from"], m["to"]) for m in found} == {("frontend", "db")}
+    assert "frontend -> db 5432/TCP: answered, the matrix says denied" in [m["text"] for m in found]
+
+
+def test_the_program_speaks_the_modules_format():
+    spec = importlib.util.spec_from_file_location("netzone_probe", PROGRAM)
+    program = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(program)
+    assert program.RESULT_MAGIC == lp.RESULT_MAGIC
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_program_answers_and_probes_on_loopback(tmp_path):
+    """respond + probe on 127.0.0.1 only: an answer with the wrong identity, and a closed port, are failures."""
+    tcp, udp, closed = _free_port(), _free_port(), _free_port()
+    responder = subprocess.Popen([sys.executable, str(PROGRAM), "respond", "--identity", "ns/r", "--bind", "127.0.0.1",
+                                  "--tcp", str(tcp), "--udp", str(udp), "--lifetime", "30"],
+                                 stdout=subprocess.PIPE, text=True)
+    try:
+        assert responder.stdout.readline().strip() == "ready"
+        time.sleep(0.2)
+        targets = [{"id": 0, "addr": "127.0.0.1", "port": tcp, "proto": "TCP", "ident": "ns/r", "dns": False},
+                   {"id": 1, "addr": "127.0.0.1", "port": udp, "proto": "UDP", "ident": "ns/r", "dns": False},
+                   {"id": 2, "addr": "127.0.0.1", "port": tcp, "proto": "TCP", "ident": "ns/other", "dns": False},
+                   {"id": 3, "addr": "127.0.0.1", "port": closed, "proto": "TCP", "ident": "ns/r", "dns": False}]
+        (tmp_path / "targets.json").write_text(json.dumps(targets))
+        out = subprocess.run([sys.executable, str(PROGRAM), "probe", "--targets", str(tmp_path / "targets.json"),
+                              "--result", str(tmp_path / "result"), "--timeout", "1", "--settle", "0"],
+                             capture_output=True, text=True, timeout=30, check=True)
+    finally:
+        responder.kill()
+        responder.wait()
+    assert (tmp_path / "result").read_text() == out.stdout.strip()
+    assert lp.decode_results(out.stdout, 4) == [True, True, False, False]
