@@ -12,7 +12,8 @@
                              controller), each started with ``ip netns exec`` so that they program that
                              namespace's netfilter, never the machine's; a relay in that namespace forwards
                              127.0.0.1:26443 to the API server (both ends are sockets of one process)
-    pods                     the agent plays the kubelet: for each Pod bound to node1 a namespace nzc-p<hash>,
+    pods                     the agent binds unscheduled pods to node1 (a one-node scheduler) and plays the
+                             kubelet: for each Pod bound to node1 a namespace nzc-p<hash>,
                              the host-side veth named as Calico names it (cali + sha1(namespace.pod)[:11]),
                              the pod address, routes and proxy ARP as Calico's CNI plugin sets them, a
                              responder on the container ports, status Running/Ready with the podIP
@@ -593,6 +594,7 @@ class Cluster:
             self._agent_stop.wait(0.5)
 
     def sync_pods(self) -> None:
+        self._schedule()
         _s, pods = self.api.request("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3D" + NODE)
         self._reap_pods()
         seen = set()
@@ -642,6 +644,17 @@ class Cluster:
                            for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")]}}
         self.api.ok("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % key, status,
                     content_type="application/merge-patch+json")
+
+    def _schedule(self) -> None:
+        """The scheduler's part, for one node: bind every pod that has no node yet to node1 (pods/binding)."""
+        _s, pending = self.api.request("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3D")
+        for pod in pending.get("items", []):
+            meta = pod["metadata"]
+            if meta.get("deletionTimestamp"):
+                continue
+            self.api.request("POST", "/api/v1/namespaces/%s/pods/%s/binding" % (meta["namespace"], meta["name"]), {
+                "apiVersion": "v1", "kind": "Binding", "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": NODE}})
 
     def _pod_command(self, pod: dict, key) -> tuple:
         """The container's own command, when it is a Python program from one of the pod's ConfigMap volumes (the

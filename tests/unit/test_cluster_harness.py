@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import build_cluster  # noqa: E402  pylint: disable=import-error,wrong-import-position
 import cluster  # noqa: E402  pylint: disable=import-error,wrong-import-position
+import contract  # noqa: E402  pylint: disable=import-error,wrong-import-position
 import podnet  # noqa: E402  pylint: disable=import-error,wrong-import-position
 import proof  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
@@ -127,3 +128,18 @@ def test_matrix_reading_of_the_proof():
     assert not allows(matrix, ("zone", "backend", "egress"), ("peer", frozenset({"internet"})), 443, "TCP")
     assert not allows(matrix, ("zone", "backend"), ("peer", frozenset({"internet"})), 443, "TCP")
     assert (16444, "TCP") in proof.probe_ports(matrix) and (54, "UDP") in proof.probe_ports(matrix)
+
+
+def test_contract_differences_blank_only_what_differs_by_nature():
+    real = {"code": 201, "object": {"metadata": {"uid": "a", "managedFields": [{"x": 1}], "generation": 1},
+                                    "spec": {"policyTypes": ["Ingress"], "ports": [{"protocol": "TCP"}]}}}
+    same = {"code": 201, "object": {"metadata": {"uid": "b", "generation": 1},
+                                    "spec": {"policyTypes": ["Ingress"], "ports": [{"protocol": "TCP"}]}}}
+    assert contract.differences(real, same) == []
+    other = {"code": 201, "object": {"metadata": {"uid": "b"}, "spec": {"policyTypes": ["Ingress", "Egress"],
+                                                                     "ports": [{}]}}}
+    assert contract.differences(real, other) == [
+        ("object.metadata.generation", 1, "<absent>"), ("object.spec.policyTypes.1", "<absent>", "Egress"),
+        ("object.spec.ports.0", "<absent>", {}), ("object.spec.ports.0.protocol", "TCP", "<absent>")]
+    assert contract.differences({"code": 404, "reason": "NotFound"}, {"code": 409, "reason": "AlreadyExists"}) == [
+        ("code", 404, 409), ("reason", "NotFound", "AlreadyExists")]
