@@ -26,6 +26,7 @@ import argparse
 import copy
 import json
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -36,10 +37,9 @@ sys.path.insert(0, str(ROOT / "build" / "collections"))
 
 import cluster as C  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import (  # noqa: E402
-    compile_manifests)
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import (  # noqa: E402
     default_matrix, normalize_matrix)
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import build_plan  # noqa: E402
 
 KNOWN = HERE / "contract_known.json"
 PREFIX = "contract-"
@@ -125,7 +125,8 @@ def _renamed(obj, names):
 
 def cases(matrix):
     """[(label, method, path, body, real_only_setup)] in order; the namespaces are created for real."""
-    manifests = compile_manifests(matrix)
+    # What the zones role applies: the compiled objects and the proxy zone's egress workload.
+    manifests = build_plan(default_matrix(), INVENTORY)["manifests"]
     names = {m["metadata"]["name"]: PREFIX + m["metadata"]["name"] for m in manifests if m["kind"] == "Namespace"}
     out = []
     for m in manifests:
@@ -183,6 +184,13 @@ def _answer(status, obj, label):
 def compare(real, stand_in, matrix):
     """Send every case to both; [{"case", "path", "real", "stand_in"}] and the count of requests."""
     diffs, count = [], 0
+    # An earlier run's scratch namespaces may still be Terminating (the namespace controller empties them).
+    deadline = time.monotonic() + 120
+    while any(n["metadata"]["name"].startswith(PREFIX)
+              for n in real.request("GET", "/api/v1/namespaces")[1].get("items", [])):
+        if time.monotonic() > deadline:
+            raise SystemExit("contract: namespaces %s* of an earlier run are still there after 120 s" % PREFIX)
+        time.sleep(1)
     served = set()
     for kind, (prefix, plural, _ns) in PLURALS.items():
         status, obj = real.request("GET", prefix)
