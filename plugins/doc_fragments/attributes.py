@@ -60,6 +60,6 @@ attributes:
     details:
       - The modules that talk to the Kubernetes API (P(netzone.segmentation.zone_policies#module),
         P(netzone.segmentation.cluster_guard#module), P(netzone.segmentation.service_audit#module),
-        P(netzone.segmentation.reachability#module)) form this group, so one C(module_defaults) entry sets
-        their connection options once.
+        P(netzone.segmentation.reachability#module), P(netzone.segmentation.probe_pods#module)) form this group,
+        so one C(module_defaults) entry sets their connection options once.
 """
