@@ -136,8 +136,8 @@ def test_contract_differences_blank_only_what_differs_by_nature():
     same = {"code": 201, "object": {"metadata": {"uid": "b", "generation": 1},
                                     "spec": {"policyTypes": ["Ingress"], "ports": [{"protocol": "TCP"}]}}}
     assert contract.differences(real, same) == []
-    other = {"code": 201, "object": {"metadata": {"uid": "b"}, "spec": {"policyTypes": ["Ingress", "Egress"],
-                                                                     "ports": [{}]}}}
+    other = {"code": 201, "object": {"metadata": {"uid": "b"},
+                                     "spec": {"policyTypes": ["Ingress", "Egress"], "ports": [{}]}}}
     assert contract.differences(real, other) == [
         ("object.metadata.generation", 1, "<absent>"), ("object.spec.policyTypes.1", "<absent>", "Egress"),
         ("object.spec.ports.0", "<absent>", {}), ("object.spec.ports.0.protocol", "TCP", "<absent>")]

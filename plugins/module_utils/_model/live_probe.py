@@ -71,10 +71,10 @@ def plan_probes(matrix, responders, dns_pods=()):
                                 "ident": ident, "dns": False, "expect": expected(matrix, src, dst, port, proto)})
         for pod in list(dns_pods)[:1]:
             for entry in matrix["cluster"]["dns"]["ports"]:
+                allowed = expected(matrix, src, None, entry["port"], entry["protocol"])
                 targets.append({"id": len(targets), "addr": pod["ip"], "port": entry["port"],
                                 "proto": entry["protocol"], "to": "dns", "ident": "",
-                                "dns": entry["protocol"] == "UDP", "expect": expected(matrix, src, None,
-                                                                                       entry["port"], entry["protocol"])})
+                                "dns": entry["protocol"] == "UDP", "expect": allowed})
         if len(targets) > MAX_PROBES_PER_PROBER:
             raise ValueError("zone %r would need %d probes, more than one prober reports (%d): fewer service ports"
                              % (src, len(targets), MAX_PROBES_PER_PROBER))
