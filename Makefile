@@ -70,8 +70,10 @@ $(COLLROOT)/ansible_collections/netzone/segmentation:
 test: lint sanity unit conformance molecule cluster-proof
 	@echo "make test: all checks passed"
 
+# ANSIBLE_HOME in build/: ansible-lint puts <ANSIBLE_HOME>/collections first in the collection path, so a copy of
+# this collection that anything else installed in ~/.ansible/collections would be linted against instead of the checkout.
 lint: venv
-	cd $(ROOT) && ansible-lint --profile production
+	cd $(ROOT) && ANSIBLE_HOME=$(BUILD)/ansible-home ansible-lint --profile production
 
 # ansible-test runs on a copy of the tracked tree, with the dependency collections beside it.
 # Offline, it cannot fetch its get-pip bootstrap: seed its cache with a shim over a pip wheel.
