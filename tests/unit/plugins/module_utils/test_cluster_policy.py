@@ -188,6 +188,9 @@ def test_first_matching_rule_decides_with_ports_and_networks():
      "policies[0].spec.egress[0].ports[0].portRange", "below start"),
     (lambda p: p["spec"]["egress"][0].update(ports=[{"portNumber": {"protocol": "ICMP", "port": 1}}]),
      "policies[0].spec.egress[0].ports[0].portNumber.protocol", "must be one of TCP, UDP, SCTP"),
+    (lambda p: p["spec"]["egress"][0].update(to=[]), "policies[0].spec.egress[0].to", "needs at least one peer"),
+    (lambda p: p["spec"]["egress"][0].update(ports=[{"portNumber": {"protocol": "TCP", "port": 0}}]),
+     "policies[0].spec.egress[0].ports[0].portNumber", "start must be a port 1-65535, got 0"),
     (lambda p: p.update(kind="ClusterNetworkPolicy"), "policies[0]", "must be"),
 ])
 def test_bad_objects_name_the_path(mutate, path, message):

@@ -89,3 +89,17 @@ def test_cluster_state_takes_namespaces_from_objects_pods_and_policies_but_never
                           "api": {"kubernetes.io/metadata.name": "api"}}
     assert pods == [{"namespace": "web", "name": "p", "labels": {}, "ip": "10.1.0.5", "ports": []}]
     assert [p["metadata"]["name"] for p in policies] == ["a", "b", "c"]
+
+
+def test_cluster_state_reads_parsed_json_and_names_a_pod_without_namespace():
+    import json  # pylint: disable=import-outside-toplevel
+
+    # kinds as a JSON parser makes them (new string objects, not the literals of the code)
+    parsed = json.loads('[{"kind": "NetworkPolicy", "metadata": {"name": "a", "namespace": "api"}, "spec": {}},'
+                        ' {"kind": "Pod", "metadata": {"name": "p", "namespace": "web"}, "spec": {}}]')
+    namespaces, pods, policies = cluster_state(parsed)
+    assert [p["metadata"]["name"] for p in policies] == ["a"] and [p["name"] for p in pods] == ["p"]
+    assert sorted(namespaces) == ["api", "web"]
+    with pytest.raises(errors.ObjectError) as err:
+        cluster_state([{"kind": "Pod", "metadata": {"name": "p"}}])
+    assert str(err.value) == "objects[0].metadata: needs name and namespace"

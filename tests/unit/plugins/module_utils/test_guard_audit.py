@@ -108,10 +108,14 @@ def test_audit_finds_node_ports_and_load_balancers_and_flags_exemptions():
         {"metadata": {"namespace": "c", "name": "no-external"}, "spec": {"ports": [{"port": 80}], "externalIPs": []}},
         {"metadata": {"namespace": "c", "name": "external"}, "spec": {"ports": [{"port": 80}],
                                                                       "externalIPs": ["192.0.2.10", "192.0.2.11"]}},
+        {"metadata": {"namespace": "c", "name": "another-np"}, "spec": {"type": "NodePort", "ports": [
+            {"port": 81, "nodePort": 30081}]}},
     ]
     found = audit.findings(services, exempt_namespaces=["b"])
     assert [(f["namespace"], f["name"], f["type"], f["node_ports"], f["external_ips"], f["exempt"]) for f in found] == [
         ("a", "lb", "LoadBalancer", [31443], [], False), ("b", "np", "NodePort", [30080], [], True),
+        ("c", "another-np", "NodePort", [30081], [], False),
         ("c", "external", "ClusterIP", [], ["192.0.2.10", "192.0.2.11"], False)]
+    found = [f for f in found if f["name"] != "another-np"]
     assert audit.summary(found) == ["a/lb (LoadBalancer, node ports 31443)", "b/np (NodePort, node ports 30080) [exempt]",
                                     "c/external (ClusterIP, external IPs 192.0.2.10, 192.0.2.11)"]

@@ -28,3 +28,10 @@ def test_v6_list_has_loopback_link_local_ula_and_imds():
     for addr in ("::1", "fe80::1", "fd00:ec2::254", "ff02::1", "2001:db8::1"):
         assert any(ipaddress.ip_address(addr) in n for n in nets), addr
     assert not any(ipaddress.ip_address("2606:4700:4700::1111") in n for n in nets)
+
+
+def test_special_purpose_defaults_to_ipv4():
+    default = netranges.special_purpose()
+    assert default == netranges.special_purpose(4)
+    assert "10.0.0.0/8" in default and "169.254.0.0/16" in default
+    assert "::1/128" not in default and "fe80::/10" in netranges.special_purpose(6)

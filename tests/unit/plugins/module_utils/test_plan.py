@@ -222,3 +222,25 @@ def test_host_bits_are_warned_for_a_peers_cidr_and_its_except_entries():
     assert build_plan(raw, INVENTORY)["warnings"] == [
         "peers.partner.cidr: 203.0.113.5/24 has host bits set; it is taken as 203.0.113.0/24",
         "peers.partner.except[1]: 203.0.113.130/26 has host bits set; it is taken as 203.0.113.128/26"]
+
+
+def test_a_plan_of_another_version_is_refused_by_name():
+    plan = copy.deepcopy(build_plan(None, INVENTORY))
+    plan["version"] = 99
+    with pytest.raises(PlanError) as err:
+        check_digest(plan)
+    assert str(err.value).startswith("plan.version: plan version 99, this collection reads ")
+
+
+def test_api_server_zones_given_add_to_the_ingress_zone_never_cancel_it():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import offline_checks  # pylint: disable=import-outside-toplevel
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_matrix  # pylint: disable=import-outside-toplevel
+
+    raw = default_matrix()
+    raw["zones"]["ingress"]["needs"] = []
+    matrix = normalize_matrix(raw, INVENTORY)
+    proof = verify_matrix(matrix)
+    problem = ("zone 'ingress' needs the API server (port 16443) but no flow opens it: add 'api_server' to the "
+               "zone's needs")
+    assert offline_checks(matrix, proof, INVENTORY)["plan"] == [problem]
+    assert offline_checks(matrix, proof, INVENTORY, {"api_server_zones": ["ingress"]})["plan"] == [problem]

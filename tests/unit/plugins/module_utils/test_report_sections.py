@@ -75,3 +75,16 @@ def test_bad_input_is_one_clear_error(matrix):
         dns_records(matrix, {"name": "lb1"})
     with pytest.raises(ReportError, match="with a 'name'"):
         dns_records(matrix, [{"public_address": "1.2.3.4"}])
+
+
+def test_live_section_says_what_was_checked_and_the_count():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._report.sections import live_section  # pylint: disable=import-outside-toplevel
+
+    checked = ("The live cluster was checked against the matrix: %d mismatch(es). The cell table above shows the "
+               "live cluster.")
+    assert live_section({"checked": True, "mismatches": 0})[0] == checked % 0
+    assert live_section({"checked": True})[0] == checked % 0
+    assert live_section({"checked": True, "mismatches": 3}) == (checked % 3, '<p id="live-check">%s</p>' % (checked % 3))
+    assert live_section(None)[0] == (
+        "The live cluster was not checked (no cluster): the cell table above is the proof on a representative "
+        "cluster built from the matrix, with the compiled policies.")

@@ -44,6 +44,8 @@ def test_exact_policies_are_proven():
          % (cells, endpoints)],
         [("proven", "PROVEN: the policies allow exactly the matrix (%d cells over %d endpoints; 0 missing, 0 extra)"
           % (cells, endpoints))])
+    assert ("Rows that neither the matrix nor the policies allow are left out; there are %d cells in all." % cells
+            in render_markdown(matrix, proof).splitlines())
 
 
 def test_an_over_allowed_cell_is_not_proven():
