@@ -170,3 +170,12 @@ def test_pod_templates_of_workloads():
     assert ps.pod_template({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": template}}}})[1] == \
         {"hostNetwork": True}
     assert ps.pod_template({"kind": "Service"}) is None
+
+
+def test_an_unconfined_apparmor_profile_field_names_the_container():
+    """The securityContext.appArmorProfile field (Kubernetes 1.30+; the shared fixtures predate it)."""
+    spec = {"containers": [{"name": "a", "image": "x", "securityContext": {"appArmorProfile": {"type": "Unconfined"}}},
+                           {"name": "b", "image": "x", "securityContext": {"appArmorProfile": {"type": "RuntimeDefault"}}}]}
+    found = ps.evaluate("baseline", "latest", {}, spec)
+    assert ps.detail(found) == ('forbidden AppArmor profile (container "a" must not set AppArmor profile type to '
+                                '"Unconfined")')
