@@ -30,6 +30,13 @@ options:
     description: The name of the vhost that answers requests no host name and path matched on its exposure.
     type: str
     default: ""
+  request_headers:
+    description:
+      - Request header names that reach the nodes on the WAF route besides the built-in allow-list (letters,
+        digits and C(-); none that the load balancer sets or that claims an identity or a route).
+    type: list
+    elements: str
+    default: []
 seealso:
   - plugin: netzone.segmentation.lb_vhosts
     plugin_type: filter
@@ -58,8 +65,10 @@ _value:
       C(bypass_paths) (space-separated).
     - C(sticky) and C(rate_limited), the routes of the vhosts with sticky sessions and with a rate limit.
     - C(rewrites), each with C(hosts), C(exact), C(prefix), C(pattern) and C(replacement).
-    - C(edge), the edge's own rules (C(forged_headers), a regular expression of the header names removed before
-      a node; C(restricted_extensions), C(restricted_files) and C(crs_restricted_files), what a WAF bypass
+    - C(edge), the edge's own rules (C(forged_headers), the header names that claim an identity or a route;
+      C(node_headers_only) and C(bypass_headers_only), regular expressions of every header name outside the
+      allow-list of each route, removed before a node; C(bypass_headers), C(plain_header_value) and
+      C(plain_header_length), the headers a bypass keeps and the shape their values must have; C(restricted_extensions), C(restricted_files) and C(crs_restricted_files), what a WAF bypass
       prefix refuses). A route's C(bypass) has C(exact) and C(prefix), its bypass prefixes bounded at a C(/).
   type: dict
 """
@@ -68,9 +77,9 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts 
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import run
 
 
-def haproxy_routing(vhosts, listeners, default_vhost=""):
+def haproxy_routing(vhosts, listeners, default_vhost="", request_headers=None):
     """The routing of normalised vhosts, see :func:`vhosts.haproxy_routing`."""
-    return run("haproxy_routing", _haproxy_routing, vhosts, listeners, default_vhost)
+    return run("haproxy_routing", _haproxy_routing, vhosts, listeners, default_vhost, request_headers or [])
 
 
 class FilterModule:

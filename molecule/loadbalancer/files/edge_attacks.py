@@ -31,7 +31,8 @@ RESULTS = []
 
 # Headers that claim identity or routing: the node must see none of them from a client, in any spelling.
 FORGED = ["X-Real-IP", "Forwarded", "X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Prefix",
-          "X-Forwarded-Server", "X-Original-URL", "X-Rewrite-URL", "X-HTTP-Method-Override", "True-Client-IP"]
+          "X-Forwarded-Server", "X-Original-URL", "X-Rewrite-URL", "X-HTTP-Method-Override", "True-Client-IP",
+          "X-Forwarded-User", "X-Remote-User", "X-Auth-Request-Email", "X-Forwarded-Client-Cert", "X-Forwarded-Uri"]
 UNDERSCORED = [name.replace("-", "_") for name in FORGED if "-" in name] + [
     "X_Forwarded_For", "X_Forwarded_Proto", "X_Request_ID"]
 

@@ -435,7 +435,7 @@ def _listeners_apart(exposures, listeners):
                               % (what, var, address, port, other_what, other_var, other_address, other_port))
 
 
-def haproxy_routing(vhosts, listeners, default_vhost=""):
+def haproxy_routing(vhosts, listeners, default_vhost="", request_headers=()):
     """What the HAProxy configuration routes, computed from normalised vhosts, so its template only prints.
 
     :param vhosts: the list returned by :func:`normalize_vhosts`.
@@ -443,6 +443,8 @@ def haproxy_routing(vhosts, listeners, default_vhost=""):
         ``http_port`` (a false ``http_port`` means no plain-HTTP frontend), and optionally ``vip`` (the
         exposure's virtual address, bound as well unless ``address`` is a wildcard).
     :param default_vhost: the name of the vhost that takes requests no host/path matched on its exposure.
+    :param request_headers: header names that reach the nodes on the WAF route besides :data:`NODE_HEADERS`
+        (``loadbalancer_request_headers``), checked by :func:`edge_rules`.
     :returns: ``{"exposures": [...], "sticky": [...], "rate_limited": [...], "rewrites": [...]}``.
         Each exposure that has vhosts has ``name``, ``frontends`` (``name``, ``bind``, ``vip_bind`` (the
         virtual address with ``transparent``, or ``None``), ``tls``, ``scheme``: HTTPS first, then plain HTTP),
@@ -485,7 +487,7 @@ def haproxy_routing(vhosts, listeners, default_vhost=""):
         "waf_exclusions": [{"id": 10000 + position, "host_regex": host_match([vhost["name"]] + vhost["aliases"])["waf_regex"],
                             "rules": vhost["waf"]["exclusions"]}
                            for position, vhost in enumerate(v for v in vhosts if v["waf"]["exclusions"])],
-        "edge": edge_rules(),
+        "edge": edge_rules(request_headers),
     }
 
 
@@ -533,10 +535,91 @@ def bypass_match(prefixes):
     return {"exact": " ".join(dict.fromkeys(exact)), "prefix": " ".join(dict.fromkeys(begins))}
 
 
-def edge_rules():
+#: What a node may receive, on either route: the request headers of the HTTP semantics (RFC 9110/9111), content
+#: negotiation, conditional and range requests, CORS, fetch metadata and client hints, trace context, the
+#: anti-CSRF headers of common frameworks, and what the load balancer itself sets (Host, X-Request-ID,
+#: X-Forwarded-For, X-Forwarded-Proto). Every other header is removed before a node (after the WAF has seen
+#: it): no identity or route a client claims (X-Forwarded-User, X-Remote-User, X-Auth-Request-*,
+#: X-Forwarded-Client-Cert, Forwarded, X-Real-IP, ...) reaches one. ``loadbalancer_request_headers`` adds names.
+NODE_HEADERS = (
+    "host", "x-request-id", "x-forwarded-for", "x-forwarded-proto",
+    "accept", "accept-encoding", "accept-language", "accept-charset", "cache-control", "pragma",
+    "content-type", "content-length", "content-encoding", "content-language", "transfer-encoding",
+    "cookie", "authorization",
+    "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "range",
+    "origin", "referer", "user-agent", "dnt", "upgrade-insecure-requests", "priority",
+    "access-control-request-method", "access-control-request-headers",
+    "sec-fetch-dest", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-user",
+    "sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform",
+    "traceparent", "tracestate",
+    "x-requested-with", "x-csrf-token", "x-xsrf-token",
+)
+
+#: What a request on the static bypass may keep of the client's headers (what a browser sends for an image,
+#: a stylesheet or a script); Cookie and Authorization are never kept there. Each value must have a plain
+#: shape (:data:`PLAIN_HEADER_VALUE`, at most :data:`PLAIN_HEADER_LENGTH` characters, sent once): a request
+#: with one outside it goes through the WAF instead (never refused for it).
+BYPASS_HEADERS = (
+    "accept", "accept-encoding", "accept-language", "cache-control", "pragma",
+    "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "range",
+    "origin", "referer", "user-agent", "dnt", "upgrade-insecure-requests", "priority",
+    "sec-fetch-dest", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-user",
+    "sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform",
+)
+
+#: The characters of a plain header value on the bypass: letters, digits, space and
+#: ``" ( ) * + , - . / : ; = ? _ ! # & ~``, what browsers send in these headers (Sec-CH-UA's quoted brands,
+#: ETags, Accept lists, Referer URLs without percent-encoding). No ``'``, ``<``, ``>``, backslash, backtick,
+#: ``%``, ``$``, ``{``, ``}``, ``|``, ``[``, ``]``, ``@``, no control character.
+PLAIN_HEADER_VALUE = r'[^A-Za-z0-9 "()*+,./:;=?_!#&~-]'
+PLAIN_HEADER_LENGTH = 512
+
+#: Header names the load balancer sets itself, or that claim an identity or a route: never added by
+#: ``loadbalancer_request_headers``.
+_NEVER_ADDED = frozenset(("host", "x-request-id", "x-forwarded-for", "x-forwarded-proto", "forwarded")
+                         + FORGEABLE_HEADERS)
+_IDENTITY_HEADER = re.compile(r"^x-(forwarded|remote|auth|original|real|client|user|authenticated)(-|$)")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*\Z")
+
+
+def node_headers(extra=()):
+    """The header names that reach a node on the WAF route: :data:`NODE_HEADERS` and ``extra`` (lower case).
+    Raises :class:`MatrixError` (path ``loadbalancer_request_headers[i]``) for a name that is not a plain
+    token (letters, digits, ``-``; an underscore reads as ``-`` to many servers), that the load balancer sets,
+    or that claims an identity or a route."""
+    if not isinstance(extra, (list, tuple)):
+        raise MatrixError("loadbalancer_request_headers", "must be a list of header names, got %s" % json_type(extra))
+    names = list(NODE_HEADERS)
+    for index, name in enumerate(extra):
+        path = "loadbalancer_request_headers[%d]" % index
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise MatrixError(path, "%r is not a header name of letters, digits and '-'" % (name,))
+        lower = name.lower()
+        if lower in _NEVER_ADDED or _IDENTITY_HEADER.match(lower):
+            raise MatrixError(path, "%r claims an identity, an address or a route, or is set by the load balancer: "
+                                    "it never reaches a node from a client" % name)
+        if lower not in names:
+            names.append(lower)
+    return names
+
+
+def _only(names):
+    """A regular expression (HAProxy's PCRE2) that matches every header name except ``names`` (lower-case
+    tokens of letters, digits and ``-``: nothing to escape, and HAProxy's parser reads backslashes itself)."""
+    return "^(?!(?:%s)$)" % "|".join(names)
+
+
+def edge_rules(request_headers=()):
     """The values the HAProxy configuration prints for the edge's own rules (see the constants above)."""
     return {
         "forged_headers": "^(%s)$" % "|".join(FORGEABLE_HEADERS),
+        "node_headers": node_headers(request_headers),
+        "node_headers_only": _only(node_headers(request_headers)),
+        "bypass_headers_only": _only(("host", "x-request-id", "x-forwarded-for", "x-forwarded-proto")
+                                     + BYPASS_HEADERS),
+        "bypass_headers": list(BYPASS_HEADERS),
+        "plain_header_value": PLAIN_HEADER_VALUE,
+        "plain_header_length": PLAIN_HEADER_LENGTH,
         "restricted_extensions": " ".join(RESTRICTED_EXTENSIONS),
         "restricted_files": " ".join(RESTRICTED_FILES_EXTRA),
         "crs_restricted_files": CRS_RESTRICTED_FILES,

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import (
-    FORGEABLE_HEADERS, RESTRICTED_EXTENSIONS, bypass_match, edge_rules)
+    BYPASS_HEADERS, FORGEABLE_HEADERS, NODE_HEADERS, PLAIN_HEADER_VALUE, RESTRICTED_EXTENSIONS, bypass_match,
+    edge_rules, node_headers)
 
 
 def _matches(acl, path):
@@ -48,3 +52,43 @@ def test_restricted_lists_follow_the_crs():
         assert ext in RESTRICTED_EXTENSIONS and ext in rules["restricted_extensions"].split()
     assert ".git/" in rules["restricted_files"].split() and ".env" in rules["restricted_files"].split()
     assert rules["crs_restricted_files"].endswith("/restricted-files.data")
+
+
+def test_only_regexes_remove_everything_outside_the_allow_lists():
+    rules = edge_rules(["X-Api-Key"])
+    node = re.compile(rules["node_headers_only"])
+    bypass = re.compile(rules["bypass_headers_only"])
+    for name in NODE_HEADERS + ("x-api-key",):
+        assert not node.search(name), name
+    for name in BYPASS_HEADERS + ("host", "x-request-id", "x-forwarded-for", "x-forwarded-proto"):
+        assert not bypass.search(name), name
+    for claimed in ("x-forwarded-user", "x-remote-user", "x-auth-request-email", "x-forwarded-client-cert",
+                    "x-forwarded-uri", "x_forwarded_for", "x-forwarded-for-x", "accept-x", "xaccept", "remote-user") + \
+            FORGEABLE_HEADERS:
+        assert node.search(claimed) and bypass.search(claimed), claimed
+    for dropped in ("cookie", "authorization", "content-type", "x-api-key", "x-requested-with"):
+        assert bypass.search(dropped), dropped
+    assert set(BYPASS_HEADERS) <= set(NODE_HEADERS)
+
+
+def test_plain_header_value_takes_browser_values_and_refuses_attack_characters():
+    odd = re.compile(PLAIN_HEADER_VALUE)
+    for value in ('"Not_A Brand";v="8", "Chromium";v="120"', 'W/"5e-18c1f2a0b5e"', "text/css,*/*;q=0.1",
+                  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0",
+                  "https://shop.example.com/products?page=2&sort=price#top", "bytes=0-1023", "?0"):
+        assert not odd.search(value), value
+    for value in ("<script>", "a'b", "a%27b", "a\\b", "`id`", "${jndi:x}", "a|b", "a\tb", "[::1]", "u@h"):
+        assert odd.search(value), value
+
+
+def test_extra_request_headers_are_checked():
+    assert node_headers(["X-Api-Key", "x-api-key", "accept"])[-1] == "x-api-key"
+    for name, message in (("X_Api_Key", "not a header name"), ("", "not a header name"), (7, "not a header name"),
+                          ("X-Forwarded-User", "claims an identity"), ("x-remote-email", "claims an identity"),
+                          ("X-Real-IP", "claims an identity"), ("Host", "claims an identity"),
+                          ("x-auth-request-user", "claims an identity"), ("X-Api-Key\n", "not a header name")):
+        with pytest.raises(MatrixError) as error:
+            node_headers(["ok", name])
+        assert "loadbalancer_request_headers[1]" in str(error.value) and message in str(error.value), name
+    with pytest.raises(MatrixError, match="must be a list"):
+        node_headers("X-Api-Key")
