@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """OWASP CRS regression tests through the load balancer's whole path.
 
-Usage: run_crs.py [--verbose] [--direct] [--min-pass-rate PERCENT] DIR [DIR...]
+Usage: run_crs.py [--verbose] [--direct] [--isolated] [--min-pass-rate PERCENT] DIR [DIR...]
 
 Converges the loadbalancer role on this machine with a test profile (ModSecurity DetectionOnly, paranoia
 level 4, one vhost ``localhost`` that also takes unknown hosts, a stand-in node answering 200), sends every
@@ -17,6 +17,10 @@ down what it set up and ends with ``N passed, M failed``. Needs root and the che
 TLS itself on 127.0.31.3 and runs the rules the role rendered, in front of the same node; no HAProxy) and
 lists the tests that pass there but fail through the whole path: what the path loses. The pass rate and the
 exit status stay those of the whole path.
+
+``--isolated`` leaves this machine's HAProxy and nginx alone: instead of converging the role, it runs the same
+path from the role's templates, rendered with the same test profile, as foreground daemons on their own ports
+and files (tests/support/edge_lab.py, as the edge path tests do).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import uuid
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from crs_lab import DirectWaf, LbLab, StandinBackend  # noqa: E402  pylint: disable=wrong-import-position
 
 FRONT = "127.0.31.1"
@@ -291,6 +296,9 @@ def main(argv=None):
     parser.add_argument("--direct", action="store_true",
                         help="also run the tests against nginx + ModSecurity + CRS alone and list what passes there "
                              "but fails through the whole path")
+    parser.add_argument("--isolated", action="store_true",
+                        help="run the path from the role's templates on its own ports and files (tests/support/"
+                             "edge_lab.py) instead of converging the role on this machine")
     parser.add_argument("--min-pass-rate", type=float, default=100.0, metavar="PERCENT",
                         help="exit 0 when at least this share of the tests pass (default 100: every test); "
                              "the shared suite has known failures from library and rule versions")
@@ -300,19 +308,32 @@ def main(argv=None):
         print("no tests found in %s" % ", ".join(args.dirs))
         print("0 passed, 0 failed")
         return 1
-    backend = StandinBackend(*NODE).start()
-    lab = LbLab(ROLE_VARS, name="crs")
+    if args.isolated:
+        import edge_lab  # pylint: disable=import-outside-toplevel,import-error
+        placed = ("loadbalancer_public_address", "loadbalancer_public_https_port", "loadbalancer_public_http_port",
+                  "loadbalancer_backend_nodes", "loadbalancer_backend_port", "loadbalancer_waf_port",
+                  "loadbalancer_stats_port", "loadbalancer_vhosts")
+        lab = edge_lab.EdgeLab(ROLE_VARS["loadbalancer_vhosts"], front=FRONT, node=NODE[0],
+                               overrides={k: v for k, v in ROLE_VARS.items() if k not in placed})
+        backend = lab.node
+        lab.setup, lab.teardown = lab.start, lab.stop
+        node, front_port, error_log, pem, rules = ((lab.node.address, lab.node.port), lab.https_port,
+                                                   lab.error_log, lab.pem, os.path.join(lab.workdir, "waf-rules.conf"))
+    else:
+        backend = StandinBackend(*NODE).start()
+        lab = LbLab(ROLE_VARS, name="crs")
+        node, front_port, error_log, pem, rules = NODE, 443, ERROR_LOG, DIRECT_PEM, "/etc/nginx/netzone/waf-rules.conf"
     direct = None
     direct_failed = None
     started = time.monotonic()
     try:
         lab.setup()
-        client = Client(FRONT)
+        client = Client(FRONT, front_port)
         _warm_up(client, "the WAF path")
-        waflog = WafLog(ERROR_LOG)
+        waflog = WafLog(error_log)
         passed, failed = run(tests, client, waflog, verbose=args.verbose)
         if args.direct:
-            direct = DirectWaf(DIRECT, 443, NODE, DIRECT_PEM).start()
+            direct = DirectWaf(DIRECT, 443, node, pem, rules=rules).start()
             direct_client = Client(DIRECT)
             _warm_up(direct_client, "the direct WAF")
             direct_passed, direct_failed = run(tests, direct_client, WafLog(direct.error_log))
@@ -320,7 +341,8 @@ def main(argv=None):
         if direct is not None:
             direct.stop()
         lab.teardown()
-        backend.stop()
+        if not args.isolated:
+            backend.stop()
     classes = {}
     for title, reason in failed:
         classes.setdefault(title.split("-")[0], []).append((title, reason))

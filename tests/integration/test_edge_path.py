@@ -2,7 +2,7 @@
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Attacks on the request path as the role renders it, against the real HAProxy 2.6 and nginx + libmodsecurity
-3.0.9 + CRS 3.3 on loopback (tests/integration/edge_lab.py): the static bypass carries only plain requests
+3.0.9 + CRS 3.3 on loopback (tests/support/edge_lab.py): the static bypass carries only plain requests
 (no body in any HTTP version, kept headers of a plain shape), what reaches a node is an allow-list of headers
 on both routes, and the WAF's audit log keeps no cookie value and survives its rotation.
 
@@ -17,11 +17,13 @@ import pwd
 import re
 import stat
 import subprocess
+import sys
 import time
 
 import pytest
 
-import edge_lab  # pylint: disable=import-error
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import edge_lab  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 REASON = edge_lab.available()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
@@ -54,11 +56,20 @@ CLAIMS = [
     ("X_Forwarded_For", "10.0.0.1"), ("X-Custom-Thing", "1"), ("Remote-User", "admin"),
 ]
 SQLI = "' UNION SELECT password FROM users--"
+#: Rules of the test that refuse what only the client's own spelling has: they fire only if the WAF sees the
+#: Host header and the request line as the client sent them.
+PROBES = [
+    'SecRule REQUEST_HEADERS:Host "@rx ^SHOP\\.Example\\.com:80\\.$" "id:999991,phase:1,deny,status:403,log,'
+    "msg:'probe: the client Host'\"",
+    'SecRule REQUEST_LINE "@rx ^GET /app/line-probe\\?q=%41 HTTP/1\\.0$" '
+    "\"id:999992,phase:1,deny,status:403,log,msg:'probe: the client request line'\"",
+]
 
 
 @pytest.fixture(scope="module")
 def lab():
-    edge = edge_lab.EdgeLab(VHOSTS, overrides={"loadbalancer_waf_error_log_level": "warn"}, waf_access_log=True)
+    edge = edge_lab.EdgeLab(VHOSTS, overrides={"loadbalancer_waf_error_log_level": "warn",
+                                               "loadbalancer_waf_extra_rules": PROBES}, waf_access_log=True)
     edge.start()
     yield edge
     edge.stop()
@@ -249,3 +260,27 @@ def test_the_audit_log_is_rotated_and_written_anew(lab, tmp_path):
     info = os.stat(lab.audit_log)
     assert stat.S_IMODE(info.st_mode) == 0o640
     assert pwd.getpwuid(info.st_uid).pw_name == "www-data"
+
+
+# --- what the WAF sees: the client's Host and request line; the node: the vhost's name -------------------
+
+def test_the_waf_sees_the_host_as_sent_and_the_node_the_vhost_name(lab):
+    status, _body = lab.get("/app/host-as-sent", host="SHOP.Example.com:80.")
+    assert status == 403  # probe 999991: before, the WAF saw "shop.example.com"
+    assert _reached(lab, "/app/host-as-sent") == []
+    status, _body = lab.get("/app/host-normal", host="Shop.Example.Com.", headers=[("X-Netzone-Host", "other.test")])
+    assert status == 200
+    [request] = _reached(lab, "/app/host-normal")
+    assert [v for k, v in request["headers"] if k.lower() == "host"] == [HOST]
+    assert "x-netzone-host" not in _names(request)
+
+
+def test_the_waf_sees_the_request_line_as_sent(lab):
+    """Method, URI (its path as ModSecurity-nginx reads it, for an absolute-form request too: nginx alone
+    sees the same) and HTTP version as the client sent them; the node gets the origin form."""
+    raw = "GET http://%s/app/line-probe?q=%%41 HTTP/1.0\r\nHost: %s\r\n\r\n" % (HOST, HOST)
+    assert lab.raw(raw.encode()).startswith(b"HTTP/1.1 403")  # probe 999992
+    raw = "GET http://%s/app/absolute-ok HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (HOST, HOST)
+    assert lab.raw(raw.encode()).startswith(b"HTTP/1.1 200")
+    [request] = _reached(lab, "/app/absolute-ok")
+    assert request["line"] == "GET /app/absolute-ok HTTP/1.1"

@@ -190,7 +190,9 @@ class EdgeLab:
             "__loadbalancer_tls": tls_profile(variables.get("loadbalancer_tls_profile", "intermediate")),
             "__loadbalancer_haproxy_routing": haproxy_routing(normalized, listeners,
                                                               variables.get("loadbalancer_default_vhost", ""),
-                                                              variables.get("loadbalancer_request_headers", [])),
+                                                              *([variables["loadbalancer_request_headers"]]
+                                                                if variables.get("loadbalancer_request_headers")
+                                                                else [])),
             "__loadbalancer_crtlist_dir": self.workdir,
             "__loadbalancer_haproxy_nbthread": 1,
             "__loadbalancer_log_server": "127.0.0.1:9",
@@ -212,7 +214,7 @@ class EdgeLab:
         for sub in ("tmp", "data"):
             os.makedirs(os.path.join(work, sub), exist_ok=True)
             shutil.chown(os.path.join(work, sub), "www-data", "www-data")
-        pem = os.path.join(work, "lab.pem")
+        pem = self.pem = os.path.join(work, "lab.pem")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
                         "/CN=%s" % vhosts[0]["name"], "-keyout", pem, "-out", pem + ".crt"],
                        check=True, capture_output=True)
