@@ -207,7 +207,11 @@ class EdgeLab:
         self.variables = variables
         self.error_log = os.path.join(self.workdir, "error.log")
         self.audit_log = variables["loadbalancer_waf_audit_log"]
-        self._write(normalized)
+        try:
+            self._write(normalized)
+        except BaseException:
+            self.stop()
+            raise
 
     def _write(self, vhosts):
         work = self.workdir
@@ -268,6 +272,14 @@ class EdgeLab:
         return True, "\n".join(out)
 
     def start(self):
+        """Start nginx and HAProxy and wait until the path answers; on any failure, stop what was started."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
         ok, output = self.check()
         if not ok:
             raise RuntimeError("the rendered configuration does not load:\n" + output)
