@@ -68,8 +68,9 @@ _value:
     - C(edge), the edge's own rules (C(forged_headers), the header names that claim an identity or a route;
       C(node_headers_only) and C(bypass_headers_only), regular expressions of every header name outside the
       allow-list of each route, removed before a node; C(bypass_headers), C(plain_header_value) and
-      C(plain_header_length), the headers a bypass keeps and the shape their values must have; C(restricted_extensions), C(restricted_files) and C(crs_restricted_files), what a WAF bypass
-      prefix refuses). A route's C(bypass) has C(exact) and C(prefix), its bypass prefixes bounded at a C(/).
+      C(plain_header_length), the headers a bypass keeps and the shape their values must have;
+      C(restricted_extensions), C(restricted_files) and C(crs_restricted_files), what a WAF bypass prefix
+      refuses). A route's C(bypass) has C(exact) and C(prefix), its bypass prefixes bounded at a C(/).
   type: dict
 """
 

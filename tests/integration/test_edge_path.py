@@ -139,8 +139,8 @@ def test_h2_plain_get_takes_the_bypass(lab):
 # --- the bypass: kept headers of a plain shape ------------------------------------------------------------
 
 def test_a_browser_request_takes_the_bypass_with_only_its_plain_headers(lab):
-    status, _body = lab.get("/static/browser.css", headers=CHROME + CLAIMS + [("Cookie", "session=abc"),
-                                                                             ("Authorization", "Bearer abc")])
+    credentials = [("Cookie", "session=abc"), ("Authorization", "Bearer abc")]
+    status, _body = lab.get("/static/browser.css", headers=CHROME + CLAIMS + credentials)
     assert status == 200
     [request] = _reached(lab, "/static/browser.css")
     assert not _through_waf(lab, request)

@@ -356,9 +356,9 @@ def h2_request(address, port, headers, body=None, tls=True, server_name="localho
         sock = context.wrap_socket(sock, server_hostname=server_name)
         if sock.selected_alpn_protocol() != "h2":
             raise RuntimeError("the server did not choose h2 (ALPN %r)" % sock.selected_alpn_protocol())
-    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
-                                                                        validate_outbound_headers=False,
-                                                                        normalize_outbound_headers=False))
+    config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8", validate_outbound_headers=False,
+                                       normalize_outbound_headers=False)
+    conn = h2.connection.H2Connection(config=config)
     conn.initiate_connection()
     sock.sendall(conn.data_to_send())
     stream = conn.get_next_available_stream_id()
@@ -378,7 +378,7 @@ def h2_request(address, port, headers, body=None, tls=True, server_name="localho
                 break
             for event in conn.receive_data(chunk):
                 if isinstance(event, h2.events.ResponseReceived) and event.stream_id == stream:
-                    response_headers = [(k, v) for k, v in event.headers]
+                    response_headers = list(event.headers)
                     status = int(dict(response_headers)[":status"])
                 elif isinstance(event, h2.events.DataReceived) and event.stream_id == stream:
                     data += event.data
