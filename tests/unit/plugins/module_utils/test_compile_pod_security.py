@@ -169,6 +169,8 @@ POD_SHAPES = [
     ("hostPort 10254 (older nginx addon health port)", _p([_c(ports=[80, 443, 10254])]), PORT_MSG),
     ("hostPort in an init container", dict(_p(), spec={"containers": [_c()], "initContainers": [_c("i", ports=[8080])]}), PORT_MSG),
     ("hostPath volume", _p(volumes=[{"name": "root", "hostPath": {"path": "/"}}]), PATH_MSG),
+    ("hostPath beside an emptyDir", _p(volumes=[{"name": "a", "emptyDir": {}},
+                                                {"name": "root", "hostPath": {"path": "/"}}]), PATH_MSG),
     ("SYS_ADMIN capability", _p([_c(capabilities={"add": ["SYS_ADMIN"]})]), CAPS_MSG),
     ("SYS_ADMIN beside a baseline capability", _p([_c(capabilities={"add": ["NET_BIND_SERVICE", "SYS_ADMIN"]})]),
      CAPS_MSG),
@@ -241,3 +243,15 @@ def test_findings_are_ordered_by_namespace_pods_first_then_kind_and_name():
         ("backend", "Pod", "y"), ("db", "Pod", "x"), ("db", "Pod", "z"), ("db", "DaemonSet", "c"),
         ("db", "Deployment", "b"), ("db", "StatefulSet", "a")]
     assert {f["policy"] for f in found} == {"baseline:v1.33"}
+
+
+def test_a_refused_ingress_pod_is_audited_too():
+    """The binding denies and audits: the API server's audit log records each refusal (the annotation
+    validation.policy.admission.k8s.io/validation_failure)."""
+    policy, binding = _policy()
+    req = {"group": "", "version": "v1", "resource": "pods", "kind": "Pod", "namespaced": True,
+           "namespace": "ingress", "name": "p", "operation": "CREATE", "object": _p(hostNetwork=True),
+           "old": None, "namespace_object": None, "namespace_labels": {"kubernetes.io/metadata.name": "ingress"}}
+    denied, warnings, audits = admission.admit([policy], [binding], req)
+    assert denied is not None and denied.message.startswith(NS_MSG)
+    assert warnings == [] and len(audits) == 1
