@@ -57,16 +57,25 @@ _value:
     - C(problems), one message per wrong setting (empty when every setting is right), each starting with the
       variable to change.
     - C(vhosts), the normalised vhosts (empty when they are wrong).
+    - C(warnings), what is valid but probably not meant (a public vhost without C(tls), which silently gets a
+      self-signed certificate); the filter shows them as warnings too.
   type: dict
 """
+
+from ansible.utils.display import Display
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.lb_settings import check_settings
 from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import run
 
+display = Display()
+
 
 def lb_settings(settings, nodes, group=None, tls_profiles=None, listeners=None):
     """The problems of the load balancer role's settings, see :func:`lb_settings.check_settings`."""
-    return run("lb_settings", check_settings, settings, nodes, group, tuple(tls_profiles or ()), listeners)
+    checked = run("lb_settings", check_settings, settings, nodes, group, tuple(tls_profiles or ()), listeners)
+    for warning in checked["warnings"]:
+        display.warning("netzone.segmentation.lb_settings: %s" % warning)
+    return checked
 
 
 class FilterModule:

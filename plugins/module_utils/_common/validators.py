@@ -65,13 +65,13 @@ def protocol(value, case_insensitive=False):
 
 
 def json_type(value):
-    """The JSON (YAML) type of ``value`` as messages name it: ``a mapping``, ``a list``, ``a string``, ``an integer``,
+    """The JSON type of ``value`` as messages name it: ``an object``, ``a list``, ``a string``, ``an integer``,
     ``a number``, ``a boolean``, ``null``.  Checked with ``isinstance``, so that the values Ansible hands over (its
     tagged subclasses of str, dict, int...) are named by what they are, never by their class name."""
     if value is None:
         return "null"
     for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
-                       (Mapping, "a mapping"), ((list, tuple), "a list")):
+                       (Mapping, "an object"), ((list, tuple), "a list")):
         if isinstance(value, kind):
             return name
     return "a value of type %s" % type(value).__name__

@@ -21,6 +21,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._common.valid
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import (
     haproxy_routing,
     normalize_vhosts,
+    vhost_warnings,
 )
 
 WAF_MODES = ("blocking", "detection")
@@ -148,7 +149,8 @@ def check_settings(settings, nodes, group=None, tls_profiles=(), listeners=None)
     :param group: the inventory group the nodes came from, or ``None`` when they are ``loadbalancer_backend_nodes``.
     :param tls_profiles: the names of the TLS profiles the role knows.
     :param listeners: the frontends' addresses and ports per exposure, as :func:`vhosts.haproxy_routing` takes them.
-    :returns: ``{"problems": [message, ...], "vhosts": the normalised vhosts (``[]`` when they are wrong)}``.
+    :returns: ``{"problems": [message, ...], "vhosts": the normalised vhosts (``[]`` when they are wrong),
+        "warnings": what is valid but probably not meant (a public vhost without ``tls``)}``.
     """
     if not isinstance(settings, Mapping):
         raise MatrixError("settings", "expected an object of the role's variables, got %s" % json_type(settings))
@@ -206,4 +208,5 @@ def check_settings(settings, nodes, group=None, tls_profiles=(), listeners=None)
             haproxy_routing(vhosts, listeners, settings.get("loadbalancer_default_vhost") or "")
         except MatrixError as exc:
             problems.append(str(exc))
-    return {"problems": problems, "vhosts": vhosts if vhosts_ok else []}
+    warnings = vhost_warnings(settings.get("loadbalancer_vhosts"), "loadbalancer_vhosts") if vhosts_ok else []
+    return {"problems": problems, "vhosts": vhosts if vhosts_ok else [], "warnings": warnings}

@@ -16,7 +16,8 @@ import re
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import is_dns1035_label, is_dns_label
-from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import did_you_mean, json_type
+from ansible_collections.netzone.segmentation.plugins.module_utils._common import schema
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import did_you_mean
 
 DEFAULT_ZONE = "frontend"
 DEFAULT_PORT = 80
@@ -38,51 +39,28 @@ _COOKIE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 
 
-def _describe(value):
-    return json_type(value)
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _mapping(value, path):
-    if not isinstance(value, dict):
-        raise MatrixError(path, "must be a mapping, got %s" % _describe(value))
-    for key in value:
-        if not isinstance(key, str):
-            raise MatrixError(path, "keys must be strings, got %r" % (key,))
-    return value
+    return schema.mapping(value, path)
 
 
 def _unknown_keys(value, allowed, path):
-    extra = sorted(set(value) - allowed)
-    if extra:
-        raise MatrixError(key_path(path, extra[0]), "unknown key (allowed: %s)" % ", ".join(sorted(allowed)))
+    schema.unknown_keys(value, allowed, path)
 
 
 def _bool(value, path, default):
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise MatrixError(path, "must be a boolean, got %s" % _describe(value))
-    return value
+    return schema.boolean(value, path, default)
 
 
 def _int(value, path, default, low, high):
-    if value is None:
-        return default
-    if not _is_int(value):
-        raise MatrixError(path, "must be an integer, got %s" % _describe(value))
-    if not low <= value <= high:
-        raise MatrixError(path, "must be between %d and %d, got %d" % (low, high, value))
-    return value
+    return schema.integer(value, path, default, low, high)
+
+
+def _port(value, path, default):
+    return default if value is None else schema.port(value, path)
 
 
 def _string(value, path):
-    if not isinstance(value, str) or not value:
-        raise MatrixError(path, "must be a non-empty string, got %s" % (_describe(value) if not isinstance(value, str) else "''"))
-    return value
+    return schema.non_empty_string(value, path)
 
 
 def hostname(value, path):
@@ -119,7 +97,8 @@ def _cookie(value, path):
     if value is None:
         return STICKY_COOKIE
     if not isinstance(value, str) or not _COOKIE.fullmatch(value):
-        raise MatrixError(path, "must be a cookie name (letters, digits, '_' and '-'), got %r" % (value,))
+        raise MatrixError(path, "expected a cookie name (letters, digits, '_' and '-'), got %s"
+                          % (repr(value) if isinstance(value, str) else schema.got(value)))
     return value
 
 
@@ -127,7 +106,7 @@ def _paths(raw, path, service, port):
     if raw is None:
         raw = [{"path": "/"}]
     if not isinstance(raw, list) or not raw:
-        raise MatrixError(path, "must be a non-empty list")
+        raise MatrixError(path, schema.expected("a non-empty list of paths", raw))
     result = []
     seen = set()
     for index, item in enumerate(raw):
@@ -149,7 +128,7 @@ def _paths(raw, path, service, port):
             "path": prefix,
             "rewrite": rewrite,
             "service": _service(item["service"], here + ".service") if item.get("service") is not None else service,
-            "port": _int(item.get("port"), here + ".port", port, 1, 65535),
+            "port": _port(item.get("port"), here + ".port", port),
         })
     return result
 
@@ -158,14 +137,16 @@ def _tls(raw, path):
     if raw is None or raw == "selfsigned":
         return {"mode": "selfsigned", "cert": None, "key": None, "chain": None}
     if isinstance(raw, str):
-        raise MatrixError(path, "must be 'selfsigned' or a mapping with cert and key, got %r" % raw)
+        raise MatrixError(path, "expected 'selfsigned' or an object with cert and key, got %r" % raw)
     raw = _mapping(raw, path)
     allowed = TLS_KEYS | {"mode"}
     _unknown_keys(raw, allowed, path)
     if raw.get("mode", "provided") == "selfsigned" and raw.get("cert") is None and raw.get("key") is None:
         return {"mode": "selfsigned", "cert": None, "key": None, "chain": None}
     if raw.get("mode", "provided") != "provided":
-        raise MatrixError(path + ".mode", "must be 'provided' or 'selfsigned'")
+        if raw.get("mode") == "selfsigned":
+            raise MatrixError(path + ".mode", "'selfsigned' takes no cert or key: remove them, or set mode: provided")
+        schema.one_of(raw.get("mode"), ("provided", "selfsigned"), path + ".mode")
     result = {"mode": "provided"}
     for key in ("cert", "key"):
         if raw.get(key) is None:
@@ -183,13 +164,13 @@ def _waf(raw, path):
     _unknown_keys(raw, WAF_KEYS, path)
     exclusions = raw.get("exclusions") or []
     if not isinstance(exclusions, list):
-        raise MatrixError(path + ".exclusions", "must be a list of rule ids")
+        raise MatrixError(path + ".exclusions", schema.expected("a list of rule ids", exclusions))
     ids = []
     for index, rule in enumerate(exclusions):
         ids.append(_int(rule, "%s.exclusions[%d]" % (path, index), None, 1, 9999999))
     bypass = raw.get("bypass_paths") or []
     if not isinstance(bypass, list):
-        raise MatrixError(path + ".bypass_paths", "must be a list of URL path prefixes")
+        raise MatrixError(path + ".bypass_paths", schema.expected("a list of URL path prefixes", bypass))
     prefixes = []
     for index, prefix in enumerate(bypass):
         here = "%s.bypass_paths[%d]" % (path, index)
@@ -208,24 +189,23 @@ def _vhost(raw, path, zones):
     name = hostname(raw["name"], path + ".name")
     aliases_raw = raw.get("aliases") or []
     if not isinstance(aliases_raw, list):
-        raise MatrixError(path + ".aliases", "must be a list of host names")
+        raise MatrixError(path + ".aliases", schema.expected("a list of host names", aliases_raw))
     aliases = [hostname(alias, "%s.aliases[%d]" % (path, index)) for index, alias in enumerate(aliases_raw)]
     exposure = raw.get("exposure", "public")
     if exposure is None:
         exposure = "public"
-    if exposure not in EXPOSURES:
-        raise MatrixError(path + ".exposure", "must be 'public' or 'internal', got %r" % (exposure,))
+    schema.one_of(exposure, EXPOSURES, path + ".exposure")
     zone = raw.get("zone")
     if zone is None:
         zone = DEFAULT_ZONE
     if not isinstance(zone, str) or not zone:
-        raise MatrixError(path + ".zone", "must be a zone name")
+        raise MatrixError(path + ".zone", schema.expected("a zone name", zone))
     if zones is not None and zone not in zones:
         raise MatrixError(path + ".zone", "unknown zone %r%s" % (zone, did_you_mean(zone, zones)))
     if raw.get("service") is None:
         raise MatrixError(path + ".service", "is required (the Kubernetes Service the Ingress points to)")
     service = _service(raw["service"], path + ".service")
-    port = _int(raw.get("port"), path + ".port", DEFAULT_PORT, 1, 65535)
+    port = _port(raw.get("port"), path + ".port", DEFAULT_PORT)
     return {
         "name": name,
         "aliases": aliases,
@@ -257,7 +237,7 @@ def normalize_vhosts(raw, zones, path="vhosts"):
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise MatrixError(path, "must be a list of virtual hosts, got %s" % _describe(raw))
+        raise MatrixError(path, schema.expected("a list of virtual hosts", raw))
     if zones is not None:
         try:
             zones = set(zones)
@@ -276,6 +256,21 @@ def normalize_vhosts(raw, zones, path="vhosts"):
         result.append(vhost)
     _wildcards_apart(result, path)
     return result
+
+
+def vhost_warnings(raw, path="vhosts"):
+    """What is valid but probably not meant: a public vhost without ``tls``, which silently gets a self-signed
+    certificate that browsers refuse (``tls: selfsigned`` written out says it is meant, and is not warned)."""
+    out = []
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(item, dict) or item.get("tls") is not None:
+            continue
+        if (item.get("exposure") or "public") != "public":
+            continue
+        out.append("%s[%d].tls: not set, so the public vhost %r gets a self-signed certificate, which browsers "
+                   "refuse: give tls: {cert, key} (PEM files on the controller), or write tls: selfsigned if that "
+                   "is meant" % (path, index, item.get("name")))
+    return out
 
 
 def _wildcards_apart(vhosts, path):

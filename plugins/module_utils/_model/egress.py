@@ -28,8 +28,9 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path as _key
-from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import did_you_mean, json_type
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import key_path as _key
+from ansible_collections.netzone.segmentation.plugins.module_utils._common import schema
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import did_you_mean
 
 SECTION_KEYS = ("zone", "internet_peer", "zones", "originations")
 ZONE_KEYS = ("port", "domains", "ports", "report_only")
@@ -47,41 +48,27 @@ _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _UPSTREAM = re.compile(r"^https://([^/:?#\s]+)(?::(\d{1,5}))?/?$")
 
 
-def _fail(path, message):
-    raise MatrixError(path, message)
+_fail = schema.fail
 
 
 def _type_name(value):
-    return json_type(value)
+    return schema.got(value)
 
 
 def _expect(value, kind, path, what):
-    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-        _fail(path, "must be %s, got %s" % (what, _type_name(value)))
-    return value
+    return schema.expect(value, kind, path, what)
 
 
 def _mapping(value, path, allowed):
-    _expect(value, dict, path, "a mapping")
-    for key in value:
-        if not isinstance(key, str):
-            _fail(path, "keys must be strings, got %s" % _type_name(key))
-        if key not in allowed:
-            _fail(_key(path, key), "unknown key (expected one of: %s)" % ", ".join(sorted(allowed)))
-    return value
+    return schema.mapping(value, path, allowed)
 
 
 def _list(value, path, what="a list"):
-    if value is None:
-        return []
-    return _expect(value, list, path, what)
+    return schema.optional_list(value, path, what)
 
 
 def _port(value, path):
-    _expect(value, int, path, "a port number")
-    if not 1 <= value <= 65535:
-        _fail(path, "port %d out of range 1-65535" % value)
-    return value
+    return schema.port(value, path)
 
 
 def _is_ip_literal(text):
@@ -164,7 +151,7 @@ def normalize_egress(raw, zones, peers, path="egress"):
     raw_zones = raw.get("zones")
     if raw_zones is None:
         raw_zones = {}
-    _expect(raw_zones, dict, zpath, "a mapping of zone name to allow-list")
+    _expect(raw_zones, dict, zpath, "an object of zone name to allow-list")
     out_zones = {}
     explicit = [(name, spec.get("port")) for name, spec in sorted(raw_zones.items(), key=lambda kv: str(kv[0]))
                 if isinstance(name, str) and isinstance(spec, dict) and spec.get("port") is not None]
@@ -173,7 +160,7 @@ def normalize_egress(raw, zones, peers, path="egress"):
     next_port = DEFAULT_PROXY_PORT
     for name in sorted(raw_zones, key=str):
         if not isinstance(name, str):
-            _fail(zpath, "keys must be zone names (strings), got %s" % _type_name(name))
+            _fail(zpath, "expected zone names as keys, got %s (%r)" % (_type_name(name), name))
         spath = _key(zpath, name)
         if name not in zones:
             _fail(spath, "unknown zone %r%s" % (name, did_you_mean(name, zones)))

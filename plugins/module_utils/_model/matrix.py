@@ -97,8 +97,9 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._common.valid
     protocol,
 )
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import normalize_vhosts
+from ansible_collections.netzone.segmentation.plugins.module_utils._common import schema
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import (
-    did_you_mean, json_type, port_instead_of_name)
+    did_you_mean, port_instead_of_name)
 RESERVED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
 TOP_LEVEL_KEYS = ("cluster", "services", "peers", "zones", "flows", "vhosts", "guards", "egress")
 
@@ -155,37 +156,25 @@ def default_matrix():
     return copy.deepcopy(DEFAULT_MATRIX)
 
 
-def _fail(path, message):
-    raise MatrixError(path, message)
+_fail = schema.fail
 
 
 def _type_name(value):
-    return json_type(value)
+    return schema.got(value)
 
 
 def _expect(value, kind, path, what=None):
-    names = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "a boolean"}
-    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-        _fail(path, "must be %s, got %s" % (what or names.get(kind, kind.__name__), _type_name(value)))
-    return value
+    return schema.expect(value, kind, path, what)
 
 
 def _mapping(value, path, allowed=None, allow_none=True):
     if value is None and allow_none:
         return {}
-    _expect(value, dict, path)
-    for key in value:
-        if not isinstance(key, str):
-            _fail(path, "keys must be strings, got %s" % _type_name(key))
-        if allowed is not None and key not in allowed:
-            _fail(_key(path, key), "unknown key (expected one of: %s)" % ", ".join(sorted(allowed)))
-    return value
+    return schema.mapping(value, path, allowed)
 
 
 def _list(value, path):
-    if value is None:
-        return []
-    return _expect(value, list, path)
+    return schema.optional_list(value, path)
 
 
 def _is_name(value):
@@ -226,7 +215,7 @@ def _labels(value, path):
 def parse_port(value, path):
     """Parse one port entry: ``80``, ``"80/tcp"``, ``"8000-8080/udp"`` or ``{port, end_port, protocol}``."""
     if isinstance(value, bool):
-        _fail(path, "must be a port like 80, '53/udp' or '8000-8080/tcp', got a boolean")
+        _fail(path, "expected a port like 80, '53/udp' or '8000-8080/tcp', got a boolean")
     if isinstance(value, int):
         port, end, proto = value, None, "TCP"
     elif isinstance(value, str):
@@ -244,7 +233,7 @@ def parse_port(value, path):
             end = _expect(end, int, path + ".end_port")
         proto = _expect(value.get("protocol", "TCP"), str, path + ".protocol").upper()
     else:
-        _fail(path, "must be a port like 80, '53/udp' or '8000-8080/tcp', got %s" % _type_name(value))
+        _fail(path, "expected a port like 80, '53/udp' or '8000-8080/tcp', got %s" % _type_name(value))
     if protocol(proto) is None:
         _fail(path, "unknown protocol %r (expected tcp, udp or sctp)" % proto.lower())
     if not 1 <= port <= 65535:
@@ -264,9 +253,7 @@ def _cluster(raw, path="cluster"):
     pod = _network(raw.get("pod_cidr", "10.1.0.0/16"), path + ".pod_cidr")
     svc = _network(raw.get("service_cidr", "10.152.183.0/24"), path + ".service_cidr")
     api_port = raw.get("api_server_port", 16443)
-    _expect(api_port, int, path + ".api_server_port")
-    if not 1 <= api_port <= 65535:
-        _fail(path + ".api_server_port", "port %d out of range 1-65535" % api_port)
+    schema.port(api_port, path + ".api_server_port", "an integer")
     dns = _mapping(raw.get("dns"), path + ".dns", ("namespace", "pod_labels", "ports"))
     dns_ns = _name(dns.get("namespace", "kube-system"), path + ".dns.namespace", is_dns_label, "a namespace name")
     dns_labels = _labels(dns.get("pod_labels", {"k8s-app": "kube-dns"}), path + ".dns.pod_labels")
@@ -472,7 +459,7 @@ def _service_refs(value, services, path):
     for i, ref in enumerate(refs):
         hint = port_instead_of_name(ref, services)
         if not isinstance(ref, str):
-            _fail("%s[%d]" % (path, i), "must be a service name, got %s%s" % (_type_name(ref), hint))
+            _fail("%s[%d]" % (path, i), "expected a service name, got %s%s" % (_type_name(ref), hint))
         if ref not in services:
             _fail("%s[%d]" % (path, i), "unknown service %r%s" % (ref, hint or _hint(ref, services)))
     return sorted(set(refs))
@@ -717,9 +704,7 @@ _STAGES = ("deny", "warn")
 
 def _stage(raw, key, default, path):
     mode = _expect(raw.get(key, default), str, "%s.%s" % (path, key))
-    if mode not in _STAGES:
-        _fail("%s.%s" % (path, key), "must be 'deny' or 'warn' (staged rollout), got %r" % mode)
-    return mode
+    return schema.one_of(mode, _STAGES, "%s.%s" % (path, key), " (staged rollout)")
 
 
 def _host_network_allowed(raw, path):
@@ -730,7 +715,7 @@ def _host_network_allowed(raw, path):
         namespace, sep, name = entry.partition("/")
         if not sep or not is_dns_label(namespace) or len(name) > 253 or not re.fullmatch(
                 r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name):
-            _fail(epath, "must be 'namespace/daemonset' (a namespace name, '/', a DaemonSet name), got %r" % entry)
+            _fail(epath, "expected 'namespace/daemonset' (a namespace name, '/', a DaemonSet name), got %r" % entry)
         out.append(entry)
     return sorted(set(out))
 
@@ -757,8 +742,7 @@ def _guards(raw, zones, peers, flows, origins, inventory=None, has_egress=False,
     bound = _internet_bound(raw, path)
     spaces = dict((name, coverage.peer_space(peer)) for name, peer in peers.items())
     mode = _expect(raw.get("nodeports", "deny"), str, path + ".nodeports")
-    if mode not in ("deny", "warn"):
-        _fail(path + ".nodeports", "must be 'deny' or 'warn' (staged rollout), got %r" % mode)
+    schema.one_of(mode, _STAGES, path + ".nodeports", " (staged rollout)")
     exempt = [_name(n, "%s.nodeport_exempt_namespaces[%d]" % (path, i), is_dns_label, "a namespace name")
               for i, n in enumerate(_list(raw.get("nodeport_exempt_namespaces"), path + ".nodeport_exempt_namespaces"))]
     egress_zones = _list(raw.get("internet_egress_zones", ["proxy"] if "proxy" in zones else []),
@@ -798,9 +782,7 @@ def _guards(raw, zones, peers, flows, origins, inventory=None, has_egress=False,
     host_ports = _list(raw.get("ingress_host_ports", [80, 443]), path + ".ingress_host_ports")
     for i, port in enumerate(host_ports):
         ipath = "%s.ingress_host_ports[%d]" % (path, i)
-        _expect(port, int, ipath, "a port number")
-        if not 1 <= port <= 65535:
-            _fail(ipath, "port %d out of range 1-65535" % port)
+        schema.port(port, ipath)
     out = {"nodeports": mode, "nodeport_exempt_namespaces": sorted(set(exempt)),
            "internet_egress_zones": sorted(set(egress_zones)), "internet_bound": bound,
            "internet_egress_pods": egress_pods, "ingress_zone": ingress_zone,

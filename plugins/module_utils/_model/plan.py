@@ -34,6 +34,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._model.compil
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress_workload import compile_egress
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix, with_overrides
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import vhost_warnings
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import json_type
 
 PLAN_VERSION = 1
@@ -111,7 +112,8 @@ def _host_bits(value, path):
 
 
 def matrix_warnings(raw):
-    """What is valid but probably not meant: a peer CIDR with host bits set (``192.0.2.5/24`` is 192.0.2.0/24)."""
+    """What is valid but probably not meant: a peer CIDR with host bits set (``192.0.2.5/24`` is 192.0.2.0/24),
+    a public vhost that silently gets a self-signed certificate (:func:`vhosts.vhost_warnings`)."""
     out = []
     peers = raw.get("peers") if isinstance(raw, Mapping) else None
     for name, spec in sorted((peers or {}).items(), key=lambda kv: str(kv[0])) if isinstance(peers, Mapping) else ():
@@ -131,7 +133,7 @@ def matrix_warnings(raw):
                     out += _host_bits(exc, "%s.except[%d]" % (epath, j))
             else:
                 out += _host_bits(entry, epath)
-    return out
+    return out + vhost_warnings(raw.get("vhosts") if isinstance(raw, Mapping) else None)
 
 
 def plan_digest(plan):

@@ -47,12 +47,12 @@ def test_defaults_are_the_warn_stage_with_microk8s_daemonsets():
 
 
 @pytest.mark.parametrize("guards, path, message", [
-    ({"unmanaged_internet": "block"}, "guards.unmanaged_internet", "must be 'deny' or 'warn'"),
-    ({"host_network": True}, "guards.host_network", "must be"),
+    ({"unmanaged_internet": "block"}, "guards.unmanaged_internet", "expected one of 'deny', 'warn' (staged rollout), got 'block'"),
+    ({"host_network": True}, "guards.host_network", "expected a string, got a boolean"),
     ({"unmanaged_exempt_namespaces": ["Bad_NS"]}, "guards.unmanaged_exempt_namespaces[0]", "namespace name"),
     ({"unmanaged_exempt_namespaces": ["default", "db"]}, "guards.unmanaged_exempt_namespaces[1]",
      "namespace of zone 'db'"),
-    ({"unmanaged_exempt_namespaces": "default"}, "guards.unmanaged_exempt_namespaces", "must be a list"),
+    ({"unmanaged_exempt_namespaces": "default"}, "guards.unmanaged_exempt_namespaces", "expected a list, got a string"),
     ({"host_network_allowed": ["calico-node"]}, "guards.host_network_allowed[0]", "'namespace/daemonset'"),
     ({"host_network_allowed": ["kube-system/", "x/y"]}, "guards.host_network_allowed[0]", "'namespace/daemonset'"),
     ({"host_network_allowed": ["ok/fine", "Kube/x"]}, "guards.host_network_allowed[1]", "'namespace/daemonset'"),

@@ -77,15 +77,15 @@ def test_the_ingress_zone_follows_guards_ingress_zone():
 @pytest.mark.parametrize("zone_spec, guards, path, message", [
     ({"pod_security": {"enforce": "strict"}}, None, "zones.db.pod_security.enforce",
      "'strict' is not a Pod Security level"),
-    ({"pod_security": {"warn": 1}}, None, "zones.db.pod_security.warn", "must be a Pod Security level"),
+    ({"pod_security": {"warn": 1}}, None, "zones.db.pod_security.warn", "expected a Pod Security level"),
     ({"pod_security": {"version": "1.33"}}, None, "zones.db.pod_security.version",
      "'1.33' is not a Pod Security version"),
     ({"pod_security": {"level": "baseline"}}, None, "zones.db.pod_security.level", "unknown key"),
-    ({"pod_security": "baseline"}, None, "zones.db.pod_security", "must be a mapping"),
+    ({"pod_security": "baseline"}, None, "zones.db.pod_security", "expected an object, got a string"),
     ({"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}, None,
      "zones.db.labels.pod-security.kubernetes.io/enforce", "use zones.db.pod_security"),
     ({}, {"ingress_host_ports": [80, 0]}, "guards.ingress_host_ports[1]", "out of range"),
-    ({}, {"ingress_host_ports": ["80"]}, "guards.ingress_host_ports[0]", "must be a port number"),
+    ({}, {"ingress_host_ports": ["80"]}, "guards.ingress_host_ports[0]", "expected a port number, got a string"),
 ])
 def test_errors_name_the_path(zone_spec, guards, path, message):
     raw = default_matrix()

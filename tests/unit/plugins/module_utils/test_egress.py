@@ -106,7 +106,7 @@ def test_default_ports_are_assigned_in_zone_order_around_explicit_ones():
      "egress.originations[0].port: duplicate port 3129 (already used by egress.zones.frontend.port)"),
     (lambda e: e["zones"]["backend"].__setitem__("port", 8404), "egress.zones.backend.port: port 8404 is reserved"),
     (lambda e: e["zones"]["backend"].__setitem__("report_only", "yes"),
-     "egress.zones.backend.report_only: must be a boolean"),
+     "egress.zones.backend.report_only: expected a boolean, got a string"),
     (lambda e: e["zones"]["backend"].__setitem__("colour", 1), "egress.zones.backend.colour: unknown key"),
     (lambda e: e["zones"].__setitem__("proxy", {}), "egress.zones.proxy: the proxy zone 'proxy' does not go"),
     (lambda e: e.__setitem__("zone", "proxi"), "egress.zone: unknown zone 'proxi'"),
@@ -129,7 +129,7 @@ def test_default_ports_are_assigned_in_zone_order_around_explicit_ones():
     (lambda e: e["originations"][0].__setitem__("name", "egress-proxy"),
      "egress.originations[0].name: 'egress-proxy' is reserved"),
     (lambda e: e["originations"][0].__setitem__("name", "Pay"), "egress.originations[0].name: 'Pay' is not a valid"),
-    (lambda e: e.__setitem__("zones", ["backend"]), "egress.zones: must be a mapping"),
+    (lambda e: e.__setitem__("zones", ["backend"]), "egress.zones: expected an object of zone name to allow-list, got a list"),
     (lambda e: e.update(zones={}, originations=[]), "egress: lists no zone and no origination"),
 ])
 def test_bad_input_gets_one_error_naming_the_path(mutate, message):

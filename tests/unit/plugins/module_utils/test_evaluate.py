@@ -373,7 +373,7 @@ def _with_rule(rule, direction="ingress"):
     ([policy("p", "x"), policy("p", "x")], "policies[1].metadata.name: duplicate policy x/p"),
     ([policy("p", "x", policyTypes=["Ingres"])], "policies[0].spec.policyTypes[0]: invalid policy type 'Ingres' (expected Ingress or Egress)"),
     ([policy("p", "x", podSelectors={})], "policies[0].spec: unknown field 'podSelectors' (expected one of: podSelector, policyTypes, ingress, egress)"),
-    ([policy("p", "x", ingress={"from": []})], "policies[0].spec.ingress: must be a list, got a mapping"),
+    ([policy("p", "x", ingress={"from": []})], "policies[0].spec.ingress: must be a list, got an object"),
     (_with_rule({"from": ["frontend"]}), "policies[1].spec.ingress[0].from[0]: must be a mapping, got a string"),
     (_with_rule({"from": [{}, {"ipBlock": {"cidr": "10.0.0.300/8"}}]}),
      "policies[1].spec.ingress[0].from[0]: must specify podSelector, namespaceSelector or ipBlock"),

@@ -100,7 +100,7 @@ def test_internet_false_cannot_hide_a_wide_peer():
 
 @pytest.mark.parametrize("value, message", [
     ({"ipv4": 33}, "guards.internet_bound.ipv4: prefix length 33 out of range 0-32"),
-    ({"ipv6": "16"}, "guards.internet_bound.ipv6: must be a prefix length, got a string"),
+    ({"ipv6": "16"}, "guards.internet_bound.ipv6: expected a prefix length, got a string"),
     ({"ipv5": 8}, "guards.internet_bound.ipv5: unknown key"),
 ])
 def test_internet_bound_errors_name_the_path(value, message):
@@ -231,9 +231,9 @@ def test_the_load_balancers_themselves_pass_and_no_exemption_is_shown():
 
 @pytest.mark.parametrize("value, message", [
     ([{"peer": "nobody", "reason": "x"}], "guards.ingress_exemptions[0].peer: unknown peer 'nobody'"),
-    ([{"peer": "internet"}], "guards.ingress_exemptions[0].reason: must be a reason"),
+    ([{"peer": "internet"}], "guards.ingress_exemptions[0].reason: expected a reason"),
     ([{"peer": "internet", "reason": "  "}], "guards.ingress_exemptions[0].reason: must say why"),
-    (["internet"], "guards.ingress_exemptions[0]: must be a mapping"),
+    (["internet"], "guards.ingress_exemptions[0]: expected an object"),
 ])
 def test_exemption_errors_name_the_path(value, message):
     raw = default_matrix()

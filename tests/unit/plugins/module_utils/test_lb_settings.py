@@ -171,3 +171,18 @@ def test_the_filter_is_the_core_and_names_itself_on_bad_input():
         check_settings(settings, NODES, None, PROFILES, _listeners(settings))
     with pytest.raises(AnsibleFilterError, match=r"^netzone.segmentation.lb_settings: settings: expected an object"):
         settings_filter(["loadbalancer_waf_mode"], NODES)
+
+
+def test_a_public_vhost_without_tls_is_warned_about_once_written_out_it_is_not():
+    checked = _check(loadbalancer_vhosts=[{"name": "shop.example.com", "service": "web"},
+                                          {"name": "api.example.com", "service": "api", "tls": "selfsigned"},
+                                          {"name": "wiki.example.com", "service": "wiki", "exposure": "internal"}],
+                     loadbalancer_public_address="192.0.2.1", loadbalancer_internal_address="198.51.100.1")
+    assert checked["problems"] == []
+    assert checked["warnings"] == [
+        "loadbalancer_vhosts[0].tls: not set, so the public vhost 'shop.example.com' gets a self-signed certificate, "
+        "which browsers refuse: give tls: {cert, key} (PEM files on the controller), or write tls: selfsigned if "
+        "that is meant"]
+    # The plan's vhosts (already normalised, tls filled in) are not warned about again by the role.
+    assert _check(loadbalancer_vhosts=checked["vhosts"], loadbalancer_public_address="192.0.2.1",
+                  loadbalancer_internal_address="198.51.100.1")["warnings"] == []

@@ -216,9 +216,9 @@ def _mutate(path, value):
     (("zones", "external-db"), {"namespace": "web"},
      "zones.external-db: 'external-db' is both a zone and a peer (names must differ, '-' and '_' alike)"),
     (("vhosts", 0, "zone"), "frontnd", "vhosts[0].zone: unknown zone 'frontnd'"),
-    (("cluster", "api_server_port"), "16443", "cluster.api_server_port: must be an integer, got a string"),
+    (("cluster", "api_server_port"), "16443", "cluster.api_server_port: expected an integer, got a string"),
     (("cluster", "api_server_port"), 70000, "cluster.api_server_port: port 70000 out of range 1-65535"),
-    (("guards", ), {"nodeports": "maybe"}, "guards.nodeports: must be 'deny' or 'warn' (staged rollout), got 'maybe'"),
+    (("guards", ), {"nodeports": "maybe"}, "guards.nodeports: expected one of 'deny', 'warn' (staged rollout), got 'maybe'"),
     (("flows", 5), {"from": "frontend", "to": "internet", "services": ["https"]},
      "flows[5]: zone 'frontend' may not reach the internet peer 'internet' directly"),
     (("flows", 0), {"from": "backend", "to": "ingress", "services": ["http"]},
@@ -318,8 +318,8 @@ def test_random_valid_matrices_validate(raw):
         assert flow["services"] == sorted(set(flow["services"]))
 
 
-@pytest.mark.parametrize("raw, message", [({"zones": {1: {}}}, "zones: keys must be strings, got an integer"),
-                                          ({"services": {None: ["80/tcp"]}}, "services: keys must be strings, got null")])
+@pytest.mark.parametrize("raw, message", [({"zones": {1: {}}}, "zones: expected string keys, got an integer (1)"),
+                                          ({"services": {None: ["80/tcp"]}}, "services: expected string keys, got null (None)")])
 def test_non_string_keys_are_named(raw, message):
     """A mapping key that is not a string gets one error naming the mapping and the key's type (found by
     mutation testing: the message's formatting was never checked)."""
@@ -340,7 +340,7 @@ def test_overrides_go_into_the_raw_matrix_and_are_validated_with_it():
     assert with_overrides(None) == default_matrix()
     with pytest.raises(MatrixError, match=r"^guards\.nodeport_exempt_namespaces\[0\]: 'Bad_NS' is not a namespace name"):
         normalize_matrix(with_overrides({}, {"guards": {"nodeport_exempt_namespaces": ["Bad_NS"]}}), INVENTORY)
-    with pytest.raises(MatrixError, match=r"^overrides\.guards: must be a mapping"):
+    with pytest.raises(MatrixError, match=r"^overrides\.guards: expected an object"):
         with_overrides({}, {"guards": ["warn"]})
 
 

@@ -176,11 +176,11 @@ def test_messages_name_json_types_not_ansibles_tagged_classes():
     from ansible._internal._datatag._tags import Origin  # pylint: disable=import-outside-toplevel
 
     tag = Origin(path="/inventory/group_vars/all.yml")
-    for key, value, message in (("flows", tag.tag("x"), "flows: must be a list, got a string"),
-                                ("vhosts", [tag.tag("x")], "vhosts[0]: must be a mapping, got a string"),
-                                ("egress", tag.tag("x"), "egress: must be a mapping, got a string"),
-                                ("services", tag.tag(["80/tcp"]), "services: must be a mapping, got a list"),
-                                ("peers", {"p": tag.tag(3)}, "peers.p: must be a mapping, got an integer")):
+    for key, value, message in (("flows", tag.tag("x"), "flows: expected a list, got a string"),
+                                ("vhosts", [tag.tag("x")], "vhosts[0]: expected an object, got a string"),
+                                ("egress", tag.tag("x"), "egress: expected an object, got a string"),
+                                ("services", tag.tag(["80/tcp"]), "services: expected an object, got a list"),
+                                ("peers", {"p": tag.tag(3)}, "peers.p: expected an object, got an integer")):
         raw = default_matrix()
         raw[key] = value
         with pytest.raises(MatrixError) as error:
@@ -199,7 +199,7 @@ def test_hints_a_port_where_a_service_belongs_a_close_name_and_host_bits():
     assert refused(lambda r: r["flows"][0].update(services=["80/tcp"])) == (
         "flows[0].services[0]: unknown service '80/tcp' ('80/tcp' is a port: flows name services; 'http' has it)")
     assert refused(lambda r: r["flows"][0].update(services=[5432])).endswith(
-        "must be a service name, got an integer (5432 is a port: flows name services; 'postgres' has it)")
+        "expected a service name, got an integer (5432 is a port: flows name services; 'postgres' has it)")
     assert refused(lambda r: r["flows"][0].update(services=["7777"])).endswith(
         "('7777' is a port: flows name services; define one under 'services', for example app: [7777/tcp])")
     assert refused(lambda r: r["vhosts"][0].update(zone="frontnd")) == (
@@ -213,6 +213,14 @@ def test_hints_a_port_where_a_service_belongs_a_close_name_and_host_bits():
         "peers.backup.cidrs[0]: 192.0.2.7/24 has host bits set; it is taken as 192.0.2.0/24",
         "peers.backup.cidrs[1].except[0]: 198.51.100.9/28 has host bits set; it is taken as 198.51.100.0/28"]
     assert build_plan(None, INVENTORY)["warnings"] == []
+    # A public vhost without tls silently gets a self-signed certificate: said, once; an internal one is not.
+    raw = default_matrix()
+    del raw["vhosts"][0]["tls"]
+    raw["vhosts"].append({"name": "wiki.example.com", "exposure": "internal", "service": "wiki"})
+    assert build_plan(raw, INVENTORY)["warnings"] == [
+        "vhosts[0].tls: not set, so the public vhost 'shop.example.com' gets a self-signed certificate, which "
+        "browsers refuse: give tls: {cert, key} (PEM files on the controller), or write tls: selfsigned if that is "
+        "meant"]
 
 
 def test_host_bits_are_warned_for_a_peers_cidr_and_its_except_entries():

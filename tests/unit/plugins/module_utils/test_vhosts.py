@@ -72,8 +72,8 @@ def test_zones_none_skips_zone_check():
 
 
 @pytest.mark.parametrize("raw, path, fragment", [
-    ({"vhosts": 1}, "vhosts", "must be a list"),
-    ([1], "vhosts[0]", "must be a mapping"),
+    ({"vhosts": 1}, "vhosts", "expected a list of virtual hosts, got an integer"),
+    ([1], "vhosts[0]", "expected an object, got an integer"),
     ([{"service": "w"}], "vhosts[0].name", "is required"),
     ([{"name": "bad_name.example.com", "service": "w"}], "vhosts[0].name", "not a valid DNS host name"),
     ([{"name": "a..b", "service": "w"}], "vhosts[0].name", "not a valid DNS host name"),
@@ -81,9 +81,9 @@ def test_zones_none_skips_zone_check():
     ([{"name": "a.example.com"}], "vhosts[0].service", "is required"),
     ([{"name": "a.example.com", "service": "Web_1"}], "vhosts[0].service", "Kubernetes Service"),
     ([{"name": "a.example.com", "service": "w", "zone": "frontnd"}], "vhosts[0].zone", "unknown zone 'frontnd'"),
-    ([{"name": "a.example.com", "service": "w", "exposure": "dmz"}], "vhosts[0].exposure", "public"),
-    ([{"name": "a.example.com", "service": "w", "port": 0}], "vhosts[0].port", "between 1 and 65535"),
-    ([{"name": "a.example.com", "service": "w", "port": True}], "vhosts[0].port", "integer"),
+    ([{"name": "a.example.com", "service": "w", "exposure": "dmz"}], "vhosts[0].exposure", "expected one of 'public', 'internal', got 'dmz'"),
+    ([{"name": "a.example.com", "service": "w", "port": 0}], "vhosts[0].port", "port 0 out of range 1-65535"),
+    ([{"name": "a.example.com", "service": "w", "port": True}], "vhosts[0].port", "expected a port number, got a boolean"),
     ([{"name": "a.example.com", "service": "w", "paths": []}], "vhosts[0].paths", "non-empty list"),
     ([{"name": "a.example.com", "service": "w", "paths": [{"path": "api"}]}], "vhosts[0].paths[0].path", "URL path"),
     ([{"name": "a.example.com", "service": "w", "paths": ["/a", "/a/"]}], "vhosts[0].paths[1].path", "duplicate"),
@@ -95,7 +95,7 @@ def test_zones_none_skips_zone_check():
     ([{"name": "a.example.com", "service": "w", "tls": {"cert": "c", "key": ""}}], "vhosts[0].tls.key", "non-empty"),
     ([{"name": "a.example.com", "service": "w", "tls": {"cert": "c", "key": "k", "ca": "x"}}], "vhosts[0].tls.ca", "unknown key"),
     ([{"name": "a.example.com", "service": "w", "hsts": "yes"}], "vhosts[0].hsts", "boolean"),
-    ([{"name": "a.example.com", "service": "w", "rate_limit": -1}], "vhosts[0].rate_limit", "between"),
+    ([{"name": "a.example.com", "service": "w", "rate_limit": -1}], "vhosts[0].rate_limit", "-1 out of range 0-1000000000"),
     ([{"name": "a.example.com", "service": "w", "waf": {"exclusions": ["942100"]}}], "vhosts[0].waf.exclusions[0]", "integer"),
     ([{"name": "a.example.com", "service": "w", "waf": {"bypass_paths": ["/"]}}], "vhosts[0].waf.bypass_paths[0]", "WAF"),
     ([{"name": "a.example.com", "service": "w", "waf": {"skip": []}}], "vhosts[0].waf.skip", "unknown key"),
