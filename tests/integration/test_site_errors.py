@@ -127,8 +127,11 @@ def test_port_in_use_on_the_load_balancer(tmp_path):
         holder.bind(("127.0.30.1", 0))
         holder.listen(1)
         port = holder.getsockname()[1]
+        # The settings are right (they are checked first, before the ports): the node is given explicitly, as
+        # the cluster group is left empty so that only the load balancer stage runs.
         lb = dict(LB, loadbalancer_public_address="127.0.30.1", loadbalancer_public_https_port=port,
-                  loadbalancer_install_packages=False)
+                  loadbalancer_install_packages=False,
+                  loadbalancer_backend_nodes=[{"name": "node1", "address": NODE["netzone_address"]}])
         # Check mode: if the check let it through, the role would still change nothing on this host.
         proc = _run(_inventory(tmp_path, loadbalancers={"lb1": lb}, microk8s={}, matrix=_matrix()), "--tags", "loadbalancer",
                     "--check")
