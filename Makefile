@@ -26,12 +26,13 @@ export PYTHONPATH := $(COLLROOT)
 export ANSIBLE_FORCE_COLOR := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help deps venv collection test lint sanity unit fuzz conformance npguard molecule lab bench mutation clean cluster-build cluster-proof
+.PHONY: help deps venv collection test lint sanity unit compat fuzz conformance npguard molecule lab bench mutation clean cluster-build cluster-proof
 
 help:
 	@echo "make lab    - install everything and run site.yml on the lab inventory (this machine)"
 	@echo "make test   - lint, sanity, unit, conformance, molecule and the live cluster proof"
 	@echo "make bench  - benchmarks (figures and ratios, side by side)"
+	@echo "make compat - the unit tests on Python 3.10 and 3.12, on the oldest ansible-core meta/runtime.yml claims and the pinned one"
 	@echo "make fuzz   - the property tests with random draws, NZ_FUZZ_FACTOR (20) times their examples"
 	@echo "make cluster-proof - build the real components if needed, start them, apply the matrix, probe with packets"
 	@echo "make mutation - mutation testing: the core with cosmic-ray (sampled; MUTATION_ARGS='--modules all --sample N'), then the admission policies' CEL (MUTATION_CEL_ARGS)"
@@ -88,6 +89,15 @@ sanity: venv
 # Hypothesis derandomized, no example database (tests/conftest.py): the same draws on every run and clone.
 unit: venv
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
+
+# Not part of `make test` (minutes: a venv per target, made once with uv, then the unit tests in each):
+# the unit tests on the oldest ansible-core meta/runtime.yml claims and on the pinned one, on Python 3.10 and
+# 3.12 (`make unit` is the pinned core on the venv's Python). COMPAT='PY:CORE ...' picks other targets.
+OLDEST_CORE := $(shell sed -n 's/^requires_ansible: *">=\([0-9.]*\)".*/\1/p' meta/runtime.yml)
+PINNED_CORE := $(shell sed -n 's/^ansible-core==\([0-9.]*\).*/\1/p' requirements.txt)
+COMPAT ?= 3.10:$(OLDEST_CORE) 3.12:$(OLDEST_CORE) 3.12:$(PINNED_CORE)
+compat: venv
+	nice -n 5 $(PY) tools/compat.py $(COMPAT)
 
 # Not part of `make test`: longer random runs of the property tests; a failure prints its reproduction blob.
 FUZZ_ARGS ?=

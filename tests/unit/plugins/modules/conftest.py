@@ -12,11 +12,12 @@ from unittest import mock
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "apiserver"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "support"))
 
 import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
 from ansible.module_utils import basic  # noqa: E402
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
+from module_args import patch_module_args  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
 
 class ModuleExit(Exception):

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "support"))
+from module_args import patch_module_args  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
 from ansible_collections.netzone.segmentation.plugins.modules import (
     microk8s_addons, microk8s_info, microk8s_join, microk8s_token)
