@@ -75,6 +75,7 @@ test: lint sanity unit conformance molecule cluster-proof
 # this collection that anything else installed in ~/.ansible/collections would be linted against instead of the checkout.
 lint: venv
 	cd $(ROOT) && ANSIBLE_HOME=$(BUILD)/ansible-home ansible-lint --profile production
+	cd $(ROOT) && antsibull-changelog lint
 
 # ansible-test runs on a copy of the tracked tree, with the dependency collections beside it.
 # Offline, it cannot fetch its get-pip bootstrap: seed its cache with a shim over a pip wheel.
