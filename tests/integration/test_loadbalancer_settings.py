@@ -96,7 +96,8 @@ def test_every_wrong_setting_at_once_and_nothing_else_ran(tmp_path):
     assert set(ran) <= VALIDATION_TASKS, ran
     failed = re.search(r"^fatal: \[lb1\]: FAILED! => (\{.*\})$", proc.stdout, re.M)
     msg = yaml.safe_load(failed.group(1))["msg"]
-    lines = msg.splitlines()
+    assert not msg.endswith("\n"), msg
+    lines = msg.split("\n")
     assert lines[0] == ("loadbalancer: %d setting(s) to change on lb1, nothing on the host has changed:"
                         % len(EXPECTED)), msg
     assert len(lines) == 1 + len(EXPECTED), msg
