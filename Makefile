@@ -31,7 +31,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make lab    - install everything and run site.yml on the lab inventory (this machine)"
 	@echo "make test   - lint, sanity, unit, conformance, molecule and the live cluster proof"
-	@echo "make bench  - benchmarks (figures and ratios, side by side)"
+	@echo "make bench  - benchmarks (figures and ratios, side by side), written into docs/benchmarks.md"
 	@echo "make compat - the unit tests on Python 3.10 and 3.12, on the oldest ansible-core meta/runtime.yml claims and the pinned one"
 	@echo "make fuzz   - the property tests with random draws, NZ_FUZZ_FACTOR (20) times their examples"
 	@echo "make cluster-proof - build the real components if needed, start them, apply the matrix, probe with packets"
@@ -98,7 +98,7 @@ OLDEST_CORE := $(shell sed -n 's/^requires_ansible: *">=\([0-9.]*\)".*/\1/p' met
 PINNED_CORE := $(shell sed -n 's/^ansible-core==\([0-9.]*\).*/\1/p' requirements.txt)
 COMPAT ?= 3.10:$(OLDEST_CORE) 3.12:$(OLDEST_CORE) 3.12:$(PINNED_CORE)
 compat: venv
-	nice -n 5 $(PY) tools/compat.py $(COMPAT)
+	$(PY) tools/compat.py $(COMPAT)
 
 # Not part of `make test`: longer random runs of the property tests; a failure prints its reproduction blob.
 FUZZ_ARGS ?=
@@ -136,8 +136,13 @@ lab: venv
 	ansible-playbook -i inventories/lab playbooks/site.yml
 	@cat build/lab/next-steps.txt
 
+# Every benchmark, or those in BENCHES; their figures go into docs/benchmarks.md (one section each, with the
+# date, the machine, the command and the commit); BENCH_ARGS passes arguments, e.g.
+# BENCH_ARGS="--args bench_zones.py='--sizes 20'".
+BENCHES ?= $(sort $(wildcard tests/bench/bench_*.py))
+BENCH_ARGS ?=
 bench: venv
-	@for b in tests/bench/bench_*.py; do echo "=== $$b"; $(PY) $$b; done
+	$(PY) tools/bench_page.py $(BENCH_ARGS) $(BENCHES)
 
 # Not part of `make test`: cosmic-ray in its own venv, on a copy of the tree, a uniform sample of its mutants.
 mutation: venv
