@@ -136,7 +136,7 @@ def main():
     options = parser.parse_args()
     extra = {}
     for item in options.args:
-        name, _, args = item.partition("=")
+        name, args = item.split("=", 1) if "=" in item else (item, "")
         extra[name] = shlex.split(args)
     order = sorted(name for name in os.listdir(os.path.join(ROOT, "tests", "bench")) if re.fullmatch(r"bench_\w+\.py", name))
     failed = []
@@ -146,8 +146,7 @@ def main():
         update(options.page, name, section(name, script, output, code, command, start, where, end), order)
         if code != 0:
             failed.append(name)
-    print("make bench: figures written to %s%s" % (options.page,
-                                                    "; failed: " + ", ".join(failed) if failed else ""))
+    print("make bench: figures written to %s%s" % (options.page, "; failed: " + ", ".join(failed) if failed else ""))
     return 1 if failed else 0
 
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -119,7 +119,7 @@ def main():
     uv = _uv()
     results = []
     for target in args.targets:
-        version, _, core = target.partition(":")
+        version, core = target.split(":", 1)
         venv = _venv(uv, version, core)
         python = os.path.join(venv, "bin", "python")
         env = dict(os.environ, PYTHONPATH=os.path.join(BUILD, "collections"), HYPOTHESIS_PROFILE="ci",
@@ -141,9 +141,9 @@ def main():
             print(proc.stdout[-6000:] + proc.stderr[-2000:])
         results.append((actual.stdout.split(), summary, seconds, proc.returncode))
     print("\n%-8s %-13s %-8s %s" % ("Python", "ansible-core", "seconds", "unit tests (%s)" % args.tests))
-    for (python, core), summary, seconds, _ in results:
+    for (python, core), summary, seconds, _code in results:
         print("%-8s %-13s %-8.0f %s" % (python, core, seconds, summary))
-    return 1 if any(code != 0 for *_, code in results) else 0
+    return 1 if any(result[-1] != 0 for result in results) else 0
 
 
 if __name__ == "__main__":

@@ -68,8 +68,7 @@ def _run(tmp_path, lb_vars):
 def _tasks(stdout):
     """The role's tasks that ran, by name (the argument check Ansible adds is not the role's)."""
     names = re.findall(r"^TASK \[%s : (.+?)\] \*+$" % re.escape(ROLE), stdout, re.M)
-    return [name for name in names if name != "Validating arguments against arg spec 'main' - "
-                                                "HAProxy TLS offload and ModSecurity/CRS WAF in front of every cluster node"]
+    return [name for name in names if not name.startswith("Validating arguments against arg spec")]
 
 
 def test_every_wrong_setting_at_once_and_nothing_else_ran(tmp_path):

@@ -96,8 +96,8 @@ def one_of(value, choices, path, note=""):
     if isinstance(value, (str, int)) and not isinstance(value, bool) and value in choices:
         return value
     shown = "%r" % (value,) if isinstance(value, (str, int)) and not isinstance(value, bool) else got(value)
-    fail(path, "expected one of %s%s, got %s%s" % (", ".join(repr(c) for c in choices), note, shown,
-                                                     did_you_mean(value, [str(c) for c in choices])))
+    hint = did_you_mean(value, [str(c) for c in choices])
+    fail(path, "expected one of %s%s, got %s%s" % (", ".join(repr(c) for c in choices), note, shown, hint))
 
 
 def in_range(value, low, high, path, what=""):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import is_dns1035_label, is_dns_label
 from ansible_collections.netzone.segmentation.plugins.module_utils._common import schema
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.validators import did_you_mean

@@ -71,7 +71,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress
     egress_services,
     normalize_egress,
 )
-from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import MatrixError, key_path as _key
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import key_path as _key
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.trace import count
 from ansible_collections.netzone.segmentation.plugins.module_utils._model import coverage
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.netranges import (

@@ -169,12 +169,19 @@ def test_property_a_peer_is_the_internet_exactly_when_it_covers_more_than_the_bo
     raw["guards"] = {"internet_bound": {"ipv4": prefix}}
     wide = _public_count(chosen) > 1 << (32 - prefix)
     special_only = _public_count(chosen) == 0
+    # A block with no public address at all (224.0.0.0/3: multicast and reserved) is refused on its own, before
+    # the flows are looked at (found by hypothesis 6.168's draws on Python 3.10, make compat).
+    empty = ["peers.wide.cidrs[%d]: the except list covers all of %s" % (i, n) for i, n in enumerate(chosen)
+             if _public_count([n]) == 0]
     try:
         matrix = normalize_matrix(raw, INVENTORY)
     except MatrixError as err:
         assert wide or special_only, str(err)
-        if wide:
-            assert str(err).startswith(where + ": zone 'backend' may not reach the internet peer 'wide' directly")
+        internet = where + ": zone 'backend' may not reach the internet peer 'wide' directly"
+        if empty and not special_only:
+            assert str(err).startswith(tuple(empty) + ((internet,) if wide else ())), str(err)
+        elif wide:
+            assert str(err).startswith(internet)
     else:
         assert not wide
         assert matrix["peers"]["wide"]["internet"] is False
