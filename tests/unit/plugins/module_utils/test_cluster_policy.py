@@ -172,6 +172,9 @@ def test_first_matching_rule_decides_with_ports_and_networks():
     # a networks peer matches a pod's address too (10.244.2.10 is luna-lovegood-0)
     assert not _reach(engine, "gryffindor", 0, "ravenclaw", 0, 80)
     assert _reach(engine, "gryffindor", 0, "ravenclaw", 1, 80)
+    # a rule without a name is named by its place
+    unnamed = _engine([_rules_policy([{"action": "Deny", "to": [{"networks": ["203.0.113.0/24"]}]}])])
+    assert unnamed.verdict(src, "ip:203.0.113.9", 443).egress.by == "AdminNetworkPolicy rules rule egress[0]"
     # the subject only: slytherin's own egress is not touched
     assert engine.verdict("%s/draco-malfoy-0" % _ns("slytherin"), "ip:203.0.113.9", 443).allowed
 
@@ -189,6 +192,8 @@ def test_first_matching_rule_decides_with_ports_and_networks():
     (lambda p: p["spec"]["egress"][0].update(ports=[{"portNumber": {"protocol": "ICMP", "port": 1}}]),
      "policies[0].spec.egress[0].ports[0].portNumber.protocol", "must be one of TCP, UDP, SCTP"),
     (lambda p: p["spec"]["egress"][0].update(to=[]), "policies[0].spec.egress[0].to", "needs at least one peer"),
+    (lambda p: p["spec"]["egress"][0].update(to=[{"networks": []}]), "policies[0].spec.egress[0].to[0].networks",
+     "needs at least one CIDR"),
     (lambda p: p["spec"]["egress"][0].update(ports=[{"portNumber": {"protocol": "TCP", "port": 0}}]),
      "policies[0].spec.egress[0].ports[0].portNumber", "start must be a port 1-65535, got 0"),
     (lambda p: p.update(kind="ClusterNetworkPolicy"), "policies[0]", "must be"),

@@ -175,6 +175,8 @@ def test_group_manifests():
     by_zone = group_manifests(manifests, "zone")
     assert sorted(by_zone) == ["backend", "cluster", "db", "frontend", "ingress", "proxy"]
     assert sum(len(v) for v in by_zone.values()) == len(manifests)
+    # the grouping key as a template engine passes it: an equal string, not the same object
+    assert group_manifests(manifests, "".join(["zo", "ne"])) == by_zone
     assert sorted(group_manifests(manifests, "kind")) == ["AdminNetworkPolicy", "Ingress", "Namespace", "NetworkPolicy",
                                                           "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]
 

@@ -481,3 +481,12 @@ def test_a_cluster_without_the_admin_policy_api(api):
                                            r"serve policy.networking.k8s.io/v1alpha1 .*nothing was applied"):
         syncer(api).sync(_guardrail_manifests("deny"))
     assert api.recorder.snapshot()["writes"] == 0 and api.objects("networkpolicies") == {}
+
+
+def test_a_manifest_of_a_kind_left_out_is_refused_before_any_request(api):
+    api.recorder.reset()
+    with pytest.raises(NetzoneError) as err:
+        syncer(api).sync([netpol("a", "p")], kinds=["Namespace", "ValidatingAdmissionPolicy"])
+    assert str(err.value) == ("NetworkPolicy a/p: kind NetworkPolicy is not in kinds (Namespace, "
+                              "ValidatingAdmissionPolicy)")
+    assert api.recorder.snapshot()["writes"] == 0

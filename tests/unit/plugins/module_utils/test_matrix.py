@@ -399,3 +399,11 @@ def test_a_range_may_end_at_port_1():
     """``1-1`` is the one port 1 (the range's end is checked against 1-65535 inclusive)."""
     m = normalize_matrix(_mutate(("services", "one"), ["1-1/tcp"]), INVENTORY)
     assert m["services"]["one"] == [{"port": 1, "end_port": None, "protocol": "TCP"}]
+
+
+def test_internet_egress_pods_must_select_by_label():
+    raw = default_matrix()
+    raw["guards"] = dict(raw.get("guards") or {}, internet_egress_pods={})
+    with pytest.raises(MatrixError) as err:
+        normalize_matrix(raw, INVENTORY)
+    assert str(err.value).startswith("guards.internet_egress_pods: must select the egress proxies' pods by label")

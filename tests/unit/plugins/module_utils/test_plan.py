@@ -253,3 +253,21 @@ def test_api_server_zones_given_add_to_the_ingress_zone_never_cancel_it():
                "zone's needs")
     assert offline_checks(matrix, proof, INVENTORY)["plan"] == [problem]
     assert offline_checks(matrix, proof, INVENTORY, {"api_server_zones": ["ingress"]})["plan"] == [problem]
+
+
+def test_a_value_that_is_not_json_is_named_by_its_type():
+    plan = copy.deepcopy(build_plan(None, INVENTORY))
+    plan["manifests"][0]["metadata"]["when"] = object()
+    with pytest.raises(TypeError) as err:
+        check_digest(plan)
+    assert str(err.value) == "object is not JSON"
+
+
+def test_a_peer_that_is_exactly_the_pod_cidr_keeps_it_whole():
+    """The cluster's own ranges are cut out of a peer that contains them, never out of a peer that is one."""
+    raw = default_matrix()
+    raw["peers"]["pods"] = {"cidr": "10.1.0.0/16"}
+    raw["peers"]["wide"] = {"cidr": "10.0.0.0/8"}
+    peers = normalize_matrix(raw, INVENTORY)["peers"]
+    assert peers["pods"]["cidrs"] == [{"cidr": "10.1.0.0/16", "except": []}]
+    assert peers["wide"]["cidrs"] == [{"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16", "10.152.183.0/24"]}]

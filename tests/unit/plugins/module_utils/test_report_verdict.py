@@ -92,3 +92,12 @@ def test_an_under_allowed_cell_is_not_proven():
     assert _verdicts(matrix, proof) == (
         ["**NOT PROVEN: 1 mismatches** (%d cells over %d endpoints; 1 missing, 0 extra)." % (cells, endpoints)],
         [("failed", "NOT PROVEN: 1 mismatches (%d cells over %d endpoints; 1 missing, 0 extra)" % (cells, endpoints))])
+
+
+def test_the_cell_table_colours_each_row_by_its_status():
+    matrix = normalize_matrix(copy.deepcopy(RAW))
+    page = render_html(matrix, verify_matrix(matrix))
+    table = page[page.index('<table id="cells">'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r"<tr( style=\"background:[^\"]+\")?><td>", table)
+    assert rows and all(style for style in rows), rows
