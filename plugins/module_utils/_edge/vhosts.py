@@ -583,7 +583,7 @@ def node_headers(extra=()):
     token (letters, digits, ``-``; an underscore reads as ``-`` to many servers), that the load balancer sets,
     or that claims an identity or a route."""
     if not isinstance(extra, (list, tuple)):
-        raise MatrixError("loadbalancer_request_headers", "must be a list of header names, got %s" % json_type(extra))
+        raise MatrixError("loadbalancer_request_headers", schema.expected("a list of header names", extra))
     names = list(NODE_HEADERS)
     for index, name in enumerate(extra):
         path = "loadbalancer_request_headers[%d]" % index
