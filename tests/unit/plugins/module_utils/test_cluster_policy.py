@@ -311,3 +311,17 @@ def test_guardrail_proof_in_both_stages_and_a_broken_policy_is_caught(monkeypatc
     monkeypatch.setattr(cluster_policy, "guardrail_proof", not_again)
     shown = {s["title"]: s for s in report_sections(matrix, guardrail=proof)}["Cluster-wide guardrails"]["markdown"]
     assert "Proven on a probe cluster: MISMATCH." in shown
+
+
+def test_an_ingress_rule_decides_the_ingress_side_only():
+    """An AdminNetworkPolicy with only an ingress rule: it denies slytherin's pods reaching gryffindor, and
+    leaves gryffindor's own egress to the NetworkPolicies (none here: allowed)."""
+    policy = {"apiVersion": V1A1, "kind": "AdminNetworkPolicy", "metadata": {"name": "ingress-only"},
+              "spec": {"priority": 5, "subject": GRYFFINDOR_NS,
+                       "ingress": [{"name": "deny-from-slytherin", "action": "Deny",
+                                    "from": [_house_peer("namespaces", "slytherin")]}]}}
+    engine = _engine([policy])
+    verdict = engine.verdict("%s/draco-malfoy-0" % _ns("slytherin"), "%s/harry-potter-0" % _ns("gryffindor"), 80)
+    assert not verdict.allowed
+    assert (verdict.ingress.layer, verdict.ingress.by) == ("admin", "AdminNetworkPolicy ingress-only rule deny-from-slytherin")
+    assert _reach(engine, "gryffindor", 0, "slytherin", 0, 80)

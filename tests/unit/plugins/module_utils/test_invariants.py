@@ -319,3 +319,10 @@ def test_the_live_proof_classifies_an_unlabelled_pod_of_the_proxy_zone():
     assert cells[("proxy:other-pods", "internet")]["actual"] == []
     assert cells[("proxy", "internet")]["actual"]
     assert not [m for m in result["mismatches"] if m["from"].startswith("proxy")]
+
+
+def test_bound_size_is_one_block_of_each_prefix_length():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import coverage  # pylint: disable=import-outside-toplevel
+
+    assert coverage.bound_size({"ipv4": 8, "ipv6": 32}) == {4: 16777216, 6: 2 ** 96}
+    assert coverage.bound_size({"ipv4": 32, "ipv6": 128}) == {4: 1, 6: 1}

@@ -271,3 +271,19 @@ def test_a_peer_that_is_exactly_the_pod_cidr_keeps_it_whole():
     peers = normalize_matrix(raw, INVENTORY)["peers"]
     assert peers["pods"]["cidrs"] == [{"cidr": "10.1.0.0/16", "except": []}]
     assert peers["wide"]["cidrs"] == [{"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16", "10.152.183.0/24"]}]
+
+
+def test_egress_replicas_must_be_a_positive_integer():
+    for bad in (0, -1, True, "2"):
+        with pytest.raises(PlanError) as err:
+            build_plan(None, INVENTORY, egress={"replicas": bad})
+        assert str(err.value) == "egress.replicas: must be a positive integer, got %r" % (bad,)
+
+
+def test_a_port_inside_a_services_range_names_that_service():
+    raw = default_matrix()
+    raw["services"]["metrics"] = ["9100-9110/tcp"]
+    raw["flows"][0]["services"] = [9105]
+    with pytest.raises(MatrixError) as error:
+        build_plan(raw, INVENTORY)
+    assert str(error.value).endswith("(9105 is a port: flows name services; 'metrics' has it)"), str(error.value)

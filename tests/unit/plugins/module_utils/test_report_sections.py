@@ -66,6 +66,11 @@ def test_edge_section_judges_probes_and_escapes():
     assert "lb&lt;1&gt;" in body and "<1>" not in body and "#f8c9c4" in body
     md = edge_section([{"name": "lb1", "waf_mode": "detection", "probes": {"normal": 200, "attack": 200}}])[0]
     assert "200 (as expected) | 200 (as expected) | not probed" in md
+    # an attack answered with anything but the expected 403 is not a pass, even a code that sorts after it
+    body = edge_section([{"name": "lb1", "waf_mode": "blocking", "probes": {"normal": 200, "attack": 404}}])[1]
+    assert "#f8c9c4" in body
+    body = edge_section([{"name": "lb1", "waf_mode": "blocking", "probes": {"normal": 200, "attack": 403}}])[1]
+    assert "#f8c9c4" not in body
 
 
 def test_bad_input_is_one_clear_error(matrix):

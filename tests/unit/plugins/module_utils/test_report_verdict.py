@@ -101,3 +101,18 @@ def test_the_cell_table_colours_each_row_by_its_status():
     table = table[:table.index("</table>")]
     rows = re.findall(r"<tr( style=\"background:[^\"]+\")?><td>", table)
     assert rows and all(style for style in rows), rows
+
+
+def test_build_files_names_one_manifest_file_per_zone_or_kind():
+    import json  # pylint: disable=import-outside-toplevel
+    from ansible_collections.netzone.segmentation.plugins.module_utils._report.report import build_files  # pylint: disable=import-outside-toplevel
+
+    matrix = normalize_matrix(copy.deepcopy(RAW))
+    manifests = compile_manifests(matrix)
+    proof = verify_matrix(matrix, manifests)
+    by_zone = build_files(matrix, manifests, proof, json.dumps)
+    assert sorted(by_zone) == ["diagram.dot", "manifests/all.yaml", "manifests/backend.yaml", "manifests/cluster.yaml",
+                               "manifests/db.yaml", "manifests/frontend.yaml", "report.html", "report.md"]
+    by_kind = build_files(matrix, manifests, proof, json.dumps, group_by="kind")
+    assert "manifests/networkpolicy.yaml" in by_kind and "manifests/namespace.yaml" in by_kind
+    assert by_kind["manifests/all.yaml"].count("---\n") == len(manifests)
