@@ -458,3 +458,12 @@ def test_unreadable_kubectl_output_is_one_message_quoting_it():
         mk.parse_calico_pods("error: the server doesn't have a resource type \"pods\"")
     assert str(caught.value) == ("cannot read the output of 'microk8s kubectl get pods -o json': "
                                  "'error: the server doesn\\'t have a resource type \"pods\"'")
+
+
+def test_a_user_without_permission_is_told_to_use_become():
+    text = ("Insufficient permissions to access MicroK8s.\nYou can either try again with sudo or add the user ubuntu "
+            "to the 'microk8s' group:\n")
+    with pytest.raises(Microk8sError) as err:
+        mk.parse_status(text, rc=1, host="node1")
+    assert str(err.value) == ("the user running the play on node1 may not use MicroK8s: run the role with become: "
+                              "true, or add that user to the 'microk8s' group (microk8s_users)")
