@@ -46,6 +46,7 @@ def test_addresses_overlap_only_when_equal_or_wildcard():
     assert port_conflicts(LISTENING, [{"address": "192.0.2.11", "port": 443}]) == []
     assert port_conflicts(LISTENING, [{"address": "fe80::1", "port": 80}])[0]["owner"] == "an unknown program"
     assert port_conflicts(LISTENING, [{"address": "[fe80::1]", "port": 80}]) != []
+    assert port_conflicts(LISTENING, [{"address": "[2001:db8::5]", "port": 80}]) == []   # brackets are not a wildcard
 
 
 def test_filter_turns_bad_input_into_one_error():
