@@ -97,7 +97,7 @@ def test_live_section_says_what_was_checked_and_the_count():
 
 def test_cluster_guardrails_rows_name_five_namespaces_then_count_the_rest():
     from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix  # pylint: disable=import-outside-toplevel
-    from ansible_collections.netzone.segmentation.plugins.module_utils._report.sections import cluster_guardrails_section  # pylint: disable=import-outside-toplevel
+    from ansible_collections.netzone.segmentation.plugins.module_utils._report import sections  # pylint: disable=import-outside-toplevel
 
     def row(namespace, kind):
         return {"namespace": namespace, "kind": kind, "address": "198.51.100.1", "internet": "no", "layer": "admin",
@@ -105,6 +105,6 @@ def test_cluster_guardrails_rows_name_five_namespaces_then_count_the_rest():
 
     zones = ["z%d" % i for i in range(7)]
     proof = {"ok": True, "rows": [row(ns, "zone " + ns) for ns in zones] + [row("mon", "exempt"), row("x", "exempt")]}
-    markdown = cluster_guardrails_section(normalize_matrix(default_matrix(), INVENTORY), proof)[0]
+    markdown = sections.cluster_guardrails_section(normalize_matrix(default_matrix(), INVENTORY), proof)[0]
     assert "| z0, z1, z2, z3, z4 and 2 more | zone | 198.51.100.1 | no | admin | no | yes |" in markdown
     assert "| mon, x | exempt | 198.51.100.1 | no | admin | no | yes |" in markdown
