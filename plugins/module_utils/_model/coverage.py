@@ -60,19 +60,6 @@ def _subtract(ranges, cuts):
     return out
 
 
-def _intersect(left, right):
-    out, i, j = [], 0, 0
-    while i < len(left) and j < len(right):
-        first, last = max(left[i][0], right[j][0]), min(left[i][1], right[j][1])
-        if first <= last:
-            out.append((first, last))
-        if left[i][1] < right[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
-
-
 def empty():
     """The empty space."""
     return {4: [], 6: []}
@@ -109,11 +96,6 @@ def union(*spaces):
 def minus(space, other):
     """The addresses of ``space`` that are not in ``other``."""
     return {v: _subtract(space[v], other[v]) for v in (4, 6)}
-
-
-def intersection(space, other):
-    """The addresses in both."""
-    return {v: _intersect(space[v], other[v]) for v in (4, 6)}
 
 
 _SPECIAL = networks_space([ipaddress.ip_network(c) for c, _n in SPECIAL_PURPOSE_V4 + SPECIAL_PURPOSE_V6])

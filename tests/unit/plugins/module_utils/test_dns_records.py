@@ -42,6 +42,16 @@ def test_without_vip_every_load_balancer_address():
                       "*.apps.example.com.": {"A": ["203.0.113.10", "203.0.113.11"], "AAAA": []}}
 
 
+def test_addresses_are_listed_in_numeric_order_whatever_the_inventory_order():
+    # .9 before .10 numerically (not as text), IPv6 on its own list; the inventory lists them the other way.
+    lbs = with_vip([dict(LBS[1], name="lb9", host_address="2001:db8::10", public_address="2001:db8::10"),
+                    dict(LBS[1], name="lb8", host_address="203.0.113.10", public_address="203.0.113.10"),
+                    dict(LBS[1], name="lb7", host_address="2001:db8::9", public_address="2001:db8::9"),
+                    dict(LBS[1], name="lb6", host_address="203.0.113.9", public_address="203.0.113.9")])
+    wanted = desired_records(VHOSTS, lbs, "public", "example.com")
+    assert wanted["shop.example.com."] == {"A": ["203.0.113.9", "203.0.113.10"], "AAAA": ["2001:db8::9", "2001:db8::10"]}
+
+
 def test_vip_replaces_the_load_balancer_addresses_in_dns_and_report():
     lbs = with_vip(LBS, public="203.0.113.5", internal="2001:db8::5")
     assert desired_records(VHOSTS, lbs, "public", "example.com")["shop.example.com."] == {"A": ["203.0.113.5"], "AAAA": []}

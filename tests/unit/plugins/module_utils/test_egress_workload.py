@@ -22,7 +22,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._common.error
 from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.sync import clean, fill_secrets, prepare_desired
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix
 
-from test_egress import INVENTORY, two_zones
+from test_egress import INVENTORY, matrix_with, two_zones
 
 PEM_CA = "-----BEGIN CERTIFICATE-----\nMIIca\n-----END CERTIFICATE-----\n"
 PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIcert\n-----END CERTIFICATE-----\n"
@@ -62,6 +62,18 @@ def test_squid_config_one_named_port_per_zone_allow_lists_and_deny_all_last(matr
     assert "255.255.255.255/32" not in special  # inside 240.0.0.0/4 (Squid ignores nested entries, noisily)
     logs = [line for line in lines if line.startswith("logformat")]
     assert all(" zone=" in line for line in logs) and len(logs) == 4
+
+
+def test_a_zone_without_domains_is_refused_everything_and_logged_as_unlisted():
+    egress = normalize_matrix(matrix_with({"zones": {"backend": {"port": 3128}}}), INVENTORY)["egress"]
+    lines = [line.split("  #")[0] for line in squid_config(egress).splitlines()]
+    assert not [line for line in lines if "netzone_listed_" in line or "netzone_domains_" in line]
+    assert [line for line in lines if line.startswith("http_access")] == [
+        "http_access deny netzone_ip_literal", "http_access deny all"]
+    assert [line for line in lines if line.startswith(("logformat", "access_log"))] == [
+        "logformat netzone_backend_unlisted %ts.%03tu zone=backend mode=enforce listed=no client=%>a "
+        "%Ss/%03>Hs %<st %rm %ru peer=%<a",
+        "access_log stdio:/dev/stdout logformat=netzone_backend_unlisted netzone_zone_backend"]
 
 
 def test_haproxy_config_verifies_the_provider_sends_sni_and_the_client_certificate(matrix):

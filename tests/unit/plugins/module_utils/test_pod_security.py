@@ -104,6 +104,17 @@ def test_messages_read_like_the_api_servers(spec, level, expected):
     assert ps.detail(ps.evaluate(level, "v1.33", pod["metadata"], pod["spec"])) == expected
 
 
+@pytest.mark.parametrize("version", ["v1.0", "v1.30", "v1.31", "v1.32", "latest"])
+def test_the_container_engine_selinux_type_is_allowed_from_1_31_on(version):
+    # Pod Security baseline allows the SELinux type container_engine_t from policy version 1.31 on.
+    pod = _pod(securityContext={"seLinuxOptions": {"type": "container_engine_t"}})
+    found = ps.detail(ps.evaluate("baseline", version, pod["metadata"], pod["spec"]))
+    if version in ("v1.0", "v1.30"):
+        assert found == 'seLinuxOptions (pod set forbidden securityContext.seLinuxOptions: type "container_engine_t")'
+    else:
+        assert found == ""
+
+
 def test_privileged_allows_everything_and_a_plain_pod_passes_baseline():
     pod = _pod(hostNetwork=True, volumes=[{"name": "v", "hostPath": {"path": "/"}}])
     assert ps.evaluate("privileged", "latest", pod["metadata"], pod["spec"]) == []

@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: netzone.segmentation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A probe run's failure paths, against a recording API: pods that never start, probers that never report.
+
+The whole run against a real kube-apiserver and real pods is the molecule ``cluster`` scenario
+(``verify_probe_pods``); what a real server cannot do on demand (pods stuck Pending, a prober that dies without
+a result) is played here by an API that records the requests and answers the pod listings as told.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.probe_pods import ProbeError, ProbeRun
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix
+
+from test_egress import INVENTORY
+
+SELECTOR = "app.kubernetes.io/managed-by=netzone-verify,netzone.io/probe-run=r1"
+
+
+class Api:
+    """Records every request; a pod listing answers the pods created so far, each with ``status(pod)``."""
+
+    def __init__(self, status):
+        self.status = status
+        self.requests = []
+        self.created = {}
+
+    def request(self, method, path, query=None, body=None):
+        self.requests.append((method, path, query, body))
+        if method == "POST":
+            self.created.setdefault(path, []).append(body)
+            return body
+        if method == "GET":
+            wanted = dict(part.split("=", 1) for part in query["labelSelector"].split(","))
+            return {"items": [dict(obj, status=self.status(obj)) for obj in self.created.get(path, [])
+                              if all(obj["metadata"]["labels"].get(k) == v for k, v in wanted.items())]}
+        return {}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def probe_run(api, clock, timeout=3):
+    matrix = normalize_matrix(None, INVENTORY)
+    return ProbeRun(api, matrix, "print('probe')", "python:3-slim", "r1", timeout=timeout, clock=clock,
+                    sleep=clock.sleep)
+
+
+def test_pods_that_never_start_end_the_run_at_its_deadline_and_are_deleted():
+    api, clock = Api(lambda pod: {"phase": "Pending"}), Clock()
+    with pytest.raises(ProbeError) as err:
+        probe_run(api, clock).run()
+    assert str(err.value) == ("the probe pods did not run within 3s: backend responder: Pending, db responder: Pending, "
+                              "frontend responder: Pending, ingress responder: Pending, proxy responder: Pending")
+    assert clock.now == 103.0
+    deletes = [(path, query) for method, path, query, _body in api.requests if method == "DELETE"]
+    assert deletes == [("/api/v1/namespaces/%s/%s" % (ns, kind), {"labelSelector": SELECTOR, "gracePeriodSeconds": "0"})
+                       for ns in ("backend", "db", "frontend", "ingress", "proxy") for kind in ("pods", "configmaps")]
+
+
+def test_probers_that_die_without_a_result_are_named_and_read_their_own_config_maps():
+    def status(pod):
+        if pod["metadata"]["labels"]["netzone.io/probe"] == "responder":
+            return {"phase": "Running", "podIP": "10.1.0.%d" % (len(pod["metadata"]["namespace"]) + 10)}
+        return {"phase": "Failed", "containerStatuses": [{"state": {"terminated": {"exitCode": 2, "message": ""}}}]}
+
+    api, clock = Api(status), Clock()
+    with pytest.raises(ProbeError) as err:
+        probe_run(api, clock, timeout=30).run()
+    assert str(err.value) == "probe pods did not report: " + "; ".join(
+        "%s/netzone-probe-r1-p (Failed, exit 2): not a probe result for 80 probes: ''" % ns
+        for ns in ("backend", "db", "frontend", "ingress", "proxy"))
+    probers = [body for method, _path, _query, body in api.requests
+               if method == "POST" and body["kind"] == "Pod" and body["metadata"]["name"] == "netzone-probe-r1-p"]
+    assert [p["spec"]["volumes"] for p in probers] == 5 * [[{"name": "program", "configMap": {"name": "netzone-probe-r1"}},
+                                                            {"name": "targets",
+                                                             "configMap": {"name": "netzone-probe-r1-targets"}}]]
