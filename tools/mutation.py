@@ -4,14 +4,16 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Mutation testing of the core with cosmic-ray (``make mutation``; not part of ``make test``).
 
-    mutation.py [--modules core|all|NAME,...] [--sample N] [--seed S] [--jobs J] [--examples E]
+    mutation.py [--modules core|utils|plugins|all|NAME,...] [--sample N] [--seed S] [--jobs J] [--examples E]
                 [--timeout SECONDS] [--fail-under P]
 
 Runs in cosmic-ray's own virtualenv (``build/cr-venv``, pinned in ``requirements-mutation.txt``) on a copy of
 the tracked tree (``build/mutation/w0/tree``, so the checkout is never touched), over ``matrix.py``,
 ``compile.py``, ``netpol_model.py``, ``evaluate.py``, ``evaluate_bulk.py`` and ``proof.py`` (all in ``plugins/module_utils/_model/``);
-``--modules all`` takes every module under ``plugins/module_utils`` (each layer's package), ``--modules a,b``
-the modules named (file names without ``.py``, unique across the layers).
+``--modules utils`` takes every module under ``plugins/module_utils`` (each layer's package), ``--modules plugins``
+every plugin file (``plugins/{action,filter,modules,plugin_utils}``, named ``modules/zone_policies``,
+``filter/plan``, ...), ``--modules all`` both, ``--modules a,b`` the modules named (file names without ``.py``,
+unique across the layers; plugins with their kind).
 
 Each mutant runs only the tests that can see the mutated module: the unit test files under
 ``tests/unit`` that import it, directly or through other modules, plugins or test helpers (found
@@ -60,8 +62,12 @@ _PLUGIN_IMPORT = re.compile(
 _LOCAL_IMPORT = re.compile(r"^(?:from|import)\s+(\w+)", re.M)
 
 
+PLUGIN_KINDS = ("action", "filter", "modules", "plugin_utils")
+
+
 def every_module():
-    """{name: relative path} of every module under plugins/module_utils (names are unique file names)."""
+    """{name: relative path} of every module under plugins/module_utils (names are unique file names) and of
+    every plugin file (named ``<kind>/<file name>``, e.g. ``modules/zone_policies``, ``filter/plan``)."""
     found = {}
     for path in sorted(glob.glob(os.path.join(ROOT, "plugins", "module_utils", "**", "*.py"), recursive=True)):
         name = os.path.splitext(os.path.basename(path))[0]
@@ -69,13 +75,21 @@ def every_module():
             if name in found:
                 raise SystemExit("mutation.py: two modules named %s" % name)
             found[name] = os.path.relpath(path, ROOT)
+    for kind in PLUGIN_KINDS:
+        for path in sorted(glob.glob(os.path.join(ROOT, "plugins", kind, "*.py"))):
+            name = os.path.splitext(os.path.basename(path))[0]
+            if name != "__init__":
+                found["%s/%s" % (kind, name)] = os.path.relpath(path, ROOT)
     return found
 
 
 def use_modules(spec):
-    """Set the modules under test: ``core`` (the six of the proof), ``all``, or a comma-separated list."""
+    """Set the modules under test: ``core`` (the six of the proof), ``utils`` (every module under
+    plugins/module_utils), ``plugins`` (every plugin file), ``all`` (both), or a comma-separated list."""
     known = every_module()
-    names = CORE if spec == "core" else sorted(known) if spec == "all" else [n.strip() for n in spec.split(",")]
+    groups = {"core": CORE, "all": sorted(known), "utils": sorted(n for n in known if "/" not in n),
+              "plugins": sorted(n for n in known if "/" in n)}
+    names = groups[spec] if spec in groups else [n.strip() for n in spec.split(",")]
     unknown = [name for name in names if name not in known]
     if unknown:
         raise SystemExit("mutation.py: --modules: unknown module(s) %s (known: %s)" % (
@@ -83,6 +97,11 @@ def use_modules(spec):
     MODULES[:] = names
     PATHS.clear()
     PATHS.update((name, known[name]) for name in names)
+
+
+def _pristine(module, work=WORK):
+    """Where the unmutated copy of ``module`` is kept (plugin names carry a slash)."""
+    return os.path.join(work, "pristine", module.replace("/", "__") + ".py")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -161,7 +180,7 @@ def run_tests():
     for module in MODULES:
         with open(PATHS[module], "rb") as handle:
             current = handle.read()
-        with open(os.path.join(work, "pristine", module + ".py"), "rb") as handle:
+        with open(_pristine(module, work), "rb") as handle:
             if handle.read() != current:
                 mutated.append(module)
     if len(mutated) != 1:
@@ -238,7 +257,8 @@ def write_config(timeout, examples):
 
 
 def _module_of(item):
-    return os.path.splitext(os.path.basename(str(item.mutations[0].module_path)))[0]
+    path = os.path.normpath(str(item.mutations[0].module_path))
+    return next(name for name, rel in PATHS.items() if os.path.normpath(rel) == path)
 
 
 def sample(session, size, seed, minimum=0):
@@ -361,8 +381,9 @@ def report(sessions, totals, fail_under):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--modules", default="core",
-                        help="core (default: the six modules of the proof), all (every module under "
-                             "plugins/module_utils), or a comma-separated list of module names")
+                        help="core (default: the six modules of the proof), utils (every module under "
+                             "plugins/module_utils), plugins (every plugin file: action, filter, modules, "
+                             "plugin_utils), all (both), or a comma-separated list of names")
     parser.add_argument("--sample", type=int, default=200, help="mutants tested (default 200)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--min-per-module", type=int, default=0,
@@ -386,7 +407,7 @@ def main(argv=None):
     make_worker(0)
     os.makedirs(os.path.join(WORK, "pristine"))
     for module in MODULES:
-        shutil.copy(os.path.join(ROOT, PATHS[module]), os.path.join(WORK, "pristine", module + ".py"))
+        shutil.copy(os.path.join(ROOT, PATHS[module]), _pristine(module))
     tests, direct = test_map()
     times = baseline(tests, args.examples)
     for module in MODULES:
