@@ -5,7 +5,7 @@
 """Mutation testing of the core with cosmic-ray (``make mutation``; not part of ``make test``).
 
     mutation.py [--modules core|utils|plugins|all|NAME,...] [--sample N] [--seed S] [--jobs J] [--examples E]
-                [--timeout SECONDS] [--fail-under P]
+                [--timeout SECONDS] [--fail-under P] [--module-floor P]
 
 Runs in cosmic-ray's own virtualenv (``build/cr-venv``, pinned in ``requirements-mutation.txt``) on a copy of
 the tracked tree (``build/mutation/w0/tree``, so the checkout is never touched), over ``matrix.py``,
@@ -30,7 +30,7 @@ cosmic-ray writes every mutant it can make (about 5,900); a seeded random sample
 stratified by module in proportion to each module's mutants, is tested and the others are marked skipped.
 With ``--jobs 2`` the sample is split over two copies of the tree tested side by side.  It prints the
 per-module figures, ``mutation score: X% (K killed of N)`` and each survivor with its diff, and exits
-non-zero below ``--fail-under`` percent (default 90).  ``--retest-survivors`` tests again only the survivors
+non-zero below ``--fail-under`` percent (default 90) or when a module scores below ``--module-floor``.  ``--retest-survivors`` tests again only the survivors
 of the previous run (same module, operator and occurrence), e.g. after adding tests that should kill them.
 """
 
@@ -334,7 +334,7 @@ def _skip_all_but(session, keep):
 # ---------------------------------------------------------------------------------------------------------
 # Report
 
-def report(sessions, totals, fail_under):
+def report(sessions, totals, fail_under, module_floor=0.0):
     from cosmic_ray.work_db import WorkDB, use_db  # pylint: disable=import-error
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome  # pylint: disable=import-error
 
@@ -354,17 +354,26 @@ def report(sessions, totals, fail_under):
                     row["survived"].append((item, result))
                 else:
                     row["other"] += 1
-    print("\n%-16s %8s %7s %7s %8s %8s" % ("module", "mutants", "tested", "killed", "(timeout)", "score"))
+    width = max([16] + [len(m) for m in MODULES])
+    print("\n%-*s %8s %7s %7s %8s %8s" % (width, "module", "mutants", "tested", "killed", "(timeout)", "score"))
     killed = tested = other = 0
+    below = []
     for module in MODULES:
         row = per[module]
         count = row["killed"] + len(row["survived"])
         killed, tested, other = killed + row["killed"], tested + count, other + row["other"]
-        figures = (module, totals.get(module, 0), count, row["killed"], row["timeout"],
-                   100.0 * row["killed"] / max(1, count))
-        print("%-16s %8d %7d %7d %8d %7.1f%%" % figures)
+        if not count:
+            print("%-*s %8d %7d %7s %8s %8s" % (width, module, totals.get(module, 0), 0, "-", "-", "-"))
+            continue
+        module_score = 100.0 * row["killed"] / count
+        if module_score < module_floor:
+            below.append("%s %d/%d" % (module, row["killed"], count))
+        print("%-*s %8d %7d %7d %8d %7.1f%%" % (width, module, totals.get(module, 0), count, row["killed"],
+                                               row["timeout"], module_score))
     score = 100.0 * killed / max(1, tested)
     print("mutation score: %.1f%% (%d killed of %d)" % (score, killed, tested))
+    if module_floor:
+        print("modules below %.0f%%: %s" % (module_floor, ", ".join(below) or "none"))
     if other:
         print("(%d mutants not counted: cosmic-ray could not apply them or the worker failed)" % other)
     for module in MODULES:
@@ -373,7 +382,7 @@ def report(sessions, totals, fail_under):
             print("\nSURVIVED %s:%d %s #%d" % (spec.module_path, spec.start_pos[0], spec.operator_name,
                                                spec.occurrence))
             print((result.diff or "").strip())
-    return 0 if score >= fail_under and tested else 1
+    return 0 if score >= fail_under and tested and not below else 1
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -393,6 +402,8 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, default=0,
                         help="seconds per mutant (default: 3 x the slowest module's baseline, at least 60)")
     parser.add_argument("--fail-under", type=float, default=90.0)
+    parser.add_argument("--module-floor", type=float, default=0.0,
+                        help="also exit non-zero when a module tested scores below this percent (default 0: off)")
     parser.add_argument("--retest-survivors", action="store_true",
                         help="test again only the survivors of the previous run (after adding tests)")
     parser.add_argument("--run-tests", action="store_true", help=argparse.SUPPRESS)
@@ -454,7 +465,7 @@ def main(argv=None):
         procs.append(subprocess.Popen([cosmic, "exec", config, mine], cwd=os.path.join(WORK, "w%d" % index, "tree")))
     if any(proc.wait() for proc in procs):
         sys.exit("mutation.py: cosmic-ray exec failed")
-    status = report(sessions, totals, args.fail_under)
+    status = report(sessions, totals, args.fail_under, args.module_floor)
     print("\n%d mutants in %.1f minutes (%d job%s)" % (len(ordered), (time.time() - began) / 60, jobs,
                                                        "s" if jobs > 1 else ""))
     return status
