@@ -355,7 +355,7 @@ def report(sessions, totals, fail_under, module_floor=0.0):
                 else:
                     row["other"] += 1
     width = max([16] + [len(m) for m in MODULES])
-    print("\n%-*s %8s %7s %7s %8s %8s" % (width, "module", "mutants", "tested", "killed", "(timeout)", "score"))
+    print("\n%s %8s %7s %7s %8s %8s" % ("module".ljust(width), "mutants", "tested", "killed", "(timeout)", "score"))
     killed = tested = other = 0
     below = []
     for module in MODULES:
@@ -363,13 +363,13 @@ def report(sessions, totals, fail_under, module_floor=0.0):
         count = row["killed"] + len(row["survived"])
         killed, tested, other = killed + row["killed"], tested + count, other + row["other"]
         if not count:
-            print("%-*s %8d %7d %7s %8s %8s" % (width, module, totals.get(module, 0), 0, "-", "-", "-"))
+            print("%s %8d %7d %7s %8s %8s" % (module.ljust(width), totals.get(module, 0), 0, "-", "-", "-"))
             continue
         module_score = 100.0 * row["killed"] / count
         if module_score < module_floor:
             below.append("%s %d/%d" % (module, row["killed"], count))
-        print("%-*s %8d %7d %7d %8d %7.1f%%" % (width, module, totals.get(module, 0), count, row["killed"],
-                                               row["timeout"], module_score))
+        print("%s %8d %7d %7d %8d %7.1f%%" % (module.ljust(width), totals.get(module, 0), count, row["killed"],
+                                             row["timeout"], module_score))
     score = 100.0 * killed / max(1, tested)
     print("mutation score: %.1f%% (%d killed of %d)" % (score, killed, tested))
     if module_floor:
