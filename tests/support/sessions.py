@@ -6,7 +6,8 @@ network namespaces they run in (the ha lab's, where the role starts its daemons)
 
 A lab starts each daemon as the leader of a new session (``start_new_session=True``) and records its PID; a daemon
 that forks keeps that session. :func:`end_sessions` ends every process of those sessions whose command line still
-names what was started (so a recycled PID is never signalled), SIGTERM first, SIGKILL after ``wait`` seconds.
+names what was started (so a recycled PID is never signalled), SIGTERM first, SIGKILL after ``wait`` seconds;
+:func:`end_namespace_members` ends every process in the lab's namespaces the same way (both through :func:`end_found`).
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ def members(sid, word):
     return out
 
 
-def end_sessions(sessions, wait=5.0):
-    """End every member of each ``(sid, word)`` session: SIGTERM, then SIGKILL to what is left after ``wait`` s;
-    returns once none is left or the second wait is over."""
+def end_found(find, wait=5.0):
+    """End every process ``find()`` returns (a list of PIDs, found afresh each time, so a process forked meanwhile is
+    found too): SIGTERM, then SIGKILL to what ``find()`` still returns after ``wait`` s; returns once it returns none
+    or the second wait is over. Only PIDs that ``find`` names are signalled, never processes matched by name."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = [pid for sid, word in sessions for pid in members(sid, word)]
+        pids = find()
         if not pids:
             return
         for pid in pids:
@@ -48,8 +50,14 @@ def end_sessions(sessions, wait=5.0):
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and any(members(sid, word) for sid, word in sessions):
+        while time.monotonic() < deadline and find():
             time.sleep(0.1)
+
+
+def end_sessions(sessions, wait=5.0):
+    """End every member of each ``(sid, word)`` session: SIGTERM, then SIGKILL to what is left after ``wait`` s;
+    returns once none is left or the second wait is over."""
+    end_found(lambda: [pid for sid, word in sessions for pid in members(sid, word)], wait)
 
 
 def namespace_members(names):
@@ -83,15 +91,4 @@ def namespace_members(names):
 
 def end_namespace_members(names, wait=5.0):
     """End every process in the named network namespaces: SIGTERM, then SIGKILL after ``wait`` seconds."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = namespace_members(names)
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and namespace_members(names):
-            time.sleep(0.1)
+    end_found(lambda: namespace_members(names), wait)

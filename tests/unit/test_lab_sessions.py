@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -45,6 +46,58 @@ def test_every_member_ends_even_one_that_ignores_sigterm_and_nothing_else():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+def _ready(code):
+    """A child (of this test, in a session of its own) that has run ``code`` and said so on its stdout."""
+    proc = subprocess.Popen([sys.executable, "-c", code + "; print('ready', flush=True); time.sleep(60)"],  # noqa: S603
+                            stdout=subprocess.PIPE, start_new_session=True)
+    assert proc.stdout.readline() == b"ready\n"
+    return proc
+
+
+def test_end_found_kills_only_what_outlives_the_grace():
+    """The one SIGTERM-then-SIGKILL loop both enders use: a process that exits on SIGTERM dies of SIGTERM and gets no
+    SIGKILL; one that ignores SIGTERM gets SIGKILL once the grace is over; one the finder does not name is left."""
+    polite = _ready("import time")
+    stubborn = _ready("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN)")
+    bystander = _ready("import time")
+    ours = (polite, stubborn)
+    try:
+        started = time.monotonic()
+        sessions.end_found(lambda: [proc.pid for proc in ours if proc.poll() is None], wait=0.5)
+        assert polite.wait(timeout=5) == -signal.SIGTERM
+        assert stubborn.wait(timeout=5) == -signal.SIGKILL
+        assert time.monotonic() - started >= 0.5          # the SIGKILL came after the grace, not before
+        assert bystander.poll() is None                   # not named by the finder: never signalled
+    finally:
+        for proc in ours + (bystander,):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=5)
+            proc.stdout.close()
+
+
+def test_end_found_returns_once_all_left_on_sigterm():
+    """Everything exits on SIGTERM: no SIGKILL is sent and the grace is not waited out."""
+    polite = [_ready("import time") for _ in range(2)]
+    try:
+        started = time.monotonic()
+        sessions.end_found(lambda: [proc.pid for proc in polite if proc.poll() is None], wait=30)
+        assert [proc.wait(timeout=5) for proc in polite] == [-signal.SIGTERM] * 2
+        assert time.monotonic() - started < 30            # it returned when the finder found none, not at the deadline
+    finally:
+        for proc in polite:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=5)
+            proc.stdout.close()
+
+
+def test_end_found_signals_nothing_when_the_finder_finds_nothing():
+    calls = []
+    sessions.end_found(lambda: calls.append(1) or [], wait=30)
+    assert calls == [1]                                   # asked once, found none: no signal, no wait, no second pass
 
 
 def test_every_process_in_the_lab_namespaces_ends_and_nothing_outside():
