@@ -16,9 +16,11 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from http_standin import AnyMethodHandler, StandinServer  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -42,51 +44,18 @@ def ansible_env():
     return env
 
 
-class _AnyHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _AnyHandler(AnyMethodHandler):
 
-    def _answer(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        body = b"netzone stand-in node\n"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def __getattr__(self, name):
-        if name.startswith("do_"):
-            return self._answer
-        raise AttributeError(name)
-
-    def log_message(self, *args):
-        pass
+    def answer(self):
+        self.read_body()
+        self.reply(b"netzone stand-in node\n", "text/plain")
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        """Clients (health checks, aborted tests) that close early are no error worth a traceback."""
-
-
-class StandinBackend:
+class StandinBackend(StandinServer):
     """A threaded HTTP server on ``address:port`` that answers 200 to every request."""
 
     def __init__(self, address, port):
-        self.server = _QuietServer((address, port), _AnyHandler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(address, port, _AnyHandler)
 
 
 class LbLab:

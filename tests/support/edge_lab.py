@@ -17,14 +17,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jinja2
 import yaml
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._edge.vhosts import haproxy_routing, normalize_vhosts
+from http_standin import AnyMethodHandler, StandinServer  # pylint: disable=import-error
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ROLE = os.path.join(ROOT, "roles", "loadbalancer")
@@ -80,69 +79,27 @@ def tls_profile(name="intermediate"):
     return profiles[name]
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Recorder(AnyMethodHandler):
 
-    def _body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            data = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _answer(self):
-        body = self._body()
+    def answer(self):
+        body = self.read_body()
         self.server.requests.append({"line": self.requestline, "headers": list(self.headers.items()),
                                      "body": body})
-        answer = json.dumps({"path": self.path}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(answer)
-
-    def __getattr__(self, name):
-        if name.startswith("do_"):
-            return self._answer
-        raise AttributeError(name)
-
-    def log_message(self, *args):
-        pass
+        self.reply(json.dumps({"path": self.path}).encode(), "application/json")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        """Health checks and tests that close early are no error."""
-
-
-class Node:
+class Node(StandinServer):
     """A cluster node stand-in that records every request it got (line, headers in order, body)."""
 
     def __init__(self, address):
-        self.server = _Server((address, 0), _Recorder)
+        super().__init__(address, 0, _Recorder)
         self.server.requests = []
-        self.address, self.port = address, self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.start()
 
     @property
     def requests(self):
         """What reached the node, health checks left out."""
         return [r for r in self.server.requests if dict(r["headers"]).get("Host") != "netzone-lb-check"]
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class EdgeLab:
