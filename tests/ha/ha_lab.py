@@ -150,11 +150,29 @@ try:
 except OSError as exc:
     print(type(exc).__name__)
 """
+# What both request scripts below start with: one GET (Connection: close) on a connection the script opened,
+# its answer read until the server closes it (at most 64 KiB), and the answer's body as the scripts print it.
+GET = r"""
+def get(conn, host, path):
+    conn.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ha-lab\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+                  % (path, host)).encode())
+    data = b""
+    while len(data) < 65536:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def body(data):
+    return data.split(b"\r\n\r\n", 1)[-1].decode(errors="replace").strip()[:80]
+"""
 # The client loop: one HTTPS request at a time (a new connection each) through the public virtual address
 # (HAProxy, the WAF, the node), each with a timeout, for a bounded time and count; prints one JSON line per
 # request (start and end on CLOCK_MONOTONIC, shared by all processes; ``body``: the node's answer, naming the
 # load balancer that carried it).
-CLIENT_LOOP = r"""
+CLIENT_LOOP = GET + r"""
 import json, socket, ssl, sys, time
 address, host, seconds, gap = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 context = ssl.create_default_context()
@@ -164,29 +182,22 @@ end = time.monotonic() + seconds
 out = []
 while time.monotonic() < end and len(out) < 20000:
     start = time.monotonic()
-    body, ok = "", False
+    text, ok = "", False
     try:
         with context.wrap_socket(socket.create_connection((address, 443), timeout=0.5),
                                  server_hostname=host) as conn:
             conn.settimeout(0.5)
-            conn.sendall(b"GET /shop/item?id=7 HTTP/1.1\r\nHost: " + host.encode()
-                         + b"\r\nUser-Agent: ha-lab\r\nAccept: */*\r\nConnection: close\r\n\r\n")
-            data = b""
-            while len(data) < 65536:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
+            data = get(conn, host, "/shop/item?id=7")
         ok = data.startswith(b"HTTP/1.1 200")
-        body = data.split(b"\r\n\r\n", 1)[-1].decode(errors="replace").strip()[:80]
+        text = body(data)
     except OSError as exc:
-        body = type(exc).__name__
-    out.append({"start": start, "end": time.monotonic(), "ok": ok, "body": body})
+        text = type(exc).__name__
+    out.append({"start": start, "end": time.monotonic(), "ok": ok, "body": text})
     time.sleep(gap)
 print(json.dumps(out))
 """
 # One request from the client's namespace: prints the status code and the body (or the error's name).
-REQUEST = r"""
+REQUEST = GET + r"""
 import socket, ssl, sys
 address, port, host, path, tls = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5] == "tls"
 try:
@@ -197,17 +208,10 @@ try:
         context.verify_mode = ssl.CERT_NONE   # the role's self-signed certificate
         conn = context.wrap_socket(conn, server_hostname=host)
     conn.settimeout(5)
-    conn.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ha-lab\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-                  % (path, host)).encode())
-    data = b""
-    while len(data) < 65536:
-        chunk = conn.recv(4096)
-        if not chunk:
-            break
-        data += chunk
+    data = get(conn, host, path)
     conn.close()
     status = data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/") else "none"
-    print(status, data.split(b"\r\n\r\n", 1)[-1].decode(errors="replace").strip()[:80])
+    print(status, body(data))
 except OSError as exc:
     print("error", type(exc).__name__)
 """
