@@ -20,6 +20,8 @@ description:
     deleted at the end, also when the run fails. Objects of an earlier run that died are deleted first.
   - Probes go only to the addresses of the pods of this run and of the DNS pods, never outside the cluster.
   - Reports changed=false (nothing is left behind). In check mode it does nothing.
+  - In diff mode it returns the probe objects in the zone namespaces before and after the run (see the C(diff_mode)
+    attribute); this costs four more LIST requests per zone namespace (Pods and ConfigMaps, before and after).
 author:
   - netzone maintainers (@netzone)
 extends_documentation_fragment:
@@ -32,7 +34,14 @@ attributes:
     support: full
     details: In check mode no pod is created and no probe is sent.
   diff_mode:
-    support: none
+    support: partial
+    details:
+      - The diff lists the probe objects (Pods and ConfigMaps labelled C(app.kubernetes.io/managed-by=netzone-verify))
+        in the zone namespaces, as C(Kind namespace/name), before the run and after it, also when the run fails.
+        Objects an earlier run left behind show as removed, objects of this run whose deletion failed as added;
+        this run's own objects, created and deleted within the run, show in neither, so a clean run has an equal
+        before and after (an empty diff).
+      - In check mode there is no diff, since the module does not reach the cluster.
   idempotent:
     support: full
     details: Every object it creates is deleted before it returns.
@@ -93,6 +102,11 @@ mismatches:
   elements: dict
   sample: [{from: frontend, to: db, port: 5432, protocol: TCP, expected: false, live: true,
             text: "frontend -> db 5432/TCP: answered, the matrix says denied"}]
+diff:
+  description: In diff mode, the probe objects before and after the run, each a sorted list of C(Kind namespace/name).
+  returned: in diff mode, unless in check mode
+  type: dict
+  sample: {before: {probe_objects: ["Pod frontend/netzone-probe-3f2a9c1d-r"]}, after: {probe_objects: []}}
 cells:
   description: Per (from, to) zone pair, the probe ports the matrix opens and those found open.
   returned: unless in check mode
@@ -125,6 +139,17 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connecti
 from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.probe_pods import ProbeRun
 
 
+def _diff(run, before):
+    """``{"diff": ...}`` when in diff mode (``before`` was listed), else nothing; when listing what is left fails,
+    no diff either (after a failed run, its error is the one to report)."""
+    if before is None:
+        return {}
+    try:
+        return {"diff": run.diff(before)}
+    except (NetzoneError, K8sConnectionError):
+        return {}
+
+
 def main():
     argument_spec = dict(
         program=dict(type="str", required=True),
@@ -142,14 +167,18 @@ def main():
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     params = module.params
+    run, before = None, None
     try:
         matrix = matrix_from_params(params)[0]
         run = ProbeRun(connect(params), matrix, params["program"], params["image"], uuid.uuid4().hex[:8],
                        timeout=params["timeout"], probe_timeout=params["probe_timeout"], settle=params["settle"])
+        if module._diff:
+            before = run.leftovers()
         stale = run.cleanup()
         result = run.run()
     except (NetzoneError, K8sConnectionError, ValueError) as exc:
-        module.fail_json(msg="probe pods: %s" % exc)
+        module.fail_json(msg="probe pods: %s" % exc, **_diff(run, before))
+    result.update(_diff(run, before))
     if stale:
         module.warn("deleting an earlier run's probe objects failed: %s" % "; ".join(stale))
     if result["cleanup_errors"]:

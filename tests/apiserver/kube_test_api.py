@@ -12,7 +12,8 @@ It is *not* a Kubernetes API server: it implements the part of the API that the 
   token older than the last ``/_test/compact``; later pages show the objects as they are when asked, not a
   snapshot), POST, PUT with a ``resourceVersion`` check -> 409 Conflict, PATCH with
   JSON merge patch, strategic merge patch (treated as a JSON merge patch: none of the kinds here has a list
-  with a patch merge key that the clients patch) and JSON patch, DELETE);
+  with a patch merge key that the clients patch) and JSON patch, DELETE, and DELETE of a namespaced collection with
+  ``labelSelector``/``fieldSelector`` (deletecollection: each match deleted, the list of them answered));
 * ``dryRun=All`` on every write: validated and answered, nothing stored, no resourceVersion used;
 * decoding and validation as the real server does them: unknown fields dropped with a warning, silently, or
   refused (``fieldValidation``), wrong JSON types refused (400), the Kubernetes 1.31 OpenAPI schema of the kind
@@ -135,7 +136,7 @@ RESOURCES = [
 ]
 BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
 SEED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-WRITE_VERBS = ("create", "update", "patch", "delete")
+WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
@@ -1233,8 +1234,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _crud(self, method, res, namespace, name, query, body):
         verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update", "PATCH": "patch",
-                "DELETE": "delete"}[method]
-        if (verb == "create" and name) or (verb in ("update", "patch", "delete") and not name):
+                "DELETE": "delete" if name else "deletecollection"}[method]
+        if (verb == "create" and name) or (verb in ("update", "patch") and not name) or (
+                verb == "deletecollection" and not res.namespaced):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         if res.namespaced and verb not in ("list",) and not namespace:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -1264,7 +1266,18 @@ class Handler(BaseHTTPRequestHandler):
                                     for o in items]}
                 self._concurrent_write(res, items)
                 return 200, answer
-            if not isinstance(body, dict) and verb != "delete" and not (verb == "patch" and isinstance(body, list)):
+            if verb == "deletecollection":
+                # every object the selectors match, one by one as the real server does (each admitted), and the
+                # list of what was deleted
+                items = store.list(res, namespace, parse_label_selector(query.get("labelSelector")),
+                                   parse_field_selector(query.get("fieldSelector")))
+                deleted = [store.delete(res, namespace, o["metadata"]["name"], dry_run) for o in items]
+                return 200, {"kind": res.kind + "List", "apiVersion": res.api_version,
+                             "metadata": {"resourceVersion": str(store.rv)},
+                             "items": [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")}
+                                       for o in deleted]}
+            if not isinstance(body, dict) and verb not in ("delete", "deletecollection") and not (
+                    verb == "patch" and isinstance(body, list)):
                 raise ApiError(400, "BadRequest", "the request body must be a JSON object")
             fv = query.get("fieldValidation", "Warn")
             if verb == "create":

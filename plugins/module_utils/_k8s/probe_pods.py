@@ -102,6 +102,28 @@ class ProbeRun:
                         errors.append("%s: %s" % (path, exc))
         return errors
 
+    def leftovers(self):
+        """The probe objects (of any run) in the zone namespaces, as sorted ``"Kind namespace/name"``: what a diff
+        shows before and after a run."""
+        found = []
+        for namespace in sorted(set(self.zones.values())):
+            for kind, path in (("Pod", self._pods_path(namespace)), ("ConfigMap", self._cm_path(namespace))):
+                try:
+                    listing = self.transport.request("GET", path, query={"labelSelector": self._selector()})
+                except ApiError as exc:
+                    if exc.status == 404:      # no such namespace (yet): nothing of ours in it
+                        continue
+                    raise
+                found.extend("%s %s/%s" % (kind, namespace, item["metadata"]["name"])
+                             for item in listing.get("items") or [])
+        return sorted(found)
+
+    def diff(self, before):
+        """The diff of a run (Ansible's ``before``/``after``): the probe objects ``before`` it (from
+        :meth:`leftovers`) and those left now; this run's own objects, deleted before it returns, are in
+        neither."""
+        return {"before": {"probe_objects": before}, "after": {"probe_objects": self.leftovers()}}
+
     def _wait_pods(self, what, done):
         """Poll the run's pods of every zone until ``done(pods)`` returns true; ProbeError at the deadline."""
         while True:
