@@ -28,9 +28,8 @@ class _Node(http_standin.AnyMethodHandler):
         if self.path == "/big":
             self.reply(BIG, "text/plain")
         else:   # 200 to the client loop's request, 403 to any other
-            self.reply(b"  node %s %s %s\n" % (self.command.encode(), self.path.encode(),
-                                                self.headers["Host"].encode()), "text/plain",
-                       status=200 if self.path == "/shop/item?id=7" else 403)
+            text = b"  node %s %s %s\n" % (self.command.encode(), self.path.encode(), self.headers["Host"].encode())
+            self.reply(text, "text/plain", status=200 if self.path == "/shop/item?id=7" else 403)
 
 
 @pytest.fixture(name="server", params=["plain", "tls"])

@@ -80,7 +80,7 @@ def test_end_found_kills_only_what_outlives_the_grace():
 
 def test_end_found_returns_once_all_left_on_sigterm():
     """Everything exits on SIGTERM: no SIGKILL is sent and the grace is not waited out."""
-    polite = [_ready("import time") for _ in range(2)]
+    polite = [_ready("import time"), _ready("import time")]
     try:
         started = time.monotonic()
         sessions.end_found(lambda: [proc.pid for proc in polite if proc.poll() is None], wait=30)

@@ -14,6 +14,10 @@ import json
 import threading
 
 import harness  # pylint: disable=import-error
+import pytest
+
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ApiError
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.probe_pods import ProbeRun
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._model import live_probe as lp
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix
@@ -130,3 +134,37 @@ def test_no_diff_unless_asked_and_none_in_check_mode(apiserver, run_module):
     checked = run_module(probe_pods.main, args(apiserver), check_mode=True, diff=True)
     assert checked["skipped"] and "diff" not in checked
     assert apiserver.recorder.snapshot()["writes"] == 0
+
+
+class _Refusing:
+    """An API whose listings in the backend namespace answer ``status``; elsewhere one object of each kind."""
+
+    def __init__(self, status):
+        self.status = status
+
+    def request(self, method, path, query=None, body=None):
+        assert method == "GET" and query == {"labelSelector": "app.kubernetes.io/managed-by=netzone-verify"}, body
+        if "/namespaces/backend/" in path:
+            raise ApiError(self.status, "X", "refused")
+        return {"items": [{"metadata": {"name": "netzone-probe-r1"}}]}
+
+
+def _run(status):
+    matrix = {"zones": {"a": {"namespace": "frontend"}, "b": {"namespace": "backend"}}}
+    return ProbeRun(_Refusing(status), matrix, "", "image", "r2")
+
+
+def test_leftovers_skip_a_namespace_that_is_not_there_and_raise_on_any_other_error():
+    assert _run(404).leftovers() == ["ConfigMap frontend/netzone-probe-r1", "Pod frontend/netzone-probe-r1"]
+    with pytest.raises(ApiError) as caught:
+        _run(403).leftovers()
+    assert caught.value.status == 403
+
+
+def test_no_diff_when_what_is_left_cannot_be_listed():
+    """After a failed run the module reports the run's error; a listing that fails too gives no diff."""
+    assert probe_pods._diff(_run(403), ["Pod frontend/x"]) == {}  # pylint: disable=protected-access
+    assert probe_pods._diff(_run(404), None) == {}  # pylint: disable=protected-access
+    assert probe_pods._diff(_run(404), ["Pod frontend/x"]) == {"diff": {  # pylint: disable=protected-access
+        "before": {"probe_objects": ["Pod frontend/x"]},
+        "after": {"probe_objects": ["ConfigMap frontend/netzone-probe-r1", "Pod frontend/netzone-probe-r1"]}}}
