@@ -124,3 +124,21 @@ def test_the_program_answers_and_probes_on_loopback(tmp_path):
         responder.wait()
     assert (tmp_path / "result").read_text() == out.stdout.strip()
     assert lp.decode_results(out.stdout, 4) == [True, True, False, False]
+
+
+def test_judge_lists_each_cells_expected_and_open_ports():
+    plan = {"frontend": [{"to": "backend", "port": 8080, "proto": "TCP", "addr": "10.1.0.2", "expect": True},
+                         {"to": "backend", "port": 8081, "proto": "TCP", "addr": "10.1.0.2", "expect": False},
+                         {"to": "dns", "port": 53, "proto": "UDP", "addr": "10.1.1.2", "expect": True}],
+            "db": [{"to": "backend", "port": 8080, "proto": "TCP", "addr": "10.1.0.2", "expect": False}]}
+    result = lp.judge(plan, {"frontend": [True, True, False], "db": [False]})
+    assert result == {
+        "probes": 4,
+        "mismatches": [
+            {"from": "frontend", "to": "backend", "port": 8081, "protocol": "TCP", "address": "10.1.0.2",
+             "expected": False, "live": True, "text": "frontend -> backend 8081/TCP: answered, the matrix says denied"},
+            {"from": "frontend", "to": "dns", "port": 53, "protocol": "UDP", "address": "10.1.1.2",
+             "expected": True, "live": False, "text": "frontend -> dns 53/UDP: no answer, the matrix says allowed"}],
+        "cells": [{"from": "db", "to": "backend", "expected": [], "open": []},
+                  {"from": "frontend", "to": "backend", "expected": ["8080/TCP"], "open": ["8080/TCP", "8081/TCP"]},
+                  {"from": "frontend", "to": "dns", "expected": ["53/UDP"], "open": []}]}

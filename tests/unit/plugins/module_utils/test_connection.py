@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import KubeTransport, list_all
+import pytest
+
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import K8sConnectionError
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import KubeTransport, api_client, list_all
 
 
 class Pages:
@@ -58,3 +61,16 @@ def test_an_older_client_answers_the_raw_body():
     (method, path, kwargs), = client.calls
     assert (method, path, kwargs["_request_timeout"], kwargs["auth_settings"]) == (
         "GET", "/api/v1/namespaces/db", 7, ["BearerToken"])
+
+
+def test_connection_options_reach_the_clients_configuration(tmp_path):
+    client = api_client({"host": "https://127.0.0.2:16443", "api_key": "t0ken", "validate_certs": False,
+                         "ca_cert": "/etc/ca.crt", "client_cert": "/etc/c.crt", "client_key": "/etc/c.key"})
+    conf = client.configuration
+    assert (conf.host, conf.api_key, conf.verify_ssl, conf.ssl_ca_cert, conf.cert_file, conf.key_file, conf.retries) == (
+        "https://127.0.0.2:16443", {"authorization": "Bearer t0ken"}, False, "/etc/ca.crt", "/etc/c.crt", "/etc/c.key", 1)
+    assert client.configuration.get_api_key_with_prefix("authorization") == "Bearer t0ken"
+    missing = tmp_path / "nothing"
+    with pytest.raises(K8sConnectionError) as err:
+        api_client({"kubeconfig": str(missing)})
+    assert str(err.value).startswith("cannot load kubeconfig %s: " % missing)

@@ -122,6 +122,8 @@ def test_default_ports_are_assigned_in_zone_order_around_explicit_ones():
      "egress.originations[0].upstream: 'https://pay.example.com/v1' is not https://host[:port]"),
     (lambda e: e["originations"][0].__setitem__("from", ["backend", "bakend"]),
      "egress.originations[0].from[1]: unknown zone 'bakend'"),
+    (lambda e: e["originations"][0].__setitem__("from", ["backend", "proxy"]),
+     "egress.originations[0].from[1]: the proxy zone 'proxy' does not call its own originations"),
     (lambda e: e["originations"][0].__setitem__("from", []), "egress.originations[0].from: must name at least"),
     (lambda e: e["originations"][0]["client_cert"].pop("key"), "egress.originations[0].client_cert.key: is required"),
     (lambda e: e["originations"].append(dict(e["originations"][0], port=9000)),

@@ -420,6 +420,23 @@ def test_live_cluster_check():
     assert {m["from"] for m in result["mismatches"] if m["side"] == "end-to-end"} == {"kube-dns"}
 
 
+def test_a_mismatch_inside_a_zone_names_two_different_pods():
+    """A policy that opens db to itself: every db -> db mismatch names a pair of two db pods, never a pod and
+    itself (a pod's traffic to itself is not a pair the cells count)."""
+    matrix = _matrix()
+    manifests = compile_manifests(matrix)
+    namespaces = {m["metadata"]["name"]: m["metadata"]["labels"] for m in manifests if m["kind"] == "Namespace"}
+    policies = [m for m in manifests if m["kind"] == "NetworkPolicy"]
+    leak = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "debug", "namespace": "db"},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                     "ingress": [{"from": [{"podSelector": {}}]}], "egress": [{"to": [{"podSelector": {}}]}]}}
+    result = verify_cluster(matrix, namespaces, _live_pods(matrix), policies + [leak])
+    inside = [m for m in result["mismatches"] if (m["from"], m["to"]) == ("db", "db")]
+    assert len(inside) > 5
+    assert {(m["src"], m["dst"], m["bad_pair_count"], m["kind"]) for m in inside} == {("db/db-0", "db/db-1", 6, "extra")}
+
+
 @pytest.mark.parametrize("expression", [
     {"key": "app", "operator": "NotIn", "values": ["legacy"]},
     {"key": "app", "operator": "DoesNotExist"},

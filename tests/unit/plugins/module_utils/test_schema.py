@@ -31,6 +31,8 @@ def _message(func, *args):
     (lambda: schema.mapping({1: 2}, "a"), "a: expected string keys, got an integer (1)"),
     (lambda: schema.mapping({"pots": 1}, "a", ("port", "ports")),
      "a.pots: unknown key (expected one of: port, ports) (did you mean 'port'?)"),
+    (lambda: schema.mapping({"zone": 1, "pots": 2, "port": 3}, "a", ("port", "ports")),
+     "a.pots: unknown key (expected one of: port, ports) (did you mean 'port'?)"),
     (lambda: schema.one_of("publc", ("public", "internal"), "a"),
      "a: expected one of 'public', 'internal', got 'publc' (did you mean 'public'?)"),
     (lambda: schema.one_of(["x"], ("deny", "warn"), "a", " (staged rollout)"),
