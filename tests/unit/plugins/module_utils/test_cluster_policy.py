@@ -206,6 +206,14 @@ def test_bad_objects_name_the_path(mutate, path, message):
     assert err.value.path == path and message in str(err.value), str(err.value)
 
 
+def test_two_admin_policies_of_one_name_are_refused_by_name():
+    policy = _rules_policy([{"name": "r", "action": "Deny", "to": [_house_peer("namespaces", "slytherin")]}])
+    with pytest.raises(ObjectError) as err:
+        _engine([policy, dict(policy, spec=dict(policy["spec"], priority=6))])
+    assert (err.value.path, str(err.value)) == ("policies[1].metadata.name",
+                                                "policies[1].metadata.name: duplicate AdminNetworkPolicy rules")
+
+
 # --- the collection's guardrail ------------------------------------------------------------------------------------
 INVENTORY = {"groups": {"loadbalancers": ["lb1"], "microk8s": ["n1"]},
              "addresses": {"lb1": "10.0.0.11", "n1": "10.0.0.21"}}

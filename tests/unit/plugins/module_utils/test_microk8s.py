@@ -53,6 +53,17 @@ def test_parse_snap_list_current_format():
                                  "publisher": "canonical\u2713", "notes": ["classic"]}
 
 
+@pytest.mark.parametrize("stderr, message", [
+    ("error: cannot communicate with server: connection refused\n",
+     "'snap list microk8s' failed: error: cannot communicate with server: connection refused"),
+    ("  \n", "'snap list microk8s' failed: exit 1"),
+])
+def test_snap_list_failures_are_one_message(stderr, message):
+    with pytest.raises(Microk8sError) as err:
+        mk.snap_plan("", "1.31", list_rc=1, list_stderr=stderr)
+    assert str(err.value) == message
+
+
 def test_snap_plan_none_when_channel_matches():
     plan = mk.snap_plan(fixture("snap-list.txt"), "1.31")
     assert plan["action"] == "none"
