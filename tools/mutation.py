@@ -368,8 +368,8 @@ def report(sessions, totals, fail_under, module_floor=0.0):
         module_score = 100.0 * row["killed"] / count
         if module_score < module_floor:
             below.append("%s %d/%d" % (module, row["killed"], count))
-        print("%s %8d %7d %7d %8d %7.1f%%" % (module.ljust(width), totals.get(module, 0), count, row["killed"],
-                                             row["timeout"], module_score))
+        figures = (module.ljust(width), totals.get(module, 0), count, row["killed"], row["timeout"], module_score)
+        print("%s %8d %7d %7d %8d %7.1f%%" % figures)
     score = 100.0 * killed / max(1, tested)
     print("mutation score: %.1f%% (%d killed of %d)" % (score, killed, tested))
     if module_floor:
