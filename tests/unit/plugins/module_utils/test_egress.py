@@ -109,6 +109,7 @@ def test_default_ports_are_assigned_in_zone_order_around_explicit_ones():
      "egress.zones.backend.report_only: expected a boolean, got a string"),
     (lambda e: e["zones"]["backend"].__setitem__("colour", 1), "egress.zones.backend.colour: unknown key"),
     (lambda e: e["zones"].__setitem__("proxy", {}), "egress.zones.proxy: the proxy zone 'proxy' does not go"),
+    (lambda e: e["zones"].__setitem__(7, {}), "egress.zones: expected zone names as keys, got an integer (7)"),
     (lambda e: e.__setitem__("zone", "proxi"), "egress.zone: unknown zone 'proxi'"),
     (lambda e: e.__setitem__("internet_peer", "external_db"),
      "egress.internet_peer: peer 'external_db' is not an internet peer"),

@@ -21,6 +21,13 @@ def test_peers_and_nodes_sorted_by_family():
                      "nodes6": ["2001:db8::21"], "node_port": 80, "user": "haproxy"}
 
 
+def test_the_whole_port_range_is_accepted():
+    assert [firewall_rules([], NODES, port)["node_port"] for port in (1, "65535", 65535)] == [1, 65535, 65535]
+    with pytest.raises(FirewallError) as err:
+        firewall_rules([], NODES, 65536)
+    assert str(err.value) == "loadbalancer_backend_port: must be a TCP port (1-65535), got 65536"
+
+
 def test_no_keepalived_no_vrrp_chain_and_no_peers_drops_every_advert():
     assert firewall_rules(None, NODES, 80)["vrrp"] is False
     lonely = firewall_rules([], NODES, 80)

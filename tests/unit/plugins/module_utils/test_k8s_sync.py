@@ -87,6 +87,18 @@ def test_differs_ignores_server_fields_and_defaults_but_sees_our_changes():
     assert k8s_sync.differs(want, relabeled)
 
 
+def test_an_update_keeps_the_live_fields_we_do_not_set_of_kinds_not_compared_in_full():
+    desired = {"apiVersion": "v1", "kind": "Secret", "data": {"k": "bmV3"},
+               "metadata": {"name": "s", "namespace": "proxy", "labels": {"a": "b"}}}
+    live = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "data": {"k": "b2xk"},
+            "metadata": {"name": "s", "namespace": "proxy", "resourceVersion": "7", "labels": {"x": "y"}},
+            "status": {"phase": "whatever"}}
+    assert k8s_sync.update_body(desired, live) == {
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "data": {"k": "bmV3"},
+        "metadata": {"name": "s", "namespace": "proxy", "resourceVersion": "7", "labels": {"x": "y", "a": "b"},
+                     "annotations": {}}}
+
+
 def test_plan_orders_namespaces_allow_deny_admission_ingress_then_prune():
     desired = k8s_sync.prepare_desired(article_manifests())
     stale_deny = netpol("old", "netzone-default-deny", role="default-deny")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ApiError
 from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.probe_pods import ProbeError, ProbeRun
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix
 
@@ -86,3 +87,30 @@ def test_probers_that_die_without_a_result_are_named_and_read_their_own_config_m
     assert [p["spec"]["volumes"] for p in probers] == 5 * [[{"name": "program", "configMap": {"name": "netzone-probe-r1"}},
                                                             {"name": "targets",
                                                              "configMap": {"name": "netzone-probe-r1-targets"}}]]
+
+
+def test_cleanup_reports_what_it_could_not_delete_and_skips_what_is_gone():
+    class Refusing(Api):
+        def request(self, method, path, query=None, body=None):
+            if method == "DELETE" and path.startswith("/api/v1/namespaces/db/"):
+                raise ApiError(403, "Forbidden", "no deletecollection here")
+            if method == "DELETE" and path == "/api/v1/namespaces/proxy/pods":
+                raise ApiError(404, "NotFound", "namespaces \"proxy\" not found")
+            return super().request(method, path, query, body)
+
+    api, clock = Refusing(lambda pod: {"phase": "Pending"}), Clock()
+    assert probe_run(api, clock).cleanup("r1") == [
+        "/api/v1/namespaces/db/pods: 403 Forbidden: no deletecollection here",
+        "/api/v1/namespaces/db/configmaps: 403 Forbidden: no deletecollection here"]
+
+
+def test_responders_listen_on_the_tcp_and_udp_probe_ports_apart():
+    api, clock = Api(lambda pod: {"phase": "Running", "podIP": "10.1.0.9"}), Clock()
+    probe_run(api, clock).responders()
+    commands = {body["metadata"]["namespace"]: body["spec"]["containers"][0]["command"]
+                for method, _path, _query, body in api.requests if method == "POST" and body["kind"] == "Pod"}
+    assert sorted(commands) == ["backend", "db", "frontend", "ingress", "proxy"]
+    # the example matrix's service ports and the port above each: DNS on both protocols, the rest TCP (HTTP,
+    # HTTPS, the egress proxy, PostgreSQL, the payments origination, the API server)
+    assert commands["db"][-6:] == ["--tcp", "53,54,80,81,443,444,3128,3129,5432,5433,8080,8081,16443,16444",
+                                   "--udp", "53,54", "--lifetime", "3"]
