@@ -166,6 +166,14 @@ def cases(matrix):
          {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "contract-svc", "namespace": ns},
           "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
         ("list with limit=1", "GET", _path("NetworkPolicy", None).replace("/namespaces/None", "") + "?limit=1", None),
+        # deletecollection by label (what the probe_pods module's cleanup sends): only the labelled one goes
+        ("code: create a labelled NetworkPolicy", "POST", _path("NetworkPolicy", ns),
+         dict(pol, metadata={"name": "contract-labelled", "namespace": ns, "labels": {"netzone.io/contract": "x"}})),
+        ("list deleted by a labelSelector (deletecollection)", "DELETE",
+         _path("NetworkPolicy", ns) + "?labelSelector=netzone.io%2Fcontract%3Dx&gracePeriodSeconds=0", None),
+        ("list what the labelSelector finds after it", "GET",
+         _path("NetworkPolicy", ns) + "?labelSelector=netzone.io%2Fcontract%3Dx", None),
+        ("list what is left in the namespace", "GET", _path("NetworkPolicy", ns), None),
         ("delete a namespace", "DELETE", _path("Namespace", None, ns), None),
     ]
     return out
@@ -175,6 +183,8 @@ def _answer(status, obj, label):
     """What is compared of one answer."""
     if status >= 300 or not isinstance(obj, dict):
         return {"code": status, "reason": (obj or {}).get("reason")}
+    if label.startswith("code"):
+        return {"code": status}
     if label.startswith("list"):
         return {"code": status, "items": len(obj.get("items") or []),
                 "continue": bool((obj.get("metadata") or {}).get("continue"))}
