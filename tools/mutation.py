@@ -57,7 +57,7 @@ EVALUATOR = {"netpol_model", "evaluate", "evaluate_bulk"}
 PATHS = {module: "plugins/module_utils/_model/%s.py" % module for module in MODULES}
 TEST_GLOB = "tests/unit/**/test_*.py"
 _PLUGIN_IMPORT = re.compile(
-    r"segmentation\.plugins\.(module_utils|modules|filter)((?:\.\w+)*)"
+    r"segmentation\.plugins\.(module_utils|modules|filter|action|plugin_utils)((?:\.\w+)*)"
     r"(?:\s+import\s+(\([^)]*\)|[^\n]*))?")
 _LOCAL_IMPORT = re.compile(r"^(?:from|import)\s+(\w+)", re.M)
 
