@@ -34,6 +34,7 @@ victim IN AAAA 2001:db8::97
 alias IN CNAME victim.example.com.
 note IN TXT "hello" "world"
 mail IN MX 10 victim.example.com.
+Upper IN A 192.0.2.5
 """
 LBS = [{"name": "lb1", "host_address": "203.0.113.10", "public_address": "*", "internal_address": "10.20.0.10"}]
 VHOSTS = [{"name": "shop.example.com", "exposure": "public", "aliases": [], "service": "web"}]
@@ -104,6 +105,7 @@ def test_read_zone_keeps_the_five_types_with_their_ttl(named):
                                 "AAAA": {"values": ["2001:db8::97"], "ttl": 300}},
         "alias.example.com.": {"CNAME": {"values": ["victim"], "ttl": 300}},
         "note.example.com.": {"TXT": {"values": ['"hello" "world"'], "ttl": 300}},
+        "upper.example.com.": {"A": {"values": ["192.0.2.5"], "ttl": 300}},
     }
 
 
@@ -154,6 +156,24 @@ def test_a_wrong_secret_is_refused_by_the_server(run_module, named):
     assert result == {"failed": True, "msg": "zone transfer of example.com from 127.0.0.1 port %d with key netzone-public "
                                              "failed: the server rejected the TSIG key (PeerBadSignature): check "
                                              "key_name, key_secret and key_algorithm" % named}
+
+
+def test_a_key_the_server_does_not_know_is_refused(run_module, named):
+    result = run_module(dns_plan.main, _args(named, key_name="stranger"))
+    assert result == {"failed": True, "msg": "zone transfer of example.com from 127.0.0.1 port %d with key stranger "
+                                             "failed: the server rejected the TSIG key (PeerBadKey): check key_name, "
+                                             "key_secret and key_algorithm" % named}
+
+
+def test_the_defaults_port_53_and_10_seconds(run_module):
+    with mock.patch.object(dns_plan.dns.query, "xfr", side_effect=ConnectionRefusedError(111, "Connection refused")) \
+            as xfr:
+        result = run_module(dns_plan.main, {k: v for k, v in _args(0).items() if k not in ("port", "timeout")})
+    assert result == {"failed": True, "msg": "zone transfer of example.com from 127.0.0.1 port 53 with key "
+                                             "netzone-public: cannot connect (Connection refused)"}
+    assert xfr.call_args[0] == ("127.0.0.1", "example.com")
+    assert {k: v for k, v in xfr.call_args[1].items() if k != "keyring"} == {
+        "port": 53, "keyname": "netzone-public", "keyalgorithm": "hmac-sha256", "lifetime": 10, "timeout": 10}
 
 
 def test_a_key_not_allowed_to_transfer_is_refused(run_module, named):
