@@ -184,6 +184,15 @@ def test_vrrp_instances_interfaces_from_facts_without_the_held_vip():
     assert [(i["priority"], i["state"], i["unicast_peers"]) for i in out] == [(150, "BACKUP", ["203.0.113.12"])]
 
 
+def test_vrrp_instances_matches_the_name_by_value_and_takes_the_first():
+    # a name built at run time (as Ansible's templating does) is equal to, not the same object as, the hosts'
+    name = "".join(["lb", "-1"])
+    twin = {"name": "lb-1", "interfaces": [{"name": "eth9", "address": "203.0.113.99", "prefix": 24}]}
+    with mock.patch.object(vrrp_plugin, "vrrp_instances", wraps=vrrp_plugin.vrrp_instances) as spy:
+        VRRP(name, hosts=[LB1, LB2, twin], vips={"public": "203.0.113.10"}, router_ids={"public": 51})
+    assert spy.call_args[0][0] == dict(LB1, priority=None)
+
+
 def test_vrrp_instances_for_a_host_that_is_not_a_load_balancer():
     assert _error(VRRP, "lb-9", hosts=[LB1], vips={"public": "203.0.113.10"}, router_ids={"public": 51}) == (
         "netzone.segmentation.vrrp_instances: host lb-9 is not one of the load balancers ['lb-1']")
@@ -282,6 +291,7 @@ def test_zone_manifests_grouping():
     assert [o for k in kinds for o in by_kind[k]] == sorted(flat, key=lambda o: kinds.index(o["kind"]))
     by_zone = manifests_plugin.zone_manifests(NORMALISED, group_by="zone")
     assert sum(len(v) for v in by_zone.values()) == len(flat) and sorted(by_zone)[:2] == ["backend", "cluster"]
+    assert manifests_plugin.zone_manifests(NORMALISED, group_by="".join(["no", "ne"])) == flat  # by value
     assert _error(manifests_plugin.zone_manifests, NORMALISED, group_by="colour") == (
         "netzone.segmentation.zone_manifests: group_by must be none, kind or zone, got 'colour'")
     assert _error(manifests_plugin.zone_manifests, NORMALISED, group_by=None) == (

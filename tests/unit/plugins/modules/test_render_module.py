@@ -74,6 +74,18 @@ def test_write_then_nothing_to_do_then_a_stale_file_removed(run_module, tmp_path
     assert _tree(dest) == BY_ZONE  # check mode
 
 
+def test_manifests_keep_the_order_of_their_fields(run_module, tmp_path):
+    with _no_dot():
+        _run(run_module, tmp_path)
+    namespace = (tmp_path / "manifests" / "db.yaml").read_text().split("---\n")[1]
+    assert namespace == (
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: db\n  labels:\n"
+        "    app.kubernetes.io/managed-by: netzone.segmentation\n    netzone.io/zone: db\n"
+        "    pod-security.kubernetes.io/audit: baseline\n    pod-security.kubernetes.io/audit-version: v1.33\n"
+        "    pod-security.kubernetes.io/enforce: baseline\n    pod-security.kubernetes.io/enforce-version: v1.33\n"
+        "    pod-security.kubernetes.io/warn: baseline\n    pod-security.kubernetes.io/warn-version: v1.33\n")
+
+
 def test_diff_shows_each_file_changed(run_module, tmp_path):
     dest = tmp_path / "out"
     with _no_dot():
