@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from unittest import mock
@@ -68,5 +71,22 @@ def run_module():
                 result["failed"] = done.failed
                 return result
         raise AssertionError("the module returned without exit_json or fail_json")
+
+    return run
+
+
+@pytest.fixture
+def run_script(tmp_path):
+    """``run_script(module, args) -> (exit code, result dict)``: the module's file run as Ansible runs it
+    (``python module.py ARGS_FILE``, its ``if __name__ == "__main__"`` included), ``invocation`` left out."""
+
+    def run(module, args):
+        path = tmp_path / "module-args.json"
+        path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        done = subprocess.run([sys.executable, module.__file__, str(path)], capture_output=True, text=True,
+                              check=False, timeout=120, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+        result = json.loads(done.stdout)
+        result.pop("invocation", None)
+        return done.returncode, result
 
     return run

@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from unittest import mock
 
@@ -208,6 +209,46 @@ def test_no_answer_within_the_timeout(run_module):
                                              "netzone-public: no answer within 1 s" % port}
 
 
+def test_a_garbled_answer_is_one_message(run_module):
+    """A server that answers 3 bytes (fault injection: no real one does): dnspython's ShortHeader."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+
+        def answer():
+            conn, _addr = server.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"\x00\x03abc")
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        result = run_module(dns_plan.main, _args(port, timeout=3))
+        thread.join(5)
+    assert result == {"failed": True, "msg": "zone transfer of example.com from 127.0.0.1 port %d with key "
+                                             "netzone-public failed: The DNS packet passed to from_wire() is too short." % port}
+
+
+def test_vhosts_and_loadbalancers_are_required(run_module):
+    args = _args(9)
+    del args["vhosts"]
+    assert run_module(dns_plan.main, args) == {"failed": True, "msg": "missing required arguments: vhosts"}
+
+
+def test_both_secrets_are_kept_out_of_the_logs(run_module, named):
+    made = []
+
+    class Recording(basic.AnsibleModule):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    with mock.patch.object(dns_plan, "AnsibleModule", Recording):
+        run_module(dns_plan.main, _args(named))
+    assert {SECRET, OWNER_SECRET} <= made[0].no_log_values
+
+
 def test_bad_vhost_input_fails_before_any_transfer(run_module):
     with mock.patch.object(dns_plan, "read_zone") as read:
         result = run_module(dns_plan.main, _args(9, zone="example.org"))
@@ -220,3 +261,9 @@ def test_without_dnspython_the_module_says_so(run_module):
         result = run_module(dns_plan.main, _args(9))
     assert result["failed"] is True and result["exception"] == "tb"
     assert result["msg"].startswith("Failed to import the required Python library (dnspython) on ")
+
+
+def test_runs_as_a_script(run_script):
+    args = _args(9)
+    del args["vhosts"]
+    assert run_script(dns_plan, args) == (1, {"failed": True, "msg": "missing required arguments: vhosts"})

@@ -228,3 +228,9 @@ def test_without_pyyaml_the_module_says_so(run_module, tmp_path):
     assert result["failed"] is True and result["exception"] == "Traceback: no yaml"
     assert result["msg"].startswith("Failed to import the required Python library (PyYAML) on ")
     assert _all(tmp_path) == []
+
+
+def test_runs_as_a_script(run_script, tmp_path):
+    rc, result = run_script(render, {"dest": str(tmp_path / "out"), "plan": PLAN, "_ansible_check_mode": True})
+    assert (rc, result["changed"], result["dest"]) == (0, True, str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()

@@ -100,3 +100,11 @@ def test_without_the_kubernetes_client(run_module):
         result = run_module(service_audit.main, {})
     assert result["failed"] is True and result["exception"] == "tb"
     assert result["msg"].startswith("Failed to import the required Python library (kubernetes) on ")
+
+
+def test_runs_as_a_script(run_script):
+    """As Ansible runs it, against a port nobody listens on."""
+    rc, result = run_script(service_audit, {"host": "http://127.0.0.1:9", "request_timeout": 2})
+    assert (rc, result["failed"], result["status"]) == (1, True, 0)
+    assert result["msg"].startswith("service audit: 0 Unreachable: the Kubernetes API at http://127.0.0.1:9 cannot be "
+                                    "reached: ")

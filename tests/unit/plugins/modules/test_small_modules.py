@@ -149,6 +149,13 @@ def test_token_failures_are_one_message(run_module, microk8s_bin):
                                               "microk8s_bin_dir at the snap's bin directory" % microk8s_bin}
 
 
+def test_modules_run_as_scripts(run_script):
+    assert run_script(microk8s_token, {"_ansible_check_mode": True}) == (0, {"changed": True, "urls": []})
+    assert run_script(cluster_access, {"probe": False, "has_nodes": False}) == (0, {
+        "changed": False, "reachable": False, "reason": "the inventory has no host in group 'microk8s'",
+        "kubeconfig": "", "render_dir": ""})
+
+
 # ---------------------------------------------------------------------------------------------------------
 # the cluster_access action plugin
 
