@@ -230,10 +230,12 @@ def test_a_garbled_answer_is_one_message(run_module):
                                              "netzone-public failed: The DNS packet passed to from_wire() is too short." % port}
 
 
-def test_vhosts_and_loadbalancers_are_required(run_module):
+@pytest.mark.parametrize("name", ["server", "zone", "key_name", "key_secret", "exposure", "vhosts", "loadbalancers",
+                                  "owner_secret"])
+def test_each_required_argument(run_module, name):
     args = _args(9)
-    del args["vhosts"]
-    assert run_module(dns_plan.main, args) == {"failed": True, "msg": "missing required arguments: vhosts"}
+    del args[name]
+    assert run_module(dns_plan.main, args) == {"failed": True, "msg": "missing required arguments: %s" % name}
 
 
 def test_both_secrets_are_kept_out_of_the_logs(run_module, named):

@@ -204,6 +204,11 @@ def test_secrets_are_never_written(run_module, tmp_path):
         assert "c2VjcmV0LWtleS1tYXRlcmlhbA==" not in text and "tls-shop" not in text, name
 
 
+def test_dest_and_plan_are_required(run_module, tmp_path):
+    assert run_module(render.main, {"plan": PLAN}) == {"failed": True, "msg": "missing required arguments: dest"}
+    assert run_module(render.main, {"dest": str(tmp_path)}) == {"failed": True, "msg": "missing required arguments: plan"}
+
+
 def test_a_relative_dest_is_made_absolute(run_module, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with _no_dot():
