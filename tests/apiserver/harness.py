@@ -45,7 +45,7 @@ class RunningServer:
         self.server.page_cap = self.server.default_page_cap
         rec = self.server.recorder
         with rec.lock:
-            rec.fail_after, rec.fail_count, rec.writers = None, None, {}
+            rec.fail_after, rec.fail_count, rec.fail_verbs, rec.writers = None, None, "write", {}
         rec.reset()
 
     def objects(self, plural, namespace=None):

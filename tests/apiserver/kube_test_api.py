@@ -1161,7 +1161,7 @@ class Handler(BaseHTTPRequestHandler):
             return {"compacted": self.server.store.compacted_rv}
         if what == "faults" and method == "DELETE":
             with rec.lock:
-                rec.fail_after, rec.fail_count, rec.writers = None, None, {}
+                rec.fail_after, rec.fail_count, rec.fail_verbs, rec.writers = None, None, "write", {}
             return {"faults": "cleared"}
         if what == "concurrent-writer":
             with rec.lock:
