@@ -193,6 +193,14 @@ def test_vrrp_instances_matches_the_name_by_value_and_takes_the_first():
     assert spy.call_args[0][0] == dict(LB1, priority=None)
 
 
+def test_vrrp_instances_picks_its_own_host_whatever_the_order():
+    out = VRRP("lb-1", hosts=[LB2, LB1], vips={"public": "203.0.113.10"}, router_ids={"public": 51})
+    assert [(i["unicast_src"], i["unicast_peers"], i["priority"]) for i in out] == [
+        ("203.0.113.11", ["203.0.113.12"], 140)]
+    assert _error(VRRP, "lb-0", hosts=[LB1, LB2], vips={"public": "203.0.113.10"}, router_ids={"public": 51}) == (
+        "netzone.segmentation.vrrp_instances: host lb-0 is not one of the load balancers ['lb-1', 'lb-2']")
+
+
 def test_vrrp_instances_for_a_host_that_is_not_a_load_balancer():
     assert _error(VRRP, "lb-9", hosts=[LB1], vips={"public": "203.0.113.10"}, router_ids={"public": 51}) == (
         "netzone.segmentation.vrrp_instances: host lb-9 is not one of the load balancers ['lb-1']")
