@@ -137,11 +137,12 @@ lab: venv
 	@cat build/lab/next-steps.txt
 
 # Every benchmark, or those in BENCHES; their figures go into docs/benchmarks.md (one section each, with the
-# date, the machine, the command and the commit); BENCH_ARGS passes arguments, e.g.
+# date, the machine, the command and the commit); bench_zones.py and bench_proof.py start the real cluster
+# (tests/cluster/, built by cluster-build; one at a time, they wait for another harness); BENCH_ARGS passes arguments, e.g.
 # BENCH_ARGS="--args bench_zones.py='--sizes 20'".
 BENCHES ?= $(sort $(wildcard tests/bench/bench_*.py))
 BENCH_ARGS ?=
-bench: venv
+bench: venv cluster-build
 	$(PY) tools/bench_page.py $(BENCH_ARGS) $(BENCHES)
 
 # Not part of `make test`: cosmic-ray in its own venv, on a copy of the tree, a sample of its mutants stratified

@@ -73,6 +73,8 @@ AUDIT_POLICY = {
                "verbs": ["create", "update", "patch", "delete", "deletecollection"]},
               {"level": "None"}],
 }
+#: With ``Cluster(audit_reads=True)`` (the benchmarks count every request of a run): the test user's reads too.
+AUDIT_POLICY_ALL = dict(AUDIT_POLICY, rules=[{"level": "Metadata", "users": ["netzone-test-admin"]}, {"level": "None"}])
 
 
 # ip, iptables-save, ipset and sysctl live in the sbin directories, which a non-login PATH may lack; the
@@ -247,8 +249,9 @@ class Api:
 # --- the cluster --------------------------------------------------------------------------------------------
 
 class Cluster:
-    def __init__(self, state: Path = DEFAULT_STATE, bindir: Path | None = None):
+    def __init__(self, state: Path = DEFAULT_STATE, bindir: Path | None = None, audit_reads: bool = False):
         self.state = Path(state)
+        self.audit_reads = audit_reads  # the audit log records the test user's reads as well as its writes
         self.bindir = Path(bindir) if bindir else None
         self.token = None
         self.api: Api | None = None
@@ -419,7 +422,8 @@ class Cluster:
     def _start_control_plane(self) -> None:
         b = self.bindir
         pki = self.state / "pki"
-        (self.state / "audit-policy.json").write_text(json.dumps(AUDIT_POLICY, indent=1) + "\n")
+        policy = AUDIT_POLICY_ALL if self.audit_reads else AUDIT_POLICY
+        (self.state / "audit-policy.json").write_text(json.dumps(policy, indent=1) + "\n")
         self.spawn("etcd", [str(b / "etcd"), "--name", "netzone-test", "--data-dir", str(self.state / "etcd"),
                             "--listen-client-urls", "http://127.0.0.1:%d" % ETCD_PORT,
                             "--advertise-client-urls", "http://127.0.0.1:%d" % ETCD_PORT,

@@ -362,6 +362,19 @@ class Proof:
         time.sleep(seconds)
 
 
+def prepare(cluster: C.Cluster) -> Proof:
+    """On a started cluster, before the role: the outside peers (answering on every probe port) and the DNS pod,
+    for the example matrix."""
+    matrix = normalize_matrix(default_matrix(), INVENTORY)
+    ports = probe_ports(matrix)
+    for peer, addr in PEERS.items():
+        cluster.add_peer(peer, addr, tcp=sorted({p for p, proto in ports if proto == "TCP"}),
+                         udp=sorted({p for p, proto in ports if proto == "UDP"}))
+    proof = Proof(cluster, matrix)
+    proof.create_dns_pod()
+    return proof
+
+
 def report(result):
     rows = result["mismatches"]
     print("%-28s %5d probes in %5.1fs, %d mismatches" % (result["label"], result["probes"], result["seconds"], len(rows)))
@@ -391,13 +404,7 @@ def main(argv=None) -> int:
         # The stand-in API server checked by the real one (item 5), on this cluster before the role touches it.
         _count, _diffs, unexplained = contract.run(cluster.api)
         ok &= not unexplained
-        matrix = normalize_matrix(default_matrix(), INVENTORY)
-        for peer, addr in PEERS.items():
-            ports = probe_ports(matrix)
-            cluster.add_peer(peer, addr, tcp=sorted({p for p, proto in ports if proto == "TCP"}),
-                             udp=sorted({p for p, proto in ports if proto == "UDP"}))
-        proof = Proof(cluster, matrix)
-        proof.create_dns_pod()
+        proof = prepare(cluster)
         proof.run_role("apply")
         proof.create_zone_pods()
         proof.wait_dataplane()
