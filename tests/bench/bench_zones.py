@@ -337,9 +337,8 @@ def parse_args(argv=None):
     parser.add_argument("--real-loop-sizes", default="20", help="sizes with the loop baseline (real server)")
     parser.add_argument("--repeats", type=int, default=2, help="no-op runs per method and size (median; >= 2)")
     parser.add_argument("--no-floors", action="store_true", help="do not measure the two floors")
-    parser.add_argument("--state", type=Path, default=Path(os.environ.get("NETZONE_CLUSTER_STATE",
-                                                                         "/var/tmp/netzone-cluster")),
-                        help="real server: the harness's state directory")
+    state = Path(os.environ.get("NETZONE_CLUSTER_STATE", "/var/tmp/netzone-cluster"))  # the harness's default
+    parser.add_argument("--state", type=Path, default=state, help="real server: the harness's state directory")
     parser.add_argument("--bindir", type=Path, help="real server: the built binaries (default: tools/build_cluster.py's)")
     parser.add_argument("--wait", type=float, default=1800,
                         help="real server: wait at most this many seconds for another harness to end (one per machine)")
