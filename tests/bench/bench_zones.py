@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: netzone.segmentation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark: zone_policies (one task for the whole set) against two kubernetes.core.k8s baselines, on the test API
-server and on the real kube-apiserver, side by side in one run:
+"""Benchmark: zone_policies against kubernetes.core.k8s and two floors, on the test API server and the real kube-apiserver.
+
+zone_policies (one task for the whole set) against two kubernetes.core.k8s baselines, side by side in one run:
 
 * ``k8s list``: ONE ``kubernetes.core.k8s`` task whose ``definition`` is the list of every object (the
   module applies them one after the other in one module run);
