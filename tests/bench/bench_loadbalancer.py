@@ -10,10 +10,11 @@
   role-waf           the role's full WAF path (TLS -> HAProxy -> nginx+ModSecurity+CRS -> HAProxy inner -> node)
   direct-waf         nginx + ModSecurity + CRS with TLS, hit directly (same rules), proxying to the same node
 
-The node is a small nginx answering 200 (fast, so that it is not the bottleneck). Everything listens on
-127.0.41.x and is stopped (by PID) and restored at the end. The setups take turns for --rounds rounds of
---duration seconds (so that a slow spell of this shared machine hits all of them; every other round in
-reverse order), each after rsyslog has written the previous one's log lines. Each figure is the median of
+The node is a small nginx answering 200 (fast, so that it is not the bottleneck), on 127.0.41.2 for the role
+(whose host firewall, on as by default, lets only HAProxy's user reach it) and 127.0.41.6 for the baselines.
+Everything listens on 127.0.41.x and is stopped (by PID) and restored at the end. The setups take turns for
+--rounds rounds of --duration seconds (so that a slow spell of this shared machine hits all of them; every other
+round in reverse order), each after rsyslog has written the previous one's log lines. Each figure is the median of
 its rounds, and each ratio the median of the rounds' ratios. Only answers with a 2xx or 3xx status count as
 served requests: every requests/s figure is (requests - non-2xx/3xx answers) / seconds. Prints requests/s, p50
 and p99 for each setup, role-static / bare-haproxy (a bare HAProxy that logs nothing), the two ratios round by
@@ -40,6 +41,9 @@ from crs_lab import LbLab  # noqa: E402  pylint: disable=wrong-import-position
 
 ROLE_FRONT = "127.0.41.1"
 NODE = ("127.0.41.2", 8080)
+# The same node on a second address for the baselines: the role's host firewall (on, as the role's default)
+# lets only HAProxy's user connect to its nodes' port, so the bare HAProxy (root) and nginx (nobody) could not.
+BASE_NODE = ("127.0.41.6", 8080)
 BARE = "127.0.41.3"
 DIRECT = "127.0.41.4"
 BARE_LOGS = "127.0.41.5"
@@ -67,6 +71,7 @@ http {{
     keepalive_requests 1000000;
     server {{
         listen {addr}:{port} backlog=4096;
+        listen {base_addr}:{port} backlog=4096;
         location / {{ default_type text/plain; return 200 "netzone bench node\\n"; }}
     }}
 }}
@@ -209,7 +214,8 @@ def main(argv=None):
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian package wrk, in bindep.txt)")
     work = tempfile.mkdtemp(prefix="netzone-bench-lb-")
-    fmt = {"dir": work, "addr": NODE[0], "port": NODE[1], "node_addr": NODE[0], "node_port": NODE[1], "cert": CERT}
+    fmt = {"dir": work, "addr": NODE[0], "port": NODE[1], "base_addr": BASE_NODE[0], "node_addr": BASE_NODE[0],
+           "node_port": BASE_NODE[1], "cert": CERT}
     lab = LbLab(dict(ROLE_VARS, loadbalancer_haproxy_threads=args.haproxy_threads), name="bench")
     started = []
     try:
@@ -218,7 +224,7 @@ def main(argv=None):
             handle.write(NODE_CONF.format(**fmt))
         subprocess.run(["nginx", "-c", os.path.join(work, "node.conf")], check=True)
         started.append((os.path.join(work, "node.pid"), signal.SIGQUIT))
-        _wait_port(*NODE)
+        _wait_port(*BASE_NODE)  # the role's address of the node is for HAProxy's user only
         with open("/etc/haproxy/haproxy.cfg", encoding="utf-8") as handle:
             role_config = handle.read()
         threads = re.search(r"^\s*nbthread\s+(\d+)", role_config, re.M)

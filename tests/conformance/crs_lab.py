@@ -3,10 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Set up and tear down the load balancer role on this machine for the CRS runner and the benchmark.
 
-``LbLab`` saves the configuration the role changes (``/etc/haproxy``, ``/etc/nginx``, ``/etc/default/haproxy``)
-and which of the services ran, converges the role with the given variables through ``ansible-playbook`` (the
-checkout seen as the installed collection), and on ``teardown()`` stops what it started and puts everything
-back. ``StandinBackend`` is an HTTP server in a thread that answers 200 to any request (a cluster node).
+``LbLab`` saves the configuration the role changes (``/etc/haproxy``, ``/etc/nginx``, ``/etc/default/haproxy``,
+rsyslog's and nftables' files), whether the role's firewall table was loaded and which of the services ran,
+converges the role with the given variables through ``ansible-playbook`` (the checkout seen as the installed
+collection), and on ``teardown()`` stops what it started and puts everything back (the role's ``inet netzone_lb``
+table, which lets only HAProxy's user reach the nodes' port, included). ``StandinBackend`` is an HTTP server in a
+thread that answers 200 to any request (a cluster node).
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ from http_standin import AnyMethodHandler, StandinServer  # noqa: E402  pylint: 
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
-SAVED_PATHS = ("etc/haproxy", "etc/nginx", "etc/default/haproxy", "etc/rsyslog.d")
+SAVED_PATHS = ("etc/haproxy", "etc/nginx", "etc/default/haproxy", "etc/rsyslog.d", "etc/nftables.conf",
+               "etc/nftables.d")
 ROLE_DIRS = ("/etc/haproxy/netzone", "/etc/nginx/netzone", "/etc/nginx/netzone-staging")
-ROLE_FILES = ("/etc/rsyslog.d/48-netzone-haproxy.conf",)
+# The role's host firewall: its file, and its table loaded into this machine's (root) network namespace.
+FIREWALL_FILE = "/etc/nftables.d/netzone_lb.nft"
+FIREWALL_TABLE = ("inet", "netzone_lb")
+ROLE_FILES = ("/etc/rsyslog.d/48-netzone-haproxy.conf", FIREWALL_FILE)
 SERVICES = ("rsyslog", "haproxy", "nginx")
 
 
@@ -66,15 +72,22 @@ class LbLab:
         self.workdir = tempfile.mkdtemp(prefix="netzone-%s-" % name)
         self.running_before = []
         self.saved = None
+        self.table_before = False
 
     def _service(self, name, action):
         return subprocess.run(["service", name, action], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, check=False)
 
+    @staticmethod
+    def _table_loaded():
+        return subprocess.run(["nft", "list", "table", *FIREWALL_TABLE], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, check=False).returncode == 0
+
     def setup(self):
         if os.geteuid() != 0:
             raise SystemExit("must run as root (it installs and configures HAProxy and nginx)")
         self.running_before = [s for s in SERVICES if self._service(s, "status").returncode == 0]
+        self.table_before = shutil.which("nft") is not None and self._table_loaded()
         present = [p for p in SAVED_PATHS if os.path.exists("/" + p)]
         if present:
             self.saved = os.path.join(self.workdir, "before.tar")
@@ -107,6 +120,14 @@ class LbLab:
                 if os.path.exists(path):
                     os.unlink(path)
             subprocess.run(["tar", "-xpf", self.saved, "-C", "/"], check=False)
+        # The role's firewall table (it lets only HAProxy's user reach the nodes' port): removed, or the one
+        # loaded before put back from its restored file.
+        if shutil.which("nft") is not None:
+            if self.table_before:
+                if os.path.exists(FIREWALL_FILE):
+                    subprocess.run(["nft", "-f", FIREWALL_FILE], check=False)
+            elif self._table_loaded():
+                subprocess.run(["nft", "delete", "table", *FIREWALL_TABLE], check=False)
         for service in self.running_before:
             self._service(service, "start")
         shutil.rmtree(self.workdir, ignore_errors=True)
