@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT / "build" / "collections"))
 
 import harness  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import build_plan  # noqa: E402
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import build_plan, compact  # noqa: E402
 
 # Each play stamps the time right before and right after its one task and writes the difference to
 # ``timing_file``: the task's own time, without ansible-playbook's start-up.
@@ -383,7 +383,8 @@ def bench_server(target, args, workdir, env):
                           guard_settings={"skip": ["plan", "load_balancers"]})
         manifests = target.use(plan["manifests"])
         varsfile = workdir / ("vars-%s-%d.json" % (target.key, size))
-        varsfile.write_text(json.dumps({"plan": plan, "manifests": manifests, "kubeconfig": target.kubeconfig}))
+        # the zones role hands zone_policies the compact plan (netzone.segmentation.plan_compact)
+        varsfile.write_text(json.dumps({"plan": compact(plan), "manifests": manifests, "kubeconfig": target.kubeconfig}))
         results = {"zone_policies": measure(target, workdir, ZONE_POLICIES, varsfile, env, args.repeats)}
         if size in list_sizes:
             results["k8s list"] = measure(target, workdir, K8S_LIST, varsfile, env, args.repeats)

@@ -210,6 +210,23 @@ def build_plan(raw=None, inventory=None, overrides=None, extra_policies=None, eg
     return plan
 
 
+#: What only a report reads, left out by :func:`compact`: the proof's rows, one per cell, and the guardrail's.
+REPORT_ONLY = {"proof": ("cells",), "guardrail": ("rows",)}
+
+
+def compact(plan, where="plan"):
+    """The plan without what only a report reads (:data:`REPORT_ONLY`): what a module that checks or applies it
+    needs.  The digest does not cover those rows, so the compact plan still passes :func:`check_plan`; at 100
+    zones it is a fifth of the size, and Ansible hands a module's arguments over at a cost that grows with
+    their size.  Raises :class:`PlanError` for a value that is not a plan."""
+    check_digest(plan, where)
+    out = dict(plan)
+    for key, dropped in REPORT_ONLY.items():
+        if isinstance(plan.get(key), Mapping):
+            out[key] = {name: value for name, value in plan[key].items() if name not in dropped}
+    return out
+
+
 def check_digest(plan, where="plan"):
     """Return ``plan`` if it is a plan unchanged since :func:`build_plan` built it, else raise :class:`PlanError`."""
     keys = ("version", "matrix", "manifests", "proof", "checks", "digest")

@@ -16,6 +16,7 @@ from ansible_collections.netzone.segmentation.plugins.filter import haproxy_rout
 from ansible_collections.netzone.segmentation.plugins.filter import lb_firewall as firewall_plugin
 from ansible_collections.netzone.segmentation.plugins.filter import lb_settings as settings_plugin
 from ansible_collections.netzone.segmentation.plugins.filter import plan as plan_plugin
+from ansible_collections.netzone.segmentation.plugins.filter import plan_compact as compact_plugin
 from ansible_collections.netzone.segmentation.plugins.filter import port_conflicts as ports_plugin
 from ansible_collections.netzone.segmentation.plugins.filter import reachability as reach_plugin
 from ansible_collections.netzone.segmentation.plugins.filter import report_sections as sections_plugin
@@ -44,7 +45,7 @@ def _error(call, *args, **kwargs):
 
 def test_every_filter_is_registered_under_its_name():
     for plugin, name in ((routing_plugin, "haproxy_routing"), (firewall_plugin, "lb_firewall"),
-                         (settings_plugin, "lb_settings"), (plan_plugin, "plan"), (ports_plugin, "port_conflicts"),
+                         (settings_plugin, "lb_settings"), (plan_plugin, "plan"), (compact_plugin, "plan_compact"), (ports_plugin, "port_conflicts"),
                          (reach_plugin, "reachability"), (sections_plugin, "report_sections"),
                          (verify_plugin, "verify_matrix"), (vrrp_plugin, "vrrp_instances"),
                          (manifests_plugin, "zone_manifests")):
@@ -268,6 +269,15 @@ def test_plan_passes_every_argument_to_the_core():
                   None, None, None, None, None),
         mock.call({"zones": {}}, {"groups": {"g": ["h"]}, "addresses": {"h": "h"}}, {"o": 1}, [2], {"e": 3}, {"g": 4},
                   {"r": 5})]
+
+
+def test_plan_compact_keeps_what_the_digest_covers_and_names_a_value_that_is_not_a_plan():
+    built = plan_plugin.plan(None, groups=GROUPS, hostvars=HOSTVARS)
+    small = compact_plugin.plan_compact(built)
+    assert "cells" not in small["proof"] and "rows" not in small["guardrail"]
+    assert (small["digest"], small["manifests"]) == (built["digest"], built["manifests"])
+    assert _error(compact_plugin.plan_compact, {"manifests": []}) == (
+        "netzone.segmentation.plan_compact: plan: not a plan: build it with the netzone.segmentation.plan filter")
 
 
 def test_plan_shows_each_warning_once_and_none_for_a_reused_plan():

@@ -15,7 +15,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._common.error
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import (
-    PlanError, build_plan, check_digest, check_plan, matrix_from_params)
+    PlanError, build_plan, check_digest, check_plan, compact, matrix_from_params)
 
 INVENTORY = {"groups": {"loadbalancers": ["lb1"], "microk8s": ["n1"]},
              "addresses": {"lb1": "10.0.0.11", "n1": "10.0.0.21"}}
@@ -72,6 +72,24 @@ def test_the_digest_survives_json_and_sees_any_change():
         change(changed)
         with pytest.raises(PlanError, match=r"^plan\.digest: the plan changed after it was built and proven"):
             check_plan(changed)
+
+
+def test_the_compact_plan_drops_only_the_report_rows_and_is_accepted_as_the_whole_one():
+    plan = build_plan(None, INVENTORY)
+    small = compact(json.loads(json.dumps(plan)))
+    assert sorted(plan["proof"]) == ["cells", "mismatches", "summary"]
+    assert sorted(small["proof"]) == ["mismatches", "summary"]
+    assert sorted(plan["guardrail"]) == ["ok", "problems", "rows", "stage"]
+    assert sorted(small["guardrail"]) == ["ok", "problems", "stage"]
+    assert {k: v for k, v in small.items() if k not in ("proof", "guardrail")} == \
+        {k: v for k, v in json.loads(json.dumps(plan)).items() if k not in ("proof", "guardrail")}
+    assert check_plan(small) is small and "cells" in plan["proof"]       # the whole plan is left as it was
+    assert len(json.dumps(small)) < len(json.dumps(plan))
+    small["manifests"].append(OPEN_DB)
+    with pytest.raises(PlanError, match=r"^plan\.digest: the plan changed after it was built and proven"):
+        check_plan(small)
+    with pytest.raises(PlanError, match=r"^zones_plan: not a plan"):
+        compact({"matrix": {}}, "zones_plan")
 
 
 def test_unproven_or_refused_plans_are_refused():
