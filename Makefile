@@ -26,7 +26,7 @@ export PYTHONPATH := $(COLLROOT)
 export ANSIBLE_FORCE_COLOR := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help deps venv collection test lint sanity unit compat fuzz conformance npguard molecule lab bench mutation clean cluster-build cluster-proof
+.PHONY: help deps venv collection test lint sanity unit compat fuzz conformance npguard molecule lab bench mutation coverage clean cluster-build cluster-proof
 
 help:
 	@echo "make lab    - install everything and run site.yml on the lab inventory (this machine)"
@@ -36,6 +36,7 @@ help:
 	@echo "make fuzz   - the property tests with random draws, NZ_FUZZ_FACTOR (20) times their examples"
 	@echo "make cluster-proof - build the real components if needed, start them, apply the matrix, probe with packets"
 	@echo "make mutation - mutation testing: every module and plugin with cosmic-ray (sampled, stratified; MUTATION_ARGS), then the admission policies' CEL (MUTATION_CEL_ARGS)"
+	@echo "make coverage - line and branch coverage of plugins/ while the unit tests run (build/coverage.txt)"
 
 ## --- setup -----------------------------------------------------------------------------------
 deps: $(BUILD)/.deps-stamp
@@ -144,6 +145,14 @@ BENCHES ?= $(sort $(wildcard tests/bench/bench_*.py))
 BENCH_ARGS ?=
 bench: venv cluster-build
 	$(PY) tools/bench_page.py $(BENCH_ARGS) $(BENCHES)
+
+# Not part of `make test`: line and branch coverage of plugins/ while the unit tests run (`make unit`'s tests,
+# in-process only: modules that ansible-playbook runs in a subprocess are not measured). Report: build/coverage.txt.
+coverage: venv
+	HYPOTHESIS_PROFILE=ci COVERAGE_FILE=$(BUILD)/.coverage $(BIN)/coverage run --branch --source=$(ROOT)/plugins \
+	  -m pytest -q -p no:cacheprovider tests/unit tests/integration
+	COVERAGE_FILE=$(BUILD)/.coverage $(BIN)/coverage report --show-missing --skip-covered > $(BUILD)/coverage.txt; \
+	  rc=$$?; tail -n 1 $(BUILD)/coverage.txt; exit $$rc
 
 # Not part of `make test`: cosmic-ray in its own venv, on a copy of the tree, a sample of its mutants stratified
 # by module over every module and plugin file (at least 7 each, so that one survivor still leaves a module at 85%),
