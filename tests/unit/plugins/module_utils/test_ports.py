@@ -52,3 +52,39 @@ def test_addresses_overlap_only_when_equal_or_wildcard():
 def test_filter_turns_bad_input_into_one_error():
     with pytest.raises(AnsibleFilterError, match="port_conflicts: .*needs the list of listeners"):
         conflicts_filter(None, WANTED)
+
+
+@pytest.mark.parametrize("held", ["", "*", "0.0.0.0", "::", "[::]", None])
+def test_every_wildcard_listener_holds_the_port_on_every_address(held):
+    listening = [{"address": held, "port": 9000, "name": "other", "pid": 7}]
+    assert port_conflicts(listening, [{"address": "192.0.2.1", "port": 9000, "what": "w", "var": "v"}]) == [
+        {"want": "192.0.2.1:9000", "what": "w", "var": "v", "local": "%s:9000" % held, "owner": "'other' (pid 7)"}]
+
+
+@pytest.mark.parametrize("wanted", ["", "*", "0.0.0.0", "::", "[::]"])
+def test_a_wildcard_setting_wants_the_port_on_every_address(wanted):
+    listening = [{"address": "198.51.100.4", "port": 9000, "name": "other", "pid": 7}]
+    assert [c["local"] for c in port_conflicts(listening, [{"address": wanted, "port": 9000}])] == ["198.51.100.4:9000"]
+
+
+def test_one_conflict_per_wanted_port_the_first_listener_named():
+    listening = [{"address": "0.0.0.0", "port": "9000", "name": "first", "pid": 1},
+                 {"address": "::", "port": 9000, "name": "second", "pid": 2}]
+    # the port compared as text ("9000" == 9000); the first holder only, then the next wanted port
+    assert port_conflicts(listening, [{"address": "127.0.0.1", "port": 9000}]) == [
+        {"want": "127.0.0.1:9000", "what": "", "var": "", "local": "0.0.0.0:9000", "owner": "'first' (pid 1)"}]
+
+
+def test_an_unnamed_program_with_a_pid_is_named_by_its_pid():
+    listening = [{"address": "127.0.0.1", "port": 9000, "name": "", "pid": 99}]
+    assert [c["owner"] for c in port_conflicts(listening, [{"address": "127.0.0.1", "port": 9000}])] == [
+        "'an unknown program' (pid 99)"]
+
+
+def test_only_a_fully_bracketed_address_loses_its_brackets():
+    listening = [{"address": "192.0.2.10", "port": 9000, "name": "other", "pid": 7}]
+    # "*]" and "[*" are not wildcards: only "[...]" is unwrapped
+    assert port_conflicts(listening, [{"address": "*]", "port": 9000}]) == []
+    assert port_conflicts(listening, [{"address": "[*", "port": 9000}]) == []
+    assert port_conflicts(listening, [{"address": "[192.0.2.10]", "port": 9000}]) != []
+    assert port_conflicts(listening, [{"address": " 192.0.2.10 ", "port": 9000}]) != []
