@@ -103,3 +103,51 @@ def test_cluster_state_reads_parsed_json_and_names_a_pod_without_namespace():
     with pytest.raises(errors.ObjectError) as err:
         cluster_state([{"kind": "Pod", "metadata": {"name": "p"}}])
     assert str(err.value) == "objects[0].metadata: needs name and namespace"
+
+
+@pytest.mark.parametrize("value, expected", [(None, "null"), (True, "a boolean"), (0, "an integer"), (1.5, "a number"),
+                                             ("x", "a string"), ({}, "an object"), ([], "a list"), ((1,), "a list"),
+                                             (b"x", "a value of type bytes"), ({1}, "a value of type set")])
+def test_json_type_names_the_json_kind(value, expected):
+    assert validators.json_type(value) == expected
+
+
+@pytest.mark.parametrize("name, known, expected", [
+    ("bakend", ["backend", "frontend"], " (did you mean 'backend'?)"),
+    ("db", ["dba", "db1"], " (did you mean 'db1'?)"),            # the first in sorted order of the close ones
+    ("abc", ["abxyz"], ""),                                      # three edits away
+    ("ab", ["abcd"], " (did you mean 'abcd'?)"),                 # two inserts
+    ("ab", ["abcde"], ""),                                       # three longer
+    ("web", [], ""),
+    (3, ["web"], ""),
+])
+def test_did_you_mean_offers_the_first_name_within_two_edits(name, known, expected):
+    assert validators.did_you_mean(name, known) == expected
+
+
+SERVICES = {"http": [{"port": 80, "end_port": None, "protocol": "TCP"}],
+            "web": [{"port": 8000, "end_port": 8100, "protocol": "TCP"}],
+            "alt": [{"port": 8080, "end_port": None, "protocol": "TCP"}]}
+
+
+@pytest.mark.parametrize("value, expected", [
+    (80, " (80 is a port: flows name services; 'http' has it)"),
+    ("80/tcp", " ('80/tcp' is a port: flows name services; 'http' has it)"),
+    (" 8080 - 8090 / TCP ", " (' 8080 - 8090 / TCP ' is a port: flows name services; 'alt' or 'web' have it)"),
+    (8000, " (8000 is a port: flows name services; 'web' has it)"),
+    (8100, " (8100 is a port: flows name services; 'web' has it)"),
+    (8101, " (8101 is a port: flows name services; define one under 'services', for example app: [8101/tcp])"),
+    (7999, " (7999 is a port: flows name services; define one under 'services', for example app: [7999/tcp])"),
+    ("web", ""), (True, ""), (None, ""), (8.0, ""),
+])
+def test_a_port_where_a_service_name_belongs_gets_a_hint(value, expected):
+    assert validators.port_instead_of_name(value, SERVICES) == expected
+
+
+PREFIX_253 = ".".join(["a" * 61] * 4 + ["b" * 5])   # a DNS subdomain of 253 characters
+
+
+@pytest.mark.parametrize("key, expected", [(PREFIX_253 + "/x", True), (PREFIX_253 + "b/x", False),
+                                           ("a." + "b" * 63 + "/x", True), ("a..b/x", False)])
+def test_label_key_prefix_up_to_253_characters(key, expected):
+    assert validators.is_label_key(key) is expected
