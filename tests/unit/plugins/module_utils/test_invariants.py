@@ -326,3 +326,76 @@ def test_bound_size_is_one_block_of_each_prefix_length():
 
     assert coverage.bound_size({"ipv4": 8, "ipv6": 32}) == {4: 16777216, 6: 2 ** 96}
     assert coverage.bound_size({"ipv4": 32, "ipv6": 128}) == {4: 1, 6: 1}
+
+
+# --- the address-set arithmetic of coverage.py, on small integer intervals written out by hand ---------------------
+
+def _coverage():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import coverage  # pylint: disable=import-outside-toplevel
+    return coverage
+
+
+@pytest.mark.parametrize("ranges, merged", [
+    ([], []),
+    ([(5, 9), (1, 3)], [(1, 3), (5, 9)]),             # sorted, a gap of one address (4) kept
+    ([(1, 3), (4, 9)], [(1, 9)]),                     # adjacent: one interval
+    ([(1, 9), (2, 3)], [(1, 9)]),                     # inside: the wider end kept
+    ([(1, 5), (3, 9), (9, 12)], [(1, 12)]),           # overlapping chain
+    ([(1, 1), (1, 1), (3, 3)], [(1, 1), (3, 3)]),
+])
+def test_merge_sorts_and_joins_touching_intervals(ranges, merged):
+    assert _coverage()._merge(ranges) == merged
+
+
+@pytest.mark.parametrize("ranges, cuts, left", [
+    ([(1, 10)], [], [(1, 10)]),
+    ([(1, 10)], [(3, 4)], [(1, 2), (5, 10)]),
+    ([(1, 10)], [(1, 1), (10, 10)], [(2, 9)]),
+    ([(1, 10)], [(0, 2), (4, 4), (6, 7)], [(3, 3), (5, 5), (8, 10)]),
+    ([(1, 10)], [(0, 20)], []),
+    ([(1, 3), (7, 9)], [(2, 8)], [(1, 1), (9, 9)]),      # one cut across two intervals
+    ([(5, 6), (20, 30)], [(1, 2), (8, 9), (25, 40)], [(5, 6), (20, 24)]),   # cuts wholly below are skipped
+])
+def test_subtract_leaves_what_no_cut_covers(ranges, cuts, left):
+    assert _coverage()._subtract(ranges, cuts) == left
+
+
+@pytest.mark.parametrize("left, right, both", [
+    ([(1, 10)], [(5, 20)], [(5, 10)]),
+    ([(1, 2), (4, 6), (8, 9)], [(2, 8)], [(2, 2), (4, 6), (8, 8)]),
+    ([(2, 8)], [(1, 2), (4, 6), (8, 9)], [(2, 2), (4, 6), (8, 8)]),
+    ([(1, 3)], [(4, 6)], []),
+])
+def test_intersect_keeps_what_both_hold(left, right, both):
+    assert _coverage()._intersect(left, right) == both
+
+
+def test_spaces_of_blocks_with_excepts_and_their_set_operations():
+    cov = _coverage()
+    net = ipaddress.ip_network
+    space = cov.blocks_space([(net("192.0.2.0/24"), [net("192.0.2.0/25"), net("2001:db8::/32")]),
+                              (net("2001:db8::/126"), [net("2001:db8::1/128")])])
+    base4, base6 = int(net("192.0.2.0/24").network_address), int(net("2001:db8::/126").network_address)
+    # the IPv6 except does not cut the IPv4 block; ::1 cut out of the /126
+    assert space == {4: [(base4 + 128, base4 + 255)], 6: [(base6, base6), (base6 + 2, base6 + 3)]}
+    assert cov.count(space) == {4: 128, 6: 3}
+    assert cov.networks(space) == [net("192.0.2.128/25"), net("2001:db8::/128"), net("2001:db8::2/127")]
+    other = cov.networks_space([net("192.0.2.192/26"), net("2001:db8::3/128")])
+    assert cov.minus(space, other) == {4: [(base4 + 128, base4 + 191)], 6: [(base6, base6), (base6 + 2, base6 + 2)]}
+    assert cov.intersection(space, other) == {4: [(base4 + 192, base4 + 255)], 6: [(base6 + 3, base6 + 3)]}
+    assert cov.union(other, cov.empty()) == other
+
+
+def test_exceeds_only_above_the_bound_and_describes_public_addresses():
+    cov = _coverage()
+    net = ipaddress.ip_network
+    bound = {"ipv4": 24, "ipv6": 120}
+    # exactly one /24 of public addresses is not above the bound; a /24 and one more address is
+    exact = cov.networks_space([net("8.8.8.0/24"), net("10.0.0.0/8")])   # the private /8 does not count
+    assert cov.exceeds(exact, bound) == []
+    assert cov.exceeds(cov.networks_space([net("8.8.8.0/24"), net("8.8.9.0/32")]), bound) == [4]
+    assert cov.exceeds(cov.networks_space([net("2606:4700::/119"), net("8.8.0.0/16")]), bound) == [4, 6]
+    assert cov.describe(exact, 4) == "256 public IPv4 addresses"
+    assert cov.describe(cov.networks_space([net("8.0.0.0/7")]), 4) == "33,554,432 public IPv4 addresses"
+    assert cov.bound_text(bound, 4) == "a /24 (256 IPv4 addresses)"
+    assert cov.bound_text(bound, 6) == "a /120 (256 IPv6 addresses)"
