@@ -333,3 +333,104 @@ def test_an_ingress_rule_decides_the_ingress_side_only():
     assert not verdict.allowed
     assert (verdict.ingress.layer, verdict.ingress.by) == ("admin", "AdminNetworkPolicy ingress-only rule deny-from-slytherin")
     assert _reach(engine, "gryffindor", 0, "slytherin", 0, 80)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda p: p["spec"].update(priority=1001), "policies[0].spec.priority: must be an integer 0-1000, got 1001"),
+    (lambda p: p["spec"].update(priority=True), "policies[0].spec.priority: must be an integer 0-1000, got True"),
+    (lambda p: p["spec"]["egress"][0].update(action="Log"),
+     "policies[0].spec.egress[0].action: must be one of Allow, Deny, Pass, got 'Log'"),
+    (lambda p: p["spec"]["egress"][0].update(to=[{"networks": ["10.0.0.1/8"]}]),
+     "policies[0].spec.egress[0].to[0].networks[0]: invalid CIDR '10.0.0.1/8'"),
+    (lambda p: p["spec"]["egress"][0].update(to=[{"networks": ["10.0.0.0/8", "fe80::1/10"]}]),
+     "policies[0].spec.egress[0].to[0].networks[1]: invalid CIDR 'fe80::1/10'"),
+    (lambda p: p["spec"]["egress"][0].update(to=[{"nodes": {}}]),
+     "policies[0].spec.egress[0].to[0].nodes: nodes peers are not modelled here"),
+    (lambda p: p["spec"].update(subject={}), "policies[0].spec.subject: needs exactly one of namespaces, pods"),
+    (lambda p: p["spec"].update(subject={"namespace": {}}),
+     "policies[0].spec.subject: unknown field 'namespace' (expected one of: namespaces, pods)"),
+    (lambda p: p["spec"].update(tier="x"),
+     "policies[0].spec: unknown field 'tier' (expected one of: priority, subject, ingress, egress)"),
+    (lambda p: p["spec"]["egress"][0].update(ports=[{"portRange": {"start": 90, "end": 80}}]),
+     "policies[0].spec.egress[0].ports[0].portRange: end 80 is below start 90"),
+    (lambda p: p["spec"]["egress"][0].update(ports=[{"portRange": {"start": 90, "end": 65536}}]),
+     "policies[0].spec.egress[0].ports[0].portRange: end must be a port 1-65535, got 65536"),
+    (lambda p: p["spec"]["egress"][0].update(ports=[{"portRange": {"protocol": "UDP", "start": 90, "stop": 95}}]),
+     "policies[0].spec.egress[0].ports[0].portRange: unknown field 'stop' (expected one of: protocol, start, end)"),
+    (lambda p: p["spec"]["egress"][0].update(ports=[{"portNumber": {"protocol": "ICMP", "port": 1}}]),
+     "policies[0].spec.egress[0].ports[0].portNumber.protocol: must be one of TCP, UDP, SCTP"),
+    (lambda p: p["spec"]["egress"][0].update(ports=[{"portNumber": {"port": 80, "end": 81}}]),
+     "policies[0].spec.egress[0].ports[0].portNumber: unknown field 'end' (expected one of: protocol, port)"),
+    (lambda p: p["spec"]["egress"][0].update(ports=[{"namedPort": ""}]),
+     "policies[0].spec.egress[0].ports[0].namedPort: must be a port name"),
+    (lambda p: p["spec"]["egress"][0].update(ports=[{"namedPort": 80}]),
+     "policies[0].spec.egress[0].ports[0].namedPort: must be a port name"),
+    (lambda p: p["spec"]["egress"][0].update(ports=[{"namedPort": "http", "portNumber": {"port": 80}}]),
+     "policies[0].spec.egress[0].ports[0]: needs exactly one of portNumber, portRange, namedPort"),
+    (lambda p: p["spec"]["egress"][0].update(to=[]), "policies[0].spec.egress[0].to: needs at least one peer"),
+    (lambda p: p["spec"]["egress"][0].update(to=[{"networks": []}]),
+     "policies[0].spec.egress[0].to[0].networks: needs at least one CIDR"),
+    (lambda p: p["spec"]["egress"][0].update(ports=[{"portNumber": {"protocol": "TCP", "port": 0}}]),
+     "policies[0].spec.egress[0].ports[0].portNumber: start must be a port 1-65535, got 0"),
+    (lambda p: p["spec"]["egress"][0].update(to=[{"pods": {"podSelector": {}, "nodeSelector": {}}}]),
+     "policies[0].spec.egress[0].to[0].pods: unknown field 'nodeSelector' (expected one of: namespaceSelector, "
+     "podSelector)"),
+    (lambda p: p["spec"].update(ingress=[{"action": "Deny", "from": [{"networks": ["10.0.0.0/8"]}]}]),
+     "policies[0].spec.ingress[0].from[0]: unknown field 'networks' (expected one of: namespaces, pods)"),
+    (lambda p: p["spec"].update(ingress=[{"action": "Deny", "to": [{"namespaces": {}}]}]),
+     "policies[0].spec.ingress[0]: unknown field 'to' (expected one of: name, action, from, ports)"),
+    (lambda p: p.update(kind="ClusterNetworkPolicy"),
+     "policies[0]: must be policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy or BaselineAdminNetworkPolicy, "
+     "got policy.networking.k8s.io/v1alpha1 ClusterNetworkPolicy"),
+    (lambda p: p.update(apiVersion="policy.networking.k8s.io/v1"),
+     "policies[0]: must be policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy or BaselineAdminNetworkPolicy, "
+     "got policy.networking.k8s.io/v1 AdminNetworkPolicy"),
+    (lambda p: p.update(kind="BaselineAdminNetworkPolicy"),
+     "policies[0].metadata.name: a BaselineAdminNetworkPolicy must be named 'default'"),
+    (lambda p: (p.update(kind="BaselineAdminNetworkPolicy"), p["metadata"].update(name="default")),
+     "policies[0].spec: unknown field 'priority' (expected one of: subject, ingress, egress)"),
+    (lambda p: (p.update(kind="BaselineAdminNetworkPolicy"), p["metadata"].update(name="default"),
+                p["spec"].pop("priority"), p["spec"]["egress"][0].update(action="Pass")),
+     "policies[0].spec.egress[0].action: must be one of Allow, Deny, got 'Pass'"),
+])
+def test_bad_objects_are_named_with_the_whole_message(mutate, message):
+    policy = _rules_policy([{"name": "r", "action": "Deny", "to": [_house_peer("namespaces", "slytherin")]}])
+    mutate(policy)
+    with pytest.raises(ObjectError) as err:
+        _engine([policy])
+    assert str(err.value) == message
+
+
+def test_a_second_baseline_and_a_repeated_admin_name_are_refused():
+    baseline = {"apiVersion": V1A1, "kind": "BaselineAdminNetworkPolicy", "metadata": {"name": "default"},
+                "spec": {"subject": GRYFFINDOR_NS, "egress": []}}
+    with pytest.raises(ObjectError) as err:
+        _engine([baseline, copy.deepcopy(baseline)])
+    assert str(err.value) == "policies[1]: a second BaselineAdminNetworkPolicy"
+    admin = _rules_policy([])
+    with pytest.raises(ObjectError) as err:
+        _engine([admin, baseline, copy.deepcopy(admin)])
+    assert str(err.value) == "policies[2].metadata.name: duplicate AdminNetworkPolicy rules"
+
+
+def test_a_named_port_rule_matches_the_destination_pods_port_of_that_name_and_protocol():
+    namespaces, pods = _conformance_cluster()
+    for pod in pods:
+        if pod["name"] == "draco-malfoy-0":
+            pod["ports"] = [{"name": "web", "containerPort": 8080, "protocol": "TCP"},
+                            {"name": "dns", "containerPort": 5353, "protocol": "UDP"}]
+    policy = _rules_policy([{"name": "deny-web", "action": "Deny", "to": [_house_peer("namespaces", "slytherin")],
+                             "ports": [{"namedPort": "web"}, {"namedPort": "dns"}]}])
+    engine = ClusterEngine(Engine(namespaces, pods, []), [policy])
+    src, dst = "%s/harry-potter-0" % _ns("gryffindor"), "%s/draco-malfoy-0" % _ns("slytherin")
+    verdict = engine.verdict(src, dst, 8080)
+    assert verdict.explain() == (
+        "denied: egress denied (admin: AdminNetworkPolicy rules rule deny-web); ingress allowed (none: no policy "
+        "decides ingress of %s)" % dst)
+    assert repr(verdict.egress) == "Side(denied, admin, AdminNetworkPolicy rules rule deny-web)"
+    assert bool(verdict) is False
+    # another port of that pod, the named port under another protocol, the same port on a pod without the name
+    assert engine.verdict(src, dst, 8081).allowed
+    assert engine.verdict(src, dst, 8080, "UDP").allowed
+    assert not engine.verdict(src, dst, 5353, "UDP").allowed
+    assert engine.verdict(src, "%s/draco-malfoy-1" % _ns("slytherin"), 8080).allowed
