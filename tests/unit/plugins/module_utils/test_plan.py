@@ -305,3 +305,70 @@ def test_a_port_inside_a_services_range_names_that_service():
     with pytest.raises(MatrixError) as error:
         build_plan(raw, INVENTORY)
     assert str(error.value).endswith("(9105 is a port: flows name services; 'metrics' has it)"), str(error.value)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"egress": "omit"}, "egress: must be a mapping, got a string"),
+    ({"guard_settings": ["skip"]}, "guard: must be a mapping, got a list"),
+    ({"egress": {"secret": "omit", "file": {}}},
+     "egress: unknown key 'file', 'secret' (expected one of: files, secrets, squid_image, haproxy_image, replicas)"),
+    ({"guard_settings": {"skips": []}},
+     "guard: unknown key 'skips' (expected one of: skip, load_balancer_group, api_server_peer, api_server_zones)"),
+    ({"egress": {"secrets": "include"}}, "egress.secrets: must be omit or apart, got 'include'"),
+    ({"egress": {"files": ["ca.pem"]}}, "egress.files: must be a mapping of path to file content"),
+    ({"extra_policies": [OPEN_DB, {"kind": "Service"}]},
+     "extra_policies[1]: must be a NetworkPolicy (kind: NetworkPolicy); other kinds would be applied without being "
+     "proven"),
+    ({"extra_policies": ["NetworkPolicy"]},
+     "extra_policies[0]: must be a NetworkPolicy (kind: NetworkPolicy); other kinds would be applied without being "
+     "proven"),
+])
+def test_bad_plan_inputs_are_one_whole_message(kwargs, message):
+    with pytest.raises(PlanError) as err:
+        build_plan(None, INVENTORY, **kwargs)
+    assert str(err.value) == message
+
+
+def test_a_plan_without_a_proof_summary_is_refused_and_a_changed_digest_names_both():
+    plan = copy.deepcopy(build_plan(None, INVENTORY))
+    plan["proof"]["summary"] = None                 # not in the digest: the digest still holds
+    with pytest.raises(PlanError) as err:
+        check_plan(plan)
+    assert str(err.value) == "plan.proof: the plan carries no proof"
+    plan = copy.deepcopy(build_plan(None, INVENTORY))
+    real = plan["digest"]
+    plan["digest"] = "sha256:" + "0" * 64
+    with pytest.raises(PlanError) as err:
+        check_digest(plan, "site")
+    assert str(err.value) == (
+        "site.digest: the plan changed after it was built and proven (digest sha256:%s, content %s): build it again "
+        "with the netzone.segmentation.plan filter" % ("0" * 64, real))
+    plan["version"] = 2
+    with pytest.raises(PlanError) as err:
+        check_digest(plan)
+    assert str(err.value) == "plan.version: plan version 2, this collection reads 1"
+
+
+def test_matrix_warnings_skip_what_validation_names_and_go_peer_by_peer_in_name_order():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import matrix_warnings  # pylint: disable=import-outside-toplevel
+
+    raw = {"peers": {"zeta": {"cidr": "198.51.100.7/24"},
+                     "alpha": {"cidrs": ["192.0.2.1/30", "not-a-cidr", 7,
+                                         {"cidr": "203.0.113.9/29", "except": "203.0.113.9/30"}]},
+                     "mid": "a string where a mapping belongs",
+                     "beta": {"cidr": "2001:db8::1/64", "except": ["2001:db8::/96", " 2001:db8::5/120 "]}}}
+    assert matrix_warnings(raw) == [
+        "peers.alpha.cidrs[0]: 192.0.2.1/30 has host bits set; it is taken as 192.0.2.0/30",
+        "peers.alpha.cidrs[3].cidr: 203.0.113.9/29 has host bits set; it is taken as 203.0.113.8/29",
+        "peers.beta.cidr: 2001:db8::1/64 has host bits set; it is taken as 2001:db8::/64",
+        "peers.beta.except[1]: 2001:db8::5/120 has host bits set; it is taken as 2001:db8::/120",
+        "peers.zeta.cidr: 198.51.100.7/24 has host bits set; it is taken as 198.51.100.0/24"]
+    assert matrix_warnings({"peers": ["p"]}) == [] and matrix_warnings("not a matrix") == []
+
+
+def test_the_digest_reads_sets_as_lists():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import plan_digest  # pylint: disable=import-outside-toplevel
+
+    assert plan_digest({"version": 1, "checks": {"plan": {3}}}) == plan_digest({"version": 1, "checks": {"plan": [3]}})
+    assert plan_digest({"version": 1, "checks": {"plan": (3,)}}) == plan_digest({"version": 1, "checks": {"plan": [3]}})
+    assert plan_digest({"version": 1, "checks": {"plan": [3]}}) != plan_digest({"version": 1, "checks": {"plan": [4]}})
