@@ -190,3 +190,47 @@ def test_an_unconfined_apparmor_profile_field_names_the_container():
     found = ps.evaluate("baseline", "latest", {}, spec)
     assert ps.detail(found) == ('forbidden AppArmor profile (container "a" must not set AppArmor profile type to '
                                 '"Unconfined")')
+
+
+def test_an_apparmor_profile_set_on_the_pod_its_containers_and_annotations_is_named_by_each_setter():
+    spec = {"securityContext": {"appArmorProfile": {"type": "Unconfined"}},
+            "containers": [{"name": "a", "image": "x", "securityContext": {"appArmorProfile": {}}},
+                           {"name": "b", "image": "x", "securityContext": {"appArmorProfile": {"type": "Localhost"}}},
+                           {"name": "c", "image": "x", "securityContext": {"appArmorProfile": {"type": "Unconfined"}}}]}
+    meta = {"annotations": {"container.apparmor.security.beta.kubernetes.io/c": "unconfined",
+                            "container.apparmor.security.beta.kubernetes.io/b": "localhost/mine",
+                            "container.apparmor.security.beta.kubernetes.io/a": "runtime/default",
+                            "other.example.com/x": "unconfined"}}
+    assert ps.detail(ps.evaluate("baseline", "v1.33", meta, spec)) == (
+        'forbidden AppArmor profiles (pod and containers "a", "c" and annotation must not set AppArmor profile type '
+        'to "", "Unconfined", "container.apparmor.security.beta.kubernetes.io/c="unconfined"")')
+    # the pod's own profile alone; an allowed one on the pod is no violation
+    assert ps.detail(ps.evaluate("baseline", "v1.33", {}, {"securityContext": {"appArmorProfile": {"type": "Unconfined"}},
+                                                          "containers": [{"name": "a"}]})) == (
+        'forbidden AppArmor profile (pod must not set AppArmor profile type to "Unconfined")')
+    assert ps.evaluate("baseline", "v1.33", {}, {"securityContext": {"appArmorProfile": {"type": "RuntimeDefault"}},
+                                                 "containers": [{"name": "a"}]}) == []
+
+
+def test_pod_templates_of_every_kind_and_what_is_not_a_pod():
+    template = {"metadata": {"labels": {"a": "b"}}, "spec": {"hostPID": True}}
+    assert ps.pod_template({"kind": "PodTemplate", "template": template}) == ({"labels": {"a": "b"}}, {"hostPID": True})
+    assert ps.pod_template({"kind": "ReplicationController", "spec": {"template": template}}) == (
+        {"labels": {"a": "b"}}, {"hostPID": True})
+    assert ps.pod_template({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"hostIPC": True}}) == (
+        {"name": "p"}, {"hostIPC": True})
+    assert ps.pod_template({"kind": "Pod"}) == ({}, {})
+    assert ps.pod_template({"kind": "PodTemplate"}) == ({}, {})
+    assert ps.pod_template({"kind": "Deployment", "spec": {}}) == ({}, {})
+    assert ps.pod_template({"kind": "CronJob", "spec": {"jobTemplate": {}}}) == ({}, {})
+    assert ps.pod_template(["Pod"]) is None and ps.pod_template({"kind": "pod"}) is None
+
+
+def test_level_and_version_messages_are_whole():
+    with pytest.raises(ps.PodSecurityError) as err:
+        ps.evaluate("strict", "latest", {}, {})
+    assert str(err.value) == "'strict' is not a Pod Security level (expected one of: privileged, baseline, restricted)"
+    with pytest.raises(ps.PodSecurityError) as err:
+        ps.parse_version("1.33")
+    assert str(err.value) == "'1.33' is not a Pod Security version (expected 'latest' or 'v1.N', e.g. 'v1.33')"
+    assert ps.level_version("restricted", "v1.99") == "restricted:v%d.%d" % ps.LATEST
