@@ -424,3 +424,112 @@ def test_adoption_takes_the_wanted_names_only_and_never_deletes():
     assert "no vhost wants it: if it is yours, delete its records" in plan["foreign"][0]["message"]
     adopted = apply(OLD, plan["updates"])
     assert plan_updates(SHOP, adopted, PUBLIC, 300)["updates"] == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (("a b", "public", "example.com", SECRET), "owner: 'a b' must be 1-63 letters, digits, '.', '_' or '-'"),
+    (("x" * 64, "public", "example.com", SECRET),
+     "owner: '%s' must be 1-63 letters, digits, '.', '_' or '-'" % ("x" * 64)),
+    ((None, "public", "example.com", SECRET), "owner: None must be 1-63 letters, digits, '.', '_' or '-'"),
+    (("netzone", "dmz", "example.com", SECRET), "exposure: must be one of public, internal, got 'dmz'"),
+    (("netzone", "public", "..", SECRET), "zone: must be a DNS zone name, got '..'"),
+    (("netzone", "public", None, SECRET), "zone: must be a DNS zone name, got None"),
+    (("netzone", "public", "example.com", "   "),
+     "owner_secret: must be a secret of at least 32 characters (loadbalancer_dns_owner_secret; generate one with "
+     "`openssl rand -base64 32` and keep it in Ansible Vault)"),
+    (("netzone", "public", "example.com", "x" * 31),
+     "owner_secret: must be 32 to 1024 characters long, got 31 (loadbalancer_dns_owner_secret; generate one with "
+     "`openssl rand -base64 32`)"),
+])
+def test_ownership_inputs_are_refused_with_the_whole_message(args, message):
+    with pytest.raises(DnsError) as err:
+        Ownership(*args)
+    assert str(err.value) == message
+
+
+def test_the_secret_bounds_are_inclusive():
+    assert Ownership("netzone", "public", "example.com", "x" * 32).zone == "example.com."
+    assert Ownership("netzone", "public", "Example.COM.", "x" * 1024).zone == "example.com."
+
+
+def test_a_missing_internal_address_is_one_whole_message():
+    with pytest.raises(DnsError) as err:
+        desired_records(VHOSTS, with_vip([dict(LBS[0], internal_address="")]), "internal", "corp.example")
+    assert str(err.value) == ("vhost intranet.corp.example (internal): load balancer lb1 has no internal address to "
+                              "publish; set loadbalancer_internal_vip or loadbalancer_internal_address")
+
+
+def test_content_of_reads_addresses_canonically_and_names_absolute():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._edge.dns_records import content_of  # pylint: disable=import-outside-toplevel
+
+    zone = {"shop.example.com.": {"A": {"values": [" 192.0.2.10 ", "192.0.2.9", "192.0.2.10", "not-an-address"]},
+                                  "AAAA": {"values": ["2001:DB8:0:0::1"]},
+                                  "CNAME": {"values": ["Edge.Example.NET"]}},
+            "www.example.com.": {"TXT": {"values": ["x"]}}}
+    assert content_of(zone, "SHOP.example.com") == {"A": ["192.0.2.10", "192.0.2.9", "not-an-address"],
+                                                    "AAAA": ["2001:db8::1"], "CNAME": ["edge.example.net."]}
+    assert content_of(zone, "www.example.com.") == {"A": [], "AAAA": [], "CNAME": []}
+    assert content_of(zone, "absent.example.com") == {"A": [], "AAAA": [], "CNAME": []}
+
+
+def test_only_a_well_formed_value_of_this_owner_and_exposure_verifies():
+    content = {"A": ["192.0.2.10"], "AAAA": [], "CNAME": []}
+    good = PUBLIC.value("shop.example.com", content)
+    mac = expected_mac("shop.example.com.", a="192.0.2.10")
+    assert PUBLIC.verifies("shop.example.com", good, content)
+    assert PUBLIC.verifies("shop.example.com", '"%s"' % good, content)                       # quoted as TXT data
+    assert PUBLIC.verifies("shop.example.com", PUBLIC.value("shop.example.com", content, pending=True), content)
+    prefix = "heritage=netzone,netzone/owner=netzone,netzone/exposure=public,"
+    assert not PUBLIC.verifies("shop.example.com", prefix + "netzone/other=" + mac, content)
+    assert not PUBLIC.verifies("shop.example.com", prefix + "netzone/sig=" + mac.upper(), content)
+    assert not PUBLIC.verifies("shop.example.com", prefix + "netzone/sig=" + mac + "0", content)
+    assert not PUBLIC.verifies("shop.example.com", INTERNAL.value("shop.example.com", content), content)
+    assert not PUBLIC.verifies("shop.example.com", good, {"A": ["192.0.2.11"], "AAAA": [], "CNAME": []})
+    assert not INTERNAL.verifies("shop.example.com", good, content)
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("heritage=netzone,netzone/owner=netzone,netzone/exposure=public,netzone/sig=00", "ours"),
+    ('"heritage=netzone,netzone/owner=netzone,netzone/exposure=public,"', "ours"),
+    ("heritage=netzone,netzone/owner=netzone,netzone/exposure=internal,netzone/sig=00", "other"),
+    ("heritage=netzone,netzone/owner=netzone", "legacy"),
+    ('"heritage=netzone,netzone/owner=netzone,netzone/vhost=shop.example.com"', "legacy"),
+    ("heritage=netzone,netzone/owner=netzone2", "other"),
+    ("heritage=netzone,netzone/owner=other", "other"),
+    ('"', "other"),
+])
+def test_ownership_kind_of_a_txt_value(text, kind):
+    assert PUBLIC.kind(text) == kind
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("_netzone-owner.shop.example.com.", "shop.example.com."),
+    ("_NETZONE-owner.Shop.example.com", "shop.example.com."),
+    ("_netzone-owner._wildcard.apps.example.com.", "*.apps.example.com."),
+    ("_netzone-owner._wildcardx.example.com.", "_wildcardx.example.com."),
+    ("shop.example.com.", None),
+    ("_netzone-ownerx.shop.example.com.", None),
+])
+def test_owned_name_maps_an_ownership_record_back(name, expected):
+    from ansible_collections.netzone.segmentation.plugins.module_utils._edge.dns_records import owned_name  # pylint: disable=import-outside-toplevel
+
+    assert owned_name(name) == expected
+
+
+@pytest.mark.parametrize("name, zone, expected", [
+    ("example.com.", "example.com", True), ("a.example.com", "Example.com.", True), ("aexample.com.", "example.com.", False),
+    ("example.com.", "a.example.com.", False), ("a.b.example.com.", "b.example.com", True),
+])
+def test_in_zone_is_the_zone_or_below_it(name, zone, expected):
+    from ansible_collections.netzone.segmentation.plugins.module_utils._edge.dns_records import in_zone  # pylint: disable=import-outside-toplevel
+
+    assert in_zone(name, zone) is expected
+
+
+def test_delegations_are_the_ns_names_other_than_the_apex_in_order():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._edge.dns_records import delegations  # pylint: disable=import-outside-toplevel
+
+    zone = {"example.com.": {"NS": {"values": ["ns1."]}}, "z.example.com.": {"NS": {"values": ["ns2."]}},
+            "b.example.com.": {"NS": {"values": ["ns3."]}}, "c.example.com.": {"A": {"values": ["192.0.2.1"]}},
+            "d.example.com.": {"NS": {}}}
+    assert delegations(zone, "Example.com") == ["b.example.com.", "z.example.com."]
