@@ -15,6 +15,7 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._model.egress
     CHECKSUM_ANNOTATION,
     compile_egress,
     egress_files,
+    egress_report,
     haproxy_config,
     squid_config,
 )
@@ -237,3 +238,63 @@ def test_the_pods_mount_what_the_configurations_read(matrix):
         probe = pod["containers"][0]["readinessProbe"]
         port = (probe.get("tcpSocket") or probe.get("httpGet"))["port"]
         assert re.search(r"(?m)^(http_port %d |    bind :%d$)" % (port, port), conf), port
+
+
+def test_squid_zone_sections_in_port_order_with_only_wildcards_or_no_domains():
+    matrix = normalize_matrix(matrix_with({"zones": {
+        "backend": {"port": 3130, "domains": ["*.example.org", "*.cdn-1.example.com"], "ports": [443]},
+        "frontend": {"port": 3129, "domains": [], "report_only": True}}}), INVENTORY)
+    conf = squid_config(matrix["egress"])
+    fmt = "%ts.%03tu zone={z} mode={m} listed={l} client=%>a %Ss/%03>Hs %<st %rm %ru peer=%<a"
+    assert conf[conf.index("# zone "):].splitlines() == [
+        "# zone frontend: port 3129, report-only",
+        "acl netzone_zone_frontend myportname frontend",
+        "acl netzone_ports_frontend port 443",
+        "",
+        "# zone backend: port 3130",
+        "acl netzone_zone_backend myportname backend",
+        "acl netzone_ports_backend port 443",
+        r"acl netzone_subdomains_backend dstdom_regex -n -i \.example\.org$ \.cdn-1\.example\.com$",
+        "acl netzone_domains_backend any-of netzone_subdomains_backend",
+        "acl netzone_listed_backend all-of netzone_ports_backend netzone_domains_backend",
+        "",
+        "http_access deny netzone_ip_literal",
+        "http_access allow netzone_zone_frontend !netzone_special  # report-only: logged as unlisted",
+        "http_access allow netzone_zone_backend netzone_listed_backend !netzone_special",
+        "http_access deny all",
+        "",
+        "# One line per request: the zone, whether it was listed, the outcome (TCP_DENIED/403: refused).",
+        "logformat netzone_frontend_unlisted " + fmt.format(z="frontend", m="report-only", l="no"),
+        "access_log stdio:/dev/stdout logformat=netzone_frontend_unlisted netzone_zone_frontend",
+        "logformat netzone_backend_listed " + fmt.format(z="backend", m="enforce", l="yes"),
+        "access_log stdio:/dev/stdout logformat=netzone_backend_listed netzone_zone_backend netzone_listed_backend",
+        "logformat netzone_backend_unlisted " + fmt.format(z="backend", m="enforce", l="no"),
+        "access_log stdio:/dev/stdout logformat=netzone_backend_unlisted netzone_zone_backend !netzone_listed_backend"]
+    assert egress_report(matrix)["zones"] == [
+        {"zone": "backend", "proxy": "http://egress-proxy.proxy.svc:3130", "domains": ["*.example.org", "*.cdn-1.example.com"],
+         "ports": [443], "mode": "enforce"},
+        {"zone": "frontend", "proxy": "http://egress-proxy.proxy.svc:3129", "domains": ["(none)"], "ports": [443],
+         "mode": "report-only (unlisted allowed and logged)"}]
+    deployment = by_kind_name(compile_egress(matrix, {}, None, False))[("Deployment", "egress-proxy")]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["ports"] == [
+        {"name": "proxy-3129", "containerPort": 3129, "protocol": "TCP"},
+        {"name": "proxy-3130", "containerPort": 3130, "protocol": "TCP"}]
+
+
+def test_originations_without_zones_and_without_client_certificates():
+    matrix = normalize_matrix(matrix_with({"zones": {}, "originations": [
+        {"name": "payments", "from": ["backend"], "upstream": "https://pay.example.com", "ca": "files/z-ca.pem",
+         "port": 8080},
+        {"name": "billing", "from": ["backend"], "upstream": "https://bill.example.com", "ca": "files/a-ca.pem",
+         "port": 8081}]}), INVENTORY)
+    assert egress_files(matrix) == ["files/a-ca.pem", "files/z-ca.pem"]
+    objs = compile_egress(matrix, {"files/z-ca.pem": PEM_CA, "files/a-ca.pem": PEM_CA}, None, True)
+    assert [(o["kind"], o["metadata"]["name"]) for o in objs] == [
+        ("ConfigMap", "egress-origination"), ("Secret", "egress-origination-payments"),
+        ("Secret", "egress-origination-billing"), ("Deployment", "egress-origination"), ("Service", "payments"),
+        ("Service", "billing"), ("PodDisruptionBudget", "egress-origination")]
+    assert egress_report(matrix) == {"zones": [], "originations": [
+        {"name": "payments", "from": ["backend"], "url": "http://payments.proxy.svc:8080/",
+         "upstream": "https://pay.example.com", "ca": "files/z-ca.pem", "client_cert": "(none)"},
+        {"name": "billing", "from": ["backend"], "url": "http://billing.proxy.svc:8081/",
+         "upstream": "https://bill.example.com", "ca": "files/a-ca.pem", "client_cert": "(none)"}]}
