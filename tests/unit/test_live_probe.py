@@ -142,3 +142,94 @@ def test_judge_lists_each_cells_expected_and_open_ports():
         "cells": [{"from": "db", "to": "backend", "expected": [], "open": []},
                   {"from": "frontend", "to": "backend", "expected": ["8080/TCP"], "open": ["8080/TCP", "8081/TCP"]},
                   {"from": "frontend", "to": "dns", "expected": ["53/UDP"], "open": []}]}
+
+
+def _small_matrix():
+    """A matrix as the normalisation leaves it, written out: two zones, a range, a UDP service, DNS."""
+    return {"services": {"web": [{"port": 80, "end_port": None, "protocol": "TCP"}],
+                         "range": [{"port": 9000, "end_port": 9002, "protocol": "TCP"},
+                                   {"port": 65535, "end_port": None, "protocol": "TCP"}],
+                         "syslog": [{"port": 514, "end_port": None, "protocol": "UDP"}]},
+            "flows": [{"from": "a", "to": "b", "services": ["web", "range"]},
+                      {"from": "b", "to": "a", "services": ["syslog"]}],
+            "cluster": {"dns": {"ports": [{"port": 53, "end_port": None, "protocol": "UDP"},
+                                          {"port": 53, "end_port": None, "protocol": "TCP"}]}}}
+
+
+def test_probe_ports_stop_at_65535_and_sort_by_protocol_then_port():
+    assert lp.probe_ports(_small_matrix()) == [(80, "TCP"), (81, "TCP"), (9000, "TCP"), (9003, "TCP"), (65535, "TCP"),
+                                               (514, "UDP"), (515, "UDP")]
+
+
+@pytest.mark.parametrize("src, dst, port, protocol, allowed", [
+    ("a", "b", 80, "TCP", True), ("a", "b", 80, "UDP", False), ("a", "b", 81, "TCP", False),
+    ("a", "b", 9000, "TCP", True), ("a", "b", 9002, "TCP", True), ("a", "b", 9003, "TCP", False),
+    ("a", "b", 8999, "TCP", False), ("a", "b", 65535, "TCP", True), ("b", "a", 80, "TCP", False),
+    ("b", "a", 514, "UDP", True), ("a", "a", 80, "TCP", False), ("a", None, 53, "UDP", True),
+    ("a", None, 53, "SCTP", False), ("b", None, 54, "TCP", False),
+])
+def test_expected_reads_ranges_protocols_and_directions(src, dst, port, protocol, allowed):
+    assert lp.expected(_small_matrix(), src, dst, port, protocol) is allowed
+
+
+def test_plan_probes_written_out_for_two_zones_and_the_first_dns_pod():
+    matrix = _small_matrix()
+    matrix["services"] = {"web": [{"port": 80, "end_port": None, "protocol": "TCP"}]}
+    matrix["flows"] = [{"from": "a", "to": "b", "services": ["web"]}]
+    matrix["cluster"]["dns"]["ports"] = [{"port": 53, "end_port": None, "protocol": "UDP"}]
+    responders = {"b": {"namespace": "zb", "name": "rb", "ip": "10.1.0.3"},
+                  "a": {"namespace": "za", "name": "ra", "ip": "10.1.0.2"}}
+    dns = [{"namespace": "kube-system", "name": "dns-1", "ip": "10.1.0.53"},
+           {"namespace": "kube-system", "name": "dns-2", "ip": "10.1.0.54"}]
+
+    def target(i, addr, port, to, ident, expect, proto="TCP", is_dns=False):
+        return {"id": i, "addr": addr, "port": port, "proto": proto, "to": to, "ident": ident, "dns": is_dns,
+                "expect": expect}
+
+    assert lp.plan_probes(matrix, responders, dns) == {
+        "a": [target(0, "10.1.0.2", 80, "a", "za/ra", False), target(1, "10.1.0.2", 81, "a", "za/ra", False),
+              target(2, "10.1.0.3", 80, "b", "zb/rb", True), target(3, "10.1.0.3", 81, "b", "zb/rb", False),
+              target(4, "10.1.0.53", 53, "dns", "", True, "UDP", True)],
+        "b": [target(0, "10.1.0.2", 80, "a", "za/ra", False), target(1, "10.1.0.2", 81, "a", "za/ra", False),
+              target(2, "10.1.0.3", 80, "b", "zb/rb", False), target(3, "10.1.0.3", 81, "b", "zb/rb", False),
+              target(4, "10.1.0.53", 53, "dns", "", True, "UDP", True)]}
+    assert lp.wire_targets([target(4, "10.1.0.53", 53, "dns", "", True, "UDP", True)]) == [
+        {"id": 4, "addr": "10.1.0.53", "port": 53, "proto": "UDP", "ident": "", "dns": True}]
+
+
+def test_a_zone_with_more_probes_than_one_prober_reports_is_refused_by_name():
+    # 2,040 single ports 1, 3, 5, ... and the port above each: 4,080 probes to one zone, one more than 4,079
+    services = {"s": [{"port": p, "end_port": None, "protocol": "TCP"} for p in range(1, 4080, 2)]}
+    matrix = {"services": services, "flows": [], "cluster": {"dns": {"ports": []}}}
+    with pytest.raises(ValueError) as err:
+        lp.plan_probes(matrix, {"a": {"namespace": "za", "name": "r", "ip": "10.1.0.2"}})
+    assert str(err.value) == ("zone 'a' would need 4080 probes, more than one prober reports (4079): fewer service "
+                              "ports")
+    services["s"].pop()                                # 4,078 probes
+    assert len(lp.plan_probes(matrix, {"a": {"namespace": "za", "name": "r", "ip": "10.1.0.2"}})["a"]) == 4078
+
+
+def test_judge_written_out_and_a_bad_result_message_quotes_it():
+    plan = {"b": [{"id": 0, "addr": "10.1.0.2", "port": 80, "proto": "TCP", "to": "a", "ident": "za/r", "dns": False,
+                   "expect": False}],
+            "a": [{"id": 0, "addr": "10.1.0.3", "port": 80, "proto": "TCP", "to": "b", "ident": "zb/r", "dns": False,
+                   "expect": True},
+                  {"id": 1, "addr": "10.1.0.3", "port": 81, "proto": "TCP", "to": "b", "ident": "zb/r", "dns": False,
+                   "expect": False}]}
+    assert lp.judge(plan, {"a": [False, False], "b": [True]}) == {
+        "probes": 3,
+        "mismatches": [
+            {"from": "a", "to": "b", "port": 80, "protocol": "TCP", "address": "10.1.0.3", "expected": True,
+             "live": False, "text": "a -> b 80/TCP: no answer, the matrix says allowed"},
+            {"from": "b", "to": "a", "port": 80, "protocol": "TCP", "address": "10.1.0.2", "expected": False,
+             "live": True, "text": "b -> a 80/TCP: answered, the matrix says denied"}],
+        "cells": [{"from": "a", "to": "b", "expected": ["80/TCP"], "open": []},
+                  {"from": "b", "to": "a", "expected": [], "open": ["80/TCP"]}]}
+    assert lp.encode_results([True, False]) == "netzone-probe/1 10"
+    assert lp.decode_results(" netzone-probe/1 01\n", 2) == [False, True]
+    with pytest.raises(ValueError) as err:
+        lp.decode_results("netzone-probe/1 012", 3)
+    assert str(err.value) == "not a probe result for 3 probes: 'netzone-probe/1 012'"
+    with pytest.raises(ValueError) as err:
+        lp.decode_results("x" * 100, 3)
+    assert str(err.value) == "not a probe result for 3 probes: '%s'" % ("x" * 80)
