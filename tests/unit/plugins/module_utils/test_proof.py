@@ -460,3 +460,50 @@ def test_an_allow_narrowed_by_a_selector_expression_is_caught(expression):
     for mismatch in result["mismatches"]:
         assert 0 < mismatch["bad_pair_count"] < pairs
         assert len(mismatch["bad_pairs"]) == min(10, mismatch["bad_pair_count"])
+
+
+@pytest.mark.parametrize("key, text", [((80, 80, "TCP"), "80/TCP"), ((5433, 65535, "UDP"), "5433-65535/UDP"),
+                                       ((1, 2, "SCTP"), "1-2/SCTP")])
+def test_interval_text(key, text):
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import interval_text  # pylint: disable=import-outside-toplevel
+
+    assert interval_text(key) == text
+
+
+@pytest.mark.parametrize("raw, sides", [
+    ({}, [{}]),
+    ({"matchLabels": {"app": "web"}}, [{"app": "web"}]),
+    ({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["b", "a"]}]}, [{"tier": "a"}]),
+    ({"matchExpressions": [{"key": "tier", "operator": "Exists"}]}, [{"tier": "netzone-proof"}]),
+    # a negative expression: one label set that breaks it, then the one that matches
+    ({"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["z", "y"]}]},
+     [{"env": "y"}, {"app": "web"}]),
+    ({"matchExpressions": [{"key": "debug", "operator": "DoesNotExist"}]}, [{"debug": "netzone-proof"}, {}]),
+    # In on a key matchLabels already sets: the label stays, and the selector cannot match
+    ({"matchLabels": {"tier": "x"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a"]}]}, []),
+    ({"matchLabels": {"tier": "x"}, "matchExpressions": [{"key": "tier", "operator": "Exists"}]}, [{"tier": "x"}]),
+])
+def test_selector_sides_one_label_set_that_matches_and_one_per_negative_expression(raw, sides):
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.netpol_model import _parse_selector  # pylint: disable=import-outside-toplevel
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import _selector_sides  # pylint: disable=import-outside-toplevel
+
+    assert _selector_sides(_parse_selector(raw, "podSelector")) == sides
+
+
+def test_the_garbage_collector_is_left_as_it_was_found():
+    import gc  # pylint: disable=import-outside-toplevel
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import _no_cyclic_gc  # pylint: disable=import-outside-toplevel
+
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        with _no_cyclic_gc():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        gc.disable()
+        with _no_cyclic_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        if was:
+            gc.enable()
