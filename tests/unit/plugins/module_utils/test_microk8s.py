@@ -478,3 +478,146 @@ def test_a_user_without_permission_is_told_to_use_become():
         mk.parse_status(text, rc=1, host="node1")
     assert str(err.value) == ("the user running the play on node1 may not use MicroK8s: run the role with become: "
                               "true, or add that user to the 'microk8s' group (microk8s_users)")
+
+
+def test_parse_snap_list_without_a_tracking_column_and_a_short_line():
+    text = ("Name      Version  Rev   Publisher   Notes\n"
+            "microk8s  v1.31.9  8148  canonical   held,classic\n"
+            "core20    20240111 2105  canonical   base\n")
+    assert mk.parse_snap_list(text) == {
+        "microk8s": {"name": "microk8s", "version": "v1.31.9", "revision": "8148", "tracking": "-",
+                     "publisher": "canonical", "notes": ["held", "classic"]},
+        "core20": {"name": "core20", "version": "20240111", "revision": "2105", "tracking": "-",
+                   "publisher": "canonical", "notes": ["base"]}}
+    with pytest.raises(Microk8sError) as err:
+        mk.parse_snap_list("Name  Version  Rev  Tracking  Publisher  Notes\nmicrok8s  v1.31.9  8148  1.31/stable  -\n")
+    assert str(err.value) == "cannot read the output of 'snap list': line 'microk8s  v1.31.9  8148  1.31/stable  -'"
+    with pytest.raises(Microk8sError) as err:
+        mk.parse_snap_list("Snap  Version\n")
+    assert str(err.value) == "cannot read the output of 'snap list': unexpected header 'Snap  Version'"
+    assert mk.parse_snap_list("\n  \n") == {}
+
+
+def test_a_sideloaded_snap_is_left_alone_and_an_absent_one_installed():
+    text = "Name      Version  Rev   Tracking  Publisher  Notes\nmicrok8s  v1.31.9  x1    -         -          -\n"
+    assert mk.snap_plan(text, "1.31") == {
+        "installed": True, "action": "none", "wanted_channel": "1.31/stable", "channel": None, "version": "v1.31.9",
+        "revision": "x1", "held": False, "classic": False}
+    other = "Name   Version  Rev  Tracking       Publisher  Notes\ncore20 20240111 2105 latest/stable canonical  base\n"
+    assert mk.snap_plan(other, "1.31")["action"] == "install"
+    assert mk.snap_plan("", "1.31", list_rc=1, list_stderr="No snaps are installed yet.")["action"] == "install"
+    with pytest.raises(Microk8sError) as err:
+        mk.snap_plan("", "1.31", list_rc=2, list_stderr="  ")
+    assert str(err.value) == "'snap list microk8s' failed: exit 2"
+
+
+@pytest.mark.parametrize("text, message", [
+    (mk.LOW_MEMORY_TEXT + ".\n",
+     "MicroK8s on cp1 refuses to run the control plane (low-memory guard): join it as a worker (microk8s_role: "
+     "worker) or give it more RAM and run 'microk8s start --disable-low-memory-guard' there"),
+    ("microk8s is running\nhigh-availability: no\n" + mk.WORKER_TEXT,
+     "cp1 is a MicroK8s worker node: it has no cluster status of its own; read the status on a control-plane node "
+     "(the first host of microk8s_cluster_hosts)"),
+    ("something else entirely", "cannot read the output of 'microk8s status --format yaml' on cp1 (exit 3): "
+                                "'something else entirely'"),
+])
+def test_status_outputs_without_a_status_are_one_whole_message(text, message):
+    with pytest.raises(Microk8sError) as err:
+        mk.parse_status(text, 3, host="cp1")
+    assert str(err.value) == message
+    assert mk.cli_failure(["microk8s", "status"], 3, text, "", host="cp1") == (
+        message if "exit 3" not in message else "'microk8s status' failed (exit 3): something else entirely")
+
+
+def test_the_same_addon_in_two_repositories_is_kept_under_both_names():
+    text = yaml.safe_dump({"microk8s": {"running": True}, "high-availability": {"enabled": False},
+                           "addons": [{"name": "dns", "repository": "core", "status": "enabled", "version": None},
+                                      {"name": "dns", "repository": "community", "status": "disabled", "version": 2},
+                                      {"status": "enabled"}, "not an addon"]})
+    addons = mk.parse_status(text)["addons"]
+    core = {"status": "enabled", "repository": "core", "version": "", "description": ""}
+    community = {"status": "disabled", "repository": "community", "version": "2", "description": ""}
+    assert addons == {"dns": community, "core/dns": core, "community/dns": community}
+
+
+@pytest.mark.parametrize("stdout, hint", [
+    ("Contacting cluster at 192.0.2.1\nInvalid token", " The token was used or has expired: re-run the play, a new "
+                                                       "one is issued for each join."),
+    ("Could not verify the identity of 192.0.2.1", " The first node's certificate changed since the token was "
+                                                   "issued: re-run the play."),
+    ("Connection refused", " Open TCP 25000 (cluster agent), 16443 (API server) and 19001 (dqlite) between the nodes."),
+    ("timed out", " Open TCP 25000 (cluster agent), 16443 (API server) and 19001 (dqlite) between the nodes."),
+    ("the address is not reachable", " Open TCP 25000 (cluster agent), 16443 (API server) and 19001 (dqlite) between "
+                                     "the nodes."),
+    ("something else", ""),
+])
+def test_join_failure_gives_one_hint_per_reason(stdout, hint):
+    reason = stdout.replace("Contacting cluster at 192.0.2.1\n", "")
+    assert mk.join_failure(1, stdout, "") == "microk8s join failed (exit 1): %s%s" % (reason, hint)
+
+
+def test_join_failure_without_output_and_with_waiting_lines_only():
+    assert mk.join_failure(2, "Waiting for this node to finish joining\n", None) == (
+        "microk8s join failed (exit 2): no output")
+
+
+def test_kubectl_output_that_is_json_but_not_a_list():
+    with pytest.raises(Microk8sError) as err:
+        mk.parse_nodes('{"kind": "Node"}')
+    assert str(err.value) == "'microk8s kubectl get nodes -o json' did not return a List"
+    with pytest.raises(Microk8sError) as err:
+        mk.parse_nodes('[]')
+    assert str(err.value) == "'microk8s kubectl get nodes -o json' did not return a List"
+
+
+def test_a_node_without_a_ready_condition_is_not_ready():
+    nodes = mk.parse_nodes(json.dumps({"items": [{"metadata": {"name": "n1"},
+                                                  "status": {"conditions": [{"type": "MemoryPressure", "status": "True"}],
+                                                             "addresses": [{"type": "Hostname", "address": "n1"}]}}]}))
+    assert [(n["name"], n["address"], n["ready"]) for n in nodes] == [("n1", None, False)]
+
+
+def test_join_plan_refuses_a_host_without_a_node_name():
+    with pytest.raises(Microk8sError) as err:
+        mk.join_plan([], [{"host": "cp1", "name": "", "role": "control-plane"}])
+    assert str(err.value) == "cp1: microk8s_node_name is empty"
+
+
+def test_cluster_ready_names_missing_and_not_ready_nodes_whole():
+    nodes = [{"name": "n1", "address": "192.0.2.1", "ready": False, "schedulable": True, "role": "control-plane"}]
+    result = mk.cluster_ready(nodes, [], expected=["n1", "n2", "n3"])
+    assert result["ok"] is False
+    assert result["message"] == (
+        "not in the cluster: n2, n3 (did the join fail? see 'microk8s kubectl get nodes' on the first node) "
+        "not Ready: n1 (see 'microk8s kubectl describe node NAME') "
+        "Calico is not running on every node (no calico-node pod on n1): NetworkPolicies are ignored without it. "
+        "Check 'microk8s kubectl -n kube-system describe ds/calico-node' and that no other CNI (e.g. the flannel of "
+        "'microk8s disable ha-cluster') replaced it.")
+    pods = [{"node": "N1", "name": "calico-node-a", "phase": "Pending", "ready": False},
+            {"node": "n1", "name": "calico-node-b", "phase": "Running", "ready": False}]
+    assert mk.calico_check(pods, ["n1"])["not_ready"] == ["n1 (calico-node-a Pending, calico-node-b Running)"]
+    assert mk.calico_check([], [])["message"] == (
+        "Calico is not running on every node (no nodes): NetworkPolicies are ignored without it. Check "
+        "'microk8s kubectl -n kube-system describe ds/calico-node' and that no other CNI (e.g. the flannel of "
+        "'microk8s disable ha-cluster') replaced it.")
+
+
+def test_kubeconfig_server_of_a_name_and_cni_yaml_without_autodetection():
+    text, count = mk.rewrite_kubeconfig_server("clusters:\n- cluster:\n    server: https://127.0.0.1:16443\n  name: a\n",
+                                               "cp1.lan")
+    assert (text, count) == ("clusters:\n- cluster:\n    server: https://cp1.lan:16443\n  name: a\n", 1)
+    with pytest.raises(Microk8sError) as err:
+        mk.rewrite_kubeconfig_server("clusters: []\n", "192.0.2.1")
+    assert str(err.value) == "the kubeconfig from 'microk8s config' has no 'server:' line"
+    with pytest.raises(Microk8sError) as err:
+        mk.set_ip_autodetection("kind: DaemonSet\n", "first-found")
+    assert str(err.value) == "cni.yaml has no IP_AUTODETECTION_METHOD for calico-node: is the CNI Calico?"
+    assert mk.validate_ip_autodetection(" first-found ") == "first-found"
+    with pytest.raises(Microk8sError) as err:
+        mk.validate_ip_autodetection("cidr=192.0.2.0/24, nope")
+    assert str(err.value) == "microk8s_calico_ip_autodetection: ' nope' is not a CIDR"
+    with pytest.raises(Microk8sError) as err:
+        mk.validate_ip_autodetection("interface=")
+    assert str(err.value) == (
+        "microk8s_calico_ip_autodetection: 'interface=' is not a Calico autodetection method; use interface=eth1, "
+        "can-reach=192.0.2.1, cidr=192.0.2.0/24, skip-interface=..., first-found or kubernetes-internal-ip")
