@@ -502,3 +502,63 @@ def test_a_manifest_of_a_kind_left_out_is_refused_before_any_request(api):
     assert str(err.value) == ("NetworkPolicy a/p: kind NetworkPolicy is not in kinds (Namespace, "
                               "ValidatingAdmissionPolicy)")
     assert api.recorder.snapshot()["writes"] == 0
+
+
+def test_prepare_desired_messages_are_whole():
+    def refused(manifests):
+        with pytest.raises(NetzoneError) as err:
+            k8s_sync.prepare_desired(manifests)
+        return str(err.value)
+
+    assert refused([namespace("a"), "not an object"]) == "manifests[1]: must be a Kubernetes object (a mapping)"
+    assert refused([{"apiVersion": "v1", "kind": "Namespace", "metadata": {}}]) == "manifests[0].metadata.name: is required"
+    assert refused([{"apiVersion": "v1", "kind": "Namespace"}]) == "manifests[0].metadata.name: is required"
+    assert refused([{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "p"},
+                     "spec": {}}]) == "manifests[0]: NetworkPolicy p needs metadata.namespace"
+    assert refused([netpol("frontend", "p"), netpol("frontend", "p")]) == (
+        "manifests[1]: NetworkPolicy frontend/p appears twice")
+
+
+def test_prepare_desired_drops_server_fields_and_a_cluster_objects_namespace():
+    desired = k8s_sync.prepare_desired([{"apiVersion": "v1", "kind": "Namespace", "status": {"phase": "Active"},
+                                         "metadata": {"name": "x", "namespace": "ignored", "resourceVersion": "7",
+                                                      "uid": "u", "labels": {"a": "b"}}}])
+    obj = desired[("Namespace", None, "x")]
+    assert sorted(obj) == ["apiVersion", "kind", "metadata"]
+    assert sorted(obj["metadata"]) == ["annotations", "labels", "name"]
+    assert obj["metadata"]["labels"] == {"a": "b", k8s_sync.MANAGED_BY_LABEL: k8s_sync.MANAGED_BY_VALUE}
+
+
+def test_fill_secrets_gives_data_and_names_what_is_missing_or_unknown():
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "proxy"}}
+    kept = dict(secret, metadata={"name": "t", "namespace": "proxy"}, data={"k": "dg=="})
+    assert k8s_sync.fill_secrets([secret, kept, namespace("a")], {"proxy/s": {"k": "eA=="}}) == [
+        dict(secret, data={"k": "eA=="}), kept, namespace("a")]
+    assert secret.get("data") is None                       # the input is not changed
+    with pytest.raises(NetzoneError) as err:
+        k8s_sync.fill_secrets([namespace("a"), secret], {})
+    assert str(err.value) == "manifests[1]: Secret proxy/s has no data (pass it in secret_data)"
+    with pytest.raises(NetzoneError) as err:
+        k8s_sync.fill_secrets([secret], {"proxy/s": {"k": "eA=="}, "proxy/z": {}, "other/a": {}})
+    assert str(err.value) == "secret_data: other/a, proxy/z is not a Secret of the manifests"
+    assert k8s_sync.fill_secrets(None, None) == []
+
+
+@pytest.mark.parametrize("obj, no_op", [
+    ({"kind": "AdminNetworkPolicy", "spec": {"ingress": [{"action": "Pass"}], "egress": [{"action": "Pass"}]}}, True),
+    ({"kind": "AdminNetworkPolicy", "spec": {"egress": [{"action": "Pass"}, {"action": "Deny"}]}}, False),
+    ({"kind": "AdminNetworkPolicy", "spec": {"ingress": [{"action": "Allow"}]}}, False),
+    ({"kind": "AdminNetworkPolicy"}, True),
+    ({"kind": "NetworkPolicy", "spec": {"ingress": [{"action": "Pass"}]}}, False),
+])
+def test_only_an_admin_policy_whose_every_rule_passes_is_a_no_op(obj, no_op):
+    assert k8s_sync.is_no_op(obj) is no_op
+
+
+@pytest.mark.parametrize("want, have, result", [
+    ({"a": 1}, {"a": 1, "b": 2}, True), ({"a": 1}, {"a": 2}, False), ({"a": {"b": 1}}, {"a": 1}, False),
+    ([1, 2], [1, 2], True), ([1, 2], [1, 2, 3], False), ([1], (1,), False), ([{"a": 1}], [{"a": 1, "x": 0}], True),
+    ([2, 1], [1, 2], False), ("x", "x", True), ({}, None, False), ({"a": None}, {}, True),
+])
+def test_contains_compares_the_fields_we_set(want, have, result):
+    assert k8s_sync.contains(want, have) is result
