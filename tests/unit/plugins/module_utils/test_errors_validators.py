@@ -151,3 +151,35 @@ PREFIX_253 = ".".join(["a" * 61] * 4 + ["b" * 5])   # a DNS subdomain of 253 cha
                                            ("a." + "b" * 63 + "/x", True), ("a..b/x", False)])
 def test_label_key_prefix_up_to_253_characters(key, expected):
     assert validators.is_label_key(key) is expected
+
+
+def test_cluster_state_messages_are_whole():
+    def refused(objects):
+        with pytest.raises(errors.ObjectError) as err:
+            cluster_state(objects)
+        return str(err.value)
+
+    assert refused({"kind": "Pod"}) == "objects: must be a list of Kubernetes objects"
+    assert refused([{"kind": "Namespace", "metadata": {}}]) == "objects[0].metadata.name: is required"
+    assert refused([{"kind": "Namespace"}, "x"]) == "objects[0].metadata.name: is required"
+    assert refused([{"kind": "Service"}, 3]) == "objects[1]: must be a Kubernetes object (a mapping)"
+
+
+def test_pod_record_keeps_numbered_ports_of_every_container():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model.objects import pod_record  # pylint: disable=import-outside-toplevel
+
+    pod = {"metadata": {"name": "p", "namespace": "web", "labels": {"app": "w"}},
+           "spec": {"containers": [{"name": "a", "ports": [{"name": "http", "containerPort": 80},
+                                                           {"name": "none", "containerPort": 0}]},
+                                   {"name": "b", "ports": [{"containerPort": 53, "protocol": "UDP"}]},
+                                   {"name": "c"}]},
+           "status": {"podIP": ""}}
+    assert pod_record(pod) == {"namespace": "web", "name": "p", "labels": {"app": "w"}, "ip": None,
+                               "ports": [{"name": "http", "containerPort": 80, "protocol": "TCP"},
+                                         {"name": None, "containerPort": 53, "protocol": "UDP"}]}
+    with pytest.raises(errors.ObjectError) as err:
+        pod_record(["p"], "pods[3]")
+    assert str(err.value) == "pods[3]: must be a Pod object (a mapping)"
+    with pytest.raises(errors.ObjectError) as err:
+        pod_record({"metadata": {"namespace": "web"}})
+    assert str(err.value) == "pod.metadata: needs name and namespace"
