@@ -74,3 +74,54 @@ def test_connection_options_reach_the_clients_configuration(tmp_path):
     with pytest.raises(K8sConnectionError) as err:
         api_client({"kubeconfig": str(missing)})
     assert str(err.value).startswith("cannot load kubeconfig %s: " % missing)
+
+
+class Failing(OldClient):
+    """An old client whose call raises what the kubernetes client raises."""
+
+    def __init__(self, exc):
+        super().__init__(b"")
+        self.exc = exc
+
+    def call_api(self, path, method, **kwargs):
+        raise self.exc
+
+
+def _api_exception(status, reason, body):
+    from kubernetes.client.exceptions import ApiException  # pylint: disable=import-outside-toplevel
+    exc = ApiException(status=status, reason=reason)
+    exc.body = body
+    return exc
+
+
+def test_api_answers_become_one_api_error_with_the_servers_reason_and_message():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ApiError  # pylint: disable=import-outside-toplevel
+
+    status = b'{"kind": "Status", "reason": "Forbidden", "message": "namespaces is forbidden: User cannot list"}'
+    with pytest.raises(ApiError) as err:
+        KubeTransport(Failing(_api_exception(403, "Forbidden by proxy", status))).request("GET", "/api/v1/namespaces")
+    assert (err.value.status, err.value.reason, err.value.message, str(err.value)) == (
+        403, "Forbidden", "namespaces is forbidden: User cannot list",
+        "403 Forbidden: namespaces is forbidden: User cannot list")
+    with pytest.raises(ApiError) as err:
+        KubeTransport(Failing(_api_exception(502, "Bad Gateway", "<html>" + "x" * 300))).request("GET", "/api")
+    assert (err.value.status, err.value.reason, err.value.message) == (502, "Bad Gateway", "<html>" + "x" * 194)
+    with pytest.raises(ApiError) as err:
+        KubeTransport(Failing(_api_exception(None, None, None))).request("GET", "/api")
+    assert (err.value.status, err.value.reason, err.value.message) == (0, "", "")
+    with pytest.raises(ApiError) as err:
+        KubeTransport(Failing(ConnectionRefusedError("[Errno 111] refused"))).request("GET", "/api")
+    assert (err.value.status, err.value.reason, err.value.message) == (
+        0, "Unreachable", "the Kubernetes API at https://127.0.0.1:6443 cannot be reached: [Errno 111] refused")
+
+
+def test_a_kubeconfig_given_as_a_mapping_and_its_context():
+    kubeconfig = {"apiVersion": "v1", "kind": "Config", "current-context": "b",
+                  "clusters": [{"name": "a", "cluster": {"server": "https://127.0.0.1:1"}},
+                               {"name": "b", "cluster": {"server": "https://127.0.0.1:2"}}],
+                  "contexts": [{"name": "a", "context": {"cluster": "a", "user": "u"}},
+                               {"name": "b", "context": {"cluster": "b", "user": "u"}}],
+                  "users": [{"name": "u", "user": {"token": "abc"}}]}
+    assert api_client({"kubeconfig": kubeconfig}).configuration.host == "https://127.0.0.1:2"
+    conf = api_client({"kubeconfig": kubeconfig, "context": "a", "validate_certs": True}).configuration
+    assert (conf.host, conf.verify_ssl) == ("https://127.0.0.1:1", True)
