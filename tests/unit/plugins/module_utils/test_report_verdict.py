@@ -116,3 +116,52 @@ def test_build_files_names_one_manifest_file_per_zone_or_kind():
     by_kind = build_files(matrix, manifests, proof, json.dumps, group_by="kind")
     assert "manifests/networkpolicy.yaml" in by_kind and "manifests/namespace.yaml" in by_kind
     assert by_kind["manifests/all.yaml"].count("---\n") == len(manifests)
+
+
+def _picture_matrix():
+    """A normalised matrix written out by hand: two zones (one in a namespace of another name), an internet
+    peer of four blocks, a narrow peer, two flows."""
+    return {"zones": {"web": {"namespace": "web"}, "db": {"namespace": "data"}},
+            "cluster": {"dns": {"namespace": "kube-system"}},
+            "peers": {"net": {"internet": True, "cidrs": [{"cidr": "0.0.0.0/2"}, {"cidr": "64.0.0.0/2"},
+                                                          {"cidr": "128.0.0.0/2"}, {"cidr": "192.0.0.0/2"}]},
+                      "lb-1": {"internet": False, "cidrs": [{"cidr": "192.0.2.10/32"}]}},
+            "flows": [{"from": "lb-1", "to": "web", "services": ["http", "https"]},
+                      {"from": "web", "to": "db", "services": ["postgres"]}]}
+
+
+def test_the_dot_picture_written_out():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._report.report import render_dot  # pylint: disable=import-outside-toplevel
+
+    assert render_dot(_picture_matrix()).splitlines() == [
+        "digraph netzone {",
+        '  graph [rankdir=LR, fontname="Helvetica", fontsize=11];',
+        '  node [fontname="Helvetica", fontsize=10];',
+        '  edge [fontname="Helvetica", fontsize=9];',
+        "  subgraph cluster_k8s {",
+        '    label="Kubernetes cluster"; style=rounded; color="#4a6fa5";',
+        '    "db" [shape=box, style="rounded,filled", fillcolor="#dde8f6", label="db\\n(ns data)"];',
+        '    "web" [shape=box, style="rounded,filled", fillcolor="#dde8f6", label="web"];',
+        '    "kube-dns" [shape=box, style="rounded,dashed", label="kube-dns\\n(kube-system)"];',
+        "  }",
+        '  "lb-1" [shape=ellipse, style=filled, fillcolor="#f2f2f2", label="lb-1\\n192.0.2.10/32"];',
+        '  "net" [shape=ellipse, style=filled, fillcolor="#fde2c4", label="net\\n0.0.0.0/2, 64.0.0.0/2, 128.0.0.0/2 ..."];',
+        '  "db" -> "kube-dns" [style=dotted, color="#888888", label="dns"];',
+        '  "web" -> "kube-dns" [style=dotted, color="#888888", label="dns"];',
+        '  "lb-1" -> "web" [label="http, https"];',
+        '  "web" -> "db" [label="postgres"];',
+        "}"]
+    matrix = _picture_matrix()
+    matrix["peers"]["net"]["cidrs"] = matrix["peers"]["net"]["cidrs"][:3]      # three blocks: no " ..."
+    assert '  "net" [shape=ellipse, style=filled, fillcolor="#fde2c4", label="net\\n0.0.0.0/2, 64.0.0.0/2, ' \
+           '128.0.0.0/2"];' in render_dot(matrix).splitlines()
+
+
+def test_the_mermaid_picture_written_out():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._report.report import render_mermaid  # pylint: disable=import-outside-toplevel
+
+    matrix = _picture_matrix()
+    matrix["peers"]["net"]["cidrs"] = matrix["peers"]["net"]["cidrs"][:3]
+    assert render_mermaid(matrix) == "\n".join([
+        "flowchart LR", "  n_db[db]", "  n_web[web]", "  n_lb_1((lb-1))", "  n_net((net))",
+        "  n_lb_1 -->|http https| n_web", "  n_web -->|postgres| n_db"]) + "\n"
