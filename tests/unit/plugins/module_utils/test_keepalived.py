@@ -154,3 +154,47 @@ def test_the_virtual_address_as_a_primary_address_is_still_refused():
         vrrp_instances(hosts[0], hosts, settings)
     assert str(err.value) == ("loadbalancer_public_vip: 203.0.113.10 is the own address of lb-1 on eth0; a virtual "
                               "address must be a free address of the subnet")
+
+
+@pytest.mark.parametrize("host, hosts, settings, message", [
+    (lb("lb-9", "203.0.113.19"), HOSTS, SETTINGS, "host lb-9 is not one of the load balancers ['lb-1', 'lb-2']"),
+    (HOSTS[0], HOSTS, dict(SETTINGS, preempt="yes"), "loadbalancer_vrrp_preempt: must be a boolean, got 'yes'"),
+    (HOSTS[0], HOSTS, dict(SETTINGS, advert_int="often"),
+     "loadbalancer_vrrp_advert_int: must be an integer between 1 and 255, got 'often'"),
+    (HOSTS[0], HOSTS, dict(SETTINGS, advert_int=0), "loadbalancer_vrrp_advert_int: must be between 1 and 255, got 0"),
+    (HOSTS[0], HOSTS, dict(SETTINGS, advert_int=True),
+     "loadbalancer_vrrp_advert_int: must be an integer between 1 and 255, got True"),
+    (HOSTS[0], HOSTS, dict(SETTINGS, network="10.20.0.0/31"),
+     "loadbalancer_vrrp_network: 10.20.0.0/31 must be an IPv4 subnet with room for two hosts"),
+    (HOSTS[0], HOSTS, dict(SETTINGS, network="2001:db8::/64"),
+     "loadbalancer_vrrp_network: 2001:db8::/64 must be an IPv4 subnet with room for two hosts"),
+    (HOSTS[0], HOSTS, dict(SETTINGS, vips={"public": "127.0.0.5"}),
+     "loadbalancer_public_vip: 127.0.0.5 cannot be a virtual address"),
+    (HOSTS[0], HOSTS, dict(SETTINGS, vips={"internal": "224.0.0.18"}),
+     "loadbalancer_internal_vip: 224.0.0.18 cannot be a virtual address"),
+    (HOSTS[0], HOSTS, dict(SETTINGS, vips={"public": "0.0.0.0"}),
+     "loadbalancer_public_vip: 0.0.0.0 cannot be a virtual address"),
+    (HOSTS[0], HOSTS, dict(SETTINGS, vips={"public": "203.0.113.10", "internal": " 203.0.113.10 "}),
+     "loadbalancer_internal_vip: 203.0.113.10 is also the public virtual address"),
+    (dict(HOSTS[0], interfaces=[{"name": "eth0", "address": "203.0.113.11"}]), HOSTS, SETTINGS,
+     "host lb-1: interface entry {'name': 'eth0', 'address': '203.0.113.11'} needs an IPv4 address and a prefix "
+     "length"),
+    (HOSTS[0], [HOSTS[0], lb("lb-2", "203.0.113.11", "10.20.0.12")], dict(SETTINGS, vips={"public": "203.0.113.10"}),
+     "loadbalancer_public_vip: lb-1 and another load balancer both have the address 203.0.113.11"),
+])
+def test_more_bad_input_one_whole_message(host, hosts, settings, message):
+    with pytest.raises(KeepalivedError) as err:
+        vrrp_instances(host, hosts, settings)
+    assert str(err.value) == message
+
+
+def test_the_first_host_of_three_gets_150_then_140_then_130_and_the_advert_interval_is_read():
+    hosts = [lb("lb-1", "203.0.113.11"), lb("lb-2", "203.0.113.12"), lb("lb-3", "203.0.113.13", priority="auto")]
+    settings = dict(SETTINGS, vips={"public": "203.0.113.10"}, advert_int=" 3 ")
+    got = [(i["priority"], i["state"], i["advert_int"], i["unicast_src"], i["unicast_peers"])
+           for host in hosts for i in vrrp_instances(host, hosts, settings)]
+    assert got == [(150, "MASTER", 3, "203.0.113.11", ["203.0.113.12", "203.0.113.13"]),
+                   (140, "BACKUP", 3, "203.0.113.12", ["203.0.113.11", "203.0.113.13"]),
+                   (130, "BACKUP", 3, "203.0.113.13", ["203.0.113.11", "203.0.113.12"])]
+    assert vrrp_peers(vrrp_instances(hosts[0], hosts, settings) + vrrp_instances(hosts[1], hosts, settings)) == [
+        "203.0.113.11", "203.0.113.12", "203.0.113.13"]
