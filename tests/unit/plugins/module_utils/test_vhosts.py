@@ -140,3 +140,39 @@ def test_fuzz_only_matrix_errors(raw, zones):
     else:
         assert isinstance(result, list)
         assert normalize_vhosts(result, zones) == result
+
+
+W = {"name": "a.example.com", "service": "w"}
+
+
+@pytest.mark.parametrize("raw, message", [
+    ([dict(W, name="a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 58 + ".com")],
+     "vhosts[0].name: host name longer than 253 characters"),
+    ([dict(W, tls={"mode": "selfsigned", "cert": "c.pem", "key": "k.pem"})],
+     "vhosts[0].tls.mode: 'selfsigned' takes no cert or key: remove them, or set mode: provided"),
+    ([dict(W, tls={"mode": "acme", "cert": "c.pem", "key": "k.pem"})],
+     "vhosts[0].tls.mode: expected one of 'provided', 'selfsigned', got 'acme'"),
+    ([dict(W, tls="letsencrypt")], "vhosts[0].tls: expected 'selfsigned' or an object with cert and key, got 'letsencrypt'"),
+    ([dict(W, tls={"cert": "c.pem"})], "vhosts[0].tls.key: is required (a path to a PEM file on the controller)"),
+    ([dict(W, waf={"exclusions": "942100"})], "vhosts[0].waf.exclusions: expected a list of rule ids, got a string"),
+    ([dict(W, waf={"bypass_paths": "/static"})],
+     "vhosts[0].waf.bypass_paths: expected a list of URL path prefixes, got a string"),
+    ([dict(W, waf={"bypass_paths": ["/static", "/"]})],
+     "vhosts[0].waf.bypass_paths[1]: '/' would send the whole vhost around the WAF; list static prefixes only"),
+    ([dict(W, aliases="www.example.com")], "vhosts[0].aliases: expected a list of host names, got a string"),
+    ([dict(W, aliases={"www.example.com": 1})], "vhosts[0].aliases: expected a list of host names, got an object"),
+])
+def test_more_errors_are_one_whole_message(raw, message):
+    with pytest.raises(MatrixError) as info:
+        normalize_vhosts(raw, ZONES)
+    assert str(info.value) == message
+
+
+def test_a_host_name_of_253_characters_is_valid_and_tls_selfsigned_without_files():
+    name = "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 57 + ".com"
+    assert len(name) == 253
+    vhost = normalize_vhosts([dict(W, name=name, tls={"mode": "selfsigned"},
+                                   waf={"exclusions": [942100, 920350, 942100], "bypass_paths": ["/static"]})], ZONES)[0]
+    assert vhost["name"] == name
+    assert vhost["tls"] == {"mode": "selfsigned", "cert": None, "key": None, "chain": None}
+    assert vhost["waf"] == {"exclusions": [920350, 942100], "bypass_paths": ["/static"]}
