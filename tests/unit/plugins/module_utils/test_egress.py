@@ -232,3 +232,41 @@ def test_allowed_upstream_ports_take_the_whole_range_1_to_65535():
         with pytest.raises(MatrixError) as err:
             normalize_matrix(raw, INVENTORY)
         assert str(err.value) == "egress.zones.backend.ports[0]: port %d out of range 1-65535" % bad
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda e: e["zones"]["backend"]["domains"].append("api.example.123"),
+     "egress.zones.backend.domains[2]: 'api.example.123' is not a valid domain name (the last label is numeric)"),
+    (lambda e: e["zones"]["backend"]["domains"].append("bad..example.com"),
+     "egress.zones.backend.domains[2]: 'bad..example.com' is not a valid domain name (like api.example.com)"),
+    (lambda e: e["zones"]["backend"]["domains"].append("a" * 64 + ".example.com"),
+     "egress.zones.backend.domains[2]: '%s.example.com' is not a valid domain name (like api.example.com)" % ("a" * 64)),
+    (lambda e: e.__setitem__("internet_peer", "internets"), "egress.internet_peer: unknown peer 'internets'"),
+    (lambda e: e.__setitem__("internet_peer", "external_db"),
+     "egress.internet_peer: peer 'external_db' is not an internet peer (internet: true, or a 0.0.0.0/0 block)"),
+    (lambda e: e["zones"].__setitem__(7, {}), "egress.zones: expected zone names as keys, got an integer (7)"),
+    (lambda e: e["originations"][0].__setitem__("from", ["backend", "proxy"]),
+     "egress.originations[0].from[1]: the proxy zone 'proxy' does not call its own originations"),
+    (lambda e: e["originations"][0].__setitem__("from", "proxy"),
+     "egress.originations[0].from: the proxy zone 'proxy' does not call its own originations"),
+    (lambda e: e["zones"]["backend"].__setitem__("port", 8404),
+     "egress.zones.backend.port: port 8404 is reserved for the proxies' health endpoints (8404, 8405)"),
+    (lambda e: e["zones"]["frontend"].__setitem__("port", 3128),
+     "egress.zones.frontend.port: duplicate port 3128 (already used by egress.zones.backend.port)"),
+    (lambda e: e["zones"].__setitem__("proxy", {}),
+     "egress.zones.proxy: the proxy zone 'proxy' does not go through its own proxy"),
+    (lambda e: e.__setitem__("zone", "proxi"), "egress.zone: unknown zone 'proxi' (did you mean 'proxy'?)"),
+])
+def test_more_bad_input_one_whole_message(mutate, message):
+    raw = two_zones()
+    mutate(raw["egress"])
+    with pytest.raises(MatrixError) as err:
+        normalize_matrix(raw, INVENTORY)
+    assert str(err.value) == message
+
+
+def test_a_zone_without_settings_gets_the_next_free_port_and_the_defaults():
+    raw = two_zones()
+    raw["egress"]["zones"]["db"] = None
+    zones = normalize_matrix(raw, INVENTORY)["egress"]["zones"]
+    assert zones["db"]["port"] == 3130 and zones["db"]["domains"] == [] and zones["db"]["report_only"] is False
