@@ -119,3 +119,57 @@ def test_audit_finds_node_ports_and_load_balancers_and_flags_exemptions():
     found = [f for f in found if f["name"] != "another-np"]
     assert audit.summary(found) == ["a/lb (LoadBalancer, node ports 31443)", "b/np (NodePort, node ports 30080) [exempt]",
                                     "c/external (ClusterIP, external IPs 192.0.2.10, 192.0.2.11)"]
+
+
+def _lb_matrix(cidrs, exempt=()):
+    """The parts of a normalised matrix the load balancer check reads, written out."""
+    return {"guards": {"ingress_from": ["lbs", "not-a-peer"], "ingress_exemptions": [{"peer": p} for p in exempt]},
+            "peers": {"lbs": {"cidrs": cidrs}}}
+
+
+def test_load_balancer_check_messages_written_out():
+    inventory = {"groups": {"lb": ["lb1", "lb2", "lb3"]},
+                 "addresses": {"lb1": "192.0.2.10", "lb2": "192.0.2.11", "lb3": "lb3.example.com"}}
+    cidrs = [{"cidr": "192.0.2.10/32", "except": []}, {"cidr": "192.0.2.0/29", "except": ["192.0.2.4/30"]},
+             {"cidr": "198.51.100.0/30", "except": []}]
+    assert guard.check_load_balancers(_lb_matrix(cidrs), inventory, "lb") == [
+        "load balancer lb2 (192.0.2.11) is not admitted into the ingress zone (lbs): it could not reach the cluster",
+        "inventory host 'lb3' of group 'lb' has no IP address (set ansible_host)",
+        "peer 'lbs' admits 192.0.2.0/30, 198.51.100.0/30 into the ingress zone, where no host of "
+        "inventory group 'lb' has an address: addresses that are not the load balancers' (narrow the peer, or name "
+        "it in guards.ingress_exemptions with its reason)"]
+    # an address inside a block but in its except is not admitted; an exempt peer may be wider
+    cidrs = [{"cidr": "192.0.2.0/24", "except": ["192.0.2.11/32"]}]
+    assert guard.check_load_balancers(_lb_matrix(cidrs, exempt=["lbs"]), inventory, "lb") == [
+        "load balancer lb2 (192.0.2.11) is not admitted into the ingress zone (lbs): it could not reach the cluster",
+        "inventory host 'lb3' of group 'lb' has no IP address (set ansible_host)"]
+    # more than four blocks beyond the load balancers: the first four, then "..."
+    cidrs = [{"cidr": "198.51.100.%d/32" % (2 * i), "except": []} for i in range(5)]
+    assert guard.check_load_balancers(_lb_matrix(cidrs), {"groups": {"lb": ["192.0.2.10"]}}, "lb") == [
+        "load balancer 192.0.2.10 (192.0.2.10) is not admitted into the ingress zone (lbs): it could not reach the "
+        "cluster",
+        "peer 'lbs' admits 198.51.100.0/32, 198.51.100.2/32, 198.51.100.4/32, 198.51.100.6/32, ... into the ingress "
+        "zone, where no host of inventory group 'lb' has an address: addresses that are not the load balancers' "
+        "(narrow the peer, or name it in guards.ingress_exemptions with its reason)"]
+    assert guard.check_load_balancers({"guards": {"ingress_from": []}, "peers": {}}, {}, "lb") == []
+
+
+def test_plan_check_messages_written_out():
+    matrix = {"guards": {"ingress_zone": "ingress"}, "zones": {"ingress": {}, "web": {}}, "peers": {},
+              "flows": [], "cluster": {"api_server_port": 16443}}
+    proof = {"mismatches": [
+        {"kind": "missing", "from": "web", "to": "kube-dns", "port": 53, "protocol": "UDP", "explanation": "no rule"},
+        {"kind": "extra", "from": "web", "to": "kube-dns", "port": 54, "protocol": "UDP", "explanation": "open"},
+        {"kind": "missing", "from": "web", "to": "api", "port": 16443, "protocol": "TCP", "explanation": "denied"},
+        {"kind": "missing", "from": "web", "to": "db", "port": 5432, "protocol": "TCP", "explanation": "denied"}]}
+    assert guard.check_plan(matrix, proof, "api", {"web", "ingress"}) == [
+        "zone 'web' would lose DNS (53/UDP to the DNS pods is denied): no rule",
+        "zone 'web' would lose the API server (16443/TCP is denied): denied",
+        "zones 'ingress', 'web' need the API server, but the matrix has no peer 'api'"]
+    matrix["peers"]["api"] = {}
+    matrix["flows"] = [{"from": "web", "to": "api"}]
+    assert guard.check_plan(matrix, {"mismatches": []}, "api", {"web", "ingress", "gone"}) == [
+        "zone 'ingress' needs the API server (port 16443) but no flow opens it: add 'api' to the zone's needs"]
+    assert guard.check_plan(matrix, {"mismatches": []}, "api") == [
+        "zone 'ingress' needs the API server (port 16443) but no flow opens it: add 'api' to the zone's needs"]
+    assert guard.check_plan(dict(matrix, guards={}), {"mismatches": []}, "api") == []
