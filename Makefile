@@ -151,8 +151,13 @@ bench: venv cluster-build
 coverage: venv
 	HYPOTHESIS_PROFILE=ci COVERAGE_FILE=$(BUILD)/.coverage $(BIN)/coverage run --branch --source=$(ROOT)/plugins \
 	  -m pytest -q -p no:cacheprovider tests/unit tests/integration
-	COVERAGE_FILE=$(BUILD)/.coverage $(BIN)/coverage report --show-missing --skip-covered > $(BUILD)/coverage.txt; \
-	  rc=$$?; tail -n 1 $(BUILD)/coverage.txt; exit $$rc
+	COVERAGE_FILE=$(BUILD)/.coverage $(BIN)/coverage report --show-missing --skip-covered > $(BUILD)/coverage.txt
+	COVERAGE_FILE=$(BUILD)/.coverage $(BIN)/coverage json -q -o $(BUILD)/coverage.json
+	@$(PY) -c 'import json, sys; t = json.load(open(sys.argv[1]))["totals"]; \
+	  print("plugins/: lines %d of %d (%.1f%%), branches %d of %d (%.1f%%); missing lines and partial branches per file: %s" % ( \
+	  t["covered_lines"], t["num_statements"], 100.0 * t["covered_lines"] / t["num_statements"], \
+	  t["covered_branches"], t["num_branches"], 100.0 * t["covered_branches"] / t["num_branches"], sys.argv[2]))' \
+	  $(BUILD)/coverage.json $(BUILD)/coverage.txt
 
 # Not part of `make test`: cosmic-ray in its own venv, on a copy of the tree, a sample of its mutants stratified
 # by module over every module and plugin file (at least 7 each, so that one survivor still leaves a module at 85%),
