@@ -360,16 +360,6 @@ def test_subtract_leaves_what_no_cut_covers(ranges, cuts, left):
     assert _coverage()._subtract(ranges, cuts) == left
 
 
-@pytest.mark.parametrize("left, right, both", [
-    ([(1, 10)], [(5, 20)], [(5, 10)]),
-    ([(1, 2), (4, 6), (8, 9)], [(2, 8)], [(2, 2), (4, 6), (8, 8)]),
-    ([(2, 8)], [(1, 2), (4, 6), (8, 9)], [(2, 2), (4, 6), (8, 8)]),
-    ([(1, 3)], [(4, 6)], []),
-])
-def test_intersect_keeps_what_both_hold(left, right, both):
-    assert _coverage()._intersect(left, right) == both
-
-
 def test_spaces_of_blocks_with_excepts_and_their_set_operations():
     cov = _coverage()
     net = ipaddress.ip_network
@@ -382,7 +372,6 @@ def test_spaces_of_blocks_with_excepts_and_their_set_operations():
     assert cov.networks(space) == [net("192.0.2.128/25"), net("2001:db8::/128"), net("2001:db8::2/127")]
     other = cov.networks_space([net("192.0.2.192/26"), net("2001:db8::3/128")])
     assert cov.minus(space, other) == {4: [(base4 + 128, base4 + 191)], 6: [(base6, base6), (base6 + 2, base6 + 2)]}
-    assert cov.intersection(space, other) == {4: [(base4 + 192, base4 + 255)], 6: [(base6 + 3, base6 + 3)]}
     assert cov.union(other, cov.empty()) == other
 
 
