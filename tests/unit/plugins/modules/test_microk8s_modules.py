@@ -248,3 +248,31 @@ def test_info_waits_name_their_bound(bins, monkeypatch, capsys):
                                  "bound_label": "microk8s_wait_ready_timeout", "host_label": "node1"}, fake, monkeypatch, capsys)
     assert "not ready after waiting 300 s (microk8s_wait_ready_timeout)" in result["msg"]
     assert "if it is only slow, raise microk8s_wait_ready_timeout and re-run the play." in result["msg"]
+
+
+def test_join_without_a_url_and_an_unreachable_first_address_tries_the_next(bins, monkeypatch, capsys):
+    result = run(microk8s_join, {"urls": [], "bin_dir": str(bins)}, FakeCommands({}), monkeypatch, capsys)
+    assert (result["failed"], result["msg"]) == (True, "microk8s_join: no join URL (was the token issued in check mode?)")
+    urls = ["192.0.2.11:25000/4c2ba6a2d8f04a1a9b3e7d5f6a1c0e92/6d1a4f0e2b7c",
+            "198.51.100.11:25000/4c2ba6a2d8f04a1a9b3e7d5f6a1c0e92/6d1a4f0e2b7c"]
+    fake = FakeCommands({"join 192.0.2.11": (1, "Contacting cluster at 192.0.2.11\ntimed out\n", ""),
+                         "join 198.51.100.11": (1, "Connection refused\n", "")})
+    result = run(microk8s_join, {"urls": urls, "bin_dir": str(bins)}, fake, monkeypatch, capsys)
+    hint = " Open TCP 25000 (cluster agent), 16443 (API server) and 19001 (dqlite) between the nodes."
+    assert result["attempts"] == ["microk8s join failed (exit 1): timed out" + hint,
+                                  "microk8s join failed (exit 1): Connection refused" + hint]
+    assert result["msg"] == "microk8s join failed (exit 1): Connection refused" + hint
+    assert fake.calls == ["join " + urls[0], "join " + urls[1]]
+
+
+def test_token_check_mode_issues_nothing_and_a_ttl_is_passed(bins, monkeypatch, capsys):
+    fake = FakeCommands({})
+    result = run(microk8s_token, {"bin_dir": str(bins), "_ansible_check_mode": True}, fake, monkeypatch, capsys)
+    assert (result["changed"], result["urls"], fake.calls) == (True, [], [])
+    fake = FakeCommands({"add-node --format json --token-ttl 600": (0, fixture("add-node.json"), "")})
+    result = run(microk8s_token, {"bin_dir": str(bins), "ttl": 600}, fake, monkeypatch, capsys)
+    assert result["changed"] is True and fake.calls == ["add-node --format json --token-ttl 600"]
+    fake = FakeCommands({"add-node --format json": (0, "not json", "")})
+    result = run(microk8s_token, {"bin_dir": str(bins)}, fake, monkeypatch, capsys)
+    assert result["failed"] is True and fake.calls == ["add-node --format json"]
+    assert result["msg"] == "cannot read the output of 'microk8s add-node --format json': 'not json'"
