@@ -122,3 +122,31 @@ def test_guardrail_proof_filter():
     assert {(r["namespace"], r["internet"]) for r in proof["rows"] if not r["ok"]} == {("default", "allowed")}
     with pytest.raises(AnsibleFilterError, match="guardrail_proof"):
         guardrail_proof({"zones": {}})
+
+
+def test_reachability_without_sources_leaves_out_a_pod_to_itself():
+    objects = [{"kind": "Namespace", "metadata": {"name": "web"}},
+               {"kind": "Pod", "metadata": {"namespace": "web", "name": "a"}, "status": {"podIP": "10.1.0.5"}},
+               {"kind": "Pod", "metadata": {"namespace": "web", "name": "b"}, "status": {"podIP": "10.1.0.6"}}]
+    assert reachability(objects) == [
+        {"from": "web/a", "to": "web/b", "port": 80, "protocol": "TCP", "allowed": True},
+        {"from": "web/b", "to": "web/a", "port": 80, "protocol": "TCP", "allowed": True}]
+
+
+def test_a_given_inventory_wins_and_no_groups_is_no_inventory():
+    from ansible_collections.netzone.segmentation.plugins.plugin_utils.filter_support import inventory_from  # pylint: disable=import-outside-toplevel
+
+    given = {"groups": {"lb": ["x"]}, "addresses": {"x": "192.0.2.1"}}
+    assert inventory_from(GROUPS, HOSTVARS, given) is given
+    assert inventory_from() is None
+    assert inventory_from({"lb": ["x", "y"], "none": None}, {"x": {}}) == {
+        "groups": {"lb": ["x", "y"], "none": []}, "addresses": {"x": "x", "y": "y"}}
+
+
+def test_egress_workload_filter_refuses_files_that_are_not_a_mapping():
+    from ansible_collections.netzone.segmentation.plugins.filter.egress_workload import FilterModule as EgressFilters  # pylint: disable=import-outside-toplevel
+
+    egress_workload = EgressFilters().filters()["egress_workload"]
+    with pytest.raises(AnsibleFilterError) as info:
+        egress_workload(_normalised(), files=["ca.pem"])
+    assert str(info.value) == "netzone.segmentation.egress_workload: files must be a mapping of path to file content"
