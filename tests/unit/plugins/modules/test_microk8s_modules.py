@@ -276,3 +276,24 @@ def test_token_check_mode_issues_nothing_and_a_ttl_is_passed(bins, monkeypatch, 
     result = run(microk8s_token, {"bin_dir": str(bins)}, fake, monkeypatch, capsys)
     assert result["failed"] is True and fake.calls == ["add-node --format json"]
     assert result["msg"] == "cannot read the output of 'microk8s add-node --format json': 'not json'"
+
+
+def test_info_names_a_node_name_that_resolves_elsewhere_and_what_a_gather_needs(bins, monkeypatch, capsys):
+    fake = FakeCommands({"hosts node1": (0, "192.0.2.99     node1\n", ""), "hosts node2": (0, "192.0.2.12 node2\n", ""),
+                         "hosts node3": (2, "", "")})
+    result = run(microk8s_info, {"gather": [], "host_label": "cp1",
+                                 "resolve": [{"name": "node1", "address": "192.0.2.11"},
+                                             {"name": "node2", "address": "192.0.2.12"},
+                                             {"name": "node3", "address": "192.0.2.13"}]}, fake, monkeypatch, capsys)
+    assert result["resolution_problems"] == [
+        "cp1: node name 'node1' resolves to 192.0.2.99, MicroK8s needs it to resolve to the node address 192.0.2.11 on "
+        "every node: add '192.0.2.11 node1' to /etc/hosts (or DNS), or set microk8s_node_address/microk8s_node_name "
+        "for that host",
+        "cp1: node name 'node3' does not resolve, MicroK8s needs it to resolve to the node address 192.0.2.13 on every "
+        "node: add '192.0.2.13 node3' to /etc/hosts (or DNS), or set microk8s_node_address/microk8s_node_name for that "
+        "host"]
+    assert fake.calls == ["hosts node1", "hosts node2", "hosts node3"]
+    result = run(microk8s_info, {"gather": ["snap"], "snap_bin": str(bins / "snap")}, FakeCommands({}), monkeypatch, capsys)
+    assert (result["failed"], result["msg"]) == (True, "gather snap needs channel")
+    result = run(microk8s_info, {"gather": ["kubeconfig"], "bin_dir": str(bins)}, FakeCommands({}), monkeypatch, capsys)
+    assert (result["failed"], result["msg"]) == (True, "gather kubeconfig needs api_address")
