@@ -183,3 +183,10 @@ def test_pod_record_keeps_numbered_ports_of_every_container():
     with pytest.raises(errors.ObjectError) as err:
         pod_record({"metadata": {"namespace": "web"}})
     assert str(err.value) == "pod.metadata: needs name and namespace"
+
+
+@pytest.mark.parametrize("path, key, expected", [("", "zones", "zones"), ("", 3, "[3]"), ("peers", "lb", "peers.lb"),
+                                                 ("peers", "a b", "peers['a b']"), ("peers", "a:b", "peers['a:b']"),
+                                                 ("x", None, "x[None]")])
+def test_key_path_quotes_keys_that_would_make_the_path_ambiguous(path, key, expected):
+    assert errors.key_path(path, key) == expected

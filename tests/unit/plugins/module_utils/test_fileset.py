@@ -42,3 +42,12 @@ def test_every_file_gets_its_own_content_whatever_its_name_sorts_against_the_ind
     for name, content in files.items():
         assert (tmp_path / name).read_text() == content, name
     assert (tmp_path / ".netzone-files").read_text() == "-early.yaml\n.hidden.yaml\n0.yaml\nzz/late.yaml\n"
+
+
+def test_writing_the_same_files_again_touches_nothing(tmp_path):
+    dest = tmp_path / "out"
+    fileset.write(str(dest), {"a.yaml": "a\n"})
+    before = {p.name: p.stat().st_mtime_ns for p in dest.iterdir()}
+    assert fileset.write(str(dest), {"a.yaml": "a\n"}) == {"create": [], "update": [], "remove": [],
+                                                            "unchanged": ["a.yaml"]}
+    assert {p.name: p.stat().st_mtime_ns for p in dest.iterdir()} == before

@@ -102,6 +102,7 @@ def test_no_vhost_and_no_node():
     (["node1"], ["loadbalancer_backend_nodes[0]: expected an object with name and address, got a string"]),
     ({"name": "node1"}, ["loadbalancer_backend_nodes: expected a list of nodes (each a name and an address), "
                          "got an object"]),
+    ([], ["loadbalancer_backend_nodes: no backend node: list the cluster nodes (each a name and an address)"]),
 ])
 def test_explicit_nodes(nodes, problems):
     assert _check(nodes=nodes)["problems"] == problems
