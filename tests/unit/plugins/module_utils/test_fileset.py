@@ -48,6 +48,6 @@ def test_writing_the_same_files_again_touches_nothing(tmp_path):
     dest = tmp_path / "out"
     fileset.write(str(dest), {"a.yaml": "a\n"})
     before = {p.name: p.stat().st_mtime_ns for p in dest.iterdir()}
-    assert fileset.write(str(dest), {"a.yaml": "a\n"}) == {"create": [], "update": [], "remove": [],
-                                                            "unchanged": ["a.yaml"]}
+    again = fileset.write(str(dest), {"a.yaml": "a\n"})
+    assert again == {"create": [], "update": [], "remove": [], "unchanged": ["a.yaml"]}
     assert {p.name: p.stat().st_mtime_ns for p in dest.iterdir()} == before

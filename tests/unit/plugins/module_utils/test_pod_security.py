@@ -205,11 +205,11 @@ def test_an_apparmor_profile_set_on_the_pod_its_containers_and_annotations_is_na
         'forbidden AppArmor profiles (pod and containers "a", "c" and annotation must not set AppArmor profile type '
         'to "", "Unconfined", "container.apparmor.security.beta.kubernetes.io/c="unconfined"")')
     # the pod's own profile alone; an allowed one on the pod is no violation
-    assert ps.detail(ps.evaluate("baseline", "v1.33", {}, {"securityContext": {"appArmorProfile": {"type": "Unconfined"}},
-                                                          "containers": [{"name": "a"}]})) == (
+    unconfined = {"securityContext": {"appArmorProfile": {"type": "Unconfined"}}, "containers": [{"name": "a"}]}
+    assert ps.detail(ps.evaluate("baseline", "v1.33", {}, unconfined)) == (
         'forbidden AppArmor profile (pod must not set AppArmor profile type to "Unconfined")')
-    assert ps.evaluate("baseline", "v1.33", {}, {"securityContext": {"appArmorProfile": {"type": "RuntimeDefault"}},
-                                                 "containers": [{"name": "a"}]}) == []
+    runtime = {"securityContext": {"appArmorProfile": {"type": "RuntimeDefault"}}, "containers": [{"name": "a"}]}
+    assert ps.evaluate("baseline", "v1.33", {}, runtime) == []
 
 
 def test_pod_templates_of_every_kind_and_what_is_not_a_pod():
