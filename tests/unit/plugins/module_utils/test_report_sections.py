@@ -238,9 +238,12 @@ def test_guardrails_section_whole_text_with_and_without_exemptions():
         "198.51.100.0/24</td><td>VPN</td></tr>\n</tbody></table>")
     small["guards"]["internet_bound"] = None
     small["guards"]["ingress_zone"] = "edge"
-    assert guardrails_section(small)[0].split("\n\n")[0].endswith("than a /8 of IPv4 or a /16 of IPv6 "
-                                                                  "(guards.internet_bound) is the internet, however it is written.")
-    assert guardrails_section(small)[0].split("\n\n")[2] == (
+    paragraphs = guardrails_section(small)[0].split("\n\n")
+    assert paragraphs[0] == (
+        "The internet is recognised by coverage: a peer, or all the peers one zone may reach together, that covers "
+        "more public addresses than a /8 of IPv4 or a /16 of IPv6 (guards.internet_bound) is the internet, however "
+        "it is written.")
+    assert paragraphs[2] == (
         "The ingress zone edge admits only the load balancers' own addresses (inventory group loadbalancers), "
         "from nobody (guards.ingress_from).")
 
