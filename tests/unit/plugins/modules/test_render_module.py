@@ -61,8 +61,8 @@ def test_write_then_nothing_to_do_then_a_stale_file_removed(run_module, tmp_path
         assert (first["changed"], first["files"]["create"], first["diagram"]) == (True, BY_ZONE, "dot-source")
         assert _tree(dest) == BY_ZONE
         second = _run(run_module, dest)
-        assert (second["changed"], second["files"]) == (False, {"create": [], "update": [], "remove": [],
-                                                                 "unchanged": BY_ZONE})
+        unchanged = {"create": [], "update": [], "remove": [], "unchanged": BY_ZONE}
+        assert (second["changed"], second["files"]) == (False, unchanged)
         by_kind = _run(run_module, dest, group_by="kind", check_mode=True)
     assert by_kind["changed"] is True
     assert by_kind["files"]["remove"] == ["manifests/backend.yaml", "manifests/cluster.yaml", "manifests/db.yaml",
