@@ -25,7 +25,6 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._common.netra
 #: one block of this prefix length: a /8 of IPv4 (16,777,216 addresses, 1/256 of the address space) or a /16 of
 #: IPv6 (1/8192 of the global unicast 2000::/3).  ``guards.internet_bound`` sets them deliberately.
 DEFAULT_INTERNET_BOUND = {"ipv4": 8, "ipv6": 16}
-_BITS = {4: 32, 6: 128}
 
 
 def _merge(ranges):

@@ -306,6 +306,10 @@ def test_join_outputs():
     assert mk.join_succeeded(0, fixture("join-control-plane.txt"))
     assert mk.join_succeeded(0, fixture("join-worker.txt"))
     assert not mk.join_succeeded(6, fixture("join-invalid-token.txt"))
+    # both the exit code and the words are needed
+    assert not mk.join_succeeded(1, "Successfully joined the cluster.\n")
+    assert not mk.join_succeeded(0, "Contacting cluster at 192.0.2.11\n")
+    assert not mk.join_succeeded(0, None)
     msg = mk.join_failure(6, fixture("join-invalid-token.txt"), "")
     assert msg.startswith("microk8s join failed (exit 6): Connection failed. Invalid token (500).")
     assert "re-run the play" in msg

@@ -10,6 +10,8 @@ a result) is played here by an API that records the requests and answers the pod
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ApiError
@@ -114,3 +116,25 @@ def test_responders_listen_on_the_tcp_and_udp_probe_ports_apart():
     # HTTPS, the egress proxy, PostgreSQL, the payments origination, the API server)
     assert commands["db"][-6:] == ["--tcp", "53,54,80,81,443,444,3128,3129,5432,5433,8080,8081,16443,16444",
                                    "--udp", "53,54", "--lifetime", "3"]
+
+
+def test_a_whole_run_reports_its_judged_probes_and_how_long_it_took():
+    """Responders Pending for four polls, then Running; probers report every probe unanswered."""
+    polls = {"n": 0}
+
+    def status(pod):
+        role = pod["metadata"]["labels"]["netzone.io/probe"]
+        if role == "responder":
+            polls["n"] += 1
+            return {"phase": "Running", "podIP": "10.1.0.7"} if polls["n"] > 20 else {"phase": "Pending"}
+        cm = [o for o in api.created["/api/v1/namespaces/%s/configmaps" % pod["metadata"]["namespace"]]
+              if o["metadata"]["name"] == "netzone-probe-r1-targets"][0]
+        count = len(json.loads(cm["data"]["targets.json"]))
+        return {"phase": "Succeeded", "containerStatuses": [{"state": {"terminated": {
+            "exitCode": 0, "message": "netzone-probe/1 " + "0" * count}}}]}
+
+    api, clock = Api(status), Clock()
+    clock.now = 3.0
+    result = probe_run(api, clock, timeout=60).run()
+    assert (result["seconds"], result["run_id"], result["cleanup_errors"], result["probes"]) == (4.0, "r1", [], 400)
+    assert len(result["mismatches"]) == 9

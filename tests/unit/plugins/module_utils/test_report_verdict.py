@@ -165,3 +165,12 @@ def test_the_mermaid_picture_written_out():
     assert render_mermaid(matrix) == "\n".join([
         "flowchart LR", "  n_db[db]", "  n_web[web]", "  n_lb_1((lb-1))", "  n_net((net))",
         "  n_lb_1 -->|http https| n_web", "  n_web -->|postgres| n_db"]) + "\n"
+
+
+def test_the_flows_table_writes_port_ranges_and_protocols():
+    raw = copy.deepcopy(RAW)
+    raw["services"]["pg"] = ["5432-5439/tcp", "53/udp"]
+    matrix = normalize_matrix(raw)
+    rows = [line for line in render_markdown(matrix, verify_matrix(matrix)).splitlines() if line.startswith("| backend")]
+    assert rows[0] == "| backend | db | pg | 5432-5439/TCP, 53/UDP |"
+    assert "<td>5432-5439/TCP, 53/UDP</td>" in render_html(matrix, verify_matrix(matrix))

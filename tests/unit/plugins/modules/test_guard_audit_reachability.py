@@ -108,6 +108,13 @@ def test_guard_reports_pods_and_workloads_that_their_zone_refuses(apiserver, run
     assert len(warned["pod_security"]) == 3 and not warned["problems"]
     skipped = run_module(cluster_guard.main, conn(apiserver, skip=["pod_security"]))
     assert not skipped["failed"] and skipped["checks"]["pod_security"] == "skipped"
+    # with guards.host_network: deny, the host-network pod fails the guard, or is a warning under "warn"
+    deny = dict(default_matrix(), guards={"host_network": "deny"})
+    failed = run_module(cluster_guard.main, conn(apiserver, matrix=deny, skip=["pod_security"]))
+    assert (failed["failed"], failed["checks"]["host_network"]) == (True, "failed")
+    warned = run_module(cluster_guard.main, conn(apiserver, matrix=deny, skip=["pod_security"],
+                                                 pod_security_violations="warn"))
+    assert (warned["failed"], warned["checks"]["host_network"]) == (False, "warned")
 
 
 def test_guard_skip_and_unreachable(apiserver, run_module):
@@ -212,3 +219,21 @@ def test_a_foreign_allow_policy_that_opens_more_is_named(apiserver, run_module):
     assert ("what the matrix does not allow is allowed by db/team-open, frontend/team-open-egress (not managed by "
             "this collection: db/team-open, frontend/team-open-egress); first: ") in broken["msg"]
     assert "allowed by db/team-open rule ingress[0]" in broken["msg"]
+
+
+def test_reachability_turns_each_failure_into_one_message(apiserver, run_module, tmp_path):
+    harness.call(apiserver.server, "POST", "/_test/fail-after", query="?n=0&verbs=all")
+    try:
+        failed = run_module(reachability.main, conn(apiserver))
+    finally:
+        harness.call(apiserver.server, "DELETE", "/_test/faults")
+    assert failed == {"failed": True, "status": 500, "msg": "reachability: 500 InternalError: Internal error "
+                                                            "occurred: injected fault (test apiserver)"}
+    changed = build_plan(default_matrix(), harness.INVENTORY)
+    changed["manifests"].pop()
+    result = run_module(reachability.main, {"plan": changed, "kubeconfig": apiserver.kubeconfig})
+    assert sorted(result) == ["failed", "msg"] and result["msg"].startswith(
+        "reachability: plan.digest: the plan changed after it was built and proven")
+    unloadable = run_module(reachability.main, conn(apiserver, kubeconfig=str(tmp_path / "kc")))
+    assert unloadable == {"failed": True, "msg": "reachability: cannot load kubeconfig %s: Invalid kube-config file. "
+                                                 "No configuration found." % (tmp_path / "kc")}

@@ -101,9 +101,12 @@ def test_addons_enable_then_rerun_then_removal(bins, tmp_path, monkeypatch, caps
 
     args["addons"] = [{"name": "dns"}, {"name": "ingress"}, {"name": "rbac"}]
     fake = FakeCommands(addon_answers("status-addons.yaml"))
-    result = run(microk8s_addons, args, fake, monkeypatch, capsys)
+    result = run(microk8s_addons, dict(args, _ansible_diff=True), fake, monkeypatch, capsys)
     assert [c for c in fake.calls if c.startswith(("enable", "disable"))] == ["disable metrics-server"]
     assert result["disabled"] == ["metrics-server"]
+    # status-addons.yaml lists seven enabled addons; the diff shows metrics-server gone
+    assert result["diff"]["before"]["enabled"] == ["dns", "ha-cluster", "helm", "helm3", "ingress", "metrics-server", "rbac"]
+    assert result["diff"]["after"]["enabled"] == ["dns", "ha-cluster", "helm", "helm3", "ingress", "rbac"]
 
 
 def test_addons_unknown_name_fails_with_what_to_do(bins, tmp_path, monkeypatch, capsys):
@@ -297,3 +300,13 @@ def test_info_names_a_node_name_that_resolves_elsewhere_and_what_a_gather_needs(
     assert (result["failed"], result["msg"]) == (True, "gather snap needs channel")
     result = run(microk8s_info, {"gather": ["kubeconfig"], "bin_dir": str(bins)}, FakeCommands({}), monkeypatch, capsys)
     assert (result["failed"], result["msg"]) == (True, "gather kubeconfig needs api_address")
+
+
+def test_join_never_shows_the_token_in_its_result(bins, monkeypatch, capsys):
+    url = "192.0.2.11:25000/4c2ba6a2d8f04a1a9b3e7d5f6a1c0e92/6d1a4f0e2b7c"
+    fake = FakeCommands({"join ": (1, "Contacting cluster at 192.0.2.11\nConnection failed. Invalid token (500). "
+                                      "Join URL was %s\n" % url, "")})
+    result = run(microk8s_join, {"urls": [url], "bin_dir": str(bins)}, fake, monkeypatch, capsys)
+    text = json.dumps(result)
+    assert result["failed"] is True and "Join URL was 192.0.2.11:25000/********/********" in result["msg"]
+    assert "4c2ba6a2d8f04a1a9b3e7d5f6a1c0e92" not in text and "6d1a4f0e2b7c" not in text

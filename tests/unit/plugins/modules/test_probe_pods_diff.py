@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import threading
+from unittest import mock
 
 import harness  # pylint: disable=import-error
 import pytest
+from ansible.module_utils import basic
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ApiError
 from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.probe_pods import ProbeRun
@@ -168,3 +170,34 @@ def test_no_diff_when_what_is_left_cannot_be_listed():
     assert probe_pods._diff(_run(404), ["Pod frontend/x"]) == {"diff": {  # pylint: disable=protected-access
         "before": {"probe_objects": ["Pod frontend/x"]},
         "after": {"probe_objects": ["ConfigMap frontend/netzone-probe-r1", "Pod frontend/netzone-probe-r1"]}}}
+
+
+def test_warnings_name_what_could_not_be_deleted_and_only_that(apiserver, run_module):
+    _zones(apiserver, run_module)
+    original = ProbeRun.cleanup
+
+    def cleanup(self, run_id=None):
+        done = original(self, run_id)
+        return done + ["/api/v1/namespaces/db/pods: 403 Forbidden: no"] if run_id is None else done
+
+    with Kubelet(apiserver), mock.patch.object(basic.AnsibleModule, "warn", autospec=True) as warn:
+        clean = run_module(probe_pods.main, args(apiserver))
+        with mock.patch.object(ProbeRun, "cleanup", cleanup):
+            stale = run_module(probe_pods.main, args(apiserver))
+    assert not clean["failed"] and not stale["failed"]
+    assert [c.args[1] for c in warn.call_args_list] == [
+        "deleting an earlier run's probe objects failed: /api/v1/namespaces/db/pods: 403 Forbidden: no"]
+
+
+def test_probes_that_differ_from_the_matrix_fail_the_task_with_the_first_five(apiserver, run_module):
+    _zones(apiserver, run_module)
+    with Kubelet(apiserver):
+        result = run_module(probe_pods.main, args(apiserver, fail_on_mismatch=True))
+    assert result["failed"] and result["changed"] is False
+    # the stand-in kubelet reports every probe unanswered: the probes the matrix allows are the mismatches
+    assert result["msg"] == (
+        "9 of 400 probes differ from the matrix; first: backend -> backend 80/TCP: no answer, the matrix says "
+        "allowed | backend -> backend 8080/TCP: no answer, the matrix says allowed | backend -> db 5432/TCP: no "
+        "answer, the matrix says allowed | backend -> proxy 3128/TCP: no answer, the matrix says allowed | db -> db "
+        "5432/TCP: no answer, the matrix says allowed")
+    assert len(result["mismatches"]) == 9 and result["probes"] == 400

@@ -113,3 +113,14 @@ def test_bad_kubeconfig_fails_cleanly(tmp_path, run_module):
     path.write_text("not: [a kubeconfig")
     result = run_module(zone_policies.main, {"plan": build_plan({}, harness.INVENTORY), "kubeconfig": str(path)})
     assert result["failed"] and result["msg"].startswith("cannot load kubeconfig %s" % path)
+
+
+def test_a_changed_plan_fails_with_an_empty_result_and_no_plan_at_all_is_refused_by_ansible(apiserver, run_module):
+    bad = args(apiserver)
+    bad["plan"]["manifests"].pop()
+    result = run_module(zone_policies.main, bad)
+    digest = result.pop("msg")
+    assert digest.startswith("plan.digest: the plan changed after it was built and proven")
+    assert result == {"failed": True, "changed": False, "actions": [], "unchanged": 0, "counts": {}, "requests": 0}
+    missing = run_module(zone_policies.main, {"kubeconfig": apiserver.kubeconfig})
+    assert (missing["failed"], missing["msg"]) == (True, "missing required arguments: plan")
