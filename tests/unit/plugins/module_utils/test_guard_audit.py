@@ -173,3 +173,16 @@ def test_plan_check_messages_written_out():
     assert guard.check_plan(matrix, {"mismatches": []}, "api") == [
         "zone 'ingress' needs the API server (port 16443) but no flow opens it: add 'api' to the zone's needs"]
     assert guard.check_plan(dict(matrix, guards={}), {"mismatches": []}, "api") == []
+
+
+def test_only_missing_dns_and_api_server_cells_are_lockouts():
+    matrix = normalize_matrix(None, harness.INVENTORY)
+
+    def missing(to, port, protocol="TCP", kind="missing"):
+        return {"kind": kind, "from": "backend", "to": to, "port": port, "protocol": protocol, "explanation": "why"}
+
+    found = guard.check_plan(matrix, {"mismatches": [
+        missing("proxy", 3128), missing("kube-dns", 53, "UDP"), missing("kube-dns", 53, "TCP", kind="extra"),
+        missing("api_server", 16443), missing("zzz", 1)]}, api_zones=[])
+    assert found == ["zone 'backend' would lose DNS (53/UDP to the DNS pods is denied): why",
+                     "zone 'backend' would lose the API server (16443/TCP is denied): why"]

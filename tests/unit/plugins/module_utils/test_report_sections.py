@@ -108,6 +108,9 @@ def test_cluster_guardrails_rows_name_five_namespaces_then_count_the_rest():
     markdown = sections.cluster_guardrails_section(normalize_matrix(default_matrix(), INVENTORY), proof)[0]
     assert "| z0, z1, z2, z3, z4 and 2 more | zone | 198.51.100.1 | no | admin | no | yes |" in markdown
     assert "| mon, x | exempt | 198.51.100.1 | no | admin | no | yes |" in markdown
+    many = {"ok": True, "rows": [row("n%02d" % i, "zone") for i in range(12)]}
+    markdown = sections.cluster_guardrails_section(normalize_matrix(default_matrix(), INVENTORY), many)[0]
+    assert "| n00, n01, n02, n03, n04 and 7 more | zone | 198.51.100.1 | no | admin | no | yes |" in markdown
 
 
 def test_nodeport_section_whole_text_and_table():

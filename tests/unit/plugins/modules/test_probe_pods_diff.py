@@ -180,13 +180,31 @@ def test_warnings_name_what_could_not_be_deleted_and_only_that(apiserver, run_mo
         done = original(self, run_id)
         return done + ["/api/v1/namespaces/db/pods: 403 Forbidden: no"] if run_id is None else done
 
+    def cleanup_own(self, run_id=None):
+        done = original(self, run_id)
+        return done + ["/api/v1/namespaces/db/configmaps: 500 InternalError: x"] if run_id is not None else done
+
     with Kubelet(apiserver), mock.patch.object(basic.AnsibleModule, "warn", autospec=True) as warn:
         clean = run_module(probe_pods.main, args(apiserver))
         with mock.patch.object(ProbeRun, "cleanup", cleanup):
             stale = run_module(probe_pods.main, args(apiserver))
-    assert not clean["failed"] and not stale["failed"]
+        with mock.patch.object(ProbeRun, "cleanup", cleanup_own):
+            own = run_module(probe_pods.main, args(apiserver))
+    assert not clean["failed"] and not stale["failed"] and not own["failed"]
+    assert own["cleanup_errors"] == ["/api/v1/namespaces/db/configmaps: 500 InternalError: x"]
     assert [c.args[1] for c in warn.call_args_list] == [
-        "deleting an earlier run's probe objects failed: /api/v1/namespaces/db/pods: 403 Forbidden: no"]
+        "deleting an earlier run's probe objects failed: /api/v1/namespaces/db/pods: 403 Forbidden: no",
+        "deleting this run's probe objects failed: /api/v1/namespaces/db/configmaps: 500 InternalError: x"]
+
+
+def test_the_options_defaults_reach_the_run(apiserver, run_module):
+    _zones(apiserver, run_module)
+    plain = {key: value for key, value in args(apiserver).items() if key not in ("timeout", "fail_on_mismatch")}
+    with Kubelet(apiserver), mock.patch.object(probe_pods, "ProbeRun", wraps=ProbeRun) as spy:
+        result = run_module(probe_pods.main, plain)
+    assert result["failed"] and result["msg"].startswith("9 of 400 probes differ from the matrix")
+    assert spy.call_args.kwargs == {"timeout": 180, "probe_timeout": 1.0, "settle": 3.0}
+    assert spy.call_args.args[3] == "docker.io/library/python:3.12-alpine"
 
 
 def test_probes_that_differ_from_the_matrix_fail_the_task_with_the_first_five(apiserver, run_module):
