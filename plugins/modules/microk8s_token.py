@@ -31,7 +31,9 @@ options:
     type: path
     default: /snap/bin
   ttl:
-    description: Seconds the token stays valid (C(--token-ttl)); C(-1) (MicroK8s' default) makes it valid for one join.
+    description:
+      - Seconds the token stays valid (C(--token-ttl)); C(-1) (MicroK8s' default) makes it valid for one join.
+      - Any other negative number is refused before MicroK8s is called.
     type: int
     default: -1
   prefer_address:
@@ -73,6 +75,9 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if module.params["ttl"] < -1:
+        module.fail_json(msg="microk8s_token: ttl must be -1 (MicroK8s' default: valid for one join) or a number of "
+                             "seconds, got %d" % module.params["ttl"])
     if module.check_mode:
         module.exit_json(changed=True, urls=[])
     cli = Cli(module, bin_dir=module.params["bin_dir"])

@@ -11,6 +11,7 @@ tests are about the objects the run leaves, never about what the probes found (`
 from __future__ import annotations
 
 import json
+import re
 import threading
 from unittest import mock
 
@@ -205,6 +206,8 @@ def test_the_options_defaults_reach_the_run(apiserver, run_module):
     assert result["failed"] and result["msg"].startswith("9 of 400 probes differ from the matrix")
     assert spy.call_args.kwargs == {"timeout": 180, "probe_timeout": 1.0, "settle": 3.0}
     assert spy.call_args.args[3] == "docker.io/library/python:3.12-alpine"
+    # the run id: eight hex digits, so that "netzone-probe-<id>-targets" stays a short DNS label
+    assert re.fullmatch("[0-9a-f]{8}", spy.call_args.args[4]) and result["run_id"] == spy.call_args.args[4]
 
 
 def test_probes_that_differ_from_the_matrix_fail_the_task_with_the_first_five(apiserver, run_module):

@@ -126,6 +126,10 @@ def test_token_ttl(run_module, microk8s_bin):
     run_module(microk8s_token.main, {"bin_dir": str(microk8s_bin), "ttl": -1})
     assert _calls(microk8s_bin) == ["add-node --format json --token-ttl 3600", "add-node --format json --token-ttl 0",
                                     "add-node --format json"]
+    refused = run_module(microk8s_token.main, {"bin_dir": str(microk8s_bin), "ttl": -2})
+    assert refused == {"failed": True, "msg": "microk8s_token: ttl must be -1 (MicroK8s' default: valid for one join) "
+                                              "or a number of seconds, got -2"}
+    assert len(_calls(microk8s_bin)) == 3
 
 
 def test_token_check_mode_issues_nothing(run_module, microk8s_bin):
