@@ -89,6 +89,14 @@ def test_the_internet_as_a_union_of_narrow_peers_is_refused():
     raw["guards"] = {"internet_bound": {"ipv4": 7}}       # a deliberate, visible choice
     matrix = normalize_matrix(raw, INVENTORY)
     assert matrix["guards"]["internet_bound"] == {"ipv4": 7, "ipv6": 16}
+    # three peers: the error is placed on the last of the flows that add up
+    raw["guards"] = {"internet_bound": {"ipv4": 6}}
+    raw["peers"]["c"] = {"cidrs": ["13.0.0.0/8", "14.0.0.0/8", "15.0.0.0/8"]}
+    raw["flows"].append({"from": "backend", "to": "c", "services": ["https"]})
+    with pytest.raises(MatrixError) as err:
+        normalize_matrix(raw, INVENTORY)
+    assert str(err.value).startswith("flows[8]: zone 'backend' may not reach the internet through peers 'a', 'b', 'c' "
+                                     "together (flows[6], flows[7], flows[8]: "), str(err.value)
 
 
 def test_internet_false_cannot_hide_a_wide_peer():

@@ -115,6 +115,21 @@ def test_the_container_engine_selinux_type_is_allowed_from_1_31_on(version):
         assert found == ""
 
 
+@pytest.mark.parametrize("version, expected", [
+    ("v1.26", "forbidden sysctls (net.ipv4.ip_local_reserved_ports)"), ("v1.27", ""), ("latest", "")])
+def test_the_reserved_ports_sysctl_is_allowed_from_1_27_on(version, expected):
+    pod = _pod(securityContext={"sysctls": [{"name": "net.ipv4.ip_local_reserved_ports", "value": "30000"}]})
+    assert ps.detail(ps.evaluate("baseline", version, pod["metadata"], pod["spec"])) == expected
+
+
+def test_a_windows_pod_needs_no_seccomp_profile_from_1_25_on():
+    def seccomp(version):
+        pod = _pod(os={"name": "windows"})
+        return [check_id for check_id, _r, _d in ps.evaluate("restricted", version, pod["metadata"], pod["spec"])
+                if check_id == "seccompProfile_restricted"]
+    assert [seccomp(v) for v in ("v1.24", "v1.25", "v1.26")] == [["seccompProfile_restricted"], [], []]
+
+
 def test_privileged_allows_everything_and_a_plain_pod_passes_baseline():
     pod = _pod(hostNetwork=True, volumes=[{"name": "v", "hostPath": {"path": "/"}}])
     assert ps.evaluate("privileged", "latest", pod["metadata"], pod["spec"]) == []

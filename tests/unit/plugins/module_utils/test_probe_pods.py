@@ -138,3 +138,14 @@ def test_a_whole_run_reports_its_judged_probes_and_how_long_it_took():
     result = probe_run(api, clock, timeout=60).run()
     assert (result["seconds"], result["run_id"], result["cleanup_errors"], result["probes"]) == (4.0, "r1", [], 400)
     assert len(result["mismatches"]) == 9
+
+
+def test_only_running_dns_pods_with_an_address_are_probed():
+    api, clock = Api(lambda pod: pod["status"]), Clock()
+    for name, status in (("dns-a", {"phase": "Running", "podIP": "10.1.1.2"}), ("dns-b", {"phase": "Pending"}),
+                         ("dns-c", {"phase": "Running"}), ("dns-d", {"phase": "Failed", "podIP": "10.1.1.5"}),
+                         ("dns-e", {})):
+        api.created.setdefault("/api/v1/namespaces/kube-system/pods", []).append(
+            {"metadata": {"name": name, "namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}}, "status": status})
+    assert probe_run(api, clock).dns_pods() == [{"namespace": "kube-system", "name": "dns-a", "ip": "10.1.1.2"}]
+    assert api.requests[-1][2] == {"labelSelector": "k8s-app=kube-dns"}

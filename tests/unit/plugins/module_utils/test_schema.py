@@ -48,6 +48,11 @@ def test_the_toolkit_words(call, message):
     assert _message(call) == message
 
 
+def test_an_integer_is_an_int_that_is_not_a_boolean():
+    assert [schema.is_int(v) for v in (5, 0, -3, True, False, "5", 5.0, None)] == [
+        True, True, True, False, False, False, False, False]
+
+
 def test_what_passes_is_returned_unchanged():
     assert schema.mapping({"port": 1}, "a", ("port",)) == {"port": 1}
     assert schema.optional_list(None, "a") == []

@@ -84,7 +84,7 @@ def _violators():
     ]
 
 
-def test_guard_reports_pods_and_workloads_that_their_zone_refuses(apiserver, run_module):
+def test_guard_reports_pods_and_workloads_that_their_zone_refuses(apiserver, run_module, run_script):
     objects = harness.platform_objects() + [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
                                             for n in ("frontend", "backend", "db")] + _violators()
     objects[-4]["spec"]["hostNetwork"] = True        # frontend/debug-shell
@@ -115,6 +115,10 @@ def test_guard_reports_pods_and_workloads_that_their_zone_refuses(apiserver, run
     warned = run_module(cluster_guard.main, conn(apiserver, matrix=deny, skip=["pod_security"],
                                                  pod_security_violations="warn"))
     assert (warned["failed"], warned["checks"]["host_network"]) == (False, "warned")
+    # the same as Ansible runs it: the option arrives as JSON text, not as this file's string constant
+    code, scripted = run_script(cluster_guard, conn(apiserver, matrix=deny, skip=["pod_security"],
+                                                    pod_security_violations="fail"))
+    assert (code, scripted["failed"], scripted["checks"]["host_network"]) == (1, True, "failed")
 
 
 def test_guard_skip_and_unreachable(apiserver, run_module):

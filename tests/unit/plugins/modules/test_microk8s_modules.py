@@ -247,6 +247,10 @@ def test_info_waits_name_their_bound(bins, monkeypatch, capsys):
                                  "bound_label": "microk8s_calico_retries"}, fake, monkeypatch, capsys)
     assert result["msg"].startswith("after 2 checks 2 s apart: ")
     assert result["msg"].endswith("If the nodes are only slow, raise microk8s_calico_retries and re-run the play.")
+    slept = []
+    monkeypatch.setattr(microk8s_info.time, "sleep", slept.append)
+    result = run(microk8s_info, {"gather": ["calico"], "bin_dir": str(bins), "wait": True}, fake, monkeypatch, capsys)
+    assert result["msg"].startswith("after 31 checks 10 s apart: ") and slept == [10] * 30   # retries 30, delay 10
     result = run(microk8s_info, {"gather": ["status"], "bin_dir": str(bins), "ready_timeout": 300,
                                  "bound_label": "microk8s_wait_ready_timeout", "host_label": "node1"}, fake, monkeypatch, capsys)
     assert "not ready after waiting 300 s (microk8s_wait_ready_timeout)" in result["msg"]
@@ -310,3 +314,15 @@ def test_join_never_shows_the_token_in_its_result(bins, monkeypatch, capsys):
     text = json.dumps(result)
     assert result["failed"] is True and "Join URL was 192.0.2.11:25000/********/********" in result["msg"]
     assert "4c2ba6a2d8f04a1a9b3e7d5f6a1c0e92" not in text and "6d1a4f0e2b7c" not in text
+
+
+def test_addons_warn_when_the_args_of_an_enabled_addon_change(bins, tmp_path, monkeypatch, capsys):
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"managed": {"dns": "192.0.2.53", "ingress": "", "rbac": ""}}))
+    args = {"addons": [{"name": "dns", "args": "192.0.2.54"}, {"name": "ingress"}, {"name": "rbac"}],
+            "bin_dir": str(bins), "state_file": str(state)}
+    fake = FakeCommands(addon_answers("status-addons.yaml"))
+    result = run(microk8s_addons, args, fake, monkeypatch, capsys)
+    assert result["args_changed"] == ["dns"] and [c for c in fake.calls if c.startswith(("enable", "disable"))] == []
+    assert [w["event"]["msg"] if isinstance(w, dict) else w for w in result["warnings"]] == ["addon dns: its args changed to '192.0.2.54' but MicroK8s cannot change them while it "
+                                  "is enabled: run 'microk8s disable dns' on the node and re-run the play"]

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+from unittest import mock
 
 import harness  # pylint: disable=import-error
 
@@ -124,3 +125,9 @@ def test_a_changed_plan_fails_with_an_empty_result_and_no_plan_at_all_is_refused
     assert result == {"failed": True, "changed": False, "actions": [], "unchanged": 0, "counts": {}, "requests": 0}
     missing = run_module(zone_policies.main, {"kubeconfig": apiserver.kubeconfig})
     assert (missing["failed"], missing["msg"]) == (True, "missing required arguments: plan")
+
+
+def test_the_options_defaults_reach_the_syncer(apiserver, run_module):
+    with mock.patch.object(zone_policies, "Syncer", wraps=zone_policies.Syncer) as spy:
+        assert not run_module(zone_policies.main, args(apiserver))["failed"]
+    assert spy.call_args.kwargs == {"dry_run": False, "conflict_retries": 3, "terminating_timeout": 120}
