@@ -150,3 +150,16 @@ def test_egress_workload_filter_refuses_files_that_are_not_a_mapping():
     with pytest.raises(AnsibleFilterError) as info:
         egress_workload(_normalised(), files=["ca.pem"])
     assert str(info.value) == "netzone.segmentation.egress_workload: files must be a mapping of path to file content"
+
+
+def test_egress_workload_filter_takes_any_positive_number_of_replicas():
+    from ansible_collections.netzone.segmentation.plugins.filter.egress_workload import FilterModule as EgressFilters  # pylint: disable=import-outside-toplevel
+
+    egress_workload = EgressFilters().filters()["egress_workload"]
+    for replicas in (1, 3):
+        deployments = [o for o in egress_workload(_normalised(), secrets="omit", replicas=replicas) if o["kind"] == "Deployment"]
+        assert deployments and {d["spec"]["replicas"] for d in deployments} == {replicas}
+    for bad in (0, -1, True, "2"):
+        with pytest.raises(AnsibleFilterError) as info:
+            egress_workload(_normalised(), replicas=bad)
+        assert str(info.value) == "netzone.segmentation.egress_workload: replicas must be a positive integer, got %r" % (bad,)

@@ -270,3 +270,14 @@ def test_a_zone_without_settings_gets_the_next_free_port_and_the_defaults():
     raw["egress"]["zones"]["db"] = None
     zones = normalize_matrix(raw, INVENTORY)["egress"]["zones"]
     assert zones["db"]["port"] == 3130 and zones["db"]["domains"] == [] and zones["db"]["report_only"] is False
+
+
+def test_an_origination_name_may_have_forty_characters_not_more():
+    raw = two_zones()
+    raw["egress"]["originations"][0]["name"] = "p" * 40
+    assert normalize_matrix(raw, INVENTORY)["egress"]["originations"][0]["name"] == "p" * 40
+    raw["egress"]["originations"][0]["name"] = "p" * 41
+    with pytest.raises(MatrixError) as err:
+        normalize_matrix(raw, INVENTORY)
+    assert str(err.value).startswith("egress.originations[0].name: '%s' is not a valid name (lowercase letters, digits "
+                                     "and '-', at most 40 " % ("p" * 41))

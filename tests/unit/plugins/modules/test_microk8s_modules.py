@@ -327,3 +327,13 @@ def test_addons_warn_when_the_args_of_an_enabled_addon_change(bins, tmp_path, mo
     warnings = [w["event"]["msg"] if isinstance(w, dict) else w for w in result["warnings"]]  # 2.19 / 2.17
     assert warnings == ["addon dns: its args changed to '192.0.2.54' but MicroK8s cannot change them while it is "
                         "enabled: run 'microk8s disable dns' on the node and re-run the play"]
+
+
+def test_addons_name_a_state_file_they_cannot_read(bins, tmp_path, monkeypatch, capsys):
+    state = tmp_path / "state.json"
+    state.write_text("{not json")
+    args = {"addons": [{"name": "dns"}], "bin_dir": str(bins), "state_file": str(state)}
+    result = run(microk8s_addons, args, FakeCommands(addon_answers("status-addons.yaml")), monkeypatch, capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith("cannot read %s (Expecting property name enclosed in double quotes: " % state)
+    assert result["msg"].endswith("): remove it and re-run; addons are then only enabled, never disabled, until the next run")
