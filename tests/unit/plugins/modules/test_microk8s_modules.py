@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
@@ -322,11 +323,12 @@ def test_addons_warn_when_the_args_of_an_enabled_addon_change(bins, tmp_path, mo
     args = {"addons": [{"name": "dns", "args": "192.0.2.54"}, {"name": "ingress"}, {"name": "rbac"}],
             "bin_dir": str(bins), "state_file": str(state)}
     fake = FakeCommands(addon_answers("status-addons.yaml"))
-    result = run(microk8s_addons, args, fake, monkeypatch, capsys)
+    with mock.patch.object(basic.AnsibleModule, "warn", autospec=True) as warn:
+        result = run(microk8s_addons, args, fake, monkeypatch, capsys)
     assert result["args_changed"] == ["dns"] and [c for c in fake.calls if c.startswith(("enable", "disable"))] == []
-    warnings = [w["event"]["msg"] if isinstance(w, dict) else w for w in result["warnings"]]  # 2.19 / 2.17
-    assert warnings == ["addon dns: its args changed to '192.0.2.54' but MicroK8s cannot change them while it is "
-                        "enabled: run 'microk8s disable dns' on the node and re-run the play"]
+    assert [c.args[1] for c in warn.call_args_list] == [
+        "addon dns: its args changed to '192.0.2.54' but MicroK8s cannot change them while it is enabled: run "
+        "'microk8s disable dns' on the node and re-run the play"]
 
 
 def test_addons_name_a_state_file_they_cannot_read(bins, tmp_path, monkeypatch, capsys):
