@@ -182,6 +182,7 @@ def _mutate(path, value):
     (("flows", 0, "services"), KeyError, "flows[0].services: is required (the destination has no default services)"),
     (("services", "http"), ["80/tcp", "99999/tcp"], "services.http[1]: port 99999 out of range 1-65535"),
     (("services", "http"), ["8000-70000/tcp"], "services.http[0]: port 70000 out of range 1-65535"),
+    (("services", "http"), ["8000-65536/tcp"], "services.http[0]: port 65536 out of range 1-65535"),
     (("services", "http"), ["80/icmp"], "services.http[0]: unknown protocol 'icmp' (expected tcp, udp or sctp)"),
     (("services", "http"), ["90-80/tcp"], "services.http[0]: range 90-80 ends before it starts"),
     (("services", "http"), [], "services.http: must list at least one port"),

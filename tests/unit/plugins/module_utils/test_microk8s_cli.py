@@ -43,6 +43,10 @@ def test_commands_run_by_absolute_path_and_a_failure_is_one_error_by_default(tmp
     with pytest.raises(Microk8sError) as err:
         cli.microk8s(["status"])
     assert str(err.value) == "'%s/microk8s status' failed (exit 1): down" % bins
+    killed = Cli(Module({("status",): (-9, "", "")}), bin_dir=str(bins), snap_bin=str(bins / "snap"), host="n1")
+    with pytest.raises(Microk8sError) as err:        # killed by a signal: a negative exit code is a failure too
+        killed.microk8s(["status"])
+    assert str(err.value).startswith("'%s/microk8s status' failed (exit -9)" % bins)
     assert cli.kubectl(["get", "nodes"]) == (0, "", "")
     assert module.calls[-1] == [str(bins / "microk8s"), "kubectl", "get", "nodes"]
     assert [call[0] for call in module.calls] == [str(bins / "snap")] * 2 + [str(bins / "microk8s")] * 2

@@ -339,3 +339,28 @@ def test_addons_name_a_state_file_they_cannot_read(bins, tmp_path, monkeypatch, 
     assert result["failed"] is True
     assert result["msg"].startswith("cannot read %s (Expecting property name enclosed in double quotes: " % state)
     assert result["msg"].endswith("): remove it and re-run; addons are then only enabled, never disabled, until the next run")
+
+
+def test_required_options_are_refused_by_ansible_before_anything_runs(bins, monkeypatch, capsys):
+    fake = FakeCommands({})
+    join = run(microk8s_join, {"bin_dir": str(bins)}, fake, monkeypatch, capsys)
+    addons = run(microk8s_addons, {"addons": [{"args": "x"}], "bin_dir": str(bins)}, fake, monkeypatch, capsys)
+    info = run(microk8s_info, {"gather": ["nodes"], "bin_dir": str(bins), "resolve": [{"name": "n1"}]}, fake,
+               monkeypatch, capsys)
+    assert (join["failed"], join["msg"]) == (True, "missing required arguments: urls")
+    assert (addons["failed"], addons["msg"]) == (True, "missing required arguments: name found in addons")
+    assert (info["failed"], info["msg"]) == (True, "missing required arguments: address found in resolve")
+    assert fake.calls == []
+
+
+def test_join_runs_as_a_script(bins, run_script):
+    code, result = run_script(microk8s_join, {"urls": [], "bin_dir": str(bins)})
+    assert (code, result) == (1, {"failed": True, "msg": "microk8s_join: no join URL (was the token issued in check mode?)"})
+
+
+def test_addons_of_a_repository_show_by_their_own_name_in_the_diff(bins, tmp_path, monkeypatch, capsys):
+    args = {"addons": [{"name": "community/cloudnative-pg"}], "bin_dir": str(bins), "state_file": str(tmp_path / "s.json"),
+            "_ansible_check_mode": True, "_ansible_diff": True}
+    result = run(microk8s_addons, args, FakeCommands(addon_answers("status-community.yaml")), monkeypatch, capsys)
+    assert "cloudnative-pg" not in result["diff"]["before"]["enabled"]
+    assert "cloudnative-pg" in result["diff"]["after"]["enabled"]
