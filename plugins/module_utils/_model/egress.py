@@ -48,27 +48,13 @@ _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _UPSTREAM = re.compile(r"^https://([^/:?#\s]+)(?::(\d{1,5}))?/?$")
 
 
+# The schema toolkit's words, under the names this module has always used.
 _fail = schema.fail
-
-
-def _type_name(value):
-    return schema.got(value)
-
-
-def _expect(value, kind, path, what):
-    return schema.expect(value, kind, path, what)
-
-
-def _mapping(value, path, allowed):
-    return schema.mapping(value, path, allowed)
-
-
-def _list(value, path, what="a list"):
-    return schema.optional_list(value, path, what)
-
-
-def _port(value, path):
-    return schema.port(value, path)
+_type_name = schema.got
+_expect = schema.expect
+_mapping = schema.mapping
+_list = schema.optional_list
+_port = schema.port
 
 
 def _is_ip_literal(text):

@@ -156,25 +156,17 @@ def default_matrix():
     return copy.deepcopy(DEFAULT_MATRIX)
 
 
+# The schema toolkit's words, under the names this module has always used.
 _fail = schema.fail
-
-
-def _type_name(value):
-    return schema.got(value)
-
-
-def _expect(value, kind, path, what=None):
-    return schema.expect(value, kind, path, what)
+_type_name = schema.got
+_expect = schema.expect
+_list = schema.optional_list
 
 
 def _mapping(value, path, allowed=None, allow_none=True):
     if value is None and allow_none:
         return {}
     return schema.mapping(value, path, allowed)
-
-
-def _list(value, path):
-    return schema.optional_list(value, path)
 
 
 def _is_name(value):
