@@ -139,7 +139,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.netzone.segmentation.plugins.module_utils._model import guard
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import NetzoneError
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import MATRIX_INPUT_ARGS, MATRIX_INPUT_RULES
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import matrix_from_params
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import matrix_from_params, offline_checks
 from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import (
     HAS_KUBERNETES,
     K8S_CONNECTION_ARGS,
@@ -153,7 +153,6 @@ from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.sync imp
 
 def run_checks(params, transport):
     # Imported here: the compiler and the engine are only needed once the connection works.
-    from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
     from ansible_collections.netzone.segmentation.plugins.module_utils._model.proof import verify_matrix
 
     matrix, inventory = matrix_from_params(params)
@@ -182,17 +181,13 @@ def run_checks(params, transport):
         selector = ",".join("%s=%s" % kv for kv in sorted(dns["pod_labels"].items()))
         pods = list_objects(transport, "v1", "Pod", "pods", namespace=dns["namespace"], label_selector=selector)
         record("dns_pods", guard.check_dns_pods(matrix, pods))
-    if "plan" not in skip:
-        api_zones = guard.api_server_zones(matrix) | set(params["api_server_zones"])
-        if plan is not None:
-            # The plan was proven when it was built: its proof, not a second one.
-            record("plan", guard.check_plan(matrix, plan["proof"], params["api_server_peer"], api_zones))
-        else:
-            manifests = params["manifests"] if params["manifests"] is not None else compile_manifests(matrix)
-            record("plan", guard.check_plan(matrix, verify_matrix(matrix, manifests), params["api_server_peer"],
-                                            api_zones))
-    if "load_balancers" not in skip:
-        record("load_balancers", guard.check_load_balancers(matrix, inventory, params["load_balancer_group"]))
+    if "plan" not in skip or "load_balancers" not in skip:
+        # The plan was proven when it was built: its proof, not a second one.
+        proof = None
+        if "plan" not in skip:
+            proof = plan["proof"] if plan is not None else verify_matrix(matrix, params["manifests"])
+        for name, found in offline_checks(matrix, proof, inventory, params).items():
+            record(name, found)
     objects = None
     if "pod_security" not in skip or "host_network" not in skip:
         objects = list_objects(transport, "v1", "Pod", "pods")

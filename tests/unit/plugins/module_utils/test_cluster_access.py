@@ -35,4 +35,7 @@ def test_the_first_reason_that_applies():
         "the API server did not answer: 0 Unreachable: connection refused")
     assert no_cluster_reason("microk8s", True, "/k", True, None) == ""
     long = no_cluster_reason("microk8s", True, "/k", True, "x" * 500)
-    assert len(long) == len("the API server did not answer: ") + 200 and long.endswith("...")
+    assert long == "the API server did not answer: " + "x" * 197 + "..."
+    # up to 200 characters the message is whole; from 201 on, cut to 197 and "..."
+    assert no_cluster_reason("microk8s", True, "/k", True, "y" * 200) == "the API server did not answer: " + "y" * 200
+    assert no_cluster_reason("microk8s", True, "/k", True, "z" * 201) == "the API server did not answer: " + "z" * 197 + "..."

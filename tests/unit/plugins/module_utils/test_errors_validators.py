@@ -82,6 +82,8 @@ def test_cluster_state_takes_namespaces_from_objects_pods_and_policies_but_never
         {"kind": "NetworkPolicy", "metadata": {"name": "b", "namespace": ""}, "spec": {}},
         {"kind": "NetworkPolicy", "metadata": {"name": "c"}, "spec": {}},
         {"kind": "Service", "metadata": {"name": "s", "namespace": "svc"}},
+        {"kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "svc"}},
+        {"kind": "Deployment", "metadata": {"name": "d", "namespace": "svc"}, "spec": {}},
     ]
     namespaces, pods, policies = cluster_state(objects)
     assert namespaces == {"db": {"tier": "data", "kubernetes.io/metadata.name": "db"},

@@ -72,6 +72,18 @@ def test_pods_that_never_start_end_the_run_at_its_deadline_and_are_deleted():
                        for ns in ("backend", "db", "frontend", "ingress", "proxy") for kind in ("pods", "configmaps")]
 
 
+@pytest.mark.parametrize("phase", ["Succeeded", "Unknown"])
+def test_responders_that_have_an_address_but_do_not_run_are_not_waited_out(phase):
+    """A responder that already ended (or whose node stopped answering) keeps its pod IP: it answers no probe,
+    so the run waits for Running and ends at its deadline rather than probing it."""
+    api, clock = Api(lambda pod: {"phase": phase, "podIP": "10.1.1.9"}), Clock()
+    with pytest.raises(ProbeError) as err:
+        probe_run(api, clock).run()
+    assert str(err.value) == ("the probe pods did not run within 3s: backend responder: {0}, db responder: {0}, "
+                              "frontend responder: {0}, ingress responder: {0}, proxy responder: {0}".format(phase))
+    assert [m for m, path, _q, _b in api.requests if m == "POST" and path.endswith("/pods")] == ["POST"] * 5
+
+
 def test_probers_that_die_without_a_result_are_named_and_read_their_own_config_maps():
     def status(pod):
         if pod["metadata"]["labels"]["netzone.io/probe"] == "responder":

@@ -274,6 +274,27 @@ def test_the_shortcut_over_groups_agrees_with_every_cell_compared(data):
     assert fast["summary"] == slow["summary"]
 
 
+def test_a_missing_flow_from_a_peer_is_found_when_the_zone_also_reaches_too_much():
+    """One zone, one peer, TCP 1 both ways.  The zone's ingress policy from the peer is deleted, and its DNS
+    policy loses its pod selector (so every pod of the DNS namespace answers on 53).  Found by Hypothesis
+    against a shortcut whose ingress-only comparison lost the missing flow: both faults are reported, whole."""
+    matrix = normalize_matrix({"services": {"http": ["1/tcp"]}, "zones": {"api": {}},
+                               "peers": {"lbs": {"cidrs": ["0.0.0.0/8"]}},
+                               "flows": [{"from": "api", "to": "lbs", "services": ["http"]},
+                                         {"from": "lbs", "to": "api", "services": ["http"]}],
+                               "vhosts": [], "guards": {"internet_egress_zones": ["api"], "ingress_zone": None}})
+    manifests = [m for m in compile_manifests(matrix) if m["metadata"]["name"] != "netzone-ingress-from-lbs"]
+    dns = [m for m in manifests if m["metadata"]["name"] == "netzone-allow-dns"]
+    assert len(dns) == 1
+    del dns[0]["spec"]["egress"][0]["to"][0]["podSelector"]
+    result = verify_matrix(matrix, manifests)
+    assert [(m["kind"], m["side"], m["from"], m["to"], m["interval"]) for m in result["mismatches"]] == [
+        ("extra", "end-to-end", "api", "@dns-namespace", "TCP 53"),
+        ("extra", "end-to-end", "api", "@dns-namespace", "UDP 53"),
+        ("missing", "end-to-end", "lbs", "api", "TCP 1")]
+    assert (result["summary"]["cells"], result["summary"]["ok"]) == (17, 15)
+
+
 def _planted_case():
     """A two-zone matrix, plus: web pods of zone a may send anything anywhere; zone b admits port 5432 from
     any pod with tier=x in namespaces without a team label, port 6000 from namespaces with team=blue, and

@@ -9,7 +9,8 @@ import copy
 
 import harness  # pylint: disable=import-error
 
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.compile import compile_manifests
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.plan import build_plan
 from ansible_collections.netzone.segmentation.plugins.modules import (
     cluster_guard,
@@ -119,6 +120,29 @@ def test_guard_reports_pods_and_workloads_that_their_zone_refuses(apiserver, run
     code, scripted = run_script(cluster_guard, conn(apiserver, matrix=deny, skip=["pod_security"],
                                                     pod_security_violations="fail"))
     assert (code, scripted["failed"], scripted["checks"]["host_network"]) == (1, True, "failed")
+
+
+def test_guard_proves_the_manifests_it_is_given_and_the_api_server_zones_it_is_given(apiserver, run_module):
+    harness.load(apiserver, harness.platform_objects())
+    manifests = [m for m in compile_manifests(normalize_matrix(default_matrix(), harness.INVENTORY))
+                 if m["metadata"]["name"] != "netzone-egress-to-api-server"]
+    given = run_module(cluster_guard.main, conn(apiserver, manifests=manifests, skip=["pod_security"]))
+    assert (given["failed"], given["checks"]["plan"]) == (True, "failed")
+    assert given["problems"] == [
+        "zone 'ingress' would lose the API server (16443/TCP is denied): denied: egress of ingress/probe-0 is isolated "
+        "by ingress/netzone-allow-dns, ingress/netzone-egress-to-frontend, ingress/netzone-default-deny (no rule "
+        "matches TCP/16443 to ip:127.0.0.4)"]
+    # a zone named in api_server_zones adds to the ingress zone: a zone without the flow is refused
+    zones = run_module(cluster_guard.main, conn(apiserver, api_server_zones=["frontend"], skip=["pod_security"]))
+    assert zones["problems"] == ["zone 'frontend' needs the API server (port 16443) but no flow opens it: add "
+                                 "'api_server' to the zone's needs"]
+    # naming the ingress zone again does not take it away
+    raw = default_matrix()
+    raw["zones"]["ingress"]["needs"] = [n for n in raw["zones"]["ingress"]["needs"] if n != "api_server"]
+    again = run_module(cluster_guard.main, conn(apiserver, matrix=raw, api_server_zones=["ingress"],
+                                                skip=["pod_security"]))
+    assert again["problems"] == ["zone 'ingress' needs the API server (port 16443) but no flow opens it: add "
+                                 "'api_server' to the zone's needs"]
 
 
 def test_guard_skip_and_unreachable(apiserver, run_module):
