@@ -94,7 +94,7 @@ def _hosts(hosts, vips):
     return out
 
 
-def _instances(name, hosts, vips, router_ids, preempt=True, advert_int=1, network=""):
+def _instances(name, hosts, vips, router_ids, preempt, advert_int, network):
     hosts = _hosts(hosts, vips)
     mine = [item for item in hosts if item["name"] == name]
     host = mine[0] if mine else {"name": name, "interfaces": []}

@@ -130,6 +130,19 @@ def _facts(primary, *secondaries):
                      "ipv4_secondaries": [{"address": address, "netmask": "255.255.255.0"} for address in secondaries]}}
 
 
+def test_a_peer_with_two_addresses_in_the_subnet_is_reached_at_the_one_it_sends_from():
+    """lb-2 has a second address in the public subnet (a service address on eth0:1): its adverts leave from the
+    first one, its unicast_src, so that is the only address lb-1 takes them from."""
+    settings = {"vips": {"public": "203.0.113.10"}, "router_ids": {"public": 51}, "preempt": True, "advert_int": 1}
+    second = lb("lb-2", "203.0.113.12")
+    second["interfaces"].append({"name": "eth0:1", "address": "203.0.113.20", "prefix": 24})
+    hosts = [lb("lb-1", "203.0.113.11"), second]
+    assert [(i["unicast_src"], i["unicast_peers"]) for i in vrrp_instances(hosts[1], hosts, settings)] == [
+        ("203.0.113.12", ["203.0.113.11"])]
+    assert [(i["unicast_src"], i["unicast_peers"]) for i in vrrp_instances(hosts[0], hosts, settings)] == [
+        ("203.0.113.11", ["203.0.113.12"])]
+
+
 def test_a_second_run_on_the_holder_gives_the_same_instances():
     """keepalived adds the virtual address as a secondary address of the holder: in its facts on the next run,
     it is no address of the host's own (the run used to fail there: 'is the own address of lb-1')."""

@@ -276,6 +276,15 @@ def test_addon_plan_reports_unknown_and_args_change():
     assert "ingres" not in plan["managed"]
 
 
+def test_addon_plan_goes_on_after_an_unknown_addon():
+    status = mk.parse_status(fixture("status-fresh.yaml"))
+    plan = mk.addon_plan(status, mk.normalize_addons(["ingres", "ingress", "rbac"]), {})
+    assert plan == {"enable": [{"name": "ingress", "args": "", "command": "ingress"},
+                               {"name": "rbac", "args": "", "command": "rbac"}],
+                    "disable": [], "managed": {"ingress": "", "rbac": ""}, "unknown": ["ingres"],
+                    "args_changed": [], "reenable": [], "enabled_before": ["dns", "ha-cluster", "helm", "helm3"]}
+
+
 @pytest.mark.parametrize("name,match", [
     ("status-not-ready.yaml", "is not ready"),
     ("status-not-ready-1.20.txt", "is not ready"),

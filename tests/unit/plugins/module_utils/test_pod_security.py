@@ -122,6 +122,21 @@ def test_the_reserved_ports_sysctl_is_allowed_from_1_27_on(version, expected):
     assert ps.detail(ps.evaluate("baseline", version, pod["metadata"], pod["spec"])) == expected
 
 
+@pytest.mark.parametrize("version, expected", [
+    ("v1.0", 'runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true)'),  # runAsUser: 1.23
+    ("v1.34", 'runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true), '
+              'runAsUser=0 (pod must not set runAsUser=0)'),
+    ("v1.35", ""), ("latest", "")])
+def test_a_pod_in_a_user_namespace_may_run_as_root_from_1_35_on(version, expected):
+    """hostUsers: false maps root in the pod to an unprivileged user on the node: restricted stops asking for
+    runAsNonRoot and refusing runAsUser=0 from policy version 1.35 on, and not before."""
+    container = {"name": "c", "image": "example.invalid/c:1",
+                 "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}
+    pod = _pod(hostUsers=False, containers=[container],
+               securityContext={"runAsUser": 0, "seccompProfile": {"type": "RuntimeDefault"}})
+    assert ps.detail(ps.evaluate("restricted", version, pod["metadata"], pod["spec"])) == expected
+
+
 def test_a_windows_pod_needs_no_seccomp_profile_from_1_25_on():
     def seccomp(version):
         pod = _pod(os={"name": "windows"})

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import normalize_matrix
+from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix, normalize_matrix
 from ansible_collections.netzone.segmentation.plugins.module_utils._report.sections import (
-    ReportError, dns_records, edge_section, nodeport_section, report_sections)
+    ReportError, dns_records, edge_section, egress_section, nodeport_section, report_sections)
 
 INVENTORY = {"groups": {"loadbalancers": ["lb1", "lb2"], "microk8s": ["n1"]},
              "addresses": {"lb1": "203.0.113.10", "lb2": "203.0.113.11", "n1": "198.51.100.21"}}
@@ -299,3 +299,15 @@ def test_report_sections_in_order_and_the_audit_mode_from_the_matrix(matrix):
     assert warned == ("Not audited: offline. The admission policy warns about new NodePort and LoadBalancer Services "
                       "and Services with externalIPs (guards.nodeports: warn).")
     assert sections_[6]["markdown"] == "No egress section in the matrix: the proxy zone runs no proxy of this collection."
+
+
+def test_an_egress_section_without_originations_is_the_zone_table_alone():
+    matrix = normalize_matrix(default_matrix(), INVENTORY)
+    markdown, body = egress_section(matrix)
+    assert markdown == (
+        "Each zone reaches the internet only through its own proxy port (its NetworkPolicy opens no other): IP literals, "
+        "private and special-purpose addresses and unlisted names are refused (403).\n\n"
+        "| zone | proxy (HTTPS_PROXY) | domains | ports | mode |\n"
+        "| --- | --- | --- | --- | --- |\n"
+        "| backend | http://egress-proxy.proxy.svc:3128 | api.example.com, *.example.org | 443 | enforce |")
+    assert "egress-zones" in body and "TLS origination" not in body

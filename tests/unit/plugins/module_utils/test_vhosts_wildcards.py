@@ -64,6 +64,15 @@ def test_a_name_covered_by_another_vhosts_wildcard_is_refused():
                           {"name": "api.example.com", "service": "a"}], None)
     assert err.value.path == "vhosts[1].name"
     assert "host name 'api.example.com' is also covered by '*.example.com' of vhosts[0]" in str(err.value)
+    # an alias is named by its own place in the list, and so is a wildcard alias that covers it
+    with pytest.raises(MatrixError) as err:
+        normalize_vhosts([{"name": "shop.example.com", "aliases": ["api.example.org", "*.example.org"], "service": "w"},
+                          {"name": "example.net", "aliases": ["www.example.org", "cdn.example.net"], "service": "a"}],
+                         None)
+    assert str(err.value) == (
+        "vhosts[1].aliases[0]: host name 'www.example.org' is also covered by '*.example.org' of vhosts[0]: a wildcard "
+        "matches one label, and a name may belong to one vhost only (move it into that vhost, or list the other "
+        "vhost's names instead of the wildcard)")
     # Deeper names are not covered (one label), nor is the base name itself; within one vhost both are fine.
     assert len(normalize_vhosts([{"name": "*.example.com", "aliases": ["a.example.com"], "service": "w"},
                                  {"name": "x.api.example.com", "aliases": ["example.com"], "service": "a"}], None)) == 2
