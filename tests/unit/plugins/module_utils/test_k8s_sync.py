@@ -562,3 +562,14 @@ def test_only_an_admin_policy_whose_every_rule_passes_is_a_no_op(obj, no_op):
 ])
 def test_contains_compares_the_fields_we_set(want, have, result):
     assert k8s_sync.contains(want, have) is result
+
+
+def test_a_secret_in_a_diff_shows_a_short_digest_of_each_value_and_no_server_fields():
+    # digests from coreutils: printf 'aGVsbG8=' | sha256sum; printf 's3cret' | sha256sum (first 12 hex digits)
+    live = {"apiVersion": "v1", "kind": "Secret", "status": {},
+            "metadata": {"name": "s", "namespace": "proxy", "resourceVersion": "7", "uid": "u-1"},
+            "data": {"ca.crt": "aGVsbG8="}, "stringData": {"token": "s3cret"}}
+    assert k8s_sync.clean(live) == {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "proxy"},
+        "data": {"ca.crt": "<redacted sha256:333d6b3a3c1f>"}, "stringData": {"token": "<redacted sha256:1ec1c26b50d5>"}}
+    assert live["data"] == {"ca.crt": "aGVsbG8="}      # the object itself is left as it was

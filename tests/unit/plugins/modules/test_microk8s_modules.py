@@ -92,7 +92,9 @@ def test_addons_enable_then_rerun_then_removal(bins, tmp_path, monkeypatch, caps
     fake = FakeCommands(addon_answers("status-fresh.yaml"))
     result = run(microk8s_addons, args, fake, monkeypatch, capsys)
     assert [c for c in fake.calls if c.startswith("enable")] == ["enable ingress", "enable rbac", "enable metrics-server"]
-    assert json.loads(state.read_text())["managed"] == {"dns": "", "ingress": "", "metrics-server": "", "rbac": ""}
+    # the state file, as an operator reads it on the node: sorted, two spaces of indent
+    assert state.read_text() == ('{\n  "managed": {\n    "dns": "",\n    "ingress": "",\n    "metrics-server": "",\n'
+                                 '    "rbac": ""\n  }\n}\n')
     assert result["changed"] is True
 
     fake = FakeCommands(addon_answers("status-addons.yaml"))

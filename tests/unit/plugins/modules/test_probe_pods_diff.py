@@ -139,6 +139,15 @@ def test_no_diff_unless_asked_and_none_in_check_mode(apiserver, run_module):
     assert apiserver.recorder.snapshot()["writes"] == 0
 
 
+def test_the_program_is_required_and_nothing_runs_without_it(apiserver, run_module):
+    given = args(apiserver)
+    del given["program"]
+    apiserver.recorder.reset()
+    result = run_module(probe_pods.main, given)
+    assert (result["failed"], result["msg"]) == (True, "missing required arguments: program")
+    assert apiserver.recorder.snapshot()["total"] == 0
+
+
 class _Refusing:
     """An API whose listings in the backend namespace answer ``status``; elsewhere one object of each kind."""
 
