@@ -332,10 +332,12 @@ def test_join_outputs():
 
 # --- nodes and join plan -------------------------------------------------------------------
 def test_parse_nodes_three():
+    # kubectl leaves spec.unschedulable out of a node that was never cordoned: such a node is schedulable
     nodes = mk.parse_nodes(fixture("nodes-three.json"))
-    assert [(n["name"], n["address"], n["role"], n["ready"]) for n in nodes] == [
-        ("node1", "192.0.2.11", "control-plane", True), ("node2", "192.0.2.12", "control-plane", True),
-        ("node3", "192.0.2.13", "worker", True)]
+    assert nodes == [
+        {"name": "node1", "address": "192.0.2.11", "ready": True, "schedulable": True, "role": "control-plane"},
+        {"name": "node2", "address": "192.0.2.12", "ready": True, "schedulable": True, "role": "control-plane"},
+        {"name": "node3", "address": "192.0.2.13", "ready": True, "schedulable": True, "role": "worker"}]
 
 
 def test_parse_nodes_drained_and_not_ready():
