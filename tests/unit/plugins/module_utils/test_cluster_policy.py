@@ -292,7 +292,8 @@ def test_guardrail_proof_in_both_stages_and_a_broken_policy_is_caught(monkeypatc
         assert by_ns[("default", "1.1.1.1")]["internet"] == "allowed"
         assert by_ns[("db", "1.1.1.1")]["internet"] == "denied" and by_ns[("db", "1.1.1.1")]["layer"] == "networkpolicy"
         sections = {s["title"]: s for s in report_sections(matrix)}
-        assert "every probe as expected" in sections["Cluster-wide guardrails"]["markdown"]
+        intro = sections["Cluster-wide guardrails"]["markdown"].split("\n\n", 1)[0]
+        assert intro.endswith(". Proven on a probe cluster: every probe as expected.")
     # the deny stage compiled with a policy that selects nothing: the proof says so, and the report shows it
     real = compile_module.compile_unmanaged_internet
 
@@ -305,7 +306,8 @@ def test_guardrail_proof_in_both_stages_and_a_broken_policy_is_caught(monkeypatc
     proof = guardrail_proof(matrix)
     assert not proof["ok"]
     assert [r["namespace"] for r in proof["rows"] if not r["ok"]] == ["netzone-probe-unmanaged"] * 2
-    assert "MISMATCH" in {s["title"]: s for s in report_sections(matrix)}["Cluster-wide guardrails"]["markdown"]
+    intro = {s["title"]: s for s in report_sections(matrix)}["Cluster-wide guardrails"]["markdown"].split("\n\n", 1)[0]
+    assert intro.endswith(". Proven on a probe cluster: MISMATCH.")
     from ansible_collections.netzone.segmentation.plugins.module_utils._model.cluster_policy import guardrail_problems
     assert guardrail_problems(proof) == [
         "the cluster-wide guardrail against direct internet does not hold (guards.unmanaged_internet: deny): "

@@ -199,9 +199,13 @@ def test_dns_rule_without_its_pod_selector_is_caught():
             del obj["spec"]["egress"][0]["to"][0]["podSelector"]
     result = verify_matrix(matrix, manifests)
     extra = set((m["from"], m["to"], m["interval"]) for m in result["mismatches"])
-    assert {("backend", DNS_NAMESPACE_ENDPOINT, "UDP 53"), ("backend", DNS_NAMESPACE_ENDPOINT, "TCP 53")} <= extra
+    # every zone now reaches every pod of the DNS namespace on the DNS ports, not only the DNS pods
+    assert extra == {(zone, DNS_NAMESPACE_ENDPOINT, interval) for zone in ("backend", "db", "frontend")
+                     for interval in ("TCP 53", "UDP 53")}
     assert all(m["to"] == DNS_NAMESPACE_ENDPOINT and m["kind"] == "extra" for m in result["mismatches"])
-    assert "netzone-allow-dns" in result["mismatches"][0]["explanation"]
+    assert result["mismatches"][0]["explanation"] == (
+        "allowed: egress of backend/probe-0 allowed by backend/netzone-allow-dns rule egress[0]; ingress of "
+        "kube-system/probe-0 is not isolated (no policy selects it for ingress)")
 
 
 def test_dns_rule_without_its_namespace_selector_is_caught():

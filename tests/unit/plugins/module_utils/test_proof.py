@@ -75,8 +75,9 @@ def test_missing_policy_is_reported_with_explanation():
     missing = [(m["from"], m["to"], m["port"]) for m in result["mismatches"] if m["kind"] == "missing"]
     assert sorted(missing) == [("frontend", "backend", 80), ("frontend", "backend", 8080)]
     assert all(m["kind"] == "missing" for m in result["mismatches"])
-    assert "backend" in result["mismatches"][0]["explanation"]
-    assert "denied" in result["mismatches"][0]["explanation"]
+    assert result["mismatches"][0]["explanation"] == (
+        "denied: ingress of backend/probe-0 is isolated by backend/netzone-ingress-from-backend, "
+        "backend/netzone-default-deny (no rule matches TCP/80 from frontend/probe-0)")
     # every pair of the cell is wrong; at most 10 are listed
     pairs = {(c["from"], c["to"]): c["pairs"] for c in result["cells"]}[("frontend", "backend")]
     assert pairs > 10
