@@ -185,7 +185,6 @@ def run(module, cli):
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump({"managed": plan["managed"]}, handle, indent=2, sort_keys=True)
             handle.write("\n")
-        os.chmod(tmp, 0o644)
         module.atomic_move(tmp, params["state_file"])
     return result
 

@@ -256,6 +256,6 @@ class Engine(object):
         ``sources``/``destinations``: endpoint strings (default: every pod); ``ports``: ``[(port,
         protocol), ...]`` with numeric ports (a bare number means TCP).  Evaluated once per (source group,
         destination group, port); the mapping answers lookups from bitsets without expanding pairs.  With
-        ``sides``, each side's verdict alone is kept too (``Reachability.side_row``).
+        ``sides``, each side's verdict alone is kept too (``Reachability.rows_of_group``).
         """
         return Reachability(self, sources, destinations, ports, sides)

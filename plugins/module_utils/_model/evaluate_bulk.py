@@ -416,18 +416,6 @@ class Reachability(Mapping):
         which = ("egress", "ingress").index(side)
         return [self._sides[port][which][idx] for port in ports]
 
-    def side_row(self, src, port, protocol="TCP", side="egress"):
-        """Like :meth:`row`, one side alone (the reachability was built with ``sides=True``): ``egress``, the
-        destination groups the source's egress policies let through; ``ingress``, the destination groups
-        whose ingress policies admit the source.  An endpoint no policy isolates for that side lets
-        everything through."""
-        if self._sides is None:
-            raise ValueError("built without sides=True")
-        rows = self._sides.get((port, protocol))
-        if rows is None:
-            raise KeyError((port, protocol))
-        return rows[("egress", "ingress").index(side)][self._idx(src, self._source_refs)]
-
     def allowed(self, src, dst, port, protocol="TCP"):
         """The verdict of one requested connection: KeyError unless ``src`` was requested as a source,
         ``dst`` as a destination and the port with its protocol."""

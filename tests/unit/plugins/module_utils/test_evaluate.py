@@ -559,6 +559,16 @@ def test_reachability_defaults_to_tcp_80():
     assert reach.ports == [(80, "TCP")] and reach.sources == reach.destinations == [p["namespace"] + "/" + p["name"] for p in PODS]
 
 
+def test_reachability_ports_are_pairs_or_bare_numbers_and_nothing_else():
+    reach = evaluate_bulk.Reachability(engine(), ports=[80, [53, "UDP"], (80, "TCP")])
+    assert reach.ports == [(80, "TCP"), (53, "UDP")]
+    for bad, message in (([[80]], "ports[0]: must be a port number, got a list [80]"),
+                         ([80, (53, "UDP", 1)], "ports[1]: must be a port number, got a list (53, 'UDP', 1)")):
+        with pytest.raises(ObjectError) as err:
+            evaluate_bulk.Reachability(engine(), ports=bad)
+        assert str(err.value) == message
+
+
 def test_popcount_fallback_counts_bits():
     assert [evaluate_bulk._popcount_fallback(v) for v in (0, 1, 0b1011, (1 << 70) | 1)] == [0, 1, 3, 2]
 

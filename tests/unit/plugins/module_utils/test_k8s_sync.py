@@ -573,3 +573,19 @@ def test_a_secret_in_a_diff_shows_a_short_digest_of_each_value_and_no_server_fie
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "proxy"},
         "data": {"ca.crt": "<redacted sha256:333d6b3a3c1f>"}, "stringData": {"token": "<redacted sha256:1ec1c26b50d5>"}}
     assert live["data"] == {"ca.crt": "aGVsbG8="}      # the object itself is left as it was
+
+
+def test_a_namespace_update_keeps_the_live_finalizers_whatever_made_the_desired_object():
+    """A namespace's spec.finalizers change only through /finalize: a PUT without them is refused.  The desired
+    object as a plan read from JSON gives it (new strings, not this module's constants)."""
+    import json  # pylint: disable=import-outside-toplevel
+
+    desired = json.loads('{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "db", "labels": {"z": "db"}}}')
+    live = {"apiVersion": "v1", "kind": "Namespace", "status": {"phase": "Active"},
+            "metadata": {"name": "db", "resourceVersion": "9", "labels": {"kubernetes.io/metadata.name": "db"}},
+            "spec": {"finalizers": ["kubernetes"]}}
+    assert k8s_sync.update_body(desired, live) == {
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "db", "resourceVersion": "9", "labels": {"kubernetes.io/metadata.name": "db", "z": "db"},
+                     "annotations": {}},
+        "spec": {"finalizers": ["kubernetes"]}}

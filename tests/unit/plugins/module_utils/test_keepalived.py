@@ -211,3 +211,15 @@ def test_the_first_host_of_three_gets_150_then_140_then_130_and_the_advert_inter
                    (130, "BACKUP", 3, "203.0.113.13", ["203.0.113.11", "203.0.113.12"])]
     assert vrrp_peers(vrrp_instances(hosts[0], hosts, settings) + vrrp_instances(hosts[1], hosts, settings)) == [
         "203.0.113.11", "203.0.113.12", "203.0.113.13"]
+
+
+def test_automatic_priorities_go_down_by_ten_and_stop_at_one():
+    settings = dict(SETTINGS, vips={"public": "203.0.113.200"})
+    hosts = [lb("lb-%d" % n, "203.0.113.%d" % n) for n in range(1, 17)]
+    assert [vrrp_instances(host, hosts, settings)[0]["priority"] for host in hosts] == [
+        150, 140, 130, 120, 110, 100, 90, 80, 70, 60, 50, 40, 30, 20, 10, 1]
+    # a seventeenth would get 1 too: the hosts' priorities must differ
+    hosts.append(lb("lb-17", "203.0.113.17"))
+    with pytest.raises(KeepalivedError) as err:
+        vrrp_instances(hosts[0], hosts, settings)
+    assert str(err.value) == "loadbalancer_vrrp_priority: hosts lb-16 and lb-17 have the same priority; give each its own"

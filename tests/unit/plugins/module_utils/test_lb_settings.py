@@ -100,6 +100,9 @@ def test_no_vhost_and_no_node():
      ["loadbalancer_backend_nodes[0].address: expected an IP address or host name, got '192.0.2.10/24'",
       "loadbalancer_backend_nodes[1].address: expected an IP address or host name, got null"]),
     (["node1"], ["loadbalancer_backend_nodes[0]: expected an object with name and address, got a string"]),
+    (["node1", {"name": "n 2", "address": "192.0.2.12"}],
+     ["loadbalancer_backend_nodes[0]: expected an object with name and address, got a string",
+      "loadbalancer_backend_nodes[1].name: expected a node name of letters, digits, '.', '_' and '-', got 'n 2'"]),
     ({"name": "node1"}, ["loadbalancer_backend_nodes: expected a list of nodes (each a name and an address), "
                          "got an object"]),
     ([], ["loadbalancer_backend_nodes: no backend node: list the cluster nodes (each a name and an address)"]),

@@ -269,3 +269,27 @@ def test_runs_as_a_script(run_script):
     args = _args(9)
     del args["vhosts"]
     assert run_script(dns_plan, args) == (1, {"failed": True, "msg": "missing required arguments: vhosts"})
+
+
+def test_without_dnspython_the_module_names_the_library_and_touches_nothing(monkeypatch, run_module):
+    """The module file loaded again with ``dns`` unimportable (as on a host without python3-dnspython)."""
+    import importlib.util  # pylint: disable=import-outside-toplevel
+    import platform  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+
+    for name in [n for n in sys.modules if n == "dns" or n.startswith("dns.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "dns", None)
+    spec = importlib.util.spec_from_file_location("dns_plan_without_dnspython", dns_plan.__file__)
+    bare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bare)
+    assert bare.HAS_DNSPYTHON is False
+    result = run_module(bare.main, {"vhosts": [], "loadbalancers": [], "zone": "example.com", "server": "127.0.0.1",
+                                    "key_name": "k", "key_secret": base64.b64encode(b"k" * 32).decode(),
+                                    "exposure": "public", "owner_secret": "s" * 32})
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "Failed to import the required Python library (dnspython) on %s's Python %s. Please read the module "
+        "documentation and install it in the appropriate location. If the required library is installed, but "
+        "Ansible is using the wrong Python interpreter, please consult the documentation on "
+        "ansible_python_interpreter" % (platform.node(), sys.executable))

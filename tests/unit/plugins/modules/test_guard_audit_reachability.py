@@ -228,6 +228,22 @@ def test_reachability_of_the_applied_article_zones_has_no_mismatch(apiserver, ru
     assert ok["mismatches"] == [] and ok["summary"]["ok"] == len(ok["cells"])
 
 
+def test_reachability_checks_only_running_pods_with_an_address(apiserver, run_module):
+    """A pod that ended, has not started or has no address yet sends and answers nothing: it is no endpoint of
+    the live check.  One whose status carries an address but no phase (as some API servers answer) counts."""
+    _applied_zones_with_pods(apiserver, run_module)
+    others = [harness.pod("db", "db-done", "10.1.0.90"), harness.pod("db", "db-starting", "10.1.0.91"),
+              harness.pod("db", "db-unscheduled", None), harness.pod("db", "db-no-phase", "10.1.0.92")]
+    others[0]["status"]["phase"] = "Succeeded"
+    others[1]["status"]["phase"] = "Pending"
+    others[2]["status"] = {"phase": "Pending"}
+    del others[3]["status"]["phase"]
+    harness.load(apiserver, others)
+    result = run_module(reachability.main, conn(apiserver))
+    assert not result["failed"], result["msg"]
+    assert result["pods"]["db"] == ["db-0", "db-1", "db-no-phase"]
+
+
 def test_a_foreign_allow_policy_that_opens_more_is_named(apiserver, run_module):
     """Someone else's policies open frontend -> db on 5432: the failure names both of them."""
     _applied_zones_with_pods(apiserver, run_module)

@@ -131,3 +131,8 @@ def test_the_options_defaults_reach_the_syncer(apiserver, run_module):
     with mock.patch.object(zone_policies, "Syncer", wraps=zone_policies.Syncer) as spy:
         assert not run_module(zone_policies.main, args(apiserver))["failed"]
     assert spy.call_args.kwargs == {"dry_run": False, "conflict_retries": 3, "terminating_timeout": 120}
+    # prune the objects no longer computed, but never a namespace unless asked
+    done = {"changed": False, "actions": [], "unchanged": 0, "diff": [], "skipped": []}
+    with mock.patch.object(zone_policies.Syncer, "sync", autospec=True, return_value=done) as sync:
+        run_module(zone_policies.main, args(apiserver))
+    assert (sync.call_args.kwargs["prune"], sync.call_args.kwargs["prune_namespaces"]) == (True, False)
