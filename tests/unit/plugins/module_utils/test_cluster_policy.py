@@ -436,3 +436,17 @@ def test_a_named_port_rule_matches_the_destination_pods_port_of_that_name_and_pr
     assert engine.verdict(src, dst, 8080, "UDP").allowed
     assert not engine.verdict(src, dst, 5353, "UDP").allowed
     assert engine.verdict(src, "%s/draco-malfoy-1" % _ns("slytherin"), 8080).allowed
+
+
+def test_policies_read_from_json_are_the_same_policies():
+    """Objects as a YAML or JSON parser makes them (new strings, not this module's constants) decide alike."""
+    import json  # pylint: disable=import-outside-toplevel
+
+    namespaces, pods = _conformance_cluster()
+    policy = _rules_policy([{"name": "deny-web", "action": "Deny", "to": [_house_peer("namespaces", "slytherin")]}])
+    parsed = json.loads(json.dumps(policy))
+    src, dst = "%s/harry-potter-0" % _ns("gryffindor"), "%s/draco-malfoy-0" % _ns("slytherin")
+    verdict = ClusterEngine(Engine(namespaces, pods, []), [parsed]).verdict(src, dst, 80)
+    assert verdict.explain() == (
+        "denied: egress denied (admin: AdminNetworkPolicy rules rule deny-web); ingress allowed (none: no policy "
+        "decides ingress of %s)" % dst)

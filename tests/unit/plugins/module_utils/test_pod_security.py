@@ -137,6 +137,16 @@ def test_a_pod_in_a_user_namespace_may_run_as_root_from_1_35_on(version, expecte
     assert ps.detail(ps.evaluate("restricted", version, pod["metadata"], pod["spec"])) == expected
 
 
+@pytest.mark.parametrize("sysctl, since, before", [
+    ("net.ipv4.tcp_keepalive_time", "v1.29", "v1.28"), ("net.ipv4.tcp_fin_timeout", "v1.29", "v1.28"),
+    ("net.ipv4.tcp_keepalive_intvl", "v1.29", "v1.28"), ("net.ipv4.tcp_keepalive_probes", "v1.29", "v1.28"),
+    ("net.ipv4.tcp_rmem", "v1.32", "v1.31"), ("net.ipv4.tcp_wmem", "v1.32", "v1.31")])
+def test_each_safe_sysctl_is_allowed_from_the_version_that_added_it(sysctl, since, before):
+    pod = _pod(securityContext={"sysctls": [{"name": sysctl, "value": "1"}]})
+    assert [ps.detail(ps.evaluate("baseline", v, pod["metadata"], pod["spec"])) for v in (before, since, "latest")] == [
+        "forbidden sysctls (%s)" % sysctl, "", ""]
+
+
 def test_a_windows_pod_needs_no_seccomp_profile_from_1_25_on():
     def seccomp(version):
         pod = _pod(os={"name": "windows"})

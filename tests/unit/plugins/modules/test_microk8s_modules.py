@@ -90,8 +90,14 @@ def test_addons_enable_then_rerun_then_removal(bins, tmp_path, monkeypatch, caps
     args = {"addons": [{"name": "dns"}, {"name": "ingress"}, {"name": "rbac"}, {"name": "metrics-server"}],
             "bin_dir": str(bins), "state_file": str(state)}
     fake = FakeCommands(addon_answers("status-fresh.yaml"))
-    result = run(microk8s_addons, args, fake, monkeypatch, capsys)
+    umask = os.umask(0o022)
+    try:
+        result = run(microk8s_addons, args, fake, monkeypatch, capsys)
+    finally:
+        os.umask(umask)
     assert [c for c in fake.calls if c.startswith("enable")] == ["enable ingress", "enable rbac", "enable metrics-server"]
+    # the directory it made is readable by all, as the snap's own common directory is
+    assert oct(state.parent.stat().st_mode & 0o7777) == "0o755"
     # the state file, as an operator reads it on the node: sorted, two spaces of indent
     assert state.read_text() == ('{\n  "managed": {\n    "dns": "",\n    "ingress": "",\n    "metrics-server": "",\n'
                                  '    "rbac": ""\n  }\n}\n')
