@@ -84,6 +84,20 @@ def test_internet_excludes_the_inventory_hosts_even_public_ones():
     assert _in_peer(internet, "2a00:1450::1") and _in_peer(internet, "8.8.8.8")
 
 
+def test_an_internet_peer_that_is_one_inventory_host_is_that_host():
+    """A block around a host loses the host; a block that is the host itself names it on purpose, and cutting it
+    out would leave nothing: it stays, with no exception."""
+    inventory = {"groups": {"loadbalancers": ["lb1"], "microk8s": ["n1"]},
+                 "addresses": {"lb1": "5.6.7.8", "n1": "9.9.9.1"}}
+    raw = default_matrix()
+    raw["peers"]["node"] = {"cidrs": ["9.9.9.1/32"], "internet": True}
+    raw["peers"]["around"] = {"cidrs": ["9.9.9.0/24"], "internet": True}
+    peers = normalize_matrix(raw, inventory)["peers"]
+    assert (peers["node"]["cidrs"], peers["node"]["exclusions"]) == ([{"cidr": "9.9.9.1/32", "except": []}], [])
+    assert (peers["around"]["cidrs"], peers["around"]["exclusions"]) == (
+        [{"cidr": "9.9.9.0/24", "except": ["9.9.9.1/32"]}], [{"cidr": "9.9.9.1/32", "reason": "inventory host n1"}])
+
+
 def test_internet_peer_inside_special_space_is_refused():
     raw = default_matrix()
     raw["peers"]["cgnat"] = {"cidrs": ["100.64.1.0/24"], "internet": True}

@@ -155,6 +155,19 @@ def test_a_windows_pod_needs_no_seccomp_profile_from_1_25_on():
     assert [seccomp(v) for v in ("v1.24", "v1.25", "v1.26")] == [["seccompProfile_restricted"], [], []]
 
 
+def test_a_windows_pod_is_spared_the_linux_only_restricted_checks_from_1_25_on():
+    """From policy version 1.25 a pod with spec.os.name=windows skips allowPrivilegeEscalation, capabilities and
+    seccomp (Linux-only fields); runAsNonRoot still applies."""
+    pod = _pod(os={"name": "windows"})
+    assert [ps.detail(ps.evaluate("restricted", v, pod["metadata"], pod["spec"])) for v in ("v1.24", "v1.25")] == [
+        'allowPrivilegeEscalation != false (container "c" must set securityContext.allowPrivilegeEscalation=false), '
+        'unrestricted capabilities (container "c" must set securityContext.capabilities.drop=["ALL"]), '
+        'runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true), '
+        'seccompProfile (pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or '
+        '"Localhost")',
+        'runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true)']
+
+
 def test_privileged_allows_everything_and_a_plain_pod_passes_baseline():
     pod = _pod(hostNetwork=True, volumes=[{"name": "v", "hostPath": {"path": "/"}}])
     assert ps.evaluate("privileged", "latest", pod["metadata"], pod["spec"]) == []
