@@ -234,6 +234,19 @@ def test_allowed_upstream_ports_take_the_whole_range_1_to_65535():
         assert str(err.value) == "egress.zones.backend.ports[0]: port %d out of range 1-65535" % bad
 
 
+def test_a_domain_name_may_have_253_characters_not_254():
+    longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 57, "com"])
+    assert len(longest) == 253
+    raw = two_zones()
+    raw["egress"]["zones"]["backend"]["domains"] = [longest]
+    assert normalize_matrix(raw, INVENTORY)["egress"]["zones"]["backend"]["domains"] == [longest]
+    raw["egress"]["zones"]["backend"]["domains"] = ["e" + longest]
+    with pytest.raises(MatrixError) as err:
+        normalize_matrix(raw, INVENTORY)
+    assert str(err.value) == ("egress.zones.backend.domains[0]: 'e%s' is not a valid domain name (like api.example.com)"
+                              % longest)
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda e: e["zones"]["backend"]["domains"].append("api.example.123"),
      "egress.zones.backend.domains[2]: 'api.example.123' is not a valid domain name (the last label is numeric)"),

@@ -611,6 +611,10 @@ def test_cluster_ready_names_missing_and_not_ready_nodes_whole():
     pods = [{"node": "N1", "name": "calico-node-a", "phase": "Pending", "ready": False},
             {"node": "n1", "name": "calico-node-b", "phase": "Running", "ready": False}]
     assert mk.calico_check(pods, ["n1"])["not_ready"] == ["n1 (calico-node-a Pending, calico-node-b Running)"]
+    # a pod whose node stopped answering keeps its last Ready condition: its phase is Unknown, and it does not count
+    stale = [{"node": "n1", "name": "calico-node-c", "phase": "Unknown", "ready": True},
+             {"node": "n1", "name": "calico-node-d", "phase": "Succeeded", "ready": True}]
+    assert mk.calico_check(stale, ["n1"])["not_ready"] == ["n1 (calico-node-c Unknown, calico-node-d Succeeded)"]
     assert mk.calico_check([], [])["message"] == (
         "Calico is not running on every node (no nodes): NetworkPolicies are ignored without it. Check "
         "'microk8s kubectl -n kube-system describe ds/calico-node' and that no other CNI (e.g. the flannel of "

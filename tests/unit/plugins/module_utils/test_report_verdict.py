@@ -174,3 +174,19 @@ def test_the_flows_table_writes_port_ranges_and_protocols():
     rows = [line for line in render_markdown(matrix, verify_matrix(matrix)).splitlines() if line.startswith("| backend")]
     assert rows[0] == "| backend | db | pg | 5432-5439/TCP, 53/UDP |"
     assert "<td>5432-5439/TCP, 53/UDP</td>" in render_html(matrix, verify_matrix(matrix))
+
+
+def test_the_page_title_is_escaped_and_a_proof_without_intervals_names_port_and_protocol():
+    """A proof saved by an older version has mismatches without ``interval``: they are shown as ``5432/TCP``."""
+    matrix = normalize_matrix(copy.deepcopy(RAW))
+    manifests = [o for o in compile_manifests(matrix) if o["metadata"]["name"] != "netzone-ingress-from-backend"]
+    proof = verify_matrix(matrix, manifests)
+    for mismatch in proof["mismatches"]:
+        del mismatch["interval"]
+    explanation = ("denied: ingress of db/probe-0 is isolated by db/netzone-default-deny (no rule matches TCP/5432 "
+                   "from backend/probe-0)")
+    assert "- **missing** backend -> db 5432/TCP: " + explanation in render_markdown(matrix, proof).splitlines()
+    page = render_html(matrix, proof, title="Shop <prod> & co").splitlines()
+    assert "<h1>Shop &lt;prod&gt; &amp; co</h1>" in page
+    assert "<title>Shop &lt;prod&gt; &amp; co</title><style>" in page
+    assert ("<tr><td>missing</td><td>backend</td><td>db</td><td>5432/TCP</td><td>%s</td></tr>" % explanation) in page
