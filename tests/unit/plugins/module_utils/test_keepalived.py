@@ -223,3 +223,13 @@ def test_automatic_priorities_go_down_by_ten_and_stop_at_one():
     with pytest.raises(KeepalivedError) as err:
         vrrp_instances(hosts[0], hosts, settings)
     assert str(err.value) == "loadbalancer_vrrp_priority: hosts lb-16 and lb-17 have the same priority; give each its own"
+
+
+def test_the_highest_priority_router_id_and_advert_interval_are_taken():
+    hosts = [lb("lb-1", "203.0.113.11", priority=254), lb("lb-2", "203.0.113.12", priority=1)]
+    settings = dict(SETTINGS, vips={"public": "203.0.113.10"}, router_ids={"public": 255}, advert_int=255)
+    assert [(i["priority"], i["router_id"], i["advert_int"]) for i in vrrp_instances(hosts[0], hosts, settings)] == [
+        (254, 255, 255)]
+    assert [(i["priority"], i["router_id"], i["advert_int"]) for i in vrrp_instances(hosts[1], hosts, settings)] == [
+        (1, 255, 255)]
+

@@ -370,6 +370,10 @@ def test_join_plan_role_mismatch_and_foreign():
     plan = mk.join_plan(mk.parse_nodes(fixture("nodes-three.json")), hosts)
     assert plan["role_mismatch"] == [{"host": "x", "name": "node3", "inventory": "control-plane", "cluster": "worker"}]
     assert plan["foreign"] == ["node2"]
+    # the other way round: a control-plane node that the inventory calls a worker
+    hosts = [{"host": "cp1", "name": "node1", "role": "control-plane"}, {"host": "y", "name": "node2", "role": "worker"}]
+    plan = mk.join_plan(mk.parse_nodes(fixture("nodes-three.json")), hosts)
+    assert plan["role_mismatch"] == [{"host": "y", "name": "node2", "inventory": "worker", "cluster": "control-plane"}]
 
 
 @pytest.mark.parametrize("hosts,match", [

@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 from unittest import mock
 
+from ansible.module_utils import basic
+
 import harness  # pylint: disable=import-error
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._model.matrix import default_matrix
@@ -42,7 +44,11 @@ def test_a_cluster_without_the_admin_policy_api_still_reports_its_changes(apiser
     """The warn stage's AdminNetworkPolicy is left out where its API is not served (and said so), and the task
     still reports what it applied: a true "skipped" key would make Ansible show the whole task as skipped."""
     apiserver.store.unserved_groups.add("policy.networking.k8s.io")
-    result = run_module(zone_policies.main, args(apiserver))
+    with mock.patch.object(basic.AnsibleModule, "warn", autospec=True) as warn:
+        result = run_module(zone_policies.main, args(apiserver))
+    assert [c.args[1] for c in warn.call_args_list] == [
+        "AdminNetworkPolicy netzone-unmanaged-no-internet was not applied: this cluster does not serve its API "
+        "(Calico 3.29+, MicroK8s 1.33+); in the warn stage it would change no verdict"]
     assert not result["failed"] and result["changed"] is True and "skipped" not in result
     assert result["not_applied"] == ["AdminNetworkPolicy netzone-unmanaged-no-internet"]
     assert result["counts"] == {"create": 42, "update": 0, "delete": 0, "adopt": 0}
