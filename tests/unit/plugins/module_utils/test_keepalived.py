@@ -232,4 +232,3 @@ def test_the_highest_priority_router_id_and_advert_interval_are_taken():
         (254, 255, 255)]
     assert [(i["priority"], i["router_id"], i["advert_int"]) for i in vrrp_instances(hosts[1], hosts, settings)] == [
         (1, 255, 255)]
-
