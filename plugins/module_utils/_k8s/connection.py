@@ -21,7 +21,7 @@ try:
     from kubernetes.client.rest import ApiException
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - reported by the module through missing_required_lib
+except ImportError:  # reported by the module through missing_required_lib
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
 
