@@ -298,6 +298,10 @@ def check_host_network(matrix, objects):
                 finding["uses"], "will refuse (guards.host_network: deny): its next pod will not be admitted"
                 if stage == "deny" else "warns about and audits (guards.host_network: warn)")
         where = "%s/%s" % (finding["namespace"], finding["name"])
-        problems.append("%s %s %s (add '%s' to guards.host_network_allowed if it must stay on the host, or move it "
-                        "off the host)" % (finding["kind"], where, what, where))
+        if finding["kind"] == "DaemonSet":
+            fix = "add '%s' to guards.host_network_allowed if it must stay on the host, or move it off the host" % where
+        else:
+            fix = "move it off the host, or run it from a DaemonSet listed in guards.host_network_allowed: the list " \
+                  "admits DaemonSets only"
+        problems.append("%s %s %s (%s)" % (finding["kind"], where, what, fix))
     return problems

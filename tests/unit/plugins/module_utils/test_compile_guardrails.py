@@ -230,9 +230,17 @@ def test_guard_lists_host_network_objects_outside_the_allow_list():
         ("monitoring", "DaemonSet", "node-exporter", "hostNetwork"),
         ("team", "DaemonSet", "agent", "hostPort 9100")]
     problems = guard.check_host_network(matrix, objects)
-    assert len(problems) == 3 and "its next pod will not be admitted" in problems[1]
-    assert "add 'monitoring/node-exporter' to guards.host_network_allowed" in problems[1]
-    assert "stays until it is removed" in problems[0]
+    assert problems == [
+        "Pod default/on-the-host runs with hostNetwork although netzone-host-network admits that only for the "
+        "DaemonSets of guards.host_network_allowed; admission control does not look at running pods again, so it "
+        "stays until it is removed (move it off the host, or run it from a DaemonSet listed in "
+        "guards.host_network_allowed: the list admits DaemonSets only)",
+        "DaemonSet monitoring/node-exporter has a pod template with hostNetwork that netzone-host-network will refuse "
+        "(guards.host_network: deny): its next pod will not be admitted (add 'monitoring/node-exporter' to "
+        "guards.host_network_allowed if it must stay on the host, or move it off the host)",
+        "DaemonSet team/agent has a pod template with hostPort 9100 that netzone-host-network will refuse "
+        "(guards.host_network: deny): its next pod will not be admitted (add 'team/agent' to "
+        "guards.host_network_allowed if it must stay on the host, or move it off the host)"]
     warned = guard.check_host_network(_matrix(), objects)
     assert "warns about and audits (guards.host_network: warn)" in warned[1]
     # the list replaces the default one: what it leaves out is found too

@@ -535,3 +535,10 @@ def test_delegations_are_the_ns_names_other_than_the_apex_in_order():
             "b.example.com.": {"NS": {"values": ["ns3."]}}, "c.example.com.": {"A": {"values": ["192.0.2.1"]}},
             "d.example.com.": {"NS": {}}}
     assert delegations(zone, "Example.com") == ["b.example.com.", "z.example.com."]
+
+
+@pytest.mark.parametrize("given, text", [('"v=1 x"', "v=1 x"), ('""', ""), ('"', '"'), ("plain", "plain"), ('"a', '"a')])
+def test_a_txt_value_loses_one_pair_of_surrounding_quotes(given, text):
+    from ansible_collections.netzone.segmentation.plugins.module_utils._edge import dns_records as records  # pylint: disable=import-outside-toplevel
+
+    assert records._unquote(given) == text

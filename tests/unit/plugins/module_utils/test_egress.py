@@ -294,3 +294,14 @@ def test_an_origination_name_may_have_forty_characters_not_more():
         normalize_matrix(raw, INVENTORY)
     assert str(err.value).startswith("egress.originations[0].name: '%s' is not a valid name (lowercase letters, digits "
                                      "and '-', at most 40 " % ("p" * 41))
+
+
+def test_without_a_zone_named_proxy_or_one_internet_egress_zone_the_proxy_zone_must_be_named():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import egress  # pylint: disable=import-outside-toplevel
+
+    zones = {"web": {}, "out": {}, "out2": {}}
+    assert egress._proxy_zone({}, zones, ["out"], "egress") == "out"
+    for guards_egress in ([], ["out", "out2"]):
+        with pytest.raises(MatrixError) as err:
+            egress._proxy_zone({}, zones, guards_egress, "egress")
+        assert str(err.value) == "egress.zone: is required (no zone named 'proxy')"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import re
 import shutil
 import subprocess
@@ -86,6 +87,15 @@ def test_haproxy_config_verifies_the_provider_sends_sni_and_the_client_certifica
                       "verifyhost pay.example.com crt /etc/netzone/origination/payments/client.pem "
                       "resolvers netzone_dns resolve-prefer ipv4 init-addr last,libc,none"]
     assert "http-request set-header Host pay.example.com:8443" in conf
+
+
+@pytest.mark.parametrize("port, header", [(443, "pay.example.com"), (442, "pay.example.com:442"),
+                                          (8443, "pay.example.com:8443")])
+def test_the_host_header_carries_the_port_unless_it_is_https_default(matrix, port, header):
+    egress = copy.deepcopy(matrix["egress"])
+    egress["originations"][0]["upstream"]["port"] = port
+    assert [line.strip() for line in haproxy_config(egress).splitlines() if "set-header Host" in line] == [
+        "http-request set-header Host %s" % header]
 
 
 def test_workload_objects(matrix):
