@@ -81,6 +81,7 @@ def test_zones_none_skips_zone_check():
     ([{"name": "a.example.com"}], "vhosts[0].service", "is required"),
     ([{"name": "a.example.com", "service": "Web_1"}], "vhosts[0].service", "Kubernetes Service"),
     ([{"name": "a.example.com", "service": "w", "zone": "frontnd"}], "vhosts[0].zone", "unknown zone 'frontnd'"),
+    ([{"name": "a.example.com", "service": "w", "zone": 7}], "vhosts[0].zone", "vhosts[0].zone: expected a zone name, got an integer"),
     ([{"name": "a.example.com", "service": "w", "exposure": "dmz"}], "vhosts[0].exposure", "expected one of 'public', 'internal', got 'dmz'"),
     ([{"name": "a.example.com", "service": "w", "port": 0}], "vhosts[0].port", "port 0 out of range 1-65535"),
     ([{"name": "a.example.com", "service": "w", "port": True}], "vhosts[0].port", "expected a port number, got a boolean"),

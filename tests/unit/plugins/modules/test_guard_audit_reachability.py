@@ -40,6 +40,17 @@ def test_guard_passes_on_a_sound_platform_with_three_reads(apiserver, run_module
     assert apiserver.recorder.snapshot()["writes"] == 0
 
 
+def test_guard_runs_in_check_mode_and_changes_nothing(apiserver, run_module):
+    """Read-only: in check mode it makes the same reads and gives the same verdicts (a playbook run with --check
+    must still be stopped before it would lock the platform out)."""
+    harness.load(apiserver, harness.platform_objects())
+    result = run_module(cluster_guard.main, conn(apiserver), check_mode=True)
+    assert (result["failed"], result.get("skipped")) == (False, None)
+    assert result["checks"] == {"cni": "ok", "ingress_host_network": "ok", "dns_pods": "ok", "plan": "ok",
+                                "load_balancers": "ok", "pod_security": "ok", "host_network": "ok"}
+    assert apiserver.recorder.snapshot()["writes"] == 0
+
+
 def test_guard_refuses_each_lockout(apiserver, run_module):
     platform = harness.platform_objects()
     cases = {

@@ -148,6 +148,11 @@ def test_the_program_is_required_and_nothing_runs_without_it(apiserver, run_modu
     assert apiserver.recorder.snapshot()["total"] == 0
 
 
+def test_probe_pods_runs_as_a_script(run_script):
+    code, result = run_script(probe_pods, {"plan": {}, "kubeconfig": "/nonexistent"})
+    assert (code, result) == (1, {"failed": True, "msg": "missing required arguments: program"})
+
+
 class _Refusing:
     """An API whose listings in the backend namespace answer ``status``; elsewhere one object of each kind."""
 

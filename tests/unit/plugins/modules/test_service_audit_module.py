@@ -36,6 +36,13 @@ def test_fail_mode_one_message_with_every_violation(apiserver, run_module):
                              "default/ext (ClusterIP, external IPs 192.0.2.10); shop/web (NodePort, node ports 30080)"}
 
 
+def test_fail_mode_fails_as_ansible_runs_it(apiserver, run_script):
+    """The mode read from JSON (a new string, not this file's constant) still fails the task."""
+    harness.load(apiserver, SERVICES)
+    rc, result = run_script(service_audit, {"kubeconfig": apiserver.kubeconfig, "mode": "fail"})
+    assert (rc, result["failed"], result["violations"]) == (1, True, 2)
+
+
 def test_exempt_namespaces_pass_in_fail_mode(apiserver, run_module):
     harness.load(apiserver, SERVICES)
     result = run_module(service_audit.main, {"kubeconfig": apiserver.kubeconfig,
