@@ -589,3 +589,55 @@ def test_a_namespace_update_keeps_the_live_finalizers_whatever_made_the_desired_
         "metadata": {"name": "db", "resourceVersion": "9", "labels": {"kubernetes.io/metadata.name": "db", "z": "db"},
                      "annotations": {}},
         "spec": {"finalizers": ["kubernetes"]}}
+
+
+# Every kind, each named so that a kind of higher rank has the smaller name: two kinds that share a rank are
+# then ordered by name against their rank order, so any rank moved onto a neighbour's shows in the order.
+_KIND_VERSIONS = {"Namespace": "v1", "NetworkPolicy": "networking.k8s.io/v1",
+                  "AdminNetworkPolicy": "policy.networking.k8s.io/v1alpha1",
+                  "ValidatingAdmissionPolicy": "admissionregistration.k8s.io/v1",
+                  "ValidatingAdmissionPolicyBinding": "admissionregistration.k8s.io/v1", "Ingress": "networking.k8s.io/v1",
+                  "ConfigMap": "v1", "Secret": "v1", "Service": "v1", "Deployment": "apps/v1",
+                  "PodDisruptionBudget": "policy/v1"}
+_CLUSTER_KINDS = ("Namespace", "AdminNetworkPolicy", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+
+
+def _one_of_each(order):
+    objects = []
+    for position, kind in enumerate(order):
+        deny = kind == "default-deny"
+        kind = "NetworkPolicy" if deny else kind
+        labels = {"app.kubernetes.io/managed-by": "netzone.segmentation"}
+        if deny:
+            labels["netzone.io/policy-role"] = "default-deny"
+        meta = {"name": "o%02d" % (99 - position), "labels": labels}
+        if kind not in _CLUSTER_KINDS:
+            meta["namespace"] = "z"
+        objects.append({"apiVersion": _KIND_VERSIONS[kind], "kind": kind, "metadata": meta})
+    return objects
+
+
+def test_every_kind_is_applied_and_pruned_in_its_own_place():
+    applied = ["Namespace", "NetworkPolicy", "default-deny", "AdminNetworkPolicy", "ValidatingAdmissionPolicy",
+               "ValidatingAdmissionPolicyBinding", "Ingress", "ConfigMap", "Secret", "Service", "Deployment",
+               "PodDisruptionBudget"]
+    objects = _one_of_each(applied)
+    desired = {k8s_sync.key_of(o): o for o in reversed(objects)}
+    actions = k8s_sync.plan(desired, [])[0]
+    # ConfigMap and Secret share their rank: the name decides between them (o92 < o93)
+    assert [(a.op, a.key[0], a.key[2]) for a in actions] == [
+        ("create", "Namespace", "o99"), ("create", "NetworkPolicy", "o98"), ("create", "NetworkPolicy", "o97"),
+        ("create", "AdminNetworkPolicy", "o96"), ("create", "ValidatingAdmissionPolicy", "o95"),
+        ("create", "ValidatingAdmissionPolicyBinding", "o94"), ("create", "Ingress", "o93"),
+        ("create", "Secret", "o91"), ("create", "ConfigMap", "o92"), ("create", "Service", "o90"),
+        ("create", "Deployment", "o89"), ("create", "PodDisruptionBudget", "o88")]
+    pruned = ["PodDisruptionBudget", "Deployment", "Service", "ConfigMap", "Secret", "ValidatingAdmissionPolicyBinding",
+              "ValidatingAdmissionPolicy", "AdminNetworkPolicy", "Ingress", "NetworkPolicy", "default-deny", "Namespace"]
+    live = list(reversed(_one_of_each(pruned)))
+    actions = k8s_sync.plan({}, live, prune_namespaces=True)[0]
+    assert [(a.op, a.key[0], a.key[2]) for a in actions] == [
+        ("delete", "PodDisruptionBudget", "o99"), ("delete", "Deployment", "o98"), ("delete", "Service", "o97"),
+        ("delete", "Secret", "o95"), ("delete", "ConfigMap", "o96"),
+        ("delete", "ValidatingAdmissionPolicyBinding", "o94"), ("delete", "ValidatingAdmissionPolicy", "o93"),
+        ("delete", "AdminNetworkPolicy", "o92"), ("delete", "Ingress", "o91"), ("delete", "NetworkPolicy", "o90"),
+        ("delete", "NetworkPolicy", "o89"), ("delete", "Namespace", "o88")]
