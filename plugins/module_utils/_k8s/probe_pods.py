@@ -57,7 +57,7 @@ def _pod(namespace, name, labels, image, command, volumes, deadline, ports=()):
 class ProbeRun:
     """``run()`` returns the judged results; ``transport.request(method, path, query, body)`` is the API."""
 
-    def __init__(self, transport, matrix, program, image, run_id, timeout=120, probe_timeout=1.0, settle=3.0,
+    def __init__(self, transport, matrix, program, image, run_id, timeout, probe_timeout, settle,
                  clock=time.monotonic, sleep=time.sleep):
         self.transport = transport
         self.matrix = matrix

@@ -171,11 +171,12 @@ class Grouping(object):
 
 
 def _rows_for_port(universe, in_rules, eg_rules, peer_bits, sel_in, named_bits, all_bits, not_in_iso,
-                   src_keys, port, protocol, sides=None, port_keys=None):
+                   src_keys, port, protocol, sides, port_keys):
     """Allowed destination bitset per source group (None for groups that are not sources).  With ``sides``
     (a pair of lists as long as the universe), each side alone is stored there too: ``sides[0][i]``, the
     destination groups that source group i's egress lets through; ``sides[1][i]``, the destination groups
-    whose ingress admits source group i."""
+    whose ingress admits source group i.  ``port_keys``: per rule id, the key of its port list (rules with the
+    same list share one port mask)."""
 
     def port_mask(rule):
         if rule.ports is None:
@@ -195,12 +196,10 @@ def _rows_for_port(universe, in_rules, eg_rules, peer_bits, sel_in, named_bits, 
         """Destination groups that a rule lets through on this port (egress: peers; ingress: selected)."""
         found = rule_masks.get(rule.rid)
         if found is None:
-            if port_keys is None:
-                ports = port_mask(rule)
-            else:  # rules with the same port list (the same services) share one answer
-                ports = port_masks.get(port_keys[rule.rid])
-                if ports is None:
-                    ports = port_masks[port_keys[rule.rid]] = port_mask(rule)
+            # rules with the same port list (the same services) share one answer
+            ports = port_masks.get(port_keys[rule.rid])
+            if ports is None:
+                ports = port_masks[port_keys[rule.rid]] = port_mask(rule)
             if rule.direction == "egress":
                 found = peer_bits[rule.rid] & ports
             else:

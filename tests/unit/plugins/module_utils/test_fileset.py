@@ -15,6 +15,9 @@ def test_plan_write_and_prune(tmp_path):
     assert fileset.plan(str(dest), files)["create"] == ["a.yaml", "sub/b.yaml"]
     fileset.write(str(dest), files)
     assert (dest / "sub" / "b.yaml").read_text() == "b\n"
+    # readable by all whatever the umask (the index too): a report and manifests to publish
+    assert {p.name: oct(p.stat().st_mode & 0o7777) for p in dest.rglob("*") if p.is_file()} == {
+        "a.yaml": "0o644", "b.yaml": "0o644", ".netzone-files": "0o644"}
     assert fileset.plan(str(dest), files) == {"create": [], "update": [], "remove": [],
                                               "unchanged": ["a.yaml", "sub/b.yaml"]}
     (dest / "foreign.txt").write_text("mine")

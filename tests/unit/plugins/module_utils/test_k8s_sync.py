@@ -641,3 +641,40 @@ def test_every_kind_is_applied_and_pruned_in_its_own_place():
         ("delete", "ValidatingAdmissionPolicyBinding", "o94"), ("delete", "ValidatingAdmissionPolicy", "o93"),
         ("delete", "AdminNetworkPolicy", "o92"), ("delete", "Ingress", "o91"), ("delete", "NetworkPolicy", "o90"),
         ("delete", "NetworkPolicy", "o89"), ("delete", "Namespace", "o88")]
+
+
+def test_a_terminating_namespace_is_polled_every_two_seconds_until_gone_or_the_deadline():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import ApiError, SyncError  # pylint: disable=import-outside-toplevel
+
+    class Gone:
+        """The namespace answers twice more, then 404."""
+
+        def __init__(self, answers):
+            self.answers = answers
+            self.paths = []
+
+        def request(self, method, path, query=None, body=None):
+            self.paths.append((method, path))
+            self.answers -= 1
+            if self.answers < 0:
+                raise ApiError(404, "NotFound", "gone")
+            return {"metadata": {"name": "db", "deletionTimestamp": "bad"}, "spec": {}}
+
+    now = {"t": 0.0}
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now["t"] += seconds
+
+    transport = Gone(2)
+    syncer = k8s_sync.Syncer(transport, terminating_timeout=5, sleep=sleep, clock=lambda: now["t"])
+    syncer.await_namespaces_gone({"db": {"metadata": {"name": "db"}}})
+    assert slept == [2.0, 2.0, 1.0] and transport.paths == [("GET", "/api/v1/namespaces/db")] * 3
+    # never gone: the polls stop at the deadline
+    slept.clear()
+    now["t"] = 0.0
+    with pytest.raises(SyncError):
+        k8s_sync.Syncer(Gone(99), terminating_timeout=5, sleep=sleep, clock=lambda: now["t"]).await_namespaces_gone(
+            {"db": {"metadata": {"name": "db"}}})
+    assert slept == [2.0, 2.0, 1.0]

@@ -148,7 +148,8 @@ def test_logs_must_go_somewhere():
 
 @pytest.mark.parametrize("changes", [
     {"loadbalancer_haproxy_threads": 4}, {"loadbalancer_haproxy_threads": "999"},
-    {"loadbalancer_waf_paranoia_level": 4}, {"loadbalancer_tls_profile": "modern"},
+    {"loadbalancer_waf_paranoia_level": 1}, {"loadbalancer_waf_paranoia_level": 2},
+    {"loadbalancer_waf_paranoia_level": 3}, {"loadbalancer_waf_paranoia_level": 4}, {"loadbalancer_tls_profile": "modern"},
     {"loadbalancer_waf_mode": "detection"}, {"loadbalancer_public_http_port": 0},
     {"loadbalancer_log_ring_size": 16384}, {"loadbalancer_stats_user": "ops.team_1-a"},
 ])

@@ -56,8 +56,8 @@ class Clock:
 
 def probe_run(api, clock, timeout=3):
     matrix = normalize_matrix(None, INVENTORY)
-    return ProbeRun(api, matrix, "print('probe')", "python:3-slim", "r1", timeout=timeout, clock=clock,
-                    sleep=clock.sleep)
+    return ProbeRun(api, matrix, "print('probe')", "python:3-slim", "r1", timeout=timeout, probe_timeout=1.0, settle=3.0,
+                    clock=clock, sleep=clock.sleep)
 
 
 def test_pods_that_never_start_end_the_run_at_its_deadline_and_are_deleted():
@@ -150,6 +150,21 @@ def test_a_whole_run_reports_its_judged_probes_and_how_long_it_took():
     result = probe_run(api, clock, timeout=60).run()
     assert (result["seconds"], result["run_id"], result["cleanup_errors"], result["probes"]) == (4.0, "r1", [], 400)
     assert len(result["mismatches"]) == 9
+    probers = [body for method, _path, _query, body in api.requests
+               if method == "POST" and body["kind"] == "Pod" and body["metadata"]["name"] == "netzone-probe-r1-p"]
+    assert len(probers) == 5 and probers[0]["spec"]["containers"][0]["command"] == [
+        "python3", "/netzone/netzone_probe.py", "probe", "--targets", "/netzone-targets/targets.json",
+        "--result", "/dev/termination-log", "--timeout", "1.0", "--settle", "3.0"]
+
+
+def test_the_pods_states_are_named_zone_by_zone_then_role_by_role():
+    from ansible_collections.netzone.segmentation.plugins.module_utils._k8s import probe_pods  # pylint: disable=import-outside-toplevel
+
+    pods = {("db", "responder"): {"status": {"phase": "Running"}}, ("backend", "responder"): {"status": {"phase": "Running"}},
+            ("db", "prober"): {"status": {"phase": "Pending"}}, ("backend", "prober"): {}}
+    assert probe_pods._states(pods) == ("backend prober: ?, backend responder: Running, db prober: Pending, "
+                                        "db responder: Running")
+    assert probe_pods._states({}) == "none"
 
 
 def test_only_running_dns_pods_with_an_address_are_probed():

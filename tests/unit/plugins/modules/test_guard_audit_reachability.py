@@ -260,7 +260,7 @@ def test_reachability_checks_only_running_pods_with_an_address(apiserver, run_mo
     del others[3]["status"]["phase"]
     harness.load(apiserver, others)
     result = run_module(reachability.main, conn(apiserver))
-    assert not result["failed"], result["msg"]
+    assert (result["failed"], result["changed"]) == (False, False)
     assert result["pods"]["db"] == ["db-0", "db-1", "db-no-phase"]
 
 

@@ -181,6 +181,13 @@ def test_info_waits_for_calico_and_fails_with_the_reason(bins, monkeypatch, caps
     assert result["failed"] is True
     assert result["msg"].startswith("after 3 checks 1 s apart: Calico is not running on every node")
     assert fake.calls.count("kubectl get pods -n kube-system -l k8s-app=calico-node -o json") == 3
+    # without wait it looks once and reports what it saw, without failing
+    fake = FakeCommands({
+        "kubectl get nodes -o json": (0, fixture("nodes-three.json"), ""),
+        "kubectl get pods": (0, fixture("calico-pods-partial.json"), ""),
+    })
+    looked = run(microk8s_info, {"gather": ["calico"], "bin_dir": str(bins)}, fake, monkeypatch, capsys)
+    assert "failed" not in looked and (looked["cluster_ready"]["ok"], looked["cluster_ready"]["attempts"]) == (False, 1)
 
 
 def test_info_join_plan_and_kubeconfig(bins, monkeypatch, capsys):

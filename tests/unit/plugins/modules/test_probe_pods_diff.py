@@ -168,7 +168,7 @@ class _Refusing:
 
 def _run(status):
     matrix = {"zones": {"a": {"namespace": "frontend"}, "b": {"namespace": "backend"}}}
-    return ProbeRun(_Refusing(status), matrix, "", "image", "r2")
+    return ProbeRun(_Refusing(status), matrix, "", "image", "r2", timeout=30, probe_timeout=1.0, settle=3.0)
 
 
 def test_leftovers_skip_a_namespace_that_is_not_there_and_raise_on_any_other_error():
