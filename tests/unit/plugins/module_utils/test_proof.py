@@ -508,3 +508,15 @@ def test_the_garbage_collector_is_left_as_it_was_found():
     finally:
         if was:
             gc.enable()
+
+
+def test_address_probes_stop_at_the_cluster_cidrs():
+    """The addresses just outside the pod and service CIDRs are probed; those inside are pods and Services, never
+    outside addresses."""
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import proof  # pylint: disable=import-outside-toplevel
+
+    matrix = normalize_matrix(None, INVENTORY)
+    assert (matrix["cluster"]["pod_cidr"], matrix["cluster"]["service_cidr"]) == ("10.1.0.0/16", "10.152.183.0/24")
+    probes = {str(a) for a in proof._address_probes(matrix, [])}
+    assert {"10.0.255.255", "10.2.0.0", "10.152.182.255", "10.152.184.0"} <= probes
+    assert not {"10.1.0.0", "10.1.255.255", "10.152.183.0", "10.152.183.255"} & probes

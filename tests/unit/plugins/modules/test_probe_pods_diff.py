@@ -135,7 +135,7 @@ def test_no_diff_unless_asked_and_none_in_check_mode(apiserver, run_module):
     assert not plain["failed"] and "diff" not in plain
     apiserver.recorder.reset()
     checked = run_module(probe_pods.main, args(apiserver), check_mode=True, diff=True)
-    assert checked["skipped"] and "diff" not in checked
+    assert (checked["skipped"], checked["msg"]) == (True, "check mode: no probe pod created") and "diff" not in checked
     assert apiserver.recorder.snapshot()["writes"] == 0
 
 
