@@ -157,6 +157,20 @@ def test_a_whole_run_reports_its_judged_probes_and_how_long_it_took():
         "--result", "/dev/termination-log", "--timeout", "1.0", "--settle", "3.0"]
 
 
+def test_every_probe_pod_is_admitted_by_restricted_pod_security():
+    """Zones may enforce restricted: each pod the run creates passes it (the collection's Pod Security checks,
+    held to upstream's test data in test_pod_security.py), on every policy version."""
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import pod_security  # pylint: disable=import-outside-toplevel
+
+    api, clock = Api(lambda pod: {"phase": "Running", "podIP": "10.1.0.9"}), Clock()
+    probe_run(api, clock).responders()
+    pods = [body for method, _path, _query, body in api.requests if method == "POST" and body["kind"] == "Pod"]
+    assert len(pods) == 5
+    for pod in pods:
+        for version in ("v1.25", "latest"):
+            assert pod_security.evaluate("restricted", version, pod["metadata"], pod["spec"]) == [], version
+
+
 def test_the_pods_states_are_named_zone_by_zone_then_role_by_role():
     from ansible_collections.netzone.segmentation.plugins.module_utils._k8s import probe_pods  # pylint: disable=import-outside-toplevel
 

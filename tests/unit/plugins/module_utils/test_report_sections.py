@@ -112,6 +112,11 @@ def test_cluster_guardrails_rows_name_five_namespaces_then_count_the_rest():
     many = {"ok": True, "rows": [row("n%02d" % i, "zone") for i in range(12)]}
     markdown = sections.cluster_guardrails_section(normalize_matrix(default_matrix(), INVENTORY), many)[0]
     assert "| n00, n01, n02, n03, n04 and 7 more | zone | 198.51.100.1 | no | admin | no | yes |" in markdown
+    # five are named whole, six are five and one more
+    for count, shown in ((5, "n00, n01, n02, n03, n04"), (6, "n00, n01, n02, n03, n04 and 1 more")):
+        some = {"ok": True, "rows": [row("n%02d" % i, "zone") for i in range(count)]}
+        markdown = sections.cluster_guardrails_section(normalize_matrix(default_matrix(), INVENTORY), some)[0]
+        assert markdown.splitlines()[-1] == "| %s | zone | 198.51.100.1 | no | admin | no | yes |" % shown
 
 
 def test_nodeport_section_whole_text_and_table():
