@@ -252,11 +252,12 @@ def test_host_bits_are_warned_for_a_peers_cidr_and_its_except_entries():
 
 
 def test_a_plan_of_another_version_is_refused_by_name():
-    plan = copy.deepcopy(build_plan(None, INVENTORY))
-    plan["version"] = 99
-    with pytest.raises(PlanError) as err:
-        check_digest(plan)
-    assert str(err.value).startswith("plan.version: plan version 99, this collection reads ")
+    for version in (99, 0, "1"):     # newer, older, and the right number as a string
+        plan = copy.deepcopy(build_plan(None, INVENTORY))
+        plan["version"] = version
+        with pytest.raises(PlanError) as err:
+            check_digest(plan)
+        assert str(err.value) == "plan.version: plan version %r, this collection reads 1" % (version,)
 
 
 def test_api_server_zones_given_add_to_the_ingress_zone_never_cancel_it():
