@@ -73,7 +73,7 @@ def test_results_round_trip_and_refuse_anything_else():
     message = lp.encode_results(oks)
     assert lp.decode_results(message, 4) == oks
     for bad in ("", "netzone-probe/1 101", "other 1010", "legacy-probe/1 1010", "netzone-probe/0 1010",
-                "netzone-probe/1 10x0", None, "netzone-probe/1", "netzone-probe/1 1010 1010"):
+                "netzone-probe/1 10x0", None, "netzone-probe/1", "netzone-probe/1 1010 1010", "netzone-probe/1 10101"):
         with pytest.raises(ValueError, match="not a probe result for 4 probes"):
             lp.decode_results(bad, 4)
 

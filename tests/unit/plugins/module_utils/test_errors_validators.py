@@ -70,6 +70,7 @@ def test_label_value(value, expected):
 def test_port_name_and_protocol():
     assert validators.is_port_name("http") and validators.is_port_name("h2c-1")
     assert not validators.is_port_name("80") and not validators.is_port_name("a--b") and not validators.is_port_name("x" * 16)
+    assert validators.is_port_name("x" * 15) and validators.is_port_name("metrics-https-1")   # 15 characters
     assert validators.protocol("UDP") == "UDP" and validators.protocol("udp") is None
     assert validators.protocol("sctp", case_insensitive=True) == "SCTP" and validators.protocol("icmp", True) is None
 

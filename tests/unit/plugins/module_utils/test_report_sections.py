@@ -112,6 +112,12 @@ def test_cluster_guardrails_rows_name_five_namespaces_then_count_the_rest():
     many = {"ok": True, "rows": [row("n%02d" % i, "zone") for i in range(12)]}
     markdown = sections.cluster_guardrails_section(normalize_matrix(default_matrix(), INVENTORY), many)[0]
     assert "| n00, n01, n02, n03, n04 and 7 more | zone | 198.51.100.1 | no | admin | no | yes |" in markdown
+    # rows sorted by outcome, kind, address, then what happened (not by the layer that decided it)
+    mixed = {"ok": True, "rows": [dict(row("b", "exempt"), internet="denied", layer="admin"),
+                                  dict(row("a", "exempt"), internet="allowed", layer="networkpolicy")]}
+    markdown = sections.cluster_guardrails_section(normalize_matrix(default_matrix(), INVENTORY), mixed)[0]
+    assert markdown.splitlines()[-2:] == ["| a | exempt | 198.51.100.1 | allowed | networkpolicy | no | yes |",
+                                          "| b | exempt | 198.51.100.1 | denied | admin | no | yes |"]
     # five are named whole, six are five and one more
     for count, shown in ((5, "n00, n01, n02, n03, n04"), (6, "n00, n01, n02, n03, n04 and 1 more")):
         some = {"ok": True, "rows": [row("n%02d" % i, "zone") for i in range(count)]}
