@@ -305,3 +305,9 @@ def test_without_a_zone_named_proxy_or_one_internet_egress_zone_the_proxy_zone_m
         with pytest.raises(MatrixError) as err:
             egress._proxy_zone({}, zones, guards_egress, "egress")
         assert str(err.value) == "egress.zone: is required (no zone named 'proxy')"
+
+
+def test_zones_without_a_port_get_3128_and_up_in_name_order_around_the_taken_ones():
+    raw = matrix_with({"zones": {"frontend": {}, "backend": {}, "ingress": {"port": 3129}}})
+    zones = normalize_matrix(raw, INVENTORY)["egress"]["zones"]
+    assert {name: spec["port"] for name, spec in zones.items()} == {"backend": 3128, "frontend": 3130, "ingress": 3129}
