@@ -426,6 +426,10 @@ def _with_rule(rule, direction="ingress"):
     (_with_rule({"from": [{"podSelector": {"matchExpressions": [{"key": "a", "operator": "In", "values": ["b", 1]}]}}]}),
      "policies[1].spec.ingress[0].from[0].podSelector.matchExpressions[0].values[1]: must be a string, got an integer 1"),
     (_with_rule({"ports": [80]}), "policies[1].spec.ingress[0].ports[0]: must be a mapping, got an integer"),
+    (_with_rule({"from": [{"ipBlock": {"cidr": "10.0.0.0/16", "except": ["2001:db8::/64"]}}]}),
+     "policies[1].spec.ingress[0].from[0].ipBlock.except[0]: '2001:db8::/64' is not a strict subset of cidr '10.0.0.0/16'"),
+    (_with_rule({"from": [{"ipBlock": {"cidr": "2001:db8::/32", "except": ["10.0.0.0/24"]}}]}),
+     "policies[1].spec.ingress[0].from[0].ipBlock.except[0]: '10.0.0.0/24' is not a strict subset of cidr '2001:db8::/32'"),
 ])
 def test_invalid_policies(policies, message):
     with pytest.raises(ObjectError) as info:
@@ -598,3 +602,9 @@ def test_port_names_up_to_15_characters_are_valid():
     eng = engine(policy("p", "x", ingress=[{"ports": [{"port": "abcdefghijklmno"}]}]), pods=named)
     check(eng, "x/b", "x/a", 8443, True)
     check(eng, "x/b", "x/a", 8444, False)
+
+
+def test_namespace_labels_are_given_bare_or_under_labels_and_none_is_no_labels():
+    eng = Engine({"a": {"labels": None}, "b": {"labels": {"x": "y"}}, "c": {"x": "z"}, "d": None}, [], [])
+    assert {name: labels for name, (labels, _set) in eng.namespaces.items()} == {
+        "a": {}, "b": {"x": "y"}, "c": {"x": "z"}, "d": {}}

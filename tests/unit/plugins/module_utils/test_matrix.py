@@ -408,6 +408,12 @@ def test_names_up_to_63_characters_are_valid():
     assert m["zones"]["db"]["namespace"] == "d" * 63
     m = normalize_matrix(_mutate(("services", "s" * 63), ["80/tcp"]), INVENTORY)
     assert m["services"]["s" * 63] == [{"port": 80, "end_port": None, "protocol": "TCP"}]
+    # an inventory group name too: 63 characters are a name (of a group this inventory lacks), 64 are not
+    for length, message in ((63, "inventory group '%s' is missing or empty: add its hosts to the inventory, or give cidrs"),
+                            (64, "'%s' is not a group name (lowercase letters, digits and '-', at most 63 characters)")):
+        with pytest.raises(MatrixError) as err:
+            normalize_matrix(_mutate(("peers", "grp"), {"from_group": "g" * length}), INVENTORY)
+        assert str(err.value) == "peers.grp.from_group: " + message % ("g" * length)
 
 
 def test_a_range_may_end_at_port_1():
