@@ -239,3 +239,17 @@ def test_admission_policies_match_what_they_must_written_out():
             "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
             "resources": ["services"]}]}),
     }
+
+
+@pytest.mark.parametrize("guards", [{}, {"host_network": "deny", "unmanaged_internet": "deny", "nodeports": "warn"}])
+def test_a_matrix_read_from_json_compiles_to_the_same_manifests(guards):
+    """A matrix from a YAML or JSON file holds parsed strings, not this code's own: every switch still decides."""
+    import json  # pylint: disable=import-outside-toplevel
+
+    raw = default_matrix()
+    raw.setdefault("guards", {}).update(guards)
+    compiled = compile_manifests(normalize_matrix(copy.deepcopy(raw), INVENTORY))
+    assert compile_manifests(normalize_matrix(json.loads(json.dumps(raw)), INVENTORY)) == compiled
+    binding = [m for m in compiled if m["kind"] == "ValidatingAdmissionPolicyBinding"
+               and m["metadata"]["name"] == "netzone-host-network"]
+    assert binding[0]["spec"]["validationActions"] == (["Deny", "Audit"] if guards else ["Warn", "Audit"])

@@ -95,6 +95,15 @@ def test_load_balancer_addresses_must_be_inventory_hosts():
         "'loadbalancers' has an address: addresses that are not the load balancers' (narrow the peer, or name it "
         "in guards.ingress_exemptions with its reason)"]
     assert "has no host in group 'loadbalancers'" in guard.check_load_balancers(MATRIX, {"groups": {}})[0]
+    # the first four ranges beyond the load balancers are named, then "..."
+    for extra, shown in ((4, "127.0.0.9/32, 127.0.0.11/32, 127.0.0.13/32, 127.0.0.15/32"),
+                         (5, "127.0.0.9/32, 127.0.0.11/32, 127.0.0.13/32, 127.0.0.15/32, ...")):
+        raw["peers"]["load_balancers"] = {"cidrs": ["127.0.0.2/31"] + ["127.0.0.%d/32" % (9 + 2 * i) for i in range(extra)]}
+        problems = guard.check_load_balancers(normalize_matrix(raw, unknown), harness.INVENTORY)
+        assert problems == [
+            "peer 'load_balancers' admits %s into the ingress zone, where no host of inventory group 'loadbalancers' "
+            "has an address: addresses that are not the load balancers' (narrow the peer, or name it in "
+            "guards.ingress_exemptions with its reason)" % shown]
 
 
 def test_audit_finds_node_ports_and_load_balancers_and_flags_exemptions():

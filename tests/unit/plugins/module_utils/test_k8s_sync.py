@@ -305,6 +305,28 @@ def test_conflicts_that_never_stop_give_up_with_a_clear_error(api):
             [namespace("a"), want])
 
 
+def test_an_object_taken_over_during_a_conflict_is_left_alone_with_one_message(api):
+    """The fresh read after a 409 shows the object without our label: someone took it over; it is not written."""
+    syncer(api).sync([namespace("a"), netpol("a", "p")])
+    api.server.recorder.writers["networkpolicies"] = 1
+    want = netpol("a", "p", spec={"podSelector": {}, "policyTypes": ["Egress"]})
+
+    class TakenOver:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def request(self, method, path, query=None, body=None, content_type=None):
+            answer = self.inner.request(method, path, query=query, body=body, content_type=content_type)
+            if method == "GET" and path.endswith("/p"):
+                answer = copy.deepcopy(answer)
+                answer["metadata"]["labels"].pop("app.kubernetes.io/managed-by")
+            return answer
+
+    with pytest.raises(k8s_sync.SyncError) as err:
+        k8s_sync.Syncer(TakenOver(connect({"kubeconfig": api.kubeconfig}))).sync([namespace("a"), want])
+    assert str(err.value) == "NetworkPolicy a/p is no longer managed by netzone.segmentation; left alone"
+
+
 def test_api_failure_mid_way_stops_and_a_rerun_converges(api):
     manifests = article_manifests()
     api.server.recorder.fail_after, api.server.recorder.fail_verbs = 12, "write"

@@ -166,6 +166,23 @@ def test_every_probe_pod_is_admitted_by_restricted_pod_security():
     probe_run(api, clock).responders()
     pods = [body for method, _path, _query, body in api.requests if method == "POST" and body["kind"] == "Pod"]
     assert len(pods) == 5
+    # the whole spec of one (its command and ports are checked above): no API token, no service links, gone
+    # at the run's deadline without a grace period, an unprivileged user, a read-only root, no capability
+    spec = dict(pods[0]["spec"], containers=[{k: v for k, v in pods[0]["spec"]["containers"][0].items()
+                                              if k not in ("command", "ports")}])
+    assert (pods[0]["metadata"]["namespace"], spec) == ("backend", {
+        "restartPolicy": "Never", "activeDeadlineSeconds": 3, "automountServiceAccountToken": False,
+        "terminationGracePeriodSeconds": 0, "enableServiceLinks": False,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                            "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]},
+        "containers": [{"name": "probe", "image": "python:3-slim",
+                        "volumeMounts": [{"name": "program", "mountPath": "/netzone", "readOnly": True}],
+                        "terminationMessagePolicy": "File",
+                        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
+                        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                            "capabilities": {"drop": ["ALL"]}}}],
+        "volumes": [{"name": "program", "configMap": {"name": "netzone-probe-r1"}}]})
     for pod in pods:
         for version in ("v1.25", "latest"):
             assert pod_security.evaluate("restricted", version, pod["metadata"], pod["spec"]) == [], version

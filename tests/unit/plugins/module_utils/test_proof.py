@@ -520,3 +520,12 @@ def test_address_probes_stop_at_the_cluster_cidrs():
     probes = {str(a) for a in proof._address_probes(matrix, [])}
     assert {"10.0.255.255", "10.2.0.0", "10.152.182.255", "10.152.184.0"} <= probes
     assert not {"10.1.0.0", "10.1.255.255", "10.152.183.0", "10.152.183.255"} & probes
+
+
+def test_the_proof_of_manifests_read_from_json_is_the_proof_of_the_compiled_ones():
+    """What a live cluster or a plan file gives is parsed text, not this code's own strings: the same result."""
+    import json  # pylint: disable=import-outside-toplevel
+
+    matrix = normalize_matrix(default_matrix(), INVENTORY)
+    manifests = compile_manifests(matrix)
+    assert verify_matrix(matrix, json.loads(json.dumps(manifests))) == verify_matrix(matrix, manifests)
