@@ -151,7 +151,9 @@ def run(module, cli):
                                "'microk8s status', or add the addon repository first (microk8s addons repo add)"
                                % ", ".join(plan["unknown"]))
     enabled_before = plan["enabled_before"]
-    after_enabled = sorted((set(enabled_before) | set(a["name"].split("/")[-1] for a in plan["enable"])) - set(plan["disable"]))
+    # the status lists an addon by its own name: "community/argocd" is "argocd" there
+    after_enabled = sorted((set(enabled_before) | set(a["name"].split("/")[-1] for a in plan["enable"]))
+                           - set(name.split("/")[-1] for name in plan["disable"]))
     state_changed = before != plan["managed"]
     result = {
         "changed": bool(plan["enable"] or plan["disable"] or state_changed),

@@ -121,6 +121,12 @@ def test_workload_objects(matrix):
     assert base64.b64decode(secret["client.pem"]).decode() == PEM_CERT + PEM_KEY
     assert objs[("ConfigMap", "egress-proxy")]["data"]["squid.conf"] == squid_config(matrix["egress"])
     assert objs[("PodDisruptionBudget", "egress-proxy")]["spec"]["minAvailable"] == 1
+    # PEM files without their last newline get it back (HAProxy reads a certificate file to its end)
+    assert PEM_CA.endswith("-----\n") and PEM_KEY.endswith("-----\n")
+    bare = {path: text.rstrip("\n") for path, text in FILES.items()}
+    secret = by_kind_name(compile_egress(matrix, bare))[("Secret", "egress-origination-payments")]["data"]
+    assert base64.b64decode(secret["ca.crt"]).decode() == PEM_CA
+    assert base64.b64decode(secret["client.pem"]).decode() == PEM_CERT + PEM_KEY
 
 
 def test_checksum_rolls_the_pods_when_a_configuration_or_a_secret_changes(matrix):

@@ -110,12 +110,15 @@ def test_cleanup_reports_what_it_could_not_delete_and_skips_what_is_gone():
                 raise ApiError(403, "Forbidden", "no deletecollection here")
             if method == "DELETE" and path == "/api/v1/namespaces/proxy/pods":
                 raise ApiError(404, "NotFound", "namespaces \"proxy\" not found")
+            if method == "DELETE" and path == "/api/v1/namespaces/frontend/configmaps":
+                raise ApiError(500, "InternalError", "etcd timed out")
             return super().request(method, path, query, body)
 
     api, clock = Refusing(lambda pod: {"phase": "Pending"}), Clock()
     assert probe_run(api, clock).cleanup("r1") == [
         "/api/v1/namespaces/db/pods: 403 Forbidden: no deletecollection here",
-        "/api/v1/namespaces/db/configmaps: 403 Forbidden: no deletecollection here"]
+        "/api/v1/namespaces/db/configmaps: 403 Forbidden: no deletecollection here",
+        "/api/v1/namespaces/frontend/configmaps: 500 InternalError: etcd timed out"]
 
 
 def test_responders_listen_on_the_tcp_and_udp_probe_ports_apart():

@@ -262,6 +262,9 @@ def test_reachability_checks_only_running_pods_with_an_address(apiserver, run_mo
     result = run_module(reachability.main, conn(apiserver))
     assert (result["failed"], result["changed"]) == (False, False)
     assert result["pods"]["db"] == ["db-0", "db-1", "db-no-phase"]
+    # read-only: check mode gives the same answer
+    checked = run_module(reachability.main, conn(apiserver), check_mode=True)
+    assert checked.get("skipped") is None and checked["pods"] == result["pods"]
 
 
 def test_a_foreign_allow_policy_that_opens_more_is_named(apiserver, run_module):

@@ -379,3 +379,13 @@ def test_addons_of_a_repository_show_by_their_own_name_in_the_diff(bins, tmp_pat
     result = run(microk8s_addons, args, FakeCommands(addon_answers("status-community.yaml")), monkeypatch, capsys)
     assert "cloudnative-pg" not in result["diff"]["before"]["enabled"]
     assert "cloudnative-pg" in result["diff"]["after"]["enabled"]
+
+
+def test_an_addon_of_a_repository_that_is_disabled_leaves_the_diff_by_its_own_name(bins, tmp_path, monkeypatch, capsys):
+    state = tmp_path / "s.json"
+    state.write_text('{"managed": {"community/argocd": "", "dns": ""}}')
+    args = {"addons": [{"name": "dns"}], "bin_dir": str(bins), "state_file": str(state),
+            "_ansible_check_mode": True, "_ansible_diff": True}
+    result = run(microk8s_addons, args, FakeCommands(addon_answers("status-community.yaml")), monkeypatch, capsys)
+    assert result["disabled"] == ["community/argocd"]
+    assert "argocd" in result["diff"]["before"]["enabled"] and "argocd" not in result["diff"]["after"]["enabled"]
