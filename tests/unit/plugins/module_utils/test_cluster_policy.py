@@ -450,3 +450,8 @@ def test_policies_read_from_json_are_the_same_policies():
     assert verdict.explain() == (
         "denied: egress denied (admin: AdminNetworkPolicy rules rule deny-web); ingress allowed (none: no policy "
         "decides ingress of %s)" % dst)
+    baseline = {"apiVersion": V1A1, "kind": "BaselineAdminNetworkPolicy", "metadata": {"name": "default"},
+                "spec": {"subject": GRYFFINDOR_NS, "egress": []}}
+    with pytest.raises(ObjectError) as err:
+        ClusterEngine(Engine(namespaces, pods, []), json.loads(json.dumps([baseline, baseline])))
+    assert str(err.value) == "policies[1]: a second BaselineAdminNetworkPolicy"

@@ -561,6 +561,7 @@ def test_reachability_lookups():
 def test_reachability_defaults_to_tcp_80():
     reach = evaluate_bulk.Reachability(engine())
     assert reach.ports == [(80, "TCP")] and reach.sources == reach.destinations == [p["namespace"] + "/" + p["name"] for p in PODS]
+    assert engine().reachability().ports == [(80, "TCP")]
 
 
 def test_reachability_ports_are_pairs_or_bare_numbers_and_nothing_else():
