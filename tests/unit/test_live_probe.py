@@ -234,3 +234,14 @@ def test_judge_written_out_and_a_bad_result_message_quotes_it():
     with pytest.raises(ValueError) as err:
         lp.decode_results("x" * 100, 3)
     assert str(err.value) == "not a probe result for 3 probes: '%s'" % ("x" * 80)
+
+
+def test_a_prober_takes_as_many_probes_as_its_result_holds_and_not_one_more(matrix, monkeypatch):
+    """The limit comes from the termination message (4 KiB); here it is set to one zone's own count."""
+    count = len(lp.plan_probes(matrix, _responders(matrix))["backend"])
+    monkeypatch.setattr(lp, "MAX_PROBES_PER_PROBER", count)
+    assert len(lp.plan_probes(matrix, _responders(matrix))["backend"]) == count
+    monkeypatch.setattr(lp, "MAX_PROBES_PER_PROBER", count - 1)
+    with pytest.raises(ValueError) as err:
+        lp.plan_probes(matrix, _responders(matrix))
+    assert str(err.value).endswith("more than one prober reports (%d): fewer service ports" % (count - 1))

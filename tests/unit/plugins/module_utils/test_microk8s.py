@@ -488,6 +488,10 @@ def test_unreadable_kubectl_output_is_one_message_quoting_it():
         mk.parse_calico_pods("error: the server doesn't have a resource type \"pods\"")
     assert str(caught.value) == ("cannot read the output of 'microk8s kubectl get pods -o json': "
                                  "'error: the server doesn\\'t have a resource type \"pods\"'")
+    # at most the first 200 characters of it
+    with pytest.raises(Microk8sError) as caught:
+        mk.parse_calico_pods("x" * 199 + "yz")
+    assert str(caught.value) == "cannot read the output of 'microk8s kubectl get pods -o json': '%sy'" % ("x" * 199)
 
 
 def test_a_user_without_permission_is_told_to_use_become():

@@ -168,6 +168,16 @@ def test_a_windows_pod_is_spared_the_linux_only_restricted_checks_from_1_25_on()
         'runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true)']
 
 
+def test_restricted_capabilities_name_every_container_after_one_without_any():
+    common = {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    pod = _pod(containers=[{"name": "a", "image": "x", "securityContext": dict(common)},
+                           {"name": "b", "image": "x", "securityContext": dict(
+                               common, capabilities={"drop": ["ALL"], "add": ["NET_ADMIN"]})}])
+    assert ps.detail(ps.evaluate("restricted", "latest", pod["metadata"], pod["spec"])) == (
+        'unrestricted capabilities (container "a" must set securityContext.capabilities.drop=["ALL"]; container "b" '
+        'must not include "NET_ADMIN" in securityContext.capabilities.add)')
+
+
 def test_privileged_allows_everything_and_a_plain_pod_passes_baseline():
     pod = _pod(hostNetwork=True, volumes=[{"name": "v", "hostPath": {"path": "/"}}])
     assert ps.evaluate("privileged", "latest", pod["metadata"], pod["spec"]) == []

@@ -45,7 +45,7 @@ def test_guard_runs_in_check_mode_and_changes_nothing(apiserver, run_module):
     must still be stopped before it would lock the platform out)."""
     harness.load(apiserver, harness.platform_objects())
     result = run_module(cluster_guard.main, conn(apiserver), check_mode=True)
-    assert (result["failed"], result.get("skipped")) == (False, None)
+    assert (result["failed"], result["changed"], result.get("skipped")) == (False, False, None)
     assert result["checks"] == {"cni": "ok", "ingress_host_network": "ok", "dns_pods": "ok", "plan": "ok",
                                 "load_balancers": "ok", "pod_security": "ok", "host_network": "ok"}
     assert apiserver.recorder.snapshot()["writes"] == 0
