@@ -267,6 +267,11 @@ def test_reachability_checks_only_running_pods_with_an_address(apiserver, run_mo
     assert checked.get("skipped") is None and checked["pods"] == result["pods"]
 
 
+def test_reachability_runs_as_a_script(run_script):
+    code, result = run_script(reachability, {"kubeconfig": "/nonexistent"})
+    assert (code, result) == (1, {"failed": True, "msg": "one of the following is required: plan, matrix"})
+
+
 def test_a_foreign_allow_policy_that_opens_more_is_named(apiserver, run_module):
     """Someone else's policies open frontend -> db on 5432: the failure names both of them."""
     _applied_zones_with_pods(apiserver, run_module)

@@ -362,6 +362,9 @@ def test_required_options_are_refused_by_ansible_before_anything_runs(bins, monk
     addons = run(microk8s_addons, {"addons": [{"args": "x"}], "bin_dir": str(bins)}, fake, monkeypatch, capsys)
     info = run(microk8s_info, {"gather": ["nodes"], "bin_dir": str(bins), "resolve": [{"name": "n1"}]}, fake,
                monkeypatch, capsys)
+    hosts = run(microk8s_info, {"gather": ["nodes"], "bin_dir": str(bins), "hosts": [{"name": "n1"}]}, fake,
+                monkeypatch, capsys)
+    assert (hosts["failed"], hosts["msg"]) == (True, "missing required arguments: host found in hosts")
     assert (join["failed"], join["msg"]) == (True, "missing required arguments: urls")
     assert (addons["failed"], addons["msg"]) == (True, "missing required arguments: name found in addons")
     assert (info["failed"], info["msg"]) == (True, "missing required arguments: address found in resolve")
