@@ -62,7 +62,8 @@ def test_label_key(key, expected):
     assert validators.is_label_key(key) is expected
 
 
-@pytest.mark.parametrize("value, expected", [("", True), ("v1.2_3-x", True), ("-v", False), ("a" * 64, False), (None, False)])
+@pytest.mark.parametrize("value, expected", [("", True), ("v1.2_3-x", True), ("-v", False), ("a" * 63, True), ("a" * 64, False),
+                                             (None, False)])
 def test_label_value(value, expected):
     assert validators.is_label_value(value) is expected
 
