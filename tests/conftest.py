@@ -14,8 +14,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
@@ -50,3 +53,21 @@ def pytest_collection_modifyitems(session, config, items):  # pylint: disable=un
 
 def pytest_report_header(config):  # pylint: disable=unused-argument
     return "hypothesis profile: %s" % PROFILE
+
+
+@pytest.fixture
+def load_without(monkeypatch):
+    """``load_without(module, package)``: ``module``'s file loaded again as a new module while ``package`` (and
+    every submodule of it) cannot be imported, as on a host without that library; undone after the test."""
+
+    def load(module, package):
+        for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+            monkeypatch.delitem(sys.modules, name)
+        monkeypatch.setitem(sys.modules, package, None)
+        spec = importlib.util.spec_from_file_location("%s_without_%s" % (module.__name__.rsplit(".", 1)[-1], package),
+                                                      module.__file__)
+        bare = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bare)
+        return bare
+
+    return load

@@ -127,19 +127,11 @@ def test_a_kubeconfig_given_as_a_mapping_and_its_context():
     assert (conf.host, conf.verify_ssl) == ("https://127.0.0.1:1", True)
 
 
-def test_without_the_kubernetes_client_the_connection_module_still_loads_and_says_why(monkeypatch):
+def test_without_the_kubernetes_client_the_connection_module_still_loads_and_says_why(load_without):
     """On a host without python3-kubernetes the modules must load, to report the missing library themselves."""
-    import importlib.util  # pylint: disable=import-outside-toplevel
-    import sys  # pylint: disable=import-outside-toplevel
-
     from ansible_collections.netzone.segmentation.plugins.module_utils._k8s import connection  # pylint: disable=import-outside-toplevel
 
-    for name in [n for n in sys.modules if n == "kubernetes" or n.startswith("kubernetes.")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, "kubernetes", None)
-    spec = importlib.util.spec_from_file_location("connection_without_kubernetes", connection.__file__)
-    bare = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bare)
+    bare = load_without(connection, "kubernetes")
     assert bare.HAS_KUBERNETES is False
     assert bare.KUBERNETES_IMPORT_ERROR.rstrip().splitlines()[-1] == (
         "ModuleNotFoundError: import of kubernetes halted; None in sys.modules")

@@ -271,18 +271,12 @@ def test_runs_as_a_script(run_script):
     assert run_script(dns_plan, args) == (1, {"failed": True, "msg": "missing required arguments: vhosts"})
 
 
-def test_without_dnspython_the_module_names_the_library_and_touches_nothing(monkeypatch, run_module):
+def test_without_dnspython_the_module_names_the_library_and_touches_nothing(load_without, run_module):
     """The module file loaded again with ``dns`` unimportable (as on a host without python3-dnspython)."""
-    import importlib.util  # pylint: disable=import-outside-toplevel
     import platform  # pylint: disable=import-outside-toplevel
     import sys  # pylint: disable=import-outside-toplevel
 
-    for name in [n for n in sys.modules if n == "dns" or n.startswith("dns.")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, "dns", None)
-    spec = importlib.util.spec_from_file_location("dns_plan_without_dnspython", dns_plan.__file__)
-    bare = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bare)
+    bare = load_without(dns_plan, "dns")
     assert bare.HAS_DNSPYTHON is False
     result = run_module(bare.main, {"vhosts": [], "loadbalancers": [], "zone": "example.com", "server": "127.0.0.1",
                                     "key_name": "k", "key_secret": base64.b64encode(b"k" * 32).decode(),
