@@ -150,10 +150,6 @@ def run(module, cli):
         raise mk.Microk8sError("microk8s_addons: MicroK8s does not know %s: check the spelling against "
                                "'microk8s status', or add the addon repository first (microk8s addons repo add)"
                                % ", ".join(plan["unknown"]))
-    enabled_before = plan["enabled_before"]
-    # the status lists an addon by its own name: "community/argocd" is "argocd" there
-    after_enabled = sorted((set(enabled_before) | set(a["name"].split("/")[-1] for a in plan["enable"]))
-                           - set(name.split("/")[-1] for name in plan["disable"]))
     state_changed = before != plan["managed"]
     result = {
         "changed": bool(plan["enable"] or plan["disable"] or state_changed),
@@ -163,8 +159,8 @@ def run(module, cli):
         "managed": plan["managed"],
         "args_changed": plan["args_changed"],
         "diff": {
-            "before": {"enabled": enabled_before, "managed": before},
-            "after": {"enabled": after_enabled, "managed": plan["managed"]},
+            "before": {"enabled": plan["enabled_before"], "managed": before},
+            "after": {"enabled": plan["enabled_after"], "managed": plan["managed"]},
             "before_header": "microk8s status", "after_header": "microk8s status",
         },
     }

@@ -296,7 +296,7 @@ def normalize_addons(addons, dns_upstream=None):
             raise Microk8sError("microk8s_addons[%d].name: %s is listed twice" % (index, name))
         seen.add(name)
         args = str(args).strip()
-        if name.split("/")[-1] == "dns" and not args and dns_upstream:
+        if _own_name(name) == "dns" and not args and dns_upstream:
             for server in dns_upstream:
                 try:
                     ipaddress.ip_address(str(server))
@@ -312,11 +312,15 @@ def addon_command(addon):
     return "%s:%s" % (addon["name"], addon["args"]) if addon["args"] else addon["name"]
 
 
+def _own_name(name):
+    """An addon's name as ``microk8s status`` lists it: ``community/argocd`` is ``argocd`` there."""
+    return name.split("/")[-1]
+
+
 def _status_entry(status, name):
     if name in status["addons"]:
         return status["addons"][name]
-    short = name.split("/")[-1]
-    entry = status["addons"].get(short)
+    entry = status["addons"].get(_own_name(name))
     if entry is not None and "/" in name and entry["repository"] != name.split("/")[0]:
         return None
     return entry
@@ -334,7 +338,9 @@ def addon_plan(status, wanted, managed_before=None):
     * ``unknown``: wanted addons that ``microk8s status`` does not list (typo, or repository missing);
     * ``reenable``: wanted addons with args that are enabled but were not enabled by the role, so their args
       are unknown — MicroK8s itself enables ``dns`` on install without them: they are disabled and enabled
-      again with the wanted args (also listed in ``enable``), once; after that the role knows their args.
+      again with the wanted args (also listed in ``enable``), once; after that the role knows their args;
+    * ``enabled_before``/``enabled_after``: the enabled addons by the names ``microk8s status`` lists them
+      (``argocd`` for ``community/argocd``), now and once the plan is carried out (what a diff shows).
     """
     problem = status_problem(status)
     if problem:
@@ -366,9 +372,12 @@ def addon_plan(status, wanted, managed_before=None):
         if entry is not None and entry["status"] == "enabled":
             disable.append(name)
     managed = dict((a["name"], a["args"]) for a in wanted if a["name"] not in unknown)
+    enabled_before = sorted(n for n, e in status["addons"].items() if e["status"] == "enabled" and "/" not in n)
+    enabled_after = sorted((set(enabled_before) | set(_own_name(a["name"]) for a in enable))
+                           - set(_own_name(name) for name in disable))
     return {"enable": enable, "disable": disable, "managed": managed, "unknown": unknown,
             "args_changed": args_changed, "reenable": reenable,
-            "enabled_before": sorted(n for n, e in status["addons"].items() if e["status"] == "enabled" and "/" not in n)}
+            "enabled_before": enabled_before, "enabled_after": enabled_after}
 
 
 # --------------------------------------------------------------------------------------------

@@ -282,27 +282,32 @@ def test_conflict_is_retried_from_a_fresh_read(api):
     assert syncer(api).sync(changed)["changed"] is False
 
 
+class _AfterGet:
+    """A transport that hands every answer to a GET of ``.../p`` to ``hook(answer)`` and returns what it returns."""
+
+    def __init__(self, inner, hook):
+        self.inner = inner
+        self.hook = hook
+
+    def request(self, method, path, query=None, body=None, content_type=None):
+        answer = self.inner.request(method, path, query=query, body=body, content_type=content_type)
+        return self.hook(answer) if method == "GET" and path.endswith("/p") else answer
+
+
 def test_conflicts_that_never_stop_give_up_with_a_clear_error(api):
     syncer(api).sync([namespace("a"), netpol("a", "p")])
     api.server.recorder.writers["networkpolicies"] = 1
     want = netpol("a", "p", spec={"podSelector": {}, "policyTypes": ["Egress"]})
+    inner = connect({"kubeconfig": api.kubeconfig})
 
-    class Racing:
+    def racing(answer):
         """Every GET is followed by a concurrent write."""
-
-        def __init__(self, inner):
-            self.inner = inner
-
-        def request(self, method, path, query=None, body=None, content_type=None):
-            answer = self.inner.request(method, path, query=query, body=body, content_type=content_type)
-            if method == "GET" and path.endswith("/p"):
-                api.server.recorder.writers["networkpolicies"] = 1
-                self.inner.request("GET", "/apis/networking.k8s.io/v1/networkpolicies")
-            return answer
+        api.server.recorder.writers["networkpolicies"] = 1
+        inner.request("GET", "/apis/networking.k8s.io/v1/networkpolicies")
+        return answer
 
     with pytest.raises(k8s_sync.SyncError, match=r"update of NetworkPolicy a/p failed: 409 Conflict"):
-        k8s_sync.Syncer(Racing(connect({"kubeconfig": api.kubeconfig})), conflict_retries=2).sync(
-            [namespace("a"), want])
+        k8s_sync.Syncer(_AfterGet(inner, racing), conflict_retries=2).sync([namespace("a"), want])
 
 
 def test_an_object_taken_over_during_a_conflict_is_left_alone_with_one_message(api):
@@ -311,19 +316,13 @@ def test_an_object_taken_over_during_a_conflict_is_left_alone_with_one_message(a
     api.server.recorder.writers["networkpolicies"] = 1
     want = netpol("a", "p", spec={"podSelector": {}, "policyTypes": ["Egress"]})
 
-    class TakenOver:
-        def __init__(self, inner):
-            self.inner = inner
-
-        def request(self, method, path, query=None, body=None, content_type=None):
-            answer = self.inner.request(method, path, query=query, body=body, content_type=content_type)
-            if method == "GET" and path.endswith("/p"):
-                answer = copy.deepcopy(answer)
-                answer["metadata"]["labels"].pop("app.kubernetes.io/managed-by")
-            return answer
+    def taken_over(answer):
+        answer = copy.deepcopy(answer)
+        answer["metadata"]["labels"].pop("app.kubernetes.io/managed-by")
+        return answer
 
     with pytest.raises(k8s_sync.SyncError) as err:
-        k8s_sync.Syncer(TakenOver(connect({"kubeconfig": api.kubeconfig}))).sync([namespace("a"), want])
+        k8s_sync.Syncer(_AfterGet(connect({"kubeconfig": api.kubeconfig}), taken_over)).sync([namespace("a"), want])
     assert str(err.value) == "NetworkPolicy a/p is no longer managed by netzone.segmentation; left alone"
 
 
@@ -646,7 +645,7 @@ def test_every_kind_is_applied_and_pruned_in_its_own_place():
     objects = _one_of_each(applied)
     desired = {k8s_sync.key_of(o): o for o in reversed(objects)}
     actions = k8s_sync.plan(desired, [])[0]
-    # ConfigMap and Secret share their rank: the name decides between them (o92 < o93)
+    # ConfigMap and Secret share their rank: the name decides between them (o91 < o92)
     assert [(a.op, a.key[0], a.key[2]) for a in actions] == [
         ("create", "Namespace", "o99"), ("create", "NetworkPolicy", "o98"), ("create", "NetworkPolicy", "o97"),
         ("create", "AdminNetworkPolicy", "o96"), ("create", "ValidatingAdmissionPolicy", "o95"),

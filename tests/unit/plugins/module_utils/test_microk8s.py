@@ -282,7 +282,8 @@ def test_addon_plan_goes_on_after_an_unknown_addon():
     assert plan == {"enable": [{"name": "ingress", "args": "", "command": "ingress"},
                                {"name": "rbac", "args": "", "command": "rbac"}],
                     "disable": [], "managed": {"ingress": "", "rbac": ""}, "unknown": ["ingres"],
-                    "args_changed": [], "reenable": [], "enabled_before": ["dns", "ha-cluster", "helm", "helm3"]}
+                    "args_changed": [], "reenable": [], "enabled_before": ["dns", "ha-cluster", "helm", "helm3"],
+                    "enabled_after": ["dns", "ha-cluster", "helm", "helm3", "ingress", "rbac"]}
 
 
 @pytest.mark.parametrize("name,match", [
