@@ -119,7 +119,8 @@ npguard: venv
 molecule: venv cluster-build
 	@for s in $$(ls -d molecule/*/ 2>/dev/null | xargs -n1 basename | grep -v '^_' | grep -v '^vagrant$$'); do \
 	  echo "=== molecule scenario $$s"; \
-	  molecule test -s $$s || exit 1; \
+	  molecule test -s $$s 2>&1 | tee $(BUILD)/molecule-$$s.log || { \
+	    echo "=== molecule scenario $$s failed; what failed:"; $(PY) tools/molecule_failures.py $(BUILD)/molecule-$$s.log; exit 1; }; \
 	done
 
 # The real control plane and policy dataplane (tests/cluster/): binaries and Go caches outside the clone,
