@@ -3,7 +3,8 @@
 
 CI keeps only the head and the tail of a long output: a scenario that fails shows its recap there, but the task
 that failed is thousands of lines up. ``make molecule`` keeps each scenario's log and, when one fails, prints
-this summary last: for each failed task of the action that failed (converge, idempotence, verify...), its play, its name, the host and the first lines of what it said.
+this summary last: for each failed task of the action that failed (converge, idempotence, verify...), its play,
+its name, the host and the first lines of what it said.
 
     tools/molecule_failures.py LOG [--lines N]
 """
