@@ -245,6 +245,22 @@ def test_findings_are_ordered_by_namespace_pods_first_then_kind_and_name():
     assert {f["policy"] for f in found} == {"baseline:v1.33"}
 
 
+def test_the_guard_reads_a_workloads_pod_annotations():
+    """An unconfined AppArmor profile set by annotation on a Deployment's pod template (its metadata, not its
+    spec) breaks baseline: the guard names it as the API server would refuse the pods."""
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import guard  # pylint: disable=import-outside-toplevel
+
+    annotated = {"kind": "Deployment", "metadata": {"name": "web", "namespace": "frontend"},
+                 "spec": {"template": {
+                     "metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/app": "unconfined"}},
+                     "spec": {"containers": [{"name": "app", "image": "web"}]}}}}
+    found = guard.pod_security_violations(normalize_matrix(None, INVENTORY), [annotated])
+    assert found == [{"zone": "frontend", "namespace": "frontend", "kind": "Deployment", "name": "web",
+                      "policy": "baseline:v1.33",
+                      "violations": 'forbidden AppArmor profile (annotation must not set AppArmor profile type to '
+                                    '"container.apparmor.security.beta.kubernetes.io/app="unconfined"")'}]
+
+
 def test_a_refused_ingress_pod_is_audited_too():
     """The binding denies and audits: the API server's audit log records each refusal (the annotation
     validation.policy.admission.k8s.io/validation_failure)."""

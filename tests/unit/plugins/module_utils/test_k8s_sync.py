@@ -348,6 +348,34 @@ def test_unreachable_api_is_one_clear_error():
         k8s_sync.Syncer(transport).sync([namespace("a")])
 
 
+def test_an_object_someone_else_deleted_first_is_counted_unchanged_not_changed(api):
+    """A prune whose DELETE finds the object gone (404: another client deleted it after our LIST) changes
+    nothing: the run reports no change and counts it with the unchanged objects, once."""
+    syncer(api).sync([namespace("a"), netpol("a", "p"), netpol("a", "q")])
+    inner = connect({"kubeconfig": api.kubeconfig})
+
+    class _DeleteAfterList:
+        def request(self, method, path, query=None, body=None, content_type=None):
+            answer = inner.request(method, path, query=query, body=body, content_type=content_type)
+            if method == "GET" and path == "/apis/networking.k8s.io/v1/networkpolicies":
+                inner.request("DELETE", NP % ("a", "p"))
+            return answer
+
+    out = k8s_sync.Syncer(_DeleteAfterList()).sync([namespace("a"), netpol("a", "q")])
+    assert (out["changed"], out["actions"], out["unchanged"]) == (False, [], 3)
+    assert sorted(api.objects("networkpolicies")) == [("a", "q")]
+
+
+def test_a_failed_read_of_the_live_objects_is_one_clear_error_and_nothing_is_written(api):
+    api.server.recorder.fail_after, api.server.recorder.fail_verbs, api.server.recorder.fail_count = 0, "all", 1
+    with pytest.raises(k8s_sync.SyncError) as failed:
+        syncer(api).sync([namespace("a")])
+    assert str(failed.value) == ("reading the live objects failed: 500 InternalError: Internal error occurred: "
+                                 "injected fault (test apiserver)")
+    assert failed.value.status == 500
+    assert api.server.recorder.failed == 1 and "a" not in api.objects("namespaces")
+
+
 # --- drift: what someone else changed is seen, shown and restored; defaults never cause writes ----------
 NP = "/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/%s"
 ADM = "/apis/admissionregistration.k8s.io/v1/"

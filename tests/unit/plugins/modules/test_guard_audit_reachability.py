@@ -236,6 +236,7 @@ def test_reachability_reports_what_the_engine_finds_and_a_deleted_policy(apiserv
         del apiserver.store.objects[("networkpolicies", "db", "netzone-ingress-from-backend")]
     broken = run_module(reachability.main, conn(apiserver))
     assert broken["failed"] and broken["msg"].startswith("the live cluster differs from the matrix in ")
+    assert broken["changed"] is False  # a check: reading the cluster changes nothing, also when it fails
     missing = [(m["from"], m["to"], m["port"]) for m in broken["mismatches"] if m["kind"] == "missing"]
     assert missing == [("backend", "db", 5432)]
     assert "backend -> db 5432/TCP missing (backend/backend-" in broken["msg"]

@@ -7,6 +7,7 @@ cluster_access action plugin (what it fills in before the module runs)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 from unittest import mock
@@ -217,3 +218,27 @@ def test_action_reads_the_play_variables(monkeypatch):
     assert calls[0][1]["kubeconfig"] == "/etc/mk8s.conf"
     _result, calls = _run_action({}, None)
     assert calls[0][1]["has_nodes"] is False and os.path.isabs(calls[0][1]["render_dir"])
+
+
+# Every module's file, run as Ansible runs it (``python module.py ARGS_FILE``): its ``if __name__ ==
+# "__main__"`` calls main(), which answers in JSON. An option no module has stops each one at argument
+# checking, before it reads or changes anything (a mutated ``__name__`` check leaves the output empty).
+MODULE_NAMES = ("cluster_access", "cluster_guard", "dns_plan", "microk8s_addons", "microk8s_info", "microk8s_join",
+                "microk8s_token", "probe_pods", "reachability", "render", "service_audit", "zone_policies")
+
+
+def test_the_module_list_is_every_module():
+    folder = os.path.dirname(cluster_access.__file__)
+    assert sorted(name[:-3] for name in os.listdir(folder) if name.endswith(".py") and name != "__init__.py") == \
+        sorted(MODULE_NAMES)
+
+
+@pytest.mark.parametrize("name", MODULE_NAMES)
+def test_every_module_runs_as_a_script(run_script, name):
+    module = importlib.import_module("ansible_collections.netzone.segmentation.plugins.modules." + name)
+    code, result = run_script(module, {"no_such_option": 1})
+    assert code == 1
+    assert result["failed"] is True
+    # Argument checking answers first: a missing required option, else the unknown one.
+    assert result["msg"].startswith(("missing required arguments: ", "one of the following is required: ",
+                                     "Unsupported parameters for (basic.py) module: no_such_option.")), result["msg"]
