@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common.errors import K8sConnectionError
-from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import KubeTransport, api_client, list_all
+from ansible_collections.netzone.segmentation.plugins.module_utils._k8s.connection import KubeTransport, api_client, connect, list_all
 
 
 class Pages:
@@ -74,6 +74,14 @@ def test_connection_options_reach_the_clients_configuration(tmp_path):
     with pytest.raises(K8sConnectionError) as err:
         api_client({"kubeconfig": str(missing)})
     assert str(err.value).startswith("cannot load kubeconfig %s: " % missing)
+
+
+def test_connect_takes_the_request_timeout_or_thirty_seconds():
+    """The modules' documented default (request_timeout: 30), also when the option is unset or empty."""
+    params = {"host": "https://127.0.0.2:16443", "api_key": "t0ken"}
+    assert connect(params).timeout == 30.0
+    assert connect(dict(params, request_timeout=None)).timeout == 30.0
+    assert connect(dict(params, request_timeout=4.5)).timeout == 4.5
 
 
 class Failing(OldClient):

@@ -137,6 +137,18 @@ def test_a_failing_dot_is_one_message_and_nothing_written(run_module, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_dot_reads_exactly_the_diagram_source_and_its_output_is_the_svg(run_module, tmp_path):
+    """Graphviz gets the very bytes written as diagram.dot (nothing added), and what it prints is diagram.svg."""
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\ncat > %s\nprintf '<svg>drawn</svg>'\n" % (tmp_path / "stdin.dot"))
+    fake.chmod(0o755)
+    with mock.patch.object(basic.AnsibleModule, "get_bin_path", return_value=str(fake)):
+        result = _run(run_module, tmp_path / "out")
+    assert (result["failed"], result["diagram"]) == (False, "svg")
+    assert (tmp_path / "stdin.dot").read_bytes() == (tmp_path / "out" / "diagram.dot").read_bytes()
+    assert (tmp_path / "out" / "diagram.svg").read_text() == "<svg>drawn</svg>"
+
+
 def test_mismatches_are_refused_unless_allowed(run_module, tmp_path):
     broken = [o for o in PLAN["manifests"] if o["metadata"]["name"] != "netzone-egress-to-backend"]
     proof = verify_matrix(PLAN["matrix"], broken)
