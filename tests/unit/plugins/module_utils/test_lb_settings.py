@@ -174,8 +174,10 @@ def test_the_filter_is_the_core_and_names_itself_on_bad_input():
     settings = _defaults()
     assert settings_filter(settings, NODES, tls_profiles=list(PROFILES), listeners=_listeners(settings)) == \
         check_settings(settings, NODES, None, PROFILES, _listeners(settings))
-    with pytest.raises(AnsibleFilterError, match=r"^netzone.segmentation.lb_settings: settings: expected an object"):
+    with pytest.raises(AnsibleFilterError) as refused:
         settings_filter(["loadbalancer_waf_mode"], NODES)
+    assert str(refused.value) == ("netzone.segmentation.lb_settings: settings: expected an object of the role's "
+                                  "variables, got a list")
 
 
 def test_a_public_vhost_without_tls_is_warned_about_once_written_out_it_is_not():

@@ -137,6 +137,17 @@ def test_a_failing_dot_is_one_message_and_nothing_written(run_module, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_dot_killed_by_a_signal_is_a_failure_too(run_module, tmp_path):
+    """A crash ends dot by a signal (a negative return code), not with an exit status: still no diagram."""
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\ncat >/dev/null\necho 'dot: out of memory' >&2\nkill -SEGV $$\n")
+    fake.chmod(0o755)
+    with mock.patch.object(basic.AnsibleModule, "get_bin_path", return_value=str(fake)):
+        result = _run(run_module, tmp_path / "out")
+    assert result == {"failed": True, "msg": "Graphviz dot failed to draw the diagram: dot: out of memory"}
+    assert not (tmp_path / "out").exists()
+
+
 def test_dot_reads_exactly_the_diagram_source_and_its_output_is_the_svg(run_module, tmp_path):
     """Graphviz gets the very bytes written as diagram.dot (nothing added), and what it prints is diagram.svg."""
     fake = tmp_path / "dot"
