@@ -162,6 +162,19 @@ def test_probe_ports_stop_at_65535_and_sort_by_protocol_then_port():
                                                (514, "UDP"), (515, "UDP")]
 
 
+def test_the_port_above_a_service_on_65534_is_65535():
+    matrix = {"services": {"top": [{"port": 65534, "end_port": None, "protocol": "TCP"}]}}
+    assert lp.probe_ports(matrix) == [(65534, "TCP"), (65535, "TCP")]
+
+
+def test_a_result_of_many_probes_decodes_whole():
+    """A prober runs hundreds of probes (one per pod, port and protocol): its line decodes back whole."""
+    oks = [n % 3 == 0 for n in range(1000)]
+    assert lp.decode_results(lp.encode_results(oks), 1000) == oks
+    with pytest.raises(ValueError):
+        lp.decode_results(lp.encode_results(oks), 999)
+
+
 @pytest.mark.parametrize("src, dst, port, protocol, allowed", [
     ("a", "b", 80, "TCP", True), ("a", "b", 80, "UDP", False), ("a", "b", 81, "TCP", False),
     ("a", "b", 9000, "TCP", True), ("a", "b", 9002, "TCP", True), ("a", "b", 9003, "TCP", False),

@@ -311,3 +311,13 @@ def test_zones_without_a_port_get_3128_and_up_in_name_order_around_the_taken_one
     raw = matrix_with({"zones": {"frontend": {}, "backend": {}, "ingress": {"port": 3129}}})
     zones = normalize_matrix(raw, INVENTORY)["egress"]["zones"]
     assert {name: spec["port"] for name, spec in zones.items()} == {"backend": 3128, "frontend": 3130, "ingress": 3129}
+
+
+def test_two_zones_on_one_port_the_second_by_name_is_named_whatever_the_order_written():
+    """The explicit ports are claimed in zone-name order, so the error names the same zone however the matrix
+    lists them (frontend is written first here, and its settings would sort first)."""
+    raw = matrix_with({"zones": {"frontend": {"port": 3200, "domains": ["a.example.com"]},
+                                 "backend": {"port": 3200, "domains": ["b.example.com"]}}})
+    with pytest.raises(MatrixError) as err:
+        normalize_matrix(raw, INVENTORY)
+    assert str(err.value) == "egress.zones.frontend.port: duplicate port 3200 (already used by egress.zones.backend.port)"

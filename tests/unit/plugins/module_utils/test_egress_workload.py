@@ -193,7 +193,7 @@ def test_filter_wraps_the_core_and_names_itself(matrix):
     omit = "".join(["om", "it"])
     assert [o["kind"] for o in egress_workload(matrix, files=FILES, secrets=omit)] == kinds
     assert [o["kind"] for o in egress_workload(matrix, files=FILES)].count("Secret") == 1
-    apart = egress_workload(matrix, files=FILES, secrets="apart")
+    apart = egress_workload(matrix, files=FILES, secrets="".join(["ap", "art"]))   # made at run time too
     secret = [o for o in apart["manifests"] if o["kind"] == "Secret"][0]
     assert "data" not in secret
     assert sorted(apart["secret_data"]["proxy/egress-origination-payments"]) == ["ca.crt", "client.pem"]
@@ -318,3 +318,19 @@ def test_originations_without_zones_and_without_client_certificates():
          "upstream": "https://pay.example.com", "ca": "files/z-ca.pem", "client_cert": "(none)"},
         {"name": "billing", "from": ["backend"], "url": "http://billing.proxy.svc:8081/",
          "upstream": "https://bill.example.com", "ca": "files/a-ca.pem", "client_cert": "(none)"}]}
+
+
+def test_the_root_filesystem_is_read_only_and_what_the_daemons_write_is_an_empty_dir(matrix):
+    """Squid writes its PID file, cache swap state and logs, HAProxy its temporary files: with a read-only root,
+    each of those directories is a size-limited emptyDir of its own."""
+    objs = by_kind_name(compile_egress(matrix, FILES))
+    for deployment, wanted in (("egress-proxy", {"/tmp", "/var/run/squid", "/var/spool/squid", "/var/log/squid"}),
+                               ("egress-origination", {"/tmp"})):
+        pod = objs[("Deployment", deployment)]["spec"]["template"]["spec"]
+        assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        scratch = {m["mountPath"]: volumes[m["name"]] for m in pod["containers"][0]["volumeMounts"]
+                   if "emptyDir" in volumes[m["name"]]}
+        assert set(scratch) == wanted, deployment
+        assert all(v["emptyDir"] == {"sizeLimit": "64Mi"} for v in scratch.values())
+        assert len({v["name"] for v in scratch.values()}) == len(wanted)

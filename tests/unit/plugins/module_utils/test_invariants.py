@@ -110,6 +110,8 @@ def test_internet_false_cannot_hide_a_wide_peer():
     ({"ipv4": 33}, "guards.internet_bound.ipv4: prefix length 33 out of range 0-32"),
     ({"ipv6": "16"}, "guards.internet_bound.ipv6: expected a prefix length, got a string"),
     ({"ipv5": 8}, "guards.internet_bound.ipv5: unknown key"),
+    ({"ipv4": -1}, "guards.internet_bound.ipv4: prefix length -1 out of range 0-32"),
+    ({"ipv6": 129}, "guards.internet_bound.ipv6: prefix length 129 out of range 0-128"),
 ])
 def test_internet_bound_errors_name_the_path(value, message):
     raw = default_matrix()
@@ -117,6 +119,17 @@ def test_internet_bound_errors_name_the_path(value, message):
     with pytest.raises(MatrixError) as err:
         normalize_matrix(raw, INVENTORY)
     assert str(err.value).startswith(message)
+
+
+def test_internet_bound_takes_the_ends_of_its_range():
+    """0 (no block is wider than the whole space: only peers marked internet count) and the full length (any
+    public address is the internet). The article's egress section needs its internet peer, which under a bound
+    of 0 must say so itself, so that case goes without it."""
+    for bound in ({"ipv4": 0, "ipv6": 0}, {"ipv4": 32, "ipv6": 128}):
+        raw = default_matrix()
+        raw["guards"] = {"internet_bound": dict(bound)}
+        del raw["egress"]
+        assert normalize_matrix(raw, INVENTORY)["guards"]["internet_bound"] == bound
 
 
 def _split(draw, net, depth):

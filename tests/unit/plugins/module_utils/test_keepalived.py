@@ -232,3 +232,12 @@ def test_the_highest_priority_router_id_and_advert_interval_are_taken():
         (254, 255, 255)]
     assert [(i["priority"], i["router_id"], i["advert_int"]) for i in vrrp_instances(hosts[1], hosts, settings)] == [
         (1, 255, 255)]
+
+
+def test_of_two_priority_clashes_the_first_hosts_are_named():
+    settings = dict(SETTINGS, vips={"public": "203.0.113.10"})
+    hosts = [lb("lb-1", "203.0.113.11", priority=120), lb("lb-2", "203.0.113.12", priority=120),
+             lb("lb-3", "203.0.113.13", priority=90), lb("lb-4", "203.0.113.14", priority=90)]
+    with pytest.raises(KeepalivedError) as err:
+        vrrp_instances(hosts[0], hosts, settings)
+    assert str(err.value) == "loadbalancer_vrrp_priority: hosts lb-1 and lb-2 have the same priority; give each its own"

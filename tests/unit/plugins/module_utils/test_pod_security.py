@@ -244,6 +244,11 @@ def test_pod_templates_of_workloads():
     assert ps.pod_template({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": template}}}})[1] == \
         {"hostNetwork": True}
     assert ps.pod_template({"kind": "Service"}) is None
+    # As the API server's JSON gives them (strings made while reading, not this file's constants):
+    pod = json.loads('{"kind": "Pod", "metadata": {"name": "p"}, "spec": {"hostPID": true}}')
+    assert ps.pod_template(pod) == ({"name": "p"}, {"hostPID": True})
+    deployment = json.loads('{"kind": "Deployment", "spec": {"template": {"metadata": {}, "spec": {"hostIPC": true}}}}')
+    assert ps.pod_template(deployment) == ({}, {"hostIPC": True})
 
 
 def test_an_unconfined_apparmor_profile_field_names_the_container():
