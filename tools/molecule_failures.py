@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Print the failed tasks of a molecule log, short, for the end of a failed run.
 
 CI keeps only the head and the tail of a long output: a scenario that fails shows its recap there, but the task
