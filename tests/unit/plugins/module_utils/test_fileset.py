@@ -54,3 +54,21 @@ def test_writing_the_same_files_again_touches_nothing(tmp_path):
     again = fileset.write(str(dest), {"a.yaml": "a\n"})
     assert again == {"create": [], "update": [], "remove": [], "unchanged": ["a.yaml"]}
     assert {p.name: p.stat().st_mtime_ns for p in dest.iterdir()} == before
+
+
+def test_a_stage_that_cannot_be_removed_does_not_fail_a_write_that_is_done(tmp_path, monkeypatch):
+    """The files are in place before the empty stage is removed: if that removal fails (a file system that
+    refuses, another cleanup racing), the write still succeeds."""
+    import os  # pylint: disable=import-outside-toplevel
+
+    real = os.rmdir
+
+    def refuse_stage(path, *args, **kwargs):
+        if ".netzone-stage-" in os.fspath(path):
+            raise PermissionError(1, "Operation not permitted", os.fspath(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rmdir", refuse_stage)
+    dest = tmp_path / "out"
+    result = fileset.write(str(dest), {"a.yaml": "a\n"})
+    assert result["create"] == ["a.yaml"] and (dest / "a.yaml").read_text() == "a\n"

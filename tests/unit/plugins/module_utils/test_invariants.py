@@ -409,3 +409,16 @@ def test_exceeds_only_above_the_bound_and_describes_public_addresses():
     assert cov.describe(cov.networks_space([net("8.0.0.0/7")]), 4) == "33,554,432 public IPv4 addresses"
     assert cov.bound_text(bound, 4) == "a /24 (256 IPv4 addresses)"
     assert cov.bound_text(bound, 6) == "a /120 (256 IPv6 addresses)"
+
+
+def test_the_clusters_own_public_cidr_counts_only_when_the_peer_includes_the_cluster():
+    """A cluster whose pod CIDR is public space (12.0.0.0/8): a peer of 12.0.0.0/7 is, outside the cluster,
+    one /8 of public addresses (not more than the bound), unless the peer includes the cluster: then two."""
+    raw, _where = _with_peer(["12.0.0.0/7"], internet=False)
+    raw["cluster"]["pod_cidr"] = "12.0.0.0/8"
+    assert normalize_matrix(raw, INVENTORY)["peers"]["wide"]["internet"] is False
+    raw["peers"]["wide"]["include_cluster"] = True
+    with pytest.raises(MatrixError) as err:
+        normalize_matrix(raw, INVENTORY)
+    assert str(err.value).startswith("peers.wide.internet: is false, but the peer covers 33,554,432 public IPv4 "
+                                     "addresses, more than a /8"), str(err.value)

@@ -732,3 +732,24 @@ def test_a_terminating_namespace_is_polled_every_two_seconds_until_gone_or_the_d
         k8s_sync.Syncer(Gone(99), terminating_timeout=5, sleep=sleep, clock=lambda: now["t"]).await_namespaces_gone(
             {"db": {"metadata": {"name": "db"}}})
     assert slept == [2.0, 2.0, 1.0]
+
+
+def test_the_terminating_message_names_only_the_conditions_that_hold():
+    """Kubernetes' namespace conditions as a stuck deletion shows them: the ones whose status is "False" (all
+    discovered, nothing failed) say nothing about what holds the namespace and are left out."""
+    stuck = {"metadata": {"name": "zone002"}, "spec": {"finalizers": ["kubernetes"]},
+             "status": {"phase": "Terminating", "conditions": [
+                 {"type": "NamespaceDeletionDiscoveryFailure", "status": "False", "reason": "ResourcesDiscovered",
+                  "message": "All resources successfully discovered"},
+                 {"type": "NamespaceDeletionContentFailure", "status": "False", "reason": "ContentDeleted",
+                  "message": "All content successfully deleted, may be waiting on finalization"},
+                 {"type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
+                  "message": "Some resources are remaining: networkpolicies.networking.k8s.io has 2 resource instances"},
+                 {"type": "NamespaceFinalizersRemaining", "status": "Unknown", "message": "not yet known"}]}}
+    assert k8s_sync.terminating_message({"zone002": stuck}, 2.2) == (
+        "namespace zone002 is being deleted (Terminating since ?; finalizers: kubernetes; Some resources are "
+        "remaining: networkpolicies.networking.k8s.io has 2 resource instances), and still was after waiting 2 s: "
+        "nothing was applied (a zone cannot come back until Kubernetes has removed its namespace). Look at what "
+        "holds it: kubectl get namespace zone002 -o yaml (status.conditions) and the objects left in it; if a "
+        "finalizer is stuck (its controller or API service is gone), remove it; then run again, or wait longer "
+        "(zones_namespace_terminating_timeout).")

@@ -180,8 +180,9 @@ def test_parse_status_stopped_node():
     status = mk.parse_status(fixture("status-stopped.txt"), rc=0, host="node2")
     assert status["state"] == "stopped" and status["running"] is False
     problem = mk.status_problem(status, "node2")
-    assert problem.startswith("MicroK8s is stopped on node2")
-    assert "Run 'microk8s start' on node2" in problem
+    assert problem == ("MicroK8s is stopped on node2 (it says: microk8s is not running, try microk8s start): someone "
+                       "ran 'microk8s stop' and it stays stopped, reboots included, until started. Run 'microk8s "
+                       "start' on node2, then re-run the play.")
 
 
 def test_parse_status_worker_node_says_where_to_read_it():

@@ -529,3 +529,18 @@ def test_the_proof_of_manifests_read_from_json_is_the_proof_of_the_compiled_ones
     matrix = normalize_matrix(default_matrix(), INVENTORY)
     manifests = compile_manifests(matrix)
     assert verify_matrix(matrix, json.loads(json.dumps(manifests))) == verify_matrix(matrix, manifests)
+
+
+def test_a_missing_port_range_is_explained_at_its_first_port():
+    """The explanation of a wrong interval is the engine's verdict on its first port (when that one is wrong)."""
+    matrix = normalize_matrix({"services": {"app": ["9000-9002/tcp"]}, "zones": {"api": {}, "db": {}},
+                               "flows": [{"from": "api", "to": "db", "services": ["app"]}],
+                               "vhosts": [], "guards": {"internet_egress_zones": [], "ingress_zone": None}})
+    manifests = [m for m in compile_manifests(matrix)
+                 if not (m["kind"] == "NetworkPolicy" and m["metadata"]["name"] == "netzone-ingress-from-api")]
+    result = verify_matrix(matrix, manifests)
+    missing = [m for m in result["mismatches"] if m["kind"] == "missing" and m["side"] == "end-to-end"]
+    assert [(m["from"], m["to"], m["interval"]) for m in missing] == [("api", "db", "TCP 9000\u20139002")]
+    assert missing[0]["explanation"] == (
+        "denied: ingress of db/probe-0 is isolated by db/netzone-default-deny "
+        "(no rule matches TCP/9000 from api/probe-0)")
