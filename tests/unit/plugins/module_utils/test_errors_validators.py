@@ -50,7 +50,8 @@ def test_dns_label(value, expected):
     assert validators.is_dns_label(value) is expected
 
 
-@pytest.mark.parametrize("value, expected", [("web", True), ("w3b-1", True), ("1web", False), ("a" * 64, False)])
+@pytest.mark.parametrize("value, expected", [("web", True), ("w3b-1", True), ("1web", False), ("a" * 63, True),
+                                             ("a" * 64, False)])
 def test_dns1035_label(value, expected):
     assert validators.is_dns1035_label(value) is expected
 
