@@ -247,3 +247,16 @@ def test_guard_lists_host_network_objects_outside_the_allow_list():
     allowed = _matrix(host_network_allowed=["monitoring/node-exporter", "team/agent", "kube-system/calico-node"])
     assert [f["name"] for f in guard.host_network_violations(allowed, objects)] == [
         "on-the-host", "nginx-ingress-microk8s-controller"]
+
+
+def test_a_pod_of_a_listed_name_but_another_owner_kind_is_found():
+    """The list names DaemonSets: a host-network pod whose controller is a ReplicaSet (or a StatefulSet) of
+    the same namespace and name as a listed DaemonSet is not admitted by it."""
+    from ansible_collections.netzone.segmentation.plugins.module_utils._model import guard
+    objects = []
+    for kind in ("ReplicaSet", "StatefulSet", "Job", "DaemonSet"):
+        objects.append(dict(_pod(host_network=True), metadata={
+            "name": "calico-node-%s" % kind.lower(), "namespace": "kube-system",
+            "ownerReferences": [{"kind": kind, "name": "calico-node", "controller": True}]}))
+    found = guard.host_network_violations(_matrix(host_network="deny"), objects)
+    assert [f["name"] for f in found] == ["calico-node-job", "calico-node-replicaset", "calico-node-statefulset"]

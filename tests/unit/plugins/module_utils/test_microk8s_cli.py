@@ -64,3 +64,13 @@ def test_a_missing_command_names_the_path_it_looked_for(tmp_path):
     assert str(err.value) == (
         "no snapd on this host (%s/snap not found): install snapd first (apt-get install snapd) or point "
         "microk8s_snap_bin at the snap command" % tmp_path)
+
+
+def test_a_file_that_is_not_executable_is_no_command(tmp_path):
+    """A microk8s that exists but cannot be run (mode 0644, say, after a bad copy) is refused the same way."""
+    (tmp_path / "microk8s").write_text("#!/bin/sh\necho never\n")
+    (tmp_path / "microk8s").chmod(0o644)
+    cli = Cli(Module({}), bin_dir=str(tmp_path), snap_bin=str(tmp_path / "snap"))
+    with pytest.raises(Microk8sError) as err:
+        cli.microk8s(["status"])
+    assert str(err.value).startswith("MicroK8s is not installed on this host (%s/microk8s not found)" % tmp_path)

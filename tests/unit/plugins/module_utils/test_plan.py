@@ -150,6 +150,11 @@ def test_reuse_only_for_the_same_inputs_and_an_unchanged_plan():
     changed["manifests"].append(OPEN_DB)
     rebuilt = build_plan(None, INVENTORY, reuse=changed)
     assert rebuilt is not changed and rebuilt["digest"] == plan["digest"]
+    # The same inputs written in another key order (as another play or a re-read file gives them) are the same.
+    egress = build_plan(None, INVENTORY, egress={"replicas": 3, "squid_image": "squid:6"})
+    assert build_plan(None, INVENTORY, egress={"squid_image": "squid:6", "replicas": 3}, reuse=egress) is egress
+    reordered = dict(reversed(list(INVENTORY.items())))
+    assert build_plan(None, reordered, reuse=plan) is plan
 
 
 def test_secrets_apart_leave_no_key_material_in_the_plan():

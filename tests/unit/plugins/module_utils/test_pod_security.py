@@ -302,3 +302,12 @@ def test_level_and_version_messages_are_whole():
         ps.parse_version("1.33")
     assert str(err.value) == "'1.33' is not a Pod Security version (expected 'latest' or 'v1.N', e.g. 'v1.33')"
     assert ps.level_version("restricted", "v1.99") == "restricted:v%d.%d" % ps.LATEST
+
+
+def test_probe_and_lifecycle_hosts_are_a_baseline_check_from_1_34_on():
+    """Kubernetes 1.34 added the check (the host of an httpGet or tcpSocket probe or hook); 1.33 has none."""
+    spec = {"containers": [{"name": "a", "image": "x",
+                            "livenessProbe": {"httpGet": {"host": "example.com", "port": 80, "path": "/"}}}]}
+    assert ps.evaluate("baseline", "v1.33", {}, spec) == []
+    assert ps.detail(ps.evaluate("baseline", "v1.34", {}, spec)) == (
+        'probe or lifecycle host (container "a" uses probe or lifecycle host "example.com")')
