@@ -262,6 +262,9 @@ def test_a_domain_name_may_have_253_characters_not_254():
      "egress.originations[0].from[1]: the proxy zone 'proxy' does not call its own originations"),
     (lambda e: e["originations"][0].__setitem__("from", "proxy"),
      "egress.originations[0].from: the proxy zone 'proxy' does not call its own originations"),
+    # the name as a matrix file or a template gives it: a string made at run time, not this file's constant
+    (lambda e: e["originations"][0].__setitem__("from", ["backend", "".join(["pro", "xy"])]),
+     "egress.originations[0].from[1]: the proxy zone 'proxy' does not call its own originations"),
     (lambda e: e["zones"]["backend"].__setitem__("port", 8404),
      "egress.zones.backend.port: port 8404 is reserved for the proxies' health endpoints (8404, 8405)"),
     (lambda e: e["zones"]["frontend"].__setitem__("port", 3128),

@@ -311,6 +311,8 @@ def test_report_sections_in_order_and_the_audit_mode_from_the_matrix(matrix):
     assert warned == ("Not audited: offline. The admission policy warns about new NodePort and LoadBalancer Services "
                       "and Services with externalIPs (guards.nodeports: warn).")
     assert sections_[6]["markdown"] == "No egress section in the matrix: the proxy zone runs no proxy of this collection."
+    assert sections_[6]["html"] == ("<p>No egress section in the matrix: the proxy zone runs no proxy of this "
+                                    "collection.</p>")
 
 
 def test_an_egress_section_without_originations_is_the_zone_table_alone():

@@ -120,6 +120,13 @@ def test_errors_name_the_path(raw, path, fragment):
     assert str(info.value).startswith(path + ": ")
 
 
+def test_a_path_that_is_no_url_prefix_is_quoted_in_a_whole_message():
+    with pytest.raises(MatrixError) as info:
+        normalize_vhosts([{"name": "a.example.com", "service": "w", "paths": [{"path": "/a b"}]}], ZONES)
+    assert str(info.value) == ("vhosts[0].paths[0].path: '/a b' is not an absolute URL path prefix (starts with '/', "
+                               "no spaces or quotes)")
+
+
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.text(max_size=12),
                      st.sampled_from(["/", "/api", "a.example.com", "frontend", "selfsigned", "web", "public"]))
 _keys = st.one_of(st.sampled_from(sorted({"name", "aliases", "exposure", "zone", "service", "port", "paths", "tls",

@@ -392,3 +392,16 @@ def test_an_addon_of_a_repository_that_is_disabled_leaves_the_diff_by_its_own_na
     result = run(microk8s_addons, args, FakeCommands(addon_answers("status-community.yaml")), monkeypatch, capsys)
     assert result["disabled"] == ["community/argocd"]
     assert "argocd" in result["diff"]["before"]["enabled"] and "argocd" not in result["diff"]["after"]["enabled"]
+
+
+def test_addons_enabling_again_what_someone_disabled_is_a_change(bins, tmp_path, monkeypatch, capsys):
+    """The state file already names ingress (enabled by an earlier run); someone disabled it since. The run
+    enables it again: a change, though the state file stays as it was."""
+    state = tmp_path / "state.json"
+    state.write_text('{\n  "managed": {\n    "dns": "",\n    "ingress": ""\n  }\n}\n')
+    args = {"addons": [{"name": "dns"}, {"name": "ingress"}], "bin_dir": str(bins), "state_file": str(state)}
+    fake = FakeCommands(addon_answers("status-fresh.yaml"))
+    result = run(microk8s_addons, args, fake, monkeypatch, capsys)
+    assert [c for c in fake.calls if c.startswith(("enable", "disable"))] == ["enable ingress"]
+    assert (result["changed"], result["enabled"], result["disabled"]) == (True, ["ingress"], [])
+    assert state.read_text() == '{\n  "managed": {\n    "dns": "",\n    "ingress": ""\n  }\n}\n'
