@@ -127,34 +127,29 @@ def test_the_real_dot_draws_the_diagram(run_module, tmp_path):
     assert (tmp_path / "diagram.svg").read_text().lstrip().startswith("<?xml")
 
 
-def test_a_failing_dot_is_one_message_and_nothing_written(run_module, tmp_path):
+def _run_with_dot(run_module, tmp_path, script):
+    """The module with ``dot`` a shell script of the test's (fault injection beside the real dot above)."""
     fake = tmp_path / "dot"
-    fake.write_text("#!/bin/sh\ncat >/dev/null\necho 'syntax error in line 3' >&2\nexit 1\n")
+    fake.write_text("#!/bin/sh\n" + script)
     fake.chmod(0o755)
     with mock.patch.object(basic.AnsibleModule, "get_bin_path", return_value=str(fake)):
-        result = _run(run_module, tmp_path / "out")
-    assert result == {"failed": True, "msg": "Graphviz dot failed to draw the diagram: syntax error in line 3"}
-    assert not (tmp_path / "out").exists()
+        return _run(run_module, tmp_path / "out")
 
 
-def test_a_dot_killed_by_a_signal_is_a_failure_too(run_module, tmp_path):
-    """A crash ends dot by a signal (a negative return code), not with an exit status: still no diagram."""
-    fake = tmp_path / "dot"
-    fake.write_text("#!/bin/sh\ncat >/dev/null\necho 'dot: out of memory' >&2\nkill -SEGV $$\n")
-    fake.chmod(0o755)
-    with mock.patch.object(basic.AnsibleModule, "get_bin_path", return_value=str(fake)):
-        result = _run(run_module, tmp_path / "out")
-    assert result == {"failed": True, "msg": "Graphviz dot failed to draw the diagram: dot: out of memory"}
+@pytest.mark.parametrize("script, said", [
+    ("cat >/dev/null\necho 'syntax error in line 3' >&2\nexit 1\n", "syntax error in line 3"),
+    # a crash ends dot by a signal (a negative return code), not with an exit status
+    ("cat >/dev/null\necho 'dot: out of memory' >&2\nkill -SEGV $$\n", "dot: out of memory"),
+])
+def test_a_failing_dot_is_one_message_and_nothing_written(run_module, tmp_path, script, said):
+    result = _run_with_dot(run_module, tmp_path, script)
+    assert result == {"failed": True, "msg": "Graphviz dot failed to draw the diagram: " + said}
     assert not (tmp_path / "out").exists()
 
 
 def test_dot_reads_exactly_the_diagram_source_and_its_output_is_the_svg(run_module, tmp_path):
     """Graphviz gets the very bytes written as diagram.dot (nothing added), and what it prints is diagram.svg."""
-    fake = tmp_path / "dot"
-    fake.write_text("#!/bin/sh\ncat > %s\nprintf '<svg>drawn</svg>'\n" % (tmp_path / "stdin.dot"))
-    fake.chmod(0o755)
-    with mock.patch.object(basic.AnsibleModule, "get_bin_path", return_value=str(fake)):
-        result = _run(run_module, tmp_path / "out")
+    result = _run_with_dot(run_module, tmp_path, "cat > %s\nprintf '<svg>drawn</svg>'\n" % (tmp_path / "stdin.dot"))
     assert (result["failed"], result["diagram"]) == (False, "svg")
     assert (tmp_path / "stdin.dot").read_bytes() == (tmp_path / "out" / "diagram.dot").read_bytes()
     assert (tmp_path / "out" / "diagram.svg").read_text() == "<svg>drawn</svg>"
