@@ -10,6 +10,7 @@ its name, the host and the first lines of what it said.
 """
 
 import argparse
+import itertools
 import re
 import sys
 
@@ -20,8 +21,10 @@ FAILED = re.compile(r"^(fatal|failed): \[([^\]]+)\]")
 HEADER = re.compile(r"^(PLAY|TASK|RUNNING HANDLER) \[(.*)$")
 # What ends a failure's text: the next host's result, the recap, molecule's own lines.
 STOP = ("ok: [", "changed: [", "skipping: [", "PLAY RECAP", "INFO ", "WARNING ", "ERROR ", "DETAILS")
-FAILED_ACTION = re.compile(r"(?:\[\S+ > ([^\s\]]+)\]|\S+ (?:>|➜) ([^\s:]+):?) Executed: Failed")
-ACTION = re.compile(r"^INFO\s+(?:\[(\S+) > ([^\s\]]+)\]|(\S+) \S+ ([^\s:]+):?) Executing")
+# A molecule action, as its plain output ("[ha > converge]") or its console ("ha ➜ converge:") names it.
+STEP = r"(?:\[\S+ > ([^\s\]]+)\]|\S+ (?:>|➜) ([^\s:]+):?)"
+FAILED_ACTION = re.compile(STEP + " Executed: Failed")
+ACTION = re.compile(r"^INFO\s+" + STEP + " Executing")
 
 
 def clean(line):
@@ -36,7 +39,7 @@ def failures(lines, context):
         line = clean(lines[index])
         moved = ACTION.match(line)
         if moved:
-            action = moved.group(2) or moved.group(4)
+            action = moved.group(1) or moved.group(2)
         header = HEADER.match(line)
         if header:
             name = header.group(2).rstrip("*").rstrip()
@@ -51,7 +54,7 @@ def failures(lines, context):
                 task = name
         if FAILED.match(line):
             block, ignored = [line], False
-            for text in map(clean, lines[index + 1:]):
+            for text in map(clean, itertools.islice(lines, index + 1, None)):
                 ignored = text.startswith("...ignoring")
                 if ignored or HEADER.match(text) or FAILED.match(text) or text.startswith(STOP):
                     break

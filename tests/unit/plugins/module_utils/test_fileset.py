@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible_collections.netzone.segmentation.plugins.module_utils._common import fileset
@@ -59,8 +61,6 @@ def test_writing_the_same_files_again_touches_nothing(tmp_path):
 def test_a_stage_that_cannot_be_removed_does_not_fail_a_write_that_is_done(tmp_path, monkeypatch):
     """The files are in place before the empty stage is removed: if that removal fails (a file system that
     refuses, another cleanup racing), the write still succeeds."""
-    import os  # pylint: disable=import-outside-toplevel
-
     real = os.rmdir
 
     def refuse_stage(path, *args, **kwargs):

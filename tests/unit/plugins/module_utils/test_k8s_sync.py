@@ -283,15 +283,17 @@ def test_conflict_is_retried_from_a_fresh_read(api):
 
 
 class _AfterGet:
-    """A transport that hands every answer to a GET of ``.../p`` to ``hook(answer)`` and returns what it returns."""
+    """A transport that hands every answer to a GET of a path ending in ``suffix`` (``.../p`` unless told) to
+    ``hook(answer)`` and returns what it returns."""
 
-    def __init__(self, inner, hook):
+    def __init__(self, inner, hook, suffix="/p"):
         self.inner = inner
         self.hook = hook
+        self.suffix = suffix
 
     def request(self, method, path, query=None, body=None, content_type=None):
         answer = self.inner.request(method, path, query=query, body=body, content_type=content_type)
-        return self.hook(answer) if method == "GET" and path.endswith("/p") else answer
+        return self.hook(answer) if method == "GET" and path.endswith(self.suffix) else answer
 
 
 def test_conflicts_that_never_stop_give_up_with_a_clear_error(api):
@@ -354,14 +356,12 @@ def test_an_object_someone_else_deleted_first_is_counted_unchanged_not_changed(a
     syncer(api).sync([namespace("a"), netpol("a", "p"), netpol("a", "q")])
     inner = connect({"kubeconfig": api.kubeconfig})
 
-    class _DeleteAfterList:
-        def request(self, method, path, query=None, body=None, content_type=None):
-            answer = inner.request(method, path, query=query, body=body, content_type=content_type)
-            if method == "GET" and path == "/apis/networking.k8s.io/v1/networkpolicies":
-                inner.request("DELETE", NP % ("a", "p"))
-            return answer
+    def deleted_after_the_list(answer):
+        inner.request("DELETE", NP % ("a", "p"))
+        return answer
 
-    out = k8s_sync.Syncer(_DeleteAfterList()).sync([namespace("a"), netpol("a", "q")])
+    racing = _AfterGet(inner, deleted_after_the_list, suffix="/apis/networking.k8s.io/v1/networkpolicies")
+    out = k8s_sync.Syncer(racing).sync([namespace("a"), netpol("a", "q")])
     assert (out["changed"], out["actions"], out["unchanged"]) == (False, [], 3)
     assert sorted(api.objects("networkpolicies")) == [("a", "q")]
 
@@ -369,12 +369,10 @@ def test_an_object_someone_else_deleted_first_is_counted_unchanged_not_changed(a
 def test_a_failed_read_of_the_live_objects_is_one_clear_error_and_nothing_is_written(api):
     recorder = api.server.recorder
     before = recorder.failed
-    recorder.fail_after, recorder.fail_verbs, recorder.fail_count = 0, "all", 1   # the first request: the LIST
-    try:
-        with pytest.raises(k8s_sync.SyncError) as failed:
-            syncer(api).sync([namespace("a")])
-    finally:
-        recorder.fail_after, recorder.fail_verbs, recorder.fail_count = None, "write", None
+    # the first request, the LIST, fails (the api fixture's reset puts the fault settings back for the next test)
+    recorder.fail_after, recorder.fail_verbs, recorder.fail_count = 0, "all", 1
+    with pytest.raises(k8s_sync.SyncError) as failed:
+        syncer(api).sync([namespace("a")])
     assert str(failed.value) == ("reading the live objects failed: 500 InternalError: Internal error occurred: "
                                  "injected fault (test apiserver)")
     assert failed.value.status == 500
